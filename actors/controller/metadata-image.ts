@@ -1,0 +1,113 @@
+// The cluster metadata state: what every controller and broker builds by applying the
+// committed metadata log in order. Owned by one actor at a time and updated in place.
+import type {
+  BrokerState, LogEntry, MetadataImageMessage, MetadataRecord, PartitionRecord, TopicState,
+} from '../protocol/messages.js';
+
+export interface MetadataImage {
+  /** Index of the last record applied (0 = empty). */
+  offset: number;
+  brokers: Map<number, BrokerState>;
+  topicsByName: Map<string, TopicState>;
+  topicNamesById: Map<string, string>;
+}
+
+export function emptyImage(): MetadataImage {
+  return { offset: 0, brokers: new Map(), topicsByName: new Map(), topicNamesById: new Map() };
+}
+
+export function partitionOf(image: MetadataImage, topicId: string, partition: number): PartitionRecord | undefined {
+  const name = image.topicNamesById.get(topicId);
+  if (name === undefined) return undefined;
+  return image.topicsByName.get(name)?.partitions[partition];
+}
+
+/** Applies one committed record. Records that no longer match the state are ignored, as KRaft does. */
+export function applyEntry(image: MetadataImage, entry: LogEntry): void {
+  if (entry.index !== image.offset + 1) {
+    throw new Error(`metadata image at offset ${image.offset} cannot apply entry ${entry.index}`);
+  }
+  applyRecord(image, entry.record, entry.index);
+  image.offset = entry.index;
+}
+
+function applyRecord(image: MetadataImage, record: MetadataRecord, index: number): void {
+  if ('registerBroker' in record) {
+    const r = record.registerBroker;
+    image.brokers.set(r.brokerId, {
+      brokerId: r.brokerId, brokerEpoch: index, incarnationId: r.incarnationId, listener: r.listener, fenced: true,
+    });
+  } else if ('fenceBroker' in record) {
+    const broker = image.brokers.get(record.fenceBroker.brokerId);
+    if (broker !== undefined && broker.brokerEpoch === record.fenceBroker.brokerEpoch) broker.fenced = true;
+  } else if ('unfenceBroker' in record) {
+    const broker = image.brokers.get(record.unfenceBroker.brokerId);
+    if (broker !== undefined && broker.brokerEpoch === record.unfenceBroker.brokerEpoch) broker.fenced = false;
+  } else if ('topic' in record) {
+    const { name, topicId } = record.topic;
+    image.topicsByName.set(name, { name, topicId, partitions: [] });
+    image.topicNamesById.set(topicId, name);
+  } else if ('partition' in record) {
+    const p = record.partition;
+    const name = image.topicNamesById.get(p.topicId);
+    if (name !== undefined) {
+      image.topicsByName.get(name)!.partitions[p.partition] = { ...p, replicas: [...p.replicas], isr: [...p.isr] };
+    }
+  } else if ('partitionChange' in record) {
+    const change = record.partitionChange;
+    const current = partitionOf(image, change.topicId, change.partition);
+    if (current !== undefined) {
+      if (change.leader !== current.leader) current.leaderEpoch += 1;
+      current.leader = change.leader;
+      current.isr = [...change.isr];
+      current.partitionEpoch += 1;
+    }
+  } else if ('removeTopic' in record) {
+    const name = image.topicNamesById.get(record.removeTopic.topicId);
+    if (name !== undefined) {
+      image.topicsByName.delete(name);
+      image.topicNamesById.delete(record.removeTopic.topicId);
+    }
+  }
+  // leaderChange records carry no state: they commit a new leader's term.
+}
+
+export function imageToMessage(image: MetadataImage): MetadataImageMessage {
+  const brokers = [...image.brokers.values()].sort((a, b) => a.brokerId - b.brokerId).map((b) => ({ ...b }));
+  const topics = [...image.topicsByName.values()]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((t) => ({
+      name: t.name,
+      topicId: t.topicId,
+      partitions: t.partitions.map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
+    }));
+  return { offset: image.offset, brokers, topics };
+}
+
+export function imageFromMessage(message: MetadataImageMessage): MetadataImage {
+  const image = emptyImage();
+  image.offset = message.offset;
+  for (const b of message.brokers) image.brokers.set(b.brokerId, { ...b });
+  for (const t of message.topics) {
+    image.topicsByName.set(t.name, {
+      name: t.name,
+      topicId: t.topicId,
+      partitions: t.partitions.map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
+    });
+    image.topicNamesById.set(t.topicId, t.name);
+  }
+  return image;
+}
+
+export function cloneImage(image: MetadataImage): MetadataImage {
+  return imageFromMessage(imageToMessage(image));
+}
+
+/** A canonical text of the image; equal images give equal digests. */
+export function imageDigest(image: MetadataImage): string {
+  return JSON.stringify(imageToMessage(image));
+}
+
+export function liveBrokerIds(image: MetadataImage): number[] {
+  return [...image.brokers.values()].filter((b) => !b.fenced).map((b) => b.brokerId).sort((a, b) => a - b);
+}

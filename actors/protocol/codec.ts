@@ -1,0 +1,84 @@
+// Encode and decode envelopes and payloads with protobufjs. Pure: no I/O.
+import protobuf from 'protobufjs';
+import { protoSource } from './schema.js';
+import { wireKinds, type Address, type WireKind, type WireMessages } from './messages.js';
+
+const root = protobuf.parse(protoSource, { keepCase: false }).root;
+const envelopeType = root.lookupType('logmesh.Envelope');
+const payloadTypes = new Map<string, protobuf.Type>(
+  wireKinds.map((kind) => [kind, root.lookupType(`logmesh.${kind}`)]),
+);
+const toObjectOptions: protobuf.IConversionOptions = { defaults: true, arrays: true, longs: Number };
+
+export interface Envelope {
+  clusterId: string;
+  from: Address;
+  to: Address;
+  kind: string;
+  payload: Uint8Array;
+  msgId: string;
+  parentId: string;
+}
+
+export class MalformedEnvelopeError extends Error {
+  constructor(public readonly reason: string) {
+    super(`malformed envelope: ${reason}`);
+  }
+}
+
+export function isWireKind(kind: string): kind is WireKind {
+  return payloadTypes.has(kind);
+}
+
+export function encodeEnvelope(envelope: Envelope): Uint8Array {
+  return envelopeType
+    .encode({
+      clusterId: envelope.clusterId,
+      fromNode: envelope.from.node,
+      fromActor: envelope.from.actor,
+      toNode: envelope.to.node,
+      toActor: envelope.to.actor,
+      kind: envelope.kind,
+      payload: envelope.payload,
+      trace: { msgId: envelope.msgId, parentId: envelope.parentId },
+    })
+    .finish();
+}
+
+/** Decodes an envelope from the mesh; throws MalformedEnvelopeError on anything off. */
+export function decodeEnvelope(bytes: Uint8Array): Envelope {
+  let raw: Record<string, unknown>;
+  try {
+    raw = envelopeType.toObject(envelopeType.decode(bytes), toObjectOptions);
+  } catch (err) {
+    throw new MalformedEnvelopeError(`undecodable (${(err as Error).message})`);
+  }
+  const trace = (raw.trace ?? {}) as { msgId?: string; parentId?: string };
+  const envelope: Envelope = {
+    clusterId: raw.clusterId as string,
+    from: { node: raw.fromNode as number, actor: raw.fromActor as string },
+    to: { node: raw.toNode as number, actor: raw.toActor as string },
+    kind: raw.kind as string,
+    payload: raw.payload as Uint8Array,
+    msgId: trace.msgId ?? '',
+    parentId: trace.parentId ?? '',
+  };
+  if (envelope.to.actor === '') throw new MalformedEnvelopeError('no destination actor');
+  if (!isWireKind(envelope.kind)) throw new MalformedEnvelopeError(`unknown kind "${envelope.kind}"`);
+  return envelope;
+}
+
+export function encodePayload<K extends WireKind>(kind: K, body: WireMessages[K]): Uint8Array {
+  const type = payloadTypes.get(kind)!;
+  return type.encode(type.fromObject(body as unknown as Record<string, unknown>)).finish();
+}
+
+export function decodePayload<K extends WireKind>(kind: K, bytes: Uint8Array): WireMessages[K] {
+  const type = payloadTypes.get(kind);
+  if (type === undefined) throw new MalformedEnvelopeError(`unknown kind "${kind}"`);
+  try {
+    return type.toObject(type.decode(bytes), { ...toObjectOptions, oneofs: false }) as unknown as WireMessages[K];
+  } catch (err) {
+    throw new MalformedEnvelopeError(`undecodable ${kind} payload (${(err as Error).message})`);
+  }
+}

@@ -1,0 +1,34 @@
+// Effects: what an actor asks of its host. They leave a machine through xstate's `emit`;
+// the host listens with `actor.on('*')`. Completions come back as events.
+import type { LogEntry, MetadataImageMessage, Outgoing } from './messages.js';
+
+/** Durable operations of a Raft store. Each completes only once it is on stable storage. */
+export type StorageOp =
+  | { kind: 'hardState'; term: number; votedFor: number }
+  | { kind: 'append'; entries: LogEntry[] }
+  | { kind: 'truncate'; fromIndex: number }
+  | { kind: 'snapshot'; lastIndex: number; lastTerm: number; image: MetadataImageMessage; discardLog: boolean };
+
+export type Effect =
+  | { type: 'send'; message: Outgoing }
+  /** `seq` numbers the actor's storage operations; completions arrive in seq order. */
+  | { type: 'storage'; seq: number; op: StorageOp }
+  /** Arms (or re-arms) the named timer; the host adds a random jitter in [0, jitterMs). */
+  | { type: 'timer.set'; event: string; delayMs: number; jitterMs: number }
+  | { type: 'timer.cancel'; event: string };
+
+/** Events a host delivers that are not wire messages. */
+export type StorageCompleted = { type: 'StorageCompleted'; seq: number; atMs: number };
+export type TimerFired<T extends string> = { type: T; atMs: number };
+
+/** What a Raft store holds durably; a host reads it back after a restart. */
+export interface RaftDurableState {
+  term: number;
+  votedFor: number;
+  snapshot: { lastIndex: number; lastTerm: number; image: MetadataImageMessage } | null;
+  entries: LogEntry[];
+}
+
+export function emptyDurableState(): RaftDurableState {
+  return { term: 0, votedFor: -1, snapshot: null, entries: [] };
+}

@@ -1,0 +1,183 @@
+// TypeScript shapes of the protobuf messages in schema.ts (field names camelCased, as
+// protobufjs decodes them). Events are named as facts arriving at an actor.
+
+export interface Address {
+  node: number;
+  actor: string;
+}
+
+export interface VoteRequest {
+  term: number;
+  candidateId: number;
+  lastLogIndex: number;
+  lastLogTerm: number;
+  preVote: boolean;
+}
+export interface VoteResponse {
+  term: number;
+  voterId: number;
+  voteGranted: boolean;
+  preVote: boolean;
+}
+
+export interface LeaderChangeRecord { leaderId: number; term: number }
+export interface RegisterBrokerRecord { brokerId: number; incarnationId: string; listener: string }
+export interface FenceBrokerRecord { brokerId: number; brokerEpoch: number }
+export interface UnfenceBrokerRecord { brokerId: number; brokerEpoch: number }
+export interface TopicRecord { name: string; topicId: string }
+export interface PartitionRecord {
+  topicId: string;
+  partition: number;
+  replicas: number[];
+  isr: number[];
+  leader: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+}
+export interface PartitionChangeRecord { topicId: string; partition: number; isr: number[]; leader: number }
+export interface RemoveTopicRecord { topicId: string }
+
+export type MetadataRecord =
+  | { leaderChange: LeaderChangeRecord }
+  | { registerBroker: RegisterBrokerRecord }
+  | { fenceBroker: FenceBrokerRecord }
+  | { unfenceBroker: UnfenceBrokerRecord }
+  | { topic: TopicRecord }
+  | { partition: PartitionRecord }
+  | { partitionChange: PartitionChangeRecord }
+  | { removeTopic: RemoveTopicRecord };
+
+export interface LogEntry {
+  index: number;
+  term: number;
+  record: MetadataRecord;
+}
+
+export interface BrokerState {
+  brokerId: number;
+  brokerEpoch: number;
+  incarnationId: string;
+  listener: string;
+  fenced: boolean;
+}
+export interface TopicState {
+  name: string;
+  topicId: string;
+  partitions: PartitionRecord[];
+}
+/** The wire form of a metadata state (snapshots); see actors/controller/metadata-image.ts. */
+export interface MetadataImageMessage {
+  offset: number;
+  brokers: BrokerState[];
+  topics: TopicState[];
+}
+
+export interface AppendEntriesRequest {
+  term: number;
+  leaderId: number;
+  prevLogIndex: number;
+  prevLogTerm: number;
+  entries: LogEntry[];
+  leaderCommit: number;
+}
+export interface AppendEntriesResponse {
+  term: number;
+  followerId: number;
+  success: boolean;
+  matchIndex: number;
+  conflictIndex: number;
+}
+export interface InstallSnapshotRequest {
+  term: number;
+  leaderId: number;
+  lastIncludedIndex: number;
+  lastIncludedTerm: number;
+  image: MetadataImageMessage;
+}
+export interface InstallSnapshotResponse {
+  term: number;
+  followerId: number;
+  matchIndex: number;
+}
+
+export interface BrokerRegistrationRequest { brokerId: number; incarnationId: string; listener: string }
+export interface BrokerRegistrationResponse { errorCode: number; brokerEpoch: number; leaderHint: number }
+export interface BrokerHeartbeatRequest { brokerId: number; brokerEpoch: number; metadataOffset: number }
+export interface BrokerHeartbeatResponse { errorCode: number; fenced: boolean; leaderHint: number }
+export interface MetadataFetchRequest { brokerId: number; fromOffset: number; maxWaitMs: number }
+export interface MetadataFetchResponse {
+  errorCode: number;
+  leaderHint: number;
+  entries: LogEntry[];
+  snapshot: MetadataImageMessage | null;
+  hasSnapshot: boolean;
+}
+export interface CreatableTopic { name: string; numPartitions: number; replicationFactor: number }
+export interface CreateTopicsRequest { requestId: string; topics: CreatableTopic[] }
+export interface CreatableTopicResult { name: string; errorCode: number; topicId: string }
+export interface CreateTopicsResponse {
+  requestId: string;
+  errorCode: number;
+  leaderHint: number;
+  results: CreatableTopicResult[];
+  offset: number;
+}
+export interface DeleteTopicsRequest { requestId: string; names: string[] }
+export interface DeleteTopicsResponse {
+  requestId: string;
+  errorCode: number;
+  leaderHint: number;
+  results: CreatableTopicResult[];
+}
+export interface DescribeQuorumRequest { requestId: string }
+export interface DescribeQuorumResponse {
+  requestId: string;
+  nodeId: number;
+  role: string;
+  term: number;
+  leaderId: number;
+  commitIndex: number;
+  lastIndex: number;
+}
+
+/** Every message kind that crosses a transport, with its payload type. */
+export interface WireMessages {
+  VoteRequest: VoteRequest;
+  VoteResponse: VoteResponse;
+  AppendEntriesRequest: AppendEntriesRequest;
+  AppendEntriesResponse: AppendEntriesResponse;
+  InstallSnapshotRequest: InstallSnapshotRequest;
+  InstallSnapshotResponse: InstallSnapshotResponse;
+  BrokerRegistrationRequest: BrokerRegistrationRequest;
+  BrokerRegistrationResponse: BrokerRegistrationResponse;
+  BrokerHeartbeatRequest: BrokerHeartbeatRequest;
+  BrokerHeartbeatResponse: BrokerHeartbeatResponse;
+  MetadataFetchRequest: MetadataFetchRequest;
+  MetadataFetchResponse: MetadataFetchResponse;
+  CreateTopicsRequest: CreateTopicsRequest;
+  CreateTopicsResponse: CreateTopicsResponse;
+  DeleteTopicsRequest: DeleteTopicsRequest;
+  DeleteTopicsResponse: DeleteTopicsResponse;
+  DescribeQuorumRequest: DescribeQuorumRequest;
+  DescribeQuorumResponse: DescribeQuorumResponse;
+}
+export type WireKind = keyof WireMessages;
+export const wireKinds: readonly WireKind[] = [
+  'VoteRequest', 'VoteResponse', 'AppendEntriesRequest', 'AppendEntriesResponse',
+  'InstallSnapshotRequest', 'InstallSnapshotResponse', 'BrokerRegistrationRequest',
+  'BrokerRegistrationResponse', 'BrokerHeartbeatRequest', 'BrokerHeartbeatResponse',
+  'MetadataFetchRequest', 'MetadataFetchResponse', 'CreateTopicsRequest', 'CreateTopicsResponse',
+  'DeleteTopicsRequest', 'DeleteTopicsResponse', 'DescribeQuorumRequest', 'DescribeQuorumResponse',
+];
+
+/** A message as an actor receives it: the payload plus who sent it and when it arrived. */
+export type Delivered<K extends WireKind> = {
+  type: K;
+  from: Address;
+  body: WireMessages[K];
+  atMs: number;
+};
+export type WireEvent = { [K in WireKind]: Delivered<K> }[WireKind];
+
+/** What an actor asks its host to send. */
+export type Outgoing = { [K in WireKind]: { to: Address; kind: K; body: WireMessages[K] } }[WireKind];

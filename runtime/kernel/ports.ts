@@ -1,0 +1,48 @@
+// The ports through which a host gives actors time, randomness, a network and a disk.
+// The real runtime and the simulator each implement them; the kernel only uses these.
+import type { StorageOp, RaftDurableState } from '../../actors/protocol/effects.js';
+
+export type TimerHandle = unknown;
+
+/** Also the clock handed to xstate's createActor, so `after` delays follow host time. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, delayMs: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** Carries encoded envelopes between nodes. Delivery is best effort. */
+export interface Transport {
+  send(toNode: number, bytes: Uint8Array): void;
+  /** Installs the function that receives every envelope addressed to this node. */
+  onReceive(handler: (bytes: Uint8Array) => void): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Durable stores, one per actor that needs one (named by actor id). `submit` calls `done`
+ * once the operation is on stable storage; operations on one store complete in order.
+ */
+export interface StoragePort {
+  load(store: string): RaftDurableState;
+  submit(store: string, op: StorageOp, done: () => void): void;
+  close(): Promise<void>;
+}
+
+/** One line of a protocol trace (JSON Lines). */
+export interface TraceEvent {
+  /** Host time, ms. */
+  t: number;
+  node: number;
+  actor: string;
+  kind: string;
+  id: string;
+  parent: string;
+  from?: string;
+  /** The actor's state after handling the event, when it changed. */
+  state?: string;
+}
+
+export interface Tracer {
+  record(event: TraceEvent): void;
+}
