@@ -33,7 +33,7 @@ export interface BrokerBugs {
 export const defaultBrokerTimings = {
   heartbeatIntervalMs: 2000,
   requestTimeoutMs: 3000,
-  metadataFetchWaitMaxMs: 500,
+  metadataFetchWaitMaxMs: 1000,
 } as const;
 
 export interface BrokerInput {
@@ -97,8 +97,10 @@ const registrationAnswered: Handler = (ctx, event) => {
     ctx.fenced = true;
     return [{ type: 'timer.cancel', event: 'RegistrationRetryFired' }];
   }
+  // Follow a hint at once; without one, the retry timer moves on to the next voter.
+  if (body.leaderHint < 0 || body.leaderHint === ctx.controllerNode) return [];
   retarget(ctx, body.leaderHint);
-  return [];
+  return sendRegistration(ctx, event);
 };
 
 const retryRegistration: Handler = (ctx, event) => {

@@ -52,7 +52,7 @@ export interface ControllerBugs {
 
 export const defaultControllerTimings = {
   electionTimeoutMs: 1000,
-  heartbeatIntervalMs: 250,
+  heartbeatIntervalMs: 500,
   brokerSessionTimeoutMs: 9000,
   snapshotThresholdEntries: 1000,
   appendEntriesMax: 64,

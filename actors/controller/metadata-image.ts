@@ -3,6 +3,7 @@
 import type {
   BrokerState, LogEntry, MetadataImageMessage, MetadataRecord, PartitionRecord, TopicState,
 } from '../protocol/messages.js';
+import { encodeMetadataImage } from '../protocol/codec.js';
 
 export interface MetadataImage {
   /** Index of the last record applied (0 = empty). */
@@ -103,9 +104,9 @@ export function cloneImage(image: MetadataImage): MetadataImage {
   return imageFromMessage(imageToMessage(image));
 }
 
-/** A canonical text of the image; equal images give equal digests. */
-export function imageDigest(image: MetadataImage): string {
-  return JSON.stringify(imageToMessage(image));
+/** The canonical bytes of the image (its protobuf encoding); equal images give equal bytes. */
+export function imageBytes(image: MetadataImage): Uint8Array {
+  return encodeMetadataImage(imageToMessage(image));
 }
 
 export function liveBrokerIds(image: MetadataImage): number[] {

@@ -1,7 +1,7 @@
 // Encode and decode envelopes and payloads with protobufjs. Pure: no I/O.
 import protobuf from 'protobufjs';
 import { protoSource } from './schema.js';
-import { wireKinds, type Address, type WireKind, type WireMessages } from './messages.js';
+import { wireKinds, type Address, type LogEntry, type MetadataImageMessage, type WireKind, type WireMessages } from './messages.js';
 
 const root = protobuf.parse(protoSource, { keepCase: false }).root;
 const envelopeType = root.lookupType('logmesh.Envelope');
@@ -69,8 +69,8 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
 }
 
 export function encodePayload<K extends WireKind>(kind: K, body: WireMessages[K]): Uint8Array {
-  const type = payloadTypes.get(kind)!;
-  return type.encode(type.fromObject(body as unknown as Record<string, unknown>)).finish();
+  // Plain objects of the declared shapes encode directly; fromObject would only copy them.
+  return payloadTypes.get(kind)!.encode(body as unknown as Record<string, unknown>).finish();
 }
 
 export function decodePayload<K extends WireKind>(kind: K, bytes: Uint8Array): WireMessages[K] {
@@ -81,4 +81,16 @@ export function decodePayload<K extends WireKind>(kind: K, bytes: Uint8Array): W
   } catch (err) {
     throw new MalformedEnvelopeError(`undecodable ${kind} payload (${(err as Error).message})`);
   }
+}
+
+const logEntryType = root.lookupType('logmesh.LogEntry');
+const metadataImageType = root.lookupType('logmesh.MetadataImage');
+
+/** The canonical bytes of a log entry (field order and defaults normalised by protobuf). */
+export function encodeLogEntry(entry: LogEntry): Uint8Array {
+  return logEntryType.encode(entry as unknown as Record<string, unknown>).finish();
+}
+
+export function encodeMetadataImage(image: MetadataImageMessage): Uint8Array {
+  return metadataImageType.encode(image as unknown as Record<string, unknown>).finish();
 }

@@ -1,0 +1,40 @@
+// State machine safety: every controller commits the same entry at each index. Also keeps
+// the set of committed entries that leader completeness checks against.
+import { entryAt } from '../../actors/controller/raft-log.js';
+import { type ControllerView, type ViolationLog, entryDigest } from './types.js';
+
+export const committedAgreement = 'committed-agreement';
+
+export interface CommittedEntry {
+  term: number;
+  digest: string;
+  node: number;
+}
+
+export class CommittedAgreementChecker {
+  readonly committed = new Map<number, CommittedEntry>();
+  private readonly seenCommit = new Map<number, number>();
+
+  constructor(private readonly log: ViolationLog) {}
+
+  observe(view: ControllerView, atMs: number): void {
+    const ctx = view.context;
+    const from = this.seenCommit.get(view.node) ?? 0;
+    if (ctx.commitIndex <= from) {
+      if (ctx.commitIndex < from) this.seenCommit.set(view.node, ctx.commitIndex); // restarted
+      return;
+    }
+    for (let index = from + 1; index <= ctx.commitIndex; index++) {
+      const entry = entryAt(ctx.log, index);
+      if (entry === undefined) continue; // already folded into a snapshot
+      const digest = entryDigest(entry);
+      const known = this.committed.get(index);
+      if (known === undefined) this.committed.set(index, { term: entry.term, digest, node: view.node });
+      else if (known.digest !== digest) {
+        this.log.report(committedAgreement, atMs,
+          `index ${index} committed as term ${known.term} on node ${known.node} but as term ${entry.term} on node ${view.node}`);
+      }
+    }
+    this.seenCommit.set(view.node, ctx.commitIndex);
+  }
+}

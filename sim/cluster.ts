@@ -1,0 +1,153 @@
+// Simulated nodes: each hosts the same actors as a real node (a controller on every voter,
+// a broker on every node) in the real kernel, over the simulated network and disk.
+import pino from 'pino';
+import { brokerActorId, brokerMachine, type BrokerBugs, type BrokerContext, type BrokerConfig } from '../actors/broker/broker-machine.js';
+import {
+  controllerActorId, controllerMachine, type ControllerBugs, type ControllerConfig, type ControllerContext,
+} from '../actors/controller/controller-machine.js';
+import { NodeKernel } from '../runtime/kernel/node-kernel.js';
+import type { Tracer } from '../runtime/kernel/ports.js';
+import { SimDisk } from './disk.js';
+import type { SimNetwork } from './network.js';
+import { Prng } from './prng.js';
+import type { Scheduler } from './scheduler.js';
+import type { ControllerView } from './checkers/types.js';
+import type { BrokerView } from './checkers/metadata-convergence.js';
+
+const silentLogger = pino({ level: 'silent' });
+
+export interface SimTimings {
+  controller: Omit<ControllerConfig, 'clusterId' | 'nodeId' | 'voters' | 'bugs'>;
+  broker: Pick<BrokerConfig, 'heartbeatIntervalMs' | 'requestTimeoutMs' | 'metadataFetchWaitMaxMs'>;
+}
+
+export interface SimBugs {
+  controller: ControllerBugs;
+  broker: BrokerBugs;
+}
+
+interface SimNode {
+  id: number;
+  kernel: NodeKernel | null;
+  disk: SimDisk;
+  incarnation: number;
+}
+
+export class SimCluster {
+  readonly clusterId: string;
+  readonly nodeIds: number[];
+  private readonly nodes = new Map<number, SimNode>();
+  private readonly prng: Prng;
+
+  constructor(
+    private readonly seed: number,
+    nodeCount: number,
+    private readonly scheduler: Scheduler,
+    private readonly network: SimNetwork,
+    private readonly tracer: Tracer,
+    private readonly timings: SimTimings,
+    private readonly bugs: SimBugs,
+    private readonly onActorFailure: (node: number, actor: string, error: Error) => void,
+  ) {
+    this.clusterId = `sim-${seed}`;
+    this.nodeIds = Array.from({ length: nodeCount }, (_, i) => i + 1);
+    this.prng = Prng.forPurpose(seed, 'cluster');
+    for (const id of this.nodeIds) {
+      this.nodes.set(id, { id, kernel: null, disk: new SimDisk(scheduler, Prng.forPurpose(seed, `disk-${id}`)), incarnation: 0 });
+    }
+  }
+
+  startAll(): void {
+    for (const id of this.nodeIds) this.boot(id);
+  }
+
+  isUp(id: number): boolean {
+    return this.nodes.get(id)!.kernel !== null;
+  }
+
+  upNodes(): number[] {
+    return this.nodeIds.filter((id) => this.isUp(id));
+  }
+
+  crash(id: number): void {
+    const node = this.nodes.get(id)!;
+    if (node.kernel === null) return;
+    node.kernel.stop();
+    node.kernel = null;
+    node.disk.crash();
+    this.network.setDown(id, true);
+  }
+
+  restart(id: number): void {
+    if (this.isUp(id)) return;
+    this.network.setDown(id, false);
+    this.boot(id);
+  }
+
+  controllers(): ControllerView[] {
+    const views: ControllerView[] = [];
+    for (const node of this.nodes.values()) {
+      const snapshot = node.kernel?.snapshotOf(controllerActorId);
+      if (snapshot !== undefined) views.push({ node: node.id, state: String(snapshot.value), context: snapshot.context as ControllerContext });
+    }
+    return views;
+  }
+
+  controller(id: number): ControllerView | undefined {
+    const snapshot = this.nodes.get(id)?.kernel?.snapshotOf(controllerActorId);
+    return snapshot === undefined ? undefined : { node: id, state: String(snapshot.value), context: snapshot.context as ControllerContext };
+  }
+
+  brokers(): BrokerView[] {
+    const views: BrokerView[] = [];
+    for (const node of this.nodes.values()) {
+      const snapshot = node.kernel?.snapshotOf(brokerActorId);
+      if (snapshot !== undefined) views.push({ node: node.id, state: String(snapshot.value), context: snapshot.context as BrokerContext });
+    }
+    return views;
+  }
+
+  diskStats(): { opsCompleted: number; opsLostInCrash: number; opsSurvivedCrashUnacked: number } {
+    const total = { opsCompleted: 0, opsLostInCrash: 0, opsSurvivedCrashUnacked: 0 };
+    for (const node of this.nodes.values()) {
+      total.opsCompleted += node.disk.stats.opsCompleted;
+      total.opsLostInCrash += node.disk.stats.opsLostInCrash;
+      total.opsSurvivedCrashUnacked += node.disk.stats.opsSurvivedCrashUnacked;
+    }
+    return total;
+  }
+
+  private boot(id: number): void {
+    const node = this.nodes.get(id)!;
+    node.incarnation += 1;
+    const jitter = Prng.forPurpose(this.seed, `jitter-${id}-${node.incarnation}`);
+    const kernel = new NodeKernel({
+      nodeId: id,
+      clusterId: this.clusterId,
+      clock: this.scheduler.clock(),
+      random: () => jitter.float(),
+      transport: this.network.transportFor(id),
+      storage: node.disk,
+      logger: silentLogger,
+      metrics: null,
+      tracer: this.tracer,
+      onActorFailure: (actor, error) => this.onActorFailure(id, actor, error),
+    });
+    node.kernel = kernel;
+    kernel.spawn(controllerActorId, controllerMachine, {
+      config: { ...this.timings.controller, clusterId: this.clusterId, nodeId: id, voters: this.nodeIds, bugs: this.bugs.controller },
+      durable: node.disk.load(controllerActorId),
+    });
+    kernel.spawn(brokerActorId, brokerMachine, {
+      config: {
+        ...this.timings.broker,
+        clusterId: this.clusterId,
+        brokerId: id,
+        voters: this.nodeIds,
+        listener: `127.0.0.1:${9091 + id}`,
+        incarnationId: this.prng.hex(16),
+        bugs: this.bugs.broker,
+      },
+    });
+  }
+}

@@ -1,0 +1,99 @@
+// The simulator's single event queue, ordered by (virtual time, sequence number), and the
+// virtual clock that reads it. A seed plus this order fully determine a run.
+import type { Clock, TimerHandle } from '../runtime/kernel/ports.js';
+
+interface ScheduledEvent {
+  time: number;
+  seq: number;
+  run: () => void;
+  cancelled: boolean;
+}
+
+export class Scheduler {
+  private heap: ScheduledEvent[] = [];
+  private seq = 0;
+  private nowMs = 0;
+  eventsRun = 0;
+
+  get now(): number {
+    return this.nowMs;
+  }
+
+  get pending(): number {
+    return this.heap.length;
+  }
+
+  at(time: number, run: () => void): ScheduledEvent {
+    if (time < this.nowMs) time = this.nowMs;
+    const event: ScheduledEvent = { time, seq: this.seq++, run, cancelled: false };
+    this.push(event);
+    return event;
+  }
+
+  after(delayMs: number, run: () => void): ScheduledEvent {
+    return this.at(this.nowMs + Math.max(0, delayMs), run);
+  }
+
+  cancel(event: ScheduledEvent): void {
+    event.cancelled = true;
+  }
+
+  /** Runs events in order until the queue is empty or the next one is after `untilMs`. */
+  runUntil(untilMs: number, shouldStop: () => boolean = () => false): void {
+    while (this.heap.length > 0 && this.heap[0]!.time <= untilMs) {
+      const event = this.pop()!;
+      if (event.cancelled) continue;
+      this.nowMs = event.time;
+      this.eventsRun += 1;
+      event.run();
+      if (shouldStop()) return;
+    }
+    if (untilMs > this.nowMs) this.nowMs = untilMs;
+  }
+
+  clock(): Clock {
+    return {
+      now: () => this.nowMs,
+      setTimeout: (fn: () => void, delayMs: number): TimerHandle => this.after(delayMs, fn),
+      clearTimeout: (handle: TimerHandle) => this.cancel(handle as ScheduledEvent),
+    };
+  }
+
+  private before(a: ScheduledEvent, b: ScheduledEvent): boolean {
+    return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+  }
+
+  private push(event: ScheduledEvent): void {
+    const heap = this.heap;
+    heap.push(event);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  private pop(): ScheduledEvent | undefined {
+    const heap = this.heap;
+    if (heap.length === 0) return undefined;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let smallest = i;
+        if (left < heap.length && this.before(heap[left]!, heap[smallest]!)) smallest = left;
+        if (right < heap.length && this.before(heap[right]!, heap[smallest]!)) smallest = right;
+        if (smallest === i) break;
+        [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
+        i = smallest;
+      }
+    }
+    return top;
+  }
+}

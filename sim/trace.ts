@@ -1,0 +1,52 @@
+// Records a run as JSON Lines and hashes it (SHA-256) as it goes: the same seed and the
+// same code give the same hash.
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { TraceEvent, Tracer } from '../runtime/kernel/ports.js';
+
+const flushBytes = 1 << 16;
+
+export class TraceRecorder implements Tracer {
+  private readonly hash: Hash = createHash('sha256');
+  private fd: number | null = null;
+  private buffer: string[] = [];
+  private bufferedBytes = 0;
+  lines = 0;
+  /** Called with every event after it is recorded (the checkers listen here). */
+  listener: ((event: TraceEvent) => void) | null = null;
+
+  constructor(path: string | null) {
+    if (path !== null) this.fd = openSync(path, 'w');
+  }
+
+  record(event: TraceEvent): void {
+    const line = JSON.stringify(event);
+    this.hash.update(line);
+    this.hash.update('\n');
+    this.lines += 1;
+    if (this.fd !== null) {
+      this.buffer.push(line);
+      this.bufferedBytes += line.length + 1;
+      if (this.bufferedBytes >= flushBytes) this.flush();
+    }
+    this.listener?.(event);
+  }
+
+  digest(): string {
+    this.close();
+    return this.hash.digest('hex');
+  }
+
+  private flush(): void {
+    if (this.fd === null || this.buffer.length === 0) return;
+    writeSync(this.fd, this.buffer.join('\n') + '\n');
+    this.buffer = [];
+    this.bufferedBytes = 0;
+  }
+
+  private close(): void {
+    this.flush();
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
