@@ -19,7 +19,8 @@ import { AdminClient } from './workloads/admin-client.js';
 
 export const ackedMetadataDurable = 'acked-metadata-durable';
 export const actorAssertion = 'actor-assertion';
-export const checkerNames = [electionSafety, logMatching, leaderCompleteness, committedAgreement, metadataConvergence, ackedMetadataDurable, actorAssertion] as const;
+export const eventBudget = 'event-budget';
+export const checkerNames = [electionSafety, logMatching, leaderCompleteness, committedAgreement, metadataConvergence, ackedMetadataDurable, actorAssertion, eventBudget] as const;
 
 export const simTimings: SimTimings = {
   controller: {
@@ -37,6 +38,9 @@ export const noBugs: SimBugs = { controller: {}, broker: {} };
 
 /** Virtual time between periodic whole-cluster checks and progress reports. */
 export const checkIntervalMs = 1000;
+/** A run that needs more events than this is livelocked (an event storm), itself a failure. */
+export const eventsMaxDefault = 1_000_000;
+
 export const settleMaxMsDefault = 60_000;
 const adminClientNode = 1000;
 
@@ -47,6 +51,7 @@ export interface SimOptions {
   faults: FaultKind[];
   tracePath?: string | null;
   settleMaxMs?: number;
+  eventsMax?: number;
   bugs?: SimBugs;
   onProgress?: (progress: SimProgress) => void;
 }
@@ -114,8 +119,10 @@ export function runSimulation(options: SimOptions): SimResult {
     options.onProgress?.({ virtualMs: scheduler.now, durationMs: options.durationMs, events: scheduler.eventsRun, violations: violations.violations.length, phase });
   };
 
-  for (let t = checkIntervalMs; t <= options.durationMs; t += checkIntervalMs) {
-    scheduler.runUntil(t);
+  const eventsMax = options.eventsMax ?? eventsMaxDefault;
+  const overBudget = (): boolean => scheduler.eventsRun >= eventsMax;
+  for (let t = checkIntervalMs; t <= options.durationMs && !overBudget(); t += checkIntervalMs) {
+    scheduler.runUntil(t, overBudget);
     report('faults');
   }
   nemesis.healAll();
@@ -124,8 +131,8 @@ export function runSimulation(options: SimOptions): SimResult {
   const settleMaxMs = options.settleMaxMs ?? settleMaxMsDefault;
   let settledMs: number | null = null;
   let gaps: string[] = [];
-  for (let waited = 0; waited <= settleMaxMs; waited += checkIntervalMs) {
-    scheduler.runUntil(options.durationMs + waited);
+  for (let waited = 0; waited <= settleMaxMs && !overBudget(); waited += checkIntervalMs) {
+    scheduler.runUntil(options.durationMs + waited, overBudget);
     gaps = convergenceGaps(cluster.controllers(), cluster.brokers(), cluster.nodeIds);
     if (gaps.length === 0 && admin.idle) {
       settledMs = waited;
@@ -134,7 +141,9 @@ export function runSimulation(options: SimOptions): SimResult {
     report('settling');
   }
   logMatchingChecker.check(cluster.controllers(), scheduler.now);
-  if (settledMs === null) {
+  if (overBudget()) {
+    violations.report(eventBudget, scheduler.now, `stopped after ${eventsMax} events at ${scheduler.now.toFixed(0)} ms: an event storm`);
+  } else if (settledMs === null) {
     const why = gaps.length > 0 ? gaps.slice(0, 3).join('; ') : 'admin requests still outstanding';
     violations.report(metadataConvergence, scheduler.now, `no convergence ${settleMaxMs} ms after faults healed: ${why}`);
   } else {

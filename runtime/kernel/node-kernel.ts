@@ -26,6 +26,8 @@ export interface KernelOptions {
   metrics: KernelMetrics | null;
   tracer: Tracer | null;
   mailboxCapacity?: number;
+  /** Called after an actor's state changed (for operators' logs). */
+  onStateChange?: (actorId: string, state: string) => void;
   /** Called when an actor throws (a broken invariant); the actor is stopped. */
   onActorFailure?: (actorId: string, error: Error) => void;
 }
@@ -200,6 +202,7 @@ export class NodeKernel {
     const before = cell.state;
     this.currentMsgId = item.msgId;
     this.guarded(cell, () => cell.actor.send(item.event));
+    if (cell.state !== before) this.options.onStateChange?.(cell.id, cell.state);
     const tracer = this.options.tracer;
     if (tracer !== null) {
       const line: Parameters<Tracer['record']>[0] = {

@@ -1,0 +1,91 @@
+// Runs many seeds across worker threads (one per core) and sums up what they found.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { SimBugs } from './cluster.js';
+import type { FaultKind } from './nemesis.js';
+import type { SimResult } from './run.js';
+
+export interface CampaignOptions {
+  seedFrom: number;
+  seedTo: number;
+  nodes: number;
+  durationMs: number;
+  faults: FaultKind[];
+  bugs?: SimBugs;
+  workers?: number;
+  /** Stop handing out seeds once this many have failed (0 = run them all). */
+  stopAfterFailures?: number;
+  onResult?: (result: CampaignSeedResult, done: number, total: number) => void;
+}
+
+/** One seed's result, without the bulky parts. */
+export type CampaignSeedResult = Omit<SimResult, 'violationDetails'> & { firstViolation: SimResult['violationDetails'][number] | null };
+
+export interface CampaignSummary {
+  seeds: number;
+  failedSeeds: number[];
+  violationsByChecker: Record<string, number>;
+  faultsInjected: Record<string, number>;
+  events: number;
+  virtualMs: number;
+  wallMs: number;
+  results: CampaignSeedResult[];
+}
+
+export interface WorkerRequest {
+  seed: number;
+  nodes: number;
+  durationMs: number;
+  faults: FaultKind[];
+  bugs?: SimBugs;
+}
+
+export async function runCampaign(options: CampaignOptions): Promise<CampaignSummary> {
+  const started = performance.now();
+  const seeds: number[] = [];
+  for (let seed = options.seedFrom; seed <= options.seedTo; seed++) seeds.push(seed);
+  const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), seeds.length));
+  const results: CampaignSeedResult[] = [];
+  let next = 0;
+  let failures = 0;
+  const stopAfter = options.stopAfterFailures ?? 0;
+
+  const runWorker = (): Promise<void> => new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./campaign-worker.js', import.meta.url));
+    const hand = (): void => {
+      if (next >= seeds.length || (stopAfter > 0 && failures >= stopAfter)) {
+        void worker.terminate().then(() => resolve());
+        return;
+      }
+      const request: WorkerRequest = { seed: seeds[next++]!, nodes: options.nodes, durationMs: options.durationMs, faults: options.faults, bugs: options.bugs };
+      worker.postMessage(request);
+    };
+    worker.on('message', (result: CampaignSeedResult) => {
+      results.push(result);
+      if (result.violations > 0) failures += 1;
+      options.onResult?.(result, results.length, seeds.length);
+      hand();
+    });
+    worker.on('error', reject);
+    hand();
+  });
+
+  await Promise.all(Array.from({ length: workerCount }, runWorker));
+  results.sort((a, b) => a.seed - b.seed);
+  const violationsByChecker: Record<string, number> = {};
+  const faultsInjected: Record<string, number> = {};
+  for (const result of results) {
+    for (const [checker, count] of Object.entries(result.checks)) violationsByChecker[checker] = (violationsByChecker[checker] ?? 0) + count;
+    for (const [fault, count] of Object.entries(result.faults)) faultsInjected[fault] = (faultsInjected[fault] ?? 0) + count;
+  }
+  return {
+    seeds: results.length,
+    failedSeeds: results.filter((r) => r.violations > 0).map((r) => r.seed),
+    violationsByChecker,
+    faultsInjected,
+    events: results.reduce((sum, r) => sum + r.events, 0),
+    virtualMs: results.reduce((sum, r) => sum + r.virtualMs, 0),
+    wallMs: Math.round(performance.now() - started),
+    results,
+  };
+}
