@@ -80,7 +80,8 @@ export function imageToMessage(image: MetadataImage): MetadataImageMessage {
     .map((t) => ({
       name: t.name,
       topicId: t.topicId,
-      partitions: t.partitions.map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
+      // A copy that missed a PartitionRecord has a hole here; the digest must still be computable.
+      partitions: t.partitions.filter((p) => p !== undefined).map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
     }));
   return { offset: image.offset, brokers, topics };
 }
