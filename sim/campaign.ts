@@ -13,8 +13,8 @@ export interface CampaignOptions {
   faults: FaultKind[];
   bugs?: SimBugs;
   workers?: number;
-  /** Stop handing out seeds once this many have failed (0 = run them all). */
-  stopAfterFailures?: number;
+  /** Stop handing out seeds once this is true of a result. */
+  stopWhen?: (result: CampaignSeedResult) => boolean;
   onResult?: (result: CampaignSeedResult, done: number, total: number) => void;
 }
 
@@ -47,13 +47,12 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
   const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), seeds.length));
   const results: CampaignSeedResult[] = [];
   let next = 0;
-  let failures = 0;
-  const stopAfter = options.stopAfterFailures ?? 0;
+  let stopped = false;
 
   const runWorker = (): Promise<void> => new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./campaign-worker.js', import.meta.url));
     const hand = (): void => {
-      if (next >= seeds.length || (stopAfter > 0 && failures >= stopAfter)) {
+      if (next >= seeds.length || stopped) {
         void worker.terminate().then(() => resolve());
         return;
       }
@@ -62,7 +61,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
     };
     worker.on('message', (result: CampaignSeedResult) => {
       results.push(result);
-      if (result.violations > 0) failures += 1;
+      if (options.stopWhen?.(result) === true) stopped = true;
       options.onResult?.(result, results.length, seeds.length);
       hand();
     });

@@ -54,6 +54,8 @@ export interface SimOptions {
   eventsMax?: number;
   bugs?: SimBugs;
   onProgress?: (progress: SimProgress) => void;
+  /** Called with the cluster once the run is over, for tests and debugging. */
+  onFinish?: (cluster: SimCluster) => void;
 }
 
 export interface SimProgress {
@@ -150,6 +152,7 @@ export function runSimulation(options: SimOptions): SimResult {
     checkAckedMetadata(cluster, admin, violations, scheduler.now);
   }
 
+  options.onFinish?.(cluster);
   const checks: Record<string, number> = {};
   for (const name of checkerNames) checks[name] = violations.countFor(name);
   const wallMs = performance.now() - wallStart;

@@ -236,16 +236,13 @@ function notController<K extends WireKind>(ctx: ControllerContext, event: Delive
 // ---------------------------------------------------------------------------------------
 // Leader duties.
 
+/** Appends the records as one entry: they commit together or not at all. */
 function appendAsLeader(ctx: ControllerContext, records: MetadataRecord[]): Effect[] {
   if (records.length === 0) return [];
-  const entries: LogEntry[] = [];
-  for (const record of records) {
-    const entry: LogEntry = { index: lastIndex(ctx.log) + 1, term: ctx.term, record };
-    ctx.log.entries.push(entry);
-    applyEntry(ctx.pendingImage!, entry);
-    entries.push(entry);
-  }
-  const effects: Effect[] = [persist(ctx, { kind: 'append', entries })];
+  const entry: LogEntry = { index: lastIndex(ctx.log) + 1, term: ctx.term, records };
+  ctx.log.entries.push(entry);
+  applyEntry(ctx.pendingImage!, entry);
+  const effects: Effect[] = [persist(ctx, { kind: 'append', entries: [entry] })];
   for (const peer of ctx.followers.keys()) effects.push(...replicateTo(ctx, peer));
   return effects;
 }
@@ -578,10 +575,10 @@ const registerBroker: Handler = (ctx, event) => {
     ctx.pendingReplies.push({ index: existing.brokerEpoch, message: reply });
     return [];
   }
-  const records: MetadataRecord[] = [];
-  if (existing !== undefined) records.push(...recordsForFence(image, body.brokerId));
+  // A new incarnation fences the old one in the same entry that registers it.
+  const records: MetadataRecord[] = existing === undefined ? [] : recordsForFence(image, body.brokerId);
+  records.push({ registerBroker: { brokerId: body.brokerId, incarnationId: body.incarnationId, listener: body.listener } });
   const effects = appendAsLeader(ctx, records);
-  effects.push(...appendAsLeader(ctx, [{ registerBroker: { brokerId: body.brokerId, incarnationId: body.incarnationId, listener: body.listener } }]));
   const brokerEpoch = lastIndex(ctx.log);
   ctx.pendingReplies.push({
     index: brokerEpoch,

@@ -28,7 +28,7 @@ export function applyEntry(image: MetadataImage, entry: LogEntry): void {
   if (entry.index !== image.offset + 1) {
     throw new Error(`metadata image at offset ${image.offset} cannot apply entry ${entry.index}`);
   }
-  applyRecord(image, entry.record, entry.index);
+  for (const record of entry.records) applyRecord(image, record, entry.index);
   image.offset = entry.index;
 }
 

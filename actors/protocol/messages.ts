@@ -50,7 +50,8 @@ export type MetadataRecord =
 export interface LogEntry {
   index: number;
   term: number;
-  record: MetadataRecord;
+  /** Applied together: an entry is the unit of atomicity. */
+  records: MetadataRecord[];
 }
 
 export interface BrokerState {

@@ -37,10 +37,12 @@ message VoteResponse {
   bool vote_granted = 3;
   bool pre_vote = 4;
 }
+// One Raft entry: a batch of records that commits (or is lost) as a whole, so that a
+// decision such as "fence broker 2 and move its partitions" is never half applied.
 message LogEntry {
   uint32 index = 1;
   uint32 term = 2;
-  MetadataRecord record = 3;
+  repeated MetadataRecord records = 3;
 }
 message AppendEntriesRequest {
   uint32 term = 1;

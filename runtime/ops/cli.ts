@@ -12,6 +12,7 @@ import { runCampaign } from '../../sim/campaign.js';
 import { type FaultKind, parseFaults } from '../../sim/nemesis.js';
 import { type SimResult, runSimulation } from '../../sim/run.js';
 import type { SimBugs } from '../../sim/cluster.js';
+import { bugSwitches } from './bugs.js';
 import { NatsTransport } from '../transport/nats.js';
 import { ConfigError, parseConfig } from './config.js';
 import { formatDuration, parseDuration, parseSeedRange } from './duration.js';
@@ -60,15 +61,6 @@ function asSeeds(value: string): [number, number] {
     throw new InvalidArgumentError((error as Error).message);
   }
 }
-
-/** Test-only protocol bugs, to show that the checkers catch them. */
-export const bugSwitches: Record<string, SimBugs> = {
-  'vote-without-log-check': { controller: { grantVoteWithoutLogCheck: true }, broker: {} },
-  'vote-twice': { controller: { voteTwiceInTerm: true }, broker: {} },
-  'skip-prev-log-check': { controller: { skipPrevLogCheck: true }, broker: {} },
-  'commit-without-quorum': { controller: { commitWithoutQuorum: true }, broker: {} },
-  'broker-skips-records': { controller: {}, broker: { skipLastFetchedEntry: true } },
-};
 
 function asBug(value: string): SimBugs {
   const bugs = bugSwitches[value];

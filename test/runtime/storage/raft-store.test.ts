@@ -37,7 +37,7 @@ function record(i: number): MetadataRecord {
 
 function entries(from: number, to: number, term: number): LogEntry[] {
   const out: LogEntry[] = [];
-  for (let i = from; i <= to; i++) out.push({ index: i, term, record: record(i) });
+  for (let i = from; i <= to; i++) out.push({ index: i, term, records: i % 5 === 0 ? [record(i), record(i + 1)] : [record(i)] });
   return out;
 }
 
@@ -92,8 +92,8 @@ describe('FileStoragePort', () => {
     assert.equal(state.snapshot, null);
     assert.deepEqual(state.entries, [...entries(1, 5, 1), ...entries(6, 7, 2), ...entries(8, 9, 3)]);
     // Exact shape: only the set oneof member appears.
-    assert.deepEqual(state.entries.slice(0, 4).map((e) => Object.keys(e.record)), [['partition'], ['leaderChange'], ['registerBroker'], ['topic']]);
-    assert.deepEqual(Object.keys(state.entries[0]!).sort(), ['index', 'record', 'term']);
+    assert.deepEqual(state.entries.slice(0, 4).map((e) => Object.keys(e.records[0]!)), [['partition'], ['leaderChange'], ['registerBroker'], ['topic']]);
+    assert.deepEqual(Object.keys(state.entries[0]!).sort(), ['index', 'records', 'term']);
     // Appending after a restart continues the log.
     await submit(again, { kind: 'append', entries: entries(10, 10, 3) });
     await again.close();
