@@ -191,7 +191,7 @@ program
         process.exit(70);
       },
     });
-    logger.info({ node: config.nodeId, voters: config.controllerQuorumVoters, nats: config.natsServers }, `node ${config.nodeId} started`);
+    logger.info({ voters: config.controllerQuorumVoters, nats: config.natsServers }, `node ${config.nodeId} started`);
     const stop = (signal: string): void => {
       logger.info(`${signal}: stopping node ${config.nodeId}`);
       void host.stop().then(() => process.exit(0));

@@ -37,7 +37,7 @@ export function startEmbeddedCluster(dataDir: string, logger: Logger, onFatal: (
     hosts.push(startNodeHost({
       config: embeddedNodeConfig(nodeId, dataDir),
       transport: hub.transportFor(nodeId),
-      logger: logger.child({ node: nodeId }),
+      logger,
       registry,
       onFatal,
     }));

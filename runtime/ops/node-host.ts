@@ -32,7 +32,8 @@ export interface NodeHostOptions {
 }
 
 export function startNodeHost(options: NodeHostOptions): NodeHost {
-  const { config, transport, logger } = options;
+  const { config, transport } = options;
+  const logger = options.logger.child({ node: config.nodeId });
   const metadataDir = join(config.logDirs[0]!, metadataDirName);
   mkdirSync(metadataDir, { recursive: true });
   const storage = new FileStoragePort(metadataDir, logger, options.onFatal);
@@ -46,7 +47,7 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     logger,
     metrics: options.registry === null ? null : createKernelMetrics(options.registry),
     tracer: null,
-    onStateChange: (actor, state) => logger.info({ node: config.nodeId, actor, state }, `${actor} is now ${state}`),
+    onStateChange: (actor, state) => logger.info({ actor, state }, `${actor} is now ${state}`),
     onActorFailure: (actor, error) => options.onFatal(new Error(`actor ${actor} failed: ${error.message}`)),
   });
   if (config.processRoles.includes('controller')) {
