@@ -6,6 +6,7 @@ import {
   controllerActorId, controllerMachine, type ControllerBugs, type ControllerConfig, type ControllerContext,
 } from '../actors/controller/controller-machine.js';
 import { NodeKernel } from '../runtime/kernel/node-kernel.js';
+import { PlacementTable } from '../runtime/kernel/placement.js';
 import type { Tracer } from '../runtime/kernel/ports.js';
 import { SimDisk } from './disk.js';
 import type { SimNetwork } from './network.js';
@@ -36,6 +37,8 @@ interface SimNode {
 export class SimCluster {
   readonly clusterId: string;
   readonly nodeIds: number[];
+  /** Which live node hosts which actor; crashed nodes drop out of it. */
+  readonly placement = new PlacementTable();
   private readonly nodes = new Map<number, SimNode>();
   private readonly prng: Prng;
 
@@ -131,6 +134,7 @@ export class SimCluster {
       logger: silentLogger,
       metrics: null,
       tracer: this.tracer,
+      placement: this.placement,
       onActorFailure: (actor, error) => this.onActorFailure(id, actor, error),
     });
     node.kernel = kernel;

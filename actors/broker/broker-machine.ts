@@ -1,9 +1,9 @@
 // The broker actor of one node: registers with the active controller, keeps its session
 // alive with heartbeats, and follows the committed metadata log (long-polling fetches),
 // applying it in order to its own copy of the cluster metadata.
-import { setup, enqueueActions } from 'xstate';
+import { setup, emit } from 'xstate';
 import type { Address, Delivered, Outgoing, WireEvent, WireKind, WireMessages } from '../protocol/messages.js';
-import type { Effect, TimerFired } from '../protocol/effects.js';
+import type { Effect, EffectBatch, TimerFired } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { controllerActorId } from '../controller/controller-machine.js';
 import { type MetadataImage, applyEntry, emptyImage, imageFromMessage } from '../controller/metadata-image.js';
@@ -59,9 +59,9 @@ type BrokerEvent =
 type Handler = (ctx: BrokerContext, event: BrokerEvent) => Effect[];
 
 function effectful(handler: Handler) {
-  return enqueueActions<BrokerContext, BrokerEvent, undefined, BrokerEvent, never, never, never, never, Effect>(({ context, event, enqueue }) => {
+  return emit<BrokerContext, BrokerEvent, undefined, BrokerEvent, EffectBatch>(({ context, event }) => {
     if (event.atMs > context.nowMs) context.nowMs = event.atMs;
-    for (const effect of handler(context, event)) enqueue.emit(effect);
+    return { type: 'effects', effects: handler(context, event) };
   });
 }
 
@@ -178,7 +178,7 @@ export const brokerMachine = setup({
     context: {} as BrokerContext,
     events: {} as BrokerEvent,
     input: {} as BrokerInput,
-    emitted: {} as Effect,
+    emitted: {} as EffectBatch,
   },
   actions: {
     sendRegistration: effectful(sendRegistration),

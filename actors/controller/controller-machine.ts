@@ -6,17 +6,17 @@
 // Pure: time arrives on events (atMs), randomness as timer jitter chosen by the host,
 // durability as StorageCompleted events. Every reply waits until every storage operation
 // issued before it is durable (term, vote and log are on disk before anyone hears of them).
-import { setup, enqueueActions } from 'xstate';
+import { setup, emit } from 'xstate';
 import type {
   Address, LogEntry, MetadataImageMessage, MetadataRecord, Outgoing, WireEvent, WireKind, WireMessages,
   Delivered, CreatableTopicResult,
 } from '../protocol/messages.js';
-import type { Effect, RaftDurableState, StorageCompleted, StorageOp, TimerFired } from '../protocol/effects.js';
+import type { Effect, EffectBatch, RaftDurableState, StorageCompleted, StorageOp, TimerFired } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
   type MetadataImage, applyEntry, cloneImage, emptyImage, imageFromMessage, imageToMessage,
 } from './metadata-image.js';
-import { decideCreateTopic, deriveTopicId, recordsForFence, recordsForUnfence } from './placement.js';
+import { decideCreateTopic, deriveTopicId, recordsForFence, recordsForUnfence } from './decisions.js';
 import {
   type RaftLog, compactThrough, entriesAfter, entryAt, isUpToDate, lastIndex, lastTerm, termAt, truncateFrom,
 } from './raft-log.js';
@@ -68,6 +68,8 @@ interface FollowerProgress {
   nextIndex: number;
   matchIndex: number;
   lastContactMs: number;
+  /** When the last InstallSnapshot went out; a snapshot is big, so it is not resent every heartbeat. */
+  snapshotSentAtMs: number;
 }
 
 interface PendingReply {
@@ -250,6 +252,8 @@ function appendAsLeader(ctx: ControllerContext, records: MetadataRecord[]): Effe
 function replicateTo(ctx: ControllerContext, peer: number): Effect[] {
   const progress = ctx.followers.get(peer)!;
   if (progress.nextIndex <= ctx.log.snapshotIndex) {
+    if (ctx.nowMs - progress.snapshotSentAtMs < ctx.config.electionTimeoutMs) return [];
+    progress.snapshotSentAtMs = ctx.nowMs;
     return send(ctx, peerAddress(peer), 'InstallSnapshotRequest', {
       term: ctx.term,
       leaderId: ctx.config.nodeId,
@@ -324,9 +328,9 @@ function expireBrokerSessions(ctx: ControllerContext): Effect[] {
 type Handler = (ctx: ControllerContext, event: ControllerEvent) => Effect[];
 
 function effectful(handler: Handler) {
-  return enqueueActions<ControllerContext, ControllerEvent, undefined, ControllerEvent, never, never, never, never, Effect>(({ context, event, enqueue }) => {
+  return emit<ControllerContext, ControllerEvent, undefined, ControllerEvent, EffectBatch>(({ context, event }) => {
     noteTime(context, event);
-    for (const effect of handler(context, event)) enqueue.emit(effect);
+    return { type: 'effects', effects: handler(context, event) };
   });
 }
 
@@ -374,6 +378,7 @@ const answerVoteRequest: Handler = (ctx, event) => {
 
 const acceptLeader: Handler = (ctx, event) => {
   const { body } = event as Delivered<'AppendEntriesRequest'> | Delivered<'InstallSnapshotRequest'>;
+  if (body.term < ctx.term) return []; // a deposed leader: the handler that follows rejects it
   const effects = adoptTerm(ctx, body.term);
   ctx.leaderId = body.leaderId;
   ctx.lastLeaderContactMs = ctx.nowMs;
@@ -491,7 +496,7 @@ const becomeLeader: Handler = (ctx) => {
   ctx.leaderId = ctx.config.nodeId;
   ctx.followers = new Map();
   for (const peer of ctx.config.voters) {
-    if (peer !== ctx.config.nodeId) ctx.followers.set(peer, { nextIndex: lastIndex(ctx.log) + 1, matchIndex: 0, lastContactMs: ctx.nowMs });
+    if (peer !== ctx.config.nodeId) ctx.followers.set(peer, { nextIndex: lastIndex(ctx.log) + 1, matchIndex: 0, lastContactMs: ctx.nowMs, snapshotSentAtMs: Number.NEGATIVE_INFINITY });
   }
   // The pending image: the applied state plus every entry we hold beyond it.
   const pending = cloneImage(ctx.image);
@@ -549,6 +554,7 @@ const handleReplicationResponse: Handler = (ctx, event) => {
   const progress = ctx.followers.get(body.followerId);
   if (progress === undefined) return [];
   progress.lastContactMs = ctx.nowMs;
+  if (response.type === 'InstallSnapshotResponse') progress.snapshotSentAtMs = Number.NEGATIVE_INFINITY;
   const success = response.type === 'InstallSnapshotResponse' || (response.body as WireMessages['AppendEntriesResponse']).success;
   if (success) {
     if (body.matchIndex > progress.matchIndex) progress.matchIndex = body.matchIndex;
@@ -695,12 +701,13 @@ export const controllerMachine = setup({
     context: {} as ControllerContext,
     events: asEvents,
     input: {} as ControllerInput,
-    emitted: {} as Effect,
+    emitted: {} as EffectBatch,
   },
   actions: {
     storageCompleted: effectful(handleStorageCompleted),
     answerVoteRequest: effectful(answerVoteRequest),
-    acceptLeader: effectful(acceptLeader),
+    followAndAppend: effectful((ctx, event) => [...acceptLeader(ctx, event), ...appendEntries(ctx, event)]),
+    followAndInstallSnapshot: effectful((ctx, event) => [...acceptLeader(ctx, event), ...installSnapshot(ctx, event)]),
     appendEntries: effectful(appendEntries),
     installSnapshot: effectful(installSnapshot),
     adoptHigherTerm: effectful(adoptHigherTerm),
@@ -757,11 +764,11 @@ export const controllerMachine = setup({
     VoteResponse: { guard: 'voteResponseFromLaterTerm', target: '.follower', actions: 'adoptHigherTerm' },
     AppendEntriesRequest: [
       { guard: 'isStaleTerm', actions: 'appendEntries' },
-      { target: '.follower', actions: ['acceptLeader', 'appendEntries'] },
+      { target: '.follower', actions: 'followAndAppend' },
     ],
     InstallSnapshotRequest: [
       { guard: 'isStaleTerm', actions: 'installSnapshot' },
-      { target: '.follower', actions: ['acceptLeader', 'installSnapshot'] },
+      { target: '.follower', actions: 'followAndInstallSnapshot' },
     ],
     AppendEntriesResponse: { guard: 'carriesHigherTerm', target: '.follower', actions: 'adoptHigherTerm' },
     InstallSnapshotResponse: { guard: 'carriesHigherTerm', target: '.follower', actions: 'adoptHigherTerm' },
@@ -774,7 +781,12 @@ export const controllerMachine = setup({
   states: {
     follower: {
       entry: 'armElectionTimer',
+      // The hot path: a follower hearing from its leader stays where it is (no exit and
+      // re-entry); acceptLeader re-arms the election timer itself.
       on: {
+        AppendEntriesRequest: { actions: 'followAndAppend' },
+        InstallSnapshotRequest: { actions: 'followAndInstallSnapshot' },
+        VoteRequest: { actions: 'answerVoteRequest' },
         ElectionTimeoutFired: { target: 'preCandidate' },
         DescribeQuorumRequest: { actions: 'describeAsFollower' },
       },

@@ -46,22 +46,33 @@ export function encodeEnvelope(envelope: Envelope): Uint8Array {
 }
 
 /** Decodes an envelope from the mesh; throws MalformedEnvelopeError on anything off. */
+interface DecodedEnvelope {
+  clusterId: string;
+  fromNode: number;
+  fromActor: string;
+  toNode: number;
+  toActor: string;
+  kind: string;
+  payload: Uint8Array;
+  trace: { msgId: string; parentId: string } | null;
+}
+
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
-  let raw: Record<string, unknown>;
+  let raw: DecodedEnvelope;
   try {
-    raw = envelopeType.toObject(envelopeType.decode(bytes), toObjectOptions);
+    // Read straight off the decoded message (its prototype supplies proto3 defaults).
+    raw = envelopeType.decode(bytes) as unknown as DecodedEnvelope;
   } catch (err) {
     throw new MalformedEnvelopeError(`undecodable (${(err as Error).message})`);
   }
-  const trace = (raw.trace ?? {}) as { msgId?: string; parentId?: string };
   const envelope: Envelope = {
-    clusterId: raw.clusterId as string,
-    from: { node: raw.fromNode as number, actor: raw.fromActor as string },
-    to: { node: raw.toNode as number, actor: raw.toActor as string },
-    kind: raw.kind as string,
-    payload: raw.payload as Uint8Array,
-    msgId: trace.msgId ?? '',
-    parentId: trace.parentId ?? '',
+    clusterId: raw.clusterId,
+    from: { node: raw.fromNode, actor: raw.fromActor },
+    to: { node: raw.toNode, actor: raw.toActor },
+    kind: raw.kind,
+    payload: raw.payload,
+    msgId: raw.trace?.msgId ?? '',
+    parentId: raw.trace?.parentId ?? '',
   };
   if (envelope.to.actor === '') throw new MalformedEnvelopeError('no destination actor');
   if (!isWireKind(envelope.kind)) throw new MalformedEnvelopeError(`unknown kind "${envelope.kind}"`);

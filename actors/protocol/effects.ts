@@ -17,6 +17,13 @@ export type Effect =
   | { type: 'timer.set'; event: string; delayMs: number; jitterMs: number }
   | { type: 'timer.cancel'; event: string };
 
+/**
+ * What a machine emits once per handled event: every effect of that step, in order. One
+ * emit per step (rather than one per effect) keeps xstate's per-action overhead out of the
+ * hot path.
+ */
+export type EffectBatch = { type: 'effects'; effects: Effect[] };
+
 /** Events a host delivers that are not wire messages. */
 export type StorageCompleted = { type: 'StorageCompleted'; seq: number; atMs: number };
 export type TimerFired<T extends string> = { type: T; atMs: number };

@@ -7,10 +7,11 @@ import type { Logger } from 'pino';
 import {
   type Envelope, MalformedEnvelopeError, decodeEnvelope, decodePayload, encodeEnvelope, encodePayload,
 } from '../../actors/protocol/codec.js';
-import type { Effect } from '../../actors/protocol/effects.js';
+import type { Effect, EffectBatch } from '../../actors/protocol/effects.js';
 import type { Address, Outgoing, WireKind } from '../../actors/protocol/messages.js';
 import type { Clock, StoragePort, TimerHandle, Tracer, Transport } from './ports.js';
 import type { DropReason, KernelMetrics } from './metrics.js';
+import type { PlacementTable } from './placement.js';
 
 export const mailboxCapacityDefault = 10_000;
 
@@ -26,6 +27,8 @@ export interface KernelOptions {
   metrics: KernelMetrics | null;
   tracer: Tracer | null;
   mailboxCapacity?: number;
+  /** Where actors live; the kernel records its own actors here as it spawns and stops them. */
+  placement?: PlacementTable;
   /** Called after an actor's state changed (for operators' logs). */
   onStateChange?: (actorId: string, state: string) => void;
   /** Called when an actor throws (a broken invariant); the actor is stopped. */
@@ -83,7 +86,10 @@ export class NodeKernel {
     });
     cell.actor = actor;
     this.cells.set(actorId, cell);
-    actor.on('*', (effect) => this.perform(cell, effect as unknown as Effect));
+    this.options.placement?.place(actorId, this.nodeId);
+    actor.on('effects', (batch) => {
+      for (const effect of (batch as unknown as EffectBatch).effects) this.perform(cell, effect);
+    });
     actor.subscribe({ error: (error) => this.fail(cell, error as Error) });
     this.currentMsgId = `${this.nodeId}:start:${actorId}`;
     // Messages the actor sends while starting wait in the run queue until it has started.
@@ -115,6 +121,7 @@ export class NodeKernel {
       for (const handle of cell.timers.values()) this.options.clock.clearTimeout(handle);
       cell.timers.clear();
       cell.actor.stop();
+      this.options.placement?.remove(cell.id, this.nodeId);
     }
     this.cells.clear();
     this.runQueue.length = 0;

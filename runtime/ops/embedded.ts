@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { InProcessHub } from '../transport/in-process.js';
+import { PlacementTable } from '../kernel/placement.js';
 import { type NodeConfig, parseConfig } from './config.js';
 import { type NodeHost, startNodeHost } from './node-host.js';
 
@@ -14,6 +15,7 @@ export interface EmbeddedCluster {
   hosts: NodeHost[];
   hub: InProcessHub;
   registry: Registry;
+  placement: PlacementTable;
   stop(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export function embeddedNodeConfig(nodeId: number, dataDir: string): NodeConfig 
 export function startEmbeddedCluster(dataDir: string, logger: Logger, onFatal: (error: Error) => void): EmbeddedCluster {
   const hub = new InProcessHub();
   const registry = new Registry();
+  const placement = new PlacementTable();
   const hosts: NodeHost[] = [];
   for (let nodeId = 1; nodeId <= embeddedNodeCount; nodeId++) {
     hosts.push(startNodeHost({
@@ -39,6 +42,7 @@ export function startEmbeddedCluster(dataDir: string, logger: Logger, onFatal: (
       transport: hub.transportFor(nodeId),
       logger,
       registry,
+      placement,
       onFatal,
     }));
   }
@@ -46,6 +50,7 @@ export function startEmbeddedCluster(dataDir: string, logger: Logger, onFatal: (
     hosts,
     hub,
     registry,
+    placement,
     stop: async () => {
       for (const host of hosts) await host.stop();
     },

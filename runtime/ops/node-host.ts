@@ -11,6 +11,7 @@ import { createKernelMetrics } from '../kernel/metrics.js';
 import { NodeKernel } from '../kernel/node-kernel.js';
 import type { Transport } from '../kernel/ports.js';
 import { realClock } from '../kernel/real-clock.js';
+import { PlacementTable } from '../kernel/placement.js';
 import { FileStoragePort } from '../storage/raft-store.js';
 import { type NodeConfig, listenerHostPort } from './config.js';
 
@@ -27,6 +28,8 @@ export interface NodeHostOptions {
   transport: Transport;
   logger: Logger;
   registry: Registry | null;
+  /** Shared by the nodes of one process (the embedded cluster); a node process has its own. */
+  placement?: PlacementTable;
   /** Called when storage fails: the node cannot go on safely. */
   onFatal: (error: Error) => void;
 }
@@ -47,6 +50,7 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
     logger,
     metrics: options.registry === null ? null : createKernelMetrics(options.registry),
     tracer: null,
+    placement: options.placement ?? new PlacementTable(),
     onStateChange: (actor, state) => logger.info({ actor, state }, `${actor} is now ${state}`),
     onActorFailure: (actor, error) => options.onFatal(new Error(`actor ${actor} failed: ${error.message}`)),
   });

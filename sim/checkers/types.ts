@@ -49,6 +49,13 @@ export function entryDigest(entry: LogEntry): string {
   return digest;
 }
 
+const imageDigests = new WeakMap<MetadataImage, { offset: number; digest: string }>();
+
+/** An image changes only by applying entries, so its digest is cached per offset. */
 export function imageDigest(image: MetadataImage): string {
-  return Buffer.from(imageBytes(image)).toString('base64');
+  const cached = imageDigests.get(image);
+  if (cached !== undefined && cached.offset === image.offset) return cached.digest;
+  const digest = Buffer.from(imageBytes(image)).toString('base64');
+  imageDigests.set(image, { offset: image.offset, digest });
+  return digest;
 }

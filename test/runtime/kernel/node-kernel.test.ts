@@ -5,7 +5,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { setup, enqueueActions } from 'xstate';
 import { encodeEnvelope, encodePayload } from '../../../actors/protocol/codec.js';
-import type { Effect } from '../../../actors/protocol/effects.js';
+import type { EffectBatch } from '../../../actors/protocol/effects.js';
 import { emptyDurableState } from '../../../actors/protocol/effects.js';
 import { NodeKernel } from '../../../runtime/kernel/node-kernel.js';
 import { createKernelMetrics } from '../../../runtime/kernel/metrics.js';
@@ -16,11 +16,11 @@ type EchoEvent = { type: string; atMs: number; from?: { node: number; actor: str
 
 /** Answers every DescribeQuorumRequest and counts what it handled. */
 const echoMachine = setup({
-  types: { context: {} as { handled: number }, events: {} as EchoEvent, emitted: {} as Effect },
+  types: { context: {} as { handled: number }, events: {} as EchoEvent, emitted: {} as EffectBatch },
   actions: {
-    answer: enqueueActions<{ handled: number }, EchoEvent, undefined, EchoEvent, never, never, never, never, Effect>(({ context, event, enqueue }) => {
+    answer: enqueueActions<{ handled: number }, EchoEvent, undefined, EchoEvent, never, never, never, never, EffectBatch>(({ context, event, enqueue }) => {
       context.handled += 1;
-      enqueue.emit({ type: 'send', message: { to: event.from!, kind: 'DescribeQuorumResponse', body: { requestId: event.body!.requestId, nodeId: 1, role: 'echo', term: 0, leaderId: -1, commitIndex: 0, lastIndex: 0 } } });
+      enqueue.emit({ type: 'effects', effects: [{ type: 'send', message: { to: event.from!, kind: 'DescribeQuorumResponse', body: { requestId: event.body!.requestId, nodeId: 1, role: 'echo', term: 0, leaderId: -1, commitIndex: 0, lastIndex: 0 } } }] });
     }),
   },
 }).createMachine({ context: () => ({ handled: 0 }), on: { DescribeQuorumRequest: { actions: 'answer' } } });

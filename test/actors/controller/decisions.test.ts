@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { assignReplicas, decideCreateTopic, electLeader, recordsForFence, recordsForUnfence, validateTopicName } from '../../../actors/controller/placement.js';
+import { assignReplicas, decideCreateTopic, electLeader, recordsForFence, recordsForUnfence, validateTopicName } from '../../../actors/controller/decisions.js';
 import { applyEntry, emptyImage, type MetadataImage } from '../../../actors/controller/metadata-image.js';
 import type { MetadataRecord } from '../../../actors/protocol/messages.js';
 import { ErrorCode } from '../../../actors/protocol/errors.js';

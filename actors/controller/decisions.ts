@@ -1,5 +1,5 @@
-// Partition placement and leader election: pure decisions the active controller makes
-// before writing records.
+// The active controller's decisions, as pure functions: partition placement, topic validation,
+// and the records that fence or unfence a broker and move partition leadership.
 import type { MetadataRecord, PartitionRecord } from '../protocol/messages.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { type MetadataImage, liveBrokerIds } from './metadata-image.js';

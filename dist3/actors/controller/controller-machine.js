@@ -1,0 +1,727 @@
+// The controller: one member of the Raft metadata quorum (KRaft-like). Followers,
+// pre-candidates and candidates elect a leader; the leader (the active controller)
+// replicates the metadata log, registers and fences brokers, creates topics and moves
+// partition leadership, and serves the committed log to brokers.
+//
+// Pure: time arrives on events (atMs), randomness as timer jitter chosen by the host,
+// durability as StorageCompleted events. Every reply waits until every storage operation
+// issued before it is durable (term, vote and log are on disk before anyone hears of them).
+import { setup, emit } from 'xstate';
+import { ErrorCode } from '../protocol/errors.js';
+import { applyEntry, cloneImage, emptyImage, imageFromMessage, imageToMessage, } from './metadata-image.js';
+import { decideCreateTopic, deriveTopicId, recordsForFence, recordsForUnfence } from './decisions.js';
+import { compactThrough, entriesAfter, entryAt, isUpToDate, lastIndex, lastTerm, termAt, truncateFrom, } from './raft-log.js';
+export const controllerActorId = 'controller';
+export const defaultControllerTimings = {
+    electionTimeoutMs: 1000,
+    heartbeatIntervalMs: 500,
+    brokerSessionTimeoutMs: 9000,
+    snapshotThresholdEntries: 1000,
+    appendEntriesMax: 64,
+    metadataFetchEntriesMax: 256,
+};
+export function initialControllerContext(input) {
+    const { durable, config } = input;
+    const snapshot = durable.snapshot;
+    const log = {
+        snapshotIndex: snapshot?.lastIndex ?? 0,
+        snapshotTerm: snapshot?.lastTerm ?? 0,
+        entries: durable.entries.filter((e) => e.index > (snapshot?.lastIndex ?? 0)),
+    };
+    const image = snapshot === null ? emptyImage() : imageFromMessage(snapshot.image);
+    return {
+        config,
+        term: durable.term,
+        votedFor: durable.votedFor,
+        leaderId: -1,
+        log,
+        snapshotImage: snapshot?.image ?? null,
+        commitIndex: log.snapshotIndex,
+        image,
+        nowMs: 0,
+        lastLeaderContactMs: Number.NEGATIVE_INFINITY,
+        storageSeqIssued: 0,
+        storageSeqDone: 0,
+        logEndAfterSeq: [],
+        durableIndex: lastIndex(log),
+        outbox: [],
+        votesGranted: [],
+        followers: new Map(),
+        pendingImage: null,
+        pendingReplies: [],
+        parkedFetches: [],
+        brokerHeartbeatMs: new Map(),
+    };
+}
+// ---------------------------------------------------------------------------------------
+// Small helpers shared by the actions below. Each returns the effects it produced.
+function majority(ctx) {
+    return Math.floor(ctx.config.voters.length / 2) + 1;
+}
+function self(ctx) {
+    return { node: ctx.config.nodeId, actor: controllerActorId };
+}
+function peerAddress(node) {
+    return { node, actor: controllerActorId };
+}
+function persist(ctx, op) {
+    ctx.storageSeqIssued += 1;
+    ctx.logEndAfterSeq.push([ctx.storageSeqIssued, lastIndex(ctx.log)]);
+    return { type: 'storage', seq: ctx.storageSeqIssued, op };
+}
+/** Sends now if nothing is waiting on disk, else after everything issued so far is durable. */
+function send(ctx, to, kind, body) {
+    const message = { to, kind, body };
+    if (ctx.storageSeqDone >= ctx.storageSeqIssued)
+        return [{ type: 'send', message }];
+    ctx.outbox.push({ afterSeq: ctx.storageSeqIssued, message });
+    return [];
+}
+function persistHardState(ctx) {
+    return persist(ctx, { kind: 'hardState', term: ctx.term, votedFor: ctx.votedFor });
+}
+function armElectionTimer(ctx) {
+    return { type: 'timer.set', event: 'ElectionTimeoutFired', delayMs: ctx.config.electionTimeoutMs, jitterMs: ctx.config.electionTimeoutMs };
+}
+function noteTime(ctx, event) {
+    if (event.atMs > ctx.nowMs)
+        ctx.nowMs = event.atMs;
+}
+/** Applies committed entries to the image; the leader then answers what waited on them. */
+function applyCommitted(ctx) {
+    const effects = [];
+    while (ctx.image.offset < ctx.commitIndex) {
+        const entry = entryAt(ctx.log, ctx.image.offset + 1);
+        if (entry === undefined)
+            throw new Error(`controller ${ctx.config.nodeId}: committed entry ${ctx.image.offset + 1} missing`);
+        applyEntry(ctx.image, entry);
+    }
+    if (ctx.pendingImage !== null) {
+        const ready = ctx.pendingReplies.filter((reply) => reply.index <= ctx.image.offset);
+        ctx.pendingReplies = ctx.pendingReplies.filter((reply) => reply.index > ctx.image.offset);
+        for (const { message } of ready)
+            effects.push(...send(ctx, message.to, message.kind, message.body));
+        effects.push(...answerParkedFetches(ctx, false));
+    }
+    effects.push(...maybeSnapshot(ctx));
+    return effects;
+}
+function maybeSnapshot(ctx) {
+    const applied = ctx.image.offset;
+    if (applied - ctx.log.snapshotIndex < ctx.config.snapshotThresholdEntries)
+        return [];
+    const lastIncludedTerm = termAt(ctx.log, applied);
+    const image = imageToMessage(ctx.image);
+    compactThrough(ctx.log, applied, lastIncludedTerm);
+    ctx.snapshotImage = image;
+    return [persist(ctx, { kind: 'snapshot', lastIndex: applied, lastTerm: lastIncludedTerm, image, discardLog: false })];
+}
+function adoptTerm(ctx, term) {
+    if (term <= ctx.term)
+        return [];
+    ctx.term = term;
+    ctx.votedFor = -1;
+    ctx.leaderId = -1;
+    return [persistHardState(ctx)];
+}
+function notController(ctx, event, kind, body) {
+    return send(ctx, event.from, kind, body);
+}
+// ---------------------------------------------------------------------------------------
+// Leader duties.
+/** Appends the records as one entry: they commit together or not at all. */
+function appendAsLeader(ctx, records) {
+    if (records.length === 0)
+        return [];
+    const entry = { index: lastIndex(ctx.log) + 1, term: ctx.term, records };
+    ctx.log.entries.push(entry);
+    applyEntry(ctx.pendingImage, entry);
+    const effects = [persist(ctx, { kind: 'append', entries: [entry] })];
+    for (const peer of ctx.followers.keys())
+        effects.push(...replicateTo(ctx, peer));
+    return effects;
+}
+function replicateTo(ctx, peer) {
+    const progress = ctx.followers.get(peer);
+    if (progress.nextIndex <= ctx.log.snapshotIndex) {
+        if (ctx.nowMs - progress.snapshotSentAtMs < ctx.config.electionTimeoutMs)
+            return [];
+        progress.snapshotSentAtMs = ctx.nowMs;
+        return send(ctx, peerAddress(peer), 'InstallSnapshotRequest', {
+            term: ctx.term,
+            leaderId: ctx.config.nodeId,
+            lastIncludedIndex: ctx.log.snapshotIndex,
+            lastIncludedTerm: ctx.log.snapshotTerm,
+            image: ctx.snapshotImage,
+        });
+    }
+    const prevLogIndex = progress.nextIndex - 1;
+    return send(ctx, peerAddress(peer), 'AppendEntriesRequest', {
+        term: ctx.term,
+        leaderId: ctx.config.nodeId,
+        prevLogIndex,
+        prevLogTerm: termAt(ctx.log, prevLogIndex),
+        entries: entriesAfter(ctx.log, prevLogIndex, ctx.config.appendEntriesMax),
+        leaderCommit: ctx.commitIndex,
+    });
+}
+function advanceLeaderCommit(ctx) {
+    let candidate;
+    if (ctx.config.bugs.commitWithoutQuorum) {
+        candidate = ctx.durableIndex;
+    }
+    else {
+        const matches = [ctx.durableIndex, ...[...ctx.followers.values()].map((p) => p.matchIndex)].sort((a, b) => b - a);
+        candidate = matches[majority(ctx) - 1];
+    }
+    // Raft commits only entries of the leader's own term by counting replicas (Figure 8).
+    if (candidate <= ctx.commitIndex || termAt(ctx.log, candidate) !== ctx.term)
+        return [];
+    ctx.commitIndex = candidate;
+    return applyCommitted(ctx);
+}
+function answerParkedFetches(ctx, expireOnly) {
+    const effects = [];
+    const still = [];
+    for (const fetch of ctx.parkedFetches) {
+        const entries = entriesAfter(ctx.log, fetch.fromOffset, ctx.config.metadataFetchEntriesMax, ctx.commitIndex);
+        const expired = ctx.nowMs - fetch.atMs >= fetch.maxWaitMs;
+        if ((entries.length > 0 && !expireOnly) || expired) {
+            effects.push(...send(ctx, fetch.from, 'MetadataFetchResponse', {
+                errorCode: ErrorCode.NONE, leaderHint: ctx.config.nodeId, entries, snapshot: null, hasSnapshot: false,
+            }));
+        }
+        else {
+            still.push(fetch);
+        }
+    }
+    ctx.parkedFetches = still;
+    return effects;
+}
+/**
+ * Fences every broker whose heartbeats stopped. One broker at a time: each decision is
+ * computed against the pending image that includes the previous broker's records.
+ */
+function expireBrokerSessions(ctx) {
+    const image = ctx.pendingImage;
+    const effects = [];
+    for (const broker of [...image.brokers.values()]) {
+        if (broker.fenced)
+            continue;
+        const lastHeartbeatMs = ctx.brokerHeartbeatMs.get(broker.brokerId) ?? ctx.nowMs;
+        if (ctx.nowMs - lastHeartbeatMs > ctx.config.brokerSessionTimeoutMs) {
+            effects.push(...appendAsLeader(ctx, recordsForFence(image, broker.brokerId)));
+        }
+    }
+    return effects;
+}
+function effectful(handler) {
+    return emit(({ context, event }) => {
+        noteTime(context, event);
+        return { type: 'effects', effects: handler(context, event) };
+    });
+}
+function wire(event, kind) {
+    if (event.type !== kind)
+        throw new Error(`expected ${kind}, got ${event.type}`);
+    return event;
+}
+const handleStorageCompleted = (ctx, event) => {
+    const { seq } = event;
+    if (seq !== ctx.storageSeqDone + 1)
+        throw new Error(`controller ${ctx.config.nodeId}: storage completion ${seq} out of order (done ${ctx.storageSeqDone})`);
+    ctx.storageSeqDone = seq;
+    while (ctx.logEndAfterSeq.length > 0 && ctx.logEndAfterSeq[0][0] <= seq) {
+        ctx.durableIndex = ctx.logEndAfterSeq.shift()[1];
+    }
+    const effects = [];
+    while (ctx.outbox.length > 0 && ctx.outbox[0].afterSeq <= seq) {
+        effects.push({ type: 'send', message: ctx.outbox.shift().message });
+    }
+    if (ctx.pendingImage !== null)
+        effects.push(...advanceLeaderCommit(ctx));
+    return effects;
+};
+const answerVoteRequest = (ctx, event) => {
+    const { body, from } = wire(event, 'VoteRequest');
+    const effects = [];
+    const logOk = ctx.config.bugs.grantVoteWithoutLogCheck || isUpToDate(ctx.log, body.lastLogIndex, body.lastLogTerm);
+    if (body.preVote) {
+        // Pre-vote: would we vote for this term? Refuse while we still hear from a leader.
+        const leaderAlive = ctx.pendingImage !== null || ctx.nowMs - ctx.lastLeaderContactMs < ctx.config.electionTimeoutMs;
+        const granted = body.term > ctx.term && logOk && !leaderAlive;
+        return send(ctx, from, 'VoteResponse', { term: granted ? body.term : ctx.term, voterId: ctx.config.nodeId, voteGranted: granted, preVote: true });
+    }
+    effects.push(...adoptTerm(ctx, body.term));
+    const canVote = ctx.votedFor === -1 || ctx.votedFor === body.candidateId || ctx.config.bugs.voteTwiceInTerm === true;
+    const granted = body.term === ctx.term && canVote && logOk;
+    if (granted && ctx.votedFor !== body.candidateId) {
+        ctx.votedFor = body.candidateId;
+        effects.push(persistHardState(ctx));
+    }
+    effects.push(...send(ctx, from, 'VoteResponse', { term: ctx.term, voterId: ctx.config.nodeId, voteGranted: granted, preVote: false }));
+    if (granted)
+        effects.push(armElectionTimer(ctx));
+    return effects;
+};
+const acceptLeader = (ctx, event) => {
+    const { body } = event;
+    if (body.term < ctx.term)
+        return []; // a deposed leader: the handler that follows rejects it
+    const effects = adoptTerm(ctx, body.term);
+    ctx.leaderId = body.leaderId;
+    ctx.lastLeaderContactMs = ctx.nowMs;
+    effects.push(armElectionTimer(ctx));
+    return effects;
+};
+const appendEntries = (ctx, event) => {
+    const { body, from } = wire(event, 'AppendEntriesRequest');
+    if (body.term < ctx.term) {
+        return send(ctx, from, 'AppendEntriesResponse', { term: ctx.term, followerId: ctx.config.nodeId, success: false, matchIndex: 0, conflictIndex: 0 });
+    }
+    const effects = [];
+    let prevLogIndex = body.prevLogIndex;
+    let entries = body.entries;
+    if (prevLogIndex < ctx.log.snapshotIndex) {
+        // Our snapshot already covers these entries, and they are committed: skip them.
+        entries = entries.filter((e) => e.index > ctx.log.snapshotIndex);
+        prevLogIndex = ctx.log.snapshotIndex;
+    }
+    else if (termAt(ctx.log, prevLogIndex) !== body.prevLogTerm && !ctx.config.bugs.skipPrevLogCheck) {
+        const conflictIndex = Math.min(prevLogIndex, lastIndex(ctx.log) + 1);
+        effects.push(...send(ctx, from, 'AppendEntriesResponse', { term: ctx.term, followerId: ctx.config.nodeId, success: false, matchIndex: 0, conflictIndex }));
+        return effects;
+    }
+    const toAppend = [];
+    for (const entry of entries) {
+        if (toAppend.length > 0) {
+            toAppend.push(entry);
+            continue;
+        }
+        const existing = termAt(ctx.log, entry.index);
+        if (existing === entry.term)
+            continue;
+        if (existing !== undefined) {
+            if (entry.index <= ctx.commitIndex) {
+                throw new Error(`controller ${ctx.config.nodeId}: asked to overwrite committed entry ${entry.index}`);
+            }
+            truncateFrom(ctx.log, entry.index);
+            effects.push(persist(ctx, { kind: 'truncate', fromIndex: entry.index }));
+        }
+        else if (entry.index > lastIndex(ctx.log) + 1) {
+            // A gap (only reachable with the prev-log check switched off): truncate-and-append
+            // would corrupt the index arithmetic, so stop here.
+            break;
+        }
+        toAppend.push(entry);
+    }
+    if (toAppend.length > 0) {
+        ctx.log.entries.push(...toAppend);
+        effects.push(persist(ctx, { kind: 'append', entries: toAppend }));
+    }
+    const matchIndex = Math.min(prevLogIndex + entries.length, lastIndex(ctx.log));
+    const newCommit = Math.min(body.leaderCommit, matchIndex);
+    if (newCommit > ctx.commitIndex) {
+        ctx.commitIndex = newCommit;
+        effects.push(...applyCommitted(ctx));
+    }
+    effects.push(...send(ctx, from, 'AppendEntriesResponse', { term: ctx.term, followerId: ctx.config.nodeId, success: true, matchIndex, conflictIndex: 0 }));
+    return effects;
+};
+const installSnapshot = (ctx, event) => {
+    const { body, from } = wire(event, 'InstallSnapshotRequest');
+    if (body.term < ctx.term) {
+        return send(ctx, from, 'InstallSnapshotResponse', { term: ctx.term, followerId: ctx.config.nodeId, matchIndex: 0 });
+    }
+    const effects = [];
+    if (body.lastIncludedIndex > ctx.commitIndex) {
+        const keepsSuffix = termAt(ctx.log, body.lastIncludedIndex) === body.lastIncludedTerm;
+        compactThrough(ctx.log, body.lastIncludedIndex, body.lastIncludedTerm);
+        ctx.snapshotImage = body.image;
+        ctx.image = imageFromMessage(body.image);
+        ctx.commitIndex = body.lastIncludedIndex;
+        effects.push(persist(ctx, {
+            kind: 'snapshot', lastIndex: body.lastIncludedIndex, lastTerm: body.lastIncludedTerm, image: body.image, discardLog: !keepsSuffix,
+        }));
+    }
+    effects.push(...send(ctx, from, 'InstallSnapshotResponse', { term: ctx.term, followerId: ctx.config.nodeId, matchIndex: Math.max(body.lastIncludedIndex, ctx.commitIndex) }));
+    return effects;
+};
+const requestVotes = (preVote) => (ctx) => {
+    const effects = [];
+    const body = {
+        term: preVote ? ctx.term + 1 : ctx.term,
+        candidateId: ctx.config.nodeId,
+        lastLogIndex: lastIndex(ctx.log),
+        lastLogTerm: lastTerm(ctx.log),
+        preVote,
+    };
+    for (const peer of ctx.config.voters) {
+        if (peer !== ctx.config.nodeId)
+            effects.push(...send(ctx, peerAddress(peer), 'VoteRequest', body));
+    }
+    return effects;
+};
+const startPreVote = (ctx, event) => {
+    ctx.votesGranted = [ctx.config.nodeId];
+    ctx.leaderId = -1;
+    return [armElectionTimer(ctx), ...requestVotes(true)(ctx, event)];
+};
+const startElection = (ctx, event) => {
+    ctx.term += 1;
+    ctx.votedFor = ctx.config.nodeId;
+    ctx.votesGranted = [ctx.config.nodeId];
+    return [persistHardState(ctx), armElectionTimer(ctx), ...requestVotes(false)(ctx, event)];
+};
+const recordVote = (ctx, event) => {
+    const { body } = wire(event, 'VoteResponse');
+    if (body.voteGranted && !ctx.votesGranted.includes(body.voterId))
+        ctx.votesGranted.push(body.voterId);
+    return [];
+};
+const becomeLeader = (ctx) => {
+    ctx.leaderId = ctx.config.nodeId;
+    ctx.followers = new Map();
+    for (const peer of ctx.config.voters) {
+        if (peer !== ctx.config.nodeId)
+            ctx.followers.set(peer, { nextIndex: lastIndex(ctx.log) + 1, matchIndex: 0, lastContactMs: ctx.nowMs, snapshotSentAtMs: Number.NEGATIVE_INFINITY });
+    }
+    // The pending image: the applied state plus every entry we hold beyond it.
+    const pending = cloneImage(ctx.image);
+    for (let index = pending.offset + 1; index <= lastIndex(ctx.log); index++)
+        applyEntry(pending, entryAt(ctx.log, index));
+    ctx.pendingImage = pending;
+    ctx.brokerHeartbeatMs = new Map([...pending.brokers.keys()].map((id) => [id, ctx.nowMs]));
+    const effects = [
+        { type: 'timer.cancel', event: 'ElectionTimeoutFired' },
+        { type: 'timer.set', event: 'HeartbeatTimerFired', delayMs: ctx.config.heartbeatIntervalMs, jitterMs: 0 },
+        { type: 'timer.set', event: 'CheckQuorumTimerFired', delayMs: ctx.config.electionTimeoutMs, jitterMs: 0 },
+    ];
+    // A no-op entry of our own term commits everything before it (Raft section 5.4.2).
+    effects.push(...appendAsLeader(ctx, [{ leaderChange: { leaderId: ctx.config.nodeId, term: ctx.term } }]));
+    if (ctx.followers.size === 0)
+        effects.push(...advanceLeaderCommit(ctx));
+    return effects;
+};
+const resignLeadership = (ctx) => {
+    const effects = [
+        { type: 'timer.cancel', event: 'HeartbeatTimerFired' },
+        { type: 'timer.cancel', event: 'CheckQuorumTimerFired' },
+    ];
+    for (const { message } of ctx.pendingReplies) {
+        const body = { ...message.body, errorCode: ErrorCode.NOT_CONTROLLER, leaderHint: -1 };
+        effects.push(...send(ctx, message.to, message.kind, body));
+    }
+    for (const fetch of ctx.parkedFetches) {
+        effects.push(...send(ctx, fetch.from, 'MetadataFetchResponse', { errorCode: ErrorCode.NOT_CONTROLLER, leaderHint: -1, entries: [], snapshot: null, hasSnapshot: false }));
+    }
+    ctx.pendingReplies = [];
+    ctx.parkedFetches = [];
+    ctx.pendingImage = null;
+    ctx.followers = new Map();
+    if (ctx.leaderId === ctx.config.nodeId)
+        ctx.leaderId = -1;
+    return effects;
+};
+const heartbeat = (ctx, event) => {
+    const effects = [{ type: 'timer.set', event: 'HeartbeatTimerFired', delayMs: ctx.config.heartbeatIntervalMs, jitterMs: 0 }];
+    for (const peer of ctx.followers.keys())
+        effects.push(...replicateTo(ctx, peer));
+    effects.push(...expireBrokerSessions(ctx));
+    effects.push(...answerParkedFetches(ctx, true));
+    void event;
+    return effects;
+};
+const rearmCheckQuorum = (ctx) => [
+    { type: 'timer.set', event: 'CheckQuorumTimerFired', delayMs: ctx.config.electionTimeoutMs, jitterMs: 0 },
+];
+const handleReplicationResponse = (ctx, event) => {
+    const response = event;
+    const body = response.body;
+    if (body.term !== ctx.term)
+        return [];
+    const progress = ctx.followers.get(body.followerId);
+    if (progress === undefined)
+        return [];
+    progress.lastContactMs = ctx.nowMs;
+    if (response.type === 'InstallSnapshotResponse')
+        progress.snapshotSentAtMs = Number.NEGATIVE_INFINITY;
+    const success = response.type === 'InstallSnapshotResponse' || response.body.success;
+    if (success) {
+        if (body.matchIndex > progress.matchIndex)
+            progress.matchIndex = body.matchIndex;
+        progress.nextIndex = Math.max(progress.nextIndex, progress.matchIndex + 1);
+        const effects = advanceLeaderCommit(ctx);
+        if (progress.nextIndex <= lastIndex(ctx.log))
+            effects.push(...replicateTo(ctx, body.followerId));
+        return effects;
+    }
+    const { conflictIndex } = response.body;
+    progress.nextIndex = Math.max(1, Math.min(progress.nextIndex - 1, conflictIndex || progress.nextIndex - 1));
+    if (progress.nextIndex <= progress.matchIndex)
+        progress.nextIndex = progress.matchIndex + 1;
+    return replicateTo(ctx, body.followerId);
+};
+const registerBroker = (ctx, event) => {
+    const { body, from } = wire(event, 'BrokerRegistrationRequest');
+    const image = ctx.pendingImage;
+    ctx.brokerHeartbeatMs.set(body.brokerId, ctx.nowMs);
+    const existing = image.brokers.get(body.brokerId);
+    if (existing !== undefined && existing.incarnationId === body.incarnationId) {
+        // A retry of a registration we already wrote: answer once it is committed.
+        const reply = { to: from, kind: 'BrokerRegistrationResponse', body: { errorCode: ErrorCode.NONE, brokerEpoch: existing.brokerEpoch, leaderHint: ctx.config.nodeId } };
+        if (existing.brokerEpoch <= ctx.image.offset)
+            return send(ctx, from, reply.kind, reply.body);
+        ctx.pendingReplies.push({ index: existing.brokerEpoch, message: reply });
+        return [];
+    }
+    // A new incarnation fences the old one in the same entry that registers it.
+    const records = existing === undefined ? [] : recordsForFence(image, body.brokerId);
+    records.push({ registerBroker: { brokerId: body.brokerId, incarnationId: body.incarnationId, listener: body.listener } });
+    const effects = appendAsLeader(ctx, records);
+    const brokerEpoch = lastIndex(ctx.log);
+    ctx.pendingReplies.push({
+        index: brokerEpoch,
+        message: { to: from, kind: 'BrokerRegistrationResponse', body: { errorCode: ErrorCode.NONE, brokerEpoch, leaderHint: ctx.config.nodeId } },
+    });
+    return effects;
+};
+const brokerHeartbeat = (ctx, event) => {
+    const { body, from } = wire(event, 'BrokerHeartbeatRequest');
+    const image = ctx.pendingImage;
+    const broker = image.brokers.get(body.brokerId);
+    if (broker === undefined || broker.brokerEpoch !== body.brokerEpoch) {
+        return send(ctx, from, 'BrokerHeartbeatResponse', { errorCode: ErrorCode.STALE_BROKER_EPOCH, fenced: true, leaderHint: ctx.config.nodeId });
+    }
+    ctx.brokerHeartbeatMs.set(body.brokerId, ctx.nowMs);
+    const effects = [];
+    // A broker is unfenced once it has caught up with the log up to its own registration.
+    if (broker.fenced && body.metadataOffset >= broker.brokerEpoch) {
+        effects.push(...appendAsLeader(ctx, recordsForUnfence(image, body.brokerId)));
+    }
+    effects.push(...send(ctx, from, 'BrokerHeartbeatResponse', { errorCode: ErrorCode.NONE, fenced: broker.fenced, leaderHint: ctx.config.nodeId }));
+    return effects;
+};
+const serveMetadataFetch = (ctx, event) => {
+    const { body, from } = wire(event, 'MetadataFetchRequest');
+    if (body.fromOffset < ctx.log.snapshotIndex) {
+        return send(ctx, from, 'MetadataFetchResponse', { errorCode: ErrorCode.NONE, leaderHint: ctx.config.nodeId, entries: [], snapshot: ctx.snapshotImage, hasSnapshot: true });
+    }
+    ctx.parkedFetches.push({ from, fromOffset: body.fromOffset, maxWaitMs: body.maxWaitMs, atMs: ctx.nowMs });
+    return answerParkedFetches(ctx, false);
+};
+const createTopics = (ctx, event) => {
+    const { body, from } = wire(event, 'CreateTopicsRequest');
+    const results = [];
+    const effects = [];
+    for (const topic of body.topics) {
+        const topicId = deriveTopicId(ctx.config.clusterId, ctx.term, lastIndex(ctx.log) + 1, topic.name);
+        const decision = decideCreateTopic(ctx.pendingImage, topic.name, topic.numPartitions, topic.replicationFactor, topicId);
+        effects.push(...appendAsLeader(ctx, decision.records));
+        results.push({ name: topic.name, errorCode: decision.errorCode, topicId: decision.errorCode === 0 ? topicId : '' });
+    }
+    const reply = {
+        to: from, kind: 'CreateTopicsResponse',
+        body: { requestId: body.requestId, errorCode: ErrorCode.NONE, leaderHint: ctx.config.nodeId, results, offset: lastIndex(ctx.log) },
+    };
+    ctx.pendingReplies.push({ index: lastIndex(ctx.log), message: reply });
+    effects.push(...applyCommitted(ctx));
+    return effects;
+};
+const deleteTopics = (ctx, event) => {
+    const { body, from } = wire(event, 'DeleteTopicsRequest');
+    const results = [];
+    const effects = [];
+    for (const name of body.names) {
+        const topic = ctx.pendingImage.topicsByName.get(name);
+        if (topic === undefined) {
+            results.push({ name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, topicId: '' });
+            continue;
+        }
+        effects.push(...appendAsLeader(ctx, [{ removeTopic: { topicId: topic.topicId } }]));
+        results.push({ name, errorCode: ErrorCode.NONE, topicId: topic.topicId });
+    }
+    ctx.pendingReplies.push({
+        index: lastIndex(ctx.log),
+        message: { to: from, kind: 'DeleteTopicsResponse', body: { requestId: body.requestId, errorCode: ErrorCode.NONE, leaderHint: ctx.config.nodeId, results } },
+    });
+    effects.push(...applyCommitted(ctx));
+    return effects;
+};
+/** Requests only the active controller serves: everyone else points at the leader. */
+const redirectToLeader = (ctx, event) => {
+    const request = event;
+    const leaderHint = ctx.leaderId;
+    const code = ErrorCode.NOT_CONTROLLER;
+    switch (request.type) {
+        case 'BrokerRegistrationRequest':
+            return notController(ctx, request, 'BrokerRegistrationResponse', { errorCode: code, brokerEpoch: 0, leaderHint });
+        case 'BrokerHeartbeatRequest':
+            return notController(ctx, request, 'BrokerHeartbeatResponse', { errorCode: code, fenced: true, leaderHint });
+        case 'MetadataFetchRequest':
+            return notController(ctx, request, 'MetadataFetchResponse', { errorCode: code, leaderHint, entries: [], snapshot: null, hasSnapshot: false });
+        case 'CreateTopicsRequest':
+            return notController(ctx, request, 'CreateTopicsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [], offset: 0 });
+        case 'DeleteTopicsRequest':
+            return notController(ctx, request, 'DeleteTopicsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [] });
+        default:
+            return [];
+    }
+};
+const describeQuorum = (role) => (ctx, event) => {
+    const { body, from } = wire(event, 'DescribeQuorumRequest');
+    return send(ctx, from, 'DescribeQuorumResponse', {
+        requestId: body.requestId, nodeId: ctx.config.nodeId, role, term: ctx.term, leaderId: ctx.leaderId,
+        commitIndex: ctx.commitIndex, lastIndex: lastIndex(ctx.log),
+    });
+};
+const adoptHigherTerm = (ctx, event) => adoptTerm(ctx, event.body.term);
+function bodyTerm(event) {
+    return event.body.term;
+}
+const asEvents = {};
+export const controllerMachine = setup({
+    types: {
+        context: {},
+        events: asEvents,
+        input: {},
+        emitted: {},
+    },
+    actions: {
+        storageCompleted: effectful(handleStorageCompleted),
+        answerVoteRequest: effectful(answerVoteRequest),
+        followAndAppend: effectful((ctx, event) => [...acceptLeader(ctx, event), ...appendEntries(ctx, event)]),
+        followAndInstallSnapshot: effectful((ctx, event) => [...acceptLeader(ctx, event), ...installSnapshot(ctx, event)]),
+        appendEntries: effectful(appendEntries),
+        installSnapshot: effectful(installSnapshot),
+        adoptHigherTerm: effectful(adoptHigherTerm),
+        armElectionTimer: effectful((ctx) => [armElectionTimer(ctx)]),
+        startPreVote: effectful(startPreVote),
+        startElection: effectful(startElection),
+        recordVote: effectful(recordVote),
+        becomeLeader: effectful(becomeLeader),
+        resignLeadership: effectful(resignLeadership),
+        heartbeat: effectful(heartbeat),
+        rearmCheckQuorum: effectful(rearmCheckQuorum),
+        handleReplicationResponse: effectful(handleReplicationResponse),
+        registerBroker: effectful(registerBroker),
+        brokerHeartbeat: effectful(brokerHeartbeat),
+        serveMetadataFetch: effectful(serveMetadataFetch),
+        createTopics: effectful(createTopics),
+        deleteTopics: effectful(deleteTopics),
+        redirectToLeader: effectful(redirectToLeader),
+        describeAsFollower: effectful(describeQuorum('follower')),
+        describeAsCandidate: effectful(describeQuorum('candidate')),
+        describeAsLeader: effectful(describeQuorum('leader')),
+    },
+    guards: {
+        isPreVoteRequest: ({ event }) => event.type === 'VoteRequest' && event.body.preVote,
+        carriesHigherTerm: ({ context, event }) => bodyTerm(event) > context.term,
+        isStaleTerm: ({ context, event }) => bodyTerm(event) < context.term,
+        /** A rejection (or real vote) from a later term; a granted pre-vote names a future term on purpose. */
+        voteResponseFromLaterTerm: ({ context, event }) => event.type === 'VoteResponse' && !(event.body.preVote && event.body.voteGranted) && event.body.term > context.term,
+        isPreVoteGrantForNextTerm: ({ context, event }) => event.type === 'VoteResponse' && event.body.preVote && event.body.voteGranted && event.body.term === context.term + 1,
+        isVoteGrantForThisTerm: ({ context, event }) => event.type === 'VoteResponse' && !event.body.preVote && event.body.voteGranted && event.body.term === context.term,
+        hasVoteMajority: ({ context }) => context.votesGranted.length >= majority(context),
+        lostQuorum: ({ context, event }) => {
+            let heard = 1;
+            for (const progress of context.followers.values()) {
+                if (event.atMs - progress.lastContactMs < context.config.electionTimeoutMs)
+                    heard += 1;
+            }
+            return heard < majority(context);
+        },
+    },
+}).createMachine({
+    id: 'controller',
+    context: ({ input }) => initialControllerContext(input),
+    initial: 'follower',
+    on: {
+        StorageCompleted: { actions: 'storageCompleted' },
+        VoteRequest: [
+            { guard: 'isPreVoteRequest', actions: 'answerVoteRequest' },
+            { guard: 'carriesHigherTerm', target: '.follower', actions: 'answerVoteRequest' },
+            { actions: 'answerVoteRequest' },
+        ],
+        VoteResponse: { guard: 'voteResponseFromLaterTerm', target: '.follower', actions: 'adoptHigherTerm' },
+        AppendEntriesRequest: [
+            { guard: 'isStaleTerm', actions: 'appendEntries' },
+            { target: '.follower', actions: 'followAndAppend' },
+        ],
+        InstallSnapshotRequest: [
+            { guard: 'isStaleTerm', actions: 'installSnapshot' },
+            { target: '.follower', actions: 'followAndInstallSnapshot' },
+        ],
+        AppendEntriesResponse: { guard: 'carriesHigherTerm', target: '.follower', actions: 'adoptHigherTerm' },
+        InstallSnapshotResponse: { guard: 'carriesHigherTerm', target: '.follower', actions: 'adoptHigherTerm' },
+        BrokerRegistrationRequest: { actions: 'redirectToLeader' },
+        BrokerHeartbeatRequest: { actions: 'redirectToLeader' },
+        MetadataFetchRequest: { actions: 'redirectToLeader' },
+        CreateTopicsRequest: { actions: 'redirectToLeader' },
+        DeleteTopicsRequest: { actions: 'redirectToLeader' },
+    },
+    states: {
+        follower: {
+            entry: 'armElectionTimer',
+            // The hot path: a follower hearing from its leader stays where it is (no exit and
+            // re-entry); acceptLeader re-arms the election timer itself.
+            on: {
+                AppendEntriesRequest: { actions: 'followAndAppend' },
+                InstallSnapshotRequest: { actions: 'followAndInstallSnapshot' },
+                VoteRequest: { actions: 'answerVoteRequest' },
+                ElectionTimeoutFired: { target: 'preCandidate' },
+                DescribeQuorumRequest: { actions: 'describeAsFollower' },
+            },
+        },
+        preCandidate: {
+            entry: 'startPreVote',
+            always: { guard: 'hasVoteMajority', target: 'candidate' },
+            on: {
+                ElectionTimeoutFired: { target: 'preCandidate', reenter: true },
+                VoteResponse: [
+                    { guard: 'voteResponseFromLaterTerm', target: 'follower', actions: 'adoptHigherTerm' },
+                    { guard: 'isPreVoteGrantForNextTerm', actions: 'recordVote' },
+                ],
+                DescribeQuorumRequest: { actions: 'describeAsCandidate' },
+            },
+        },
+        candidate: {
+            entry: 'startElection',
+            always: { guard: 'hasVoteMajority', target: 'leader' },
+            on: {
+                ElectionTimeoutFired: { target: 'preCandidate' },
+                VoteResponse: [
+                    { guard: 'voteResponseFromLaterTerm', target: 'follower', actions: 'adoptHigherTerm' },
+                    { guard: 'isVoteGrantForThisTerm', actions: 'recordVote' },
+                ],
+                DescribeQuorumRequest: { actions: 'describeAsCandidate' },
+            },
+        },
+        leader: {
+            entry: 'becomeLeader',
+            exit: 'resignLeadership',
+            on: {
+                HeartbeatTimerFired: { actions: 'heartbeat' },
+                CheckQuorumTimerFired: [
+                    { guard: 'lostQuorum', target: 'follower' },
+                    { actions: 'rearmCheckQuorum' },
+                ],
+                AppendEntriesResponse: [
+                    { guard: 'carriesHigherTerm', target: 'follower', actions: 'adoptHigherTerm' },
+                    { actions: 'handleReplicationResponse' },
+                ],
+                InstallSnapshotResponse: [
+                    { guard: 'carriesHigherTerm', target: 'follower', actions: 'adoptHigherTerm' },
+                    { actions: 'handleReplicationResponse' },
+                ],
+                BrokerRegistrationRequest: { actions: 'registerBroker' },
+                BrokerHeartbeatRequest: { actions: 'brokerHeartbeat' },
+                MetadataFetchRequest: { actions: 'serveMetadataFetch' },
+                CreateTopicsRequest: { actions: 'createTopics' },
+                DeleteTopicsRequest: { actions: 'deleteTopics' },
+                DescribeQuorumRequest: { actions: 'describeAsLeader' },
+            },
+        },
+    },
+});
+//# sourceMappingURL=controller-machine.js.map

@@ -1,0 +1,106 @@
+import { encodeMetadataImage } from '../protocol/codec.js';
+export function emptyImage() {
+    return { offset: 0, brokers: new Map(), topicsByName: new Map(), topicNamesById: new Map() };
+}
+export function partitionOf(image, topicId, partition) {
+    const name = image.topicNamesById.get(topicId);
+    if (name === undefined)
+        return undefined;
+    return image.topicsByName.get(name)?.partitions[partition];
+}
+/** Applies one committed record. Records that no longer match the state are ignored, as KRaft does. */
+export function applyEntry(image, entry) {
+    if (entry.index !== image.offset + 1) {
+        throw new Error(`metadata image at offset ${image.offset} cannot apply entry ${entry.index}`);
+    }
+    for (const record of entry.records)
+        applyRecord(image, record, entry.index);
+    image.offset = entry.index;
+}
+function applyRecord(image, record, index) {
+    if ('registerBroker' in record) {
+        const r = record.registerBroker;
+        image.brokers.set(r.brokerId, {
+            brokerId: r.brokerId, brokerEpoch: index, incarnationId: r.incarnationId, listener: r.listener, fenced: true,
+        });
+    }
+    else if ('fenceBroker' in record) {
+        const broker = image.brokers.get(record.fenceBroker.brokerId);
+        if (broker !== undefined && broker.brokerEpoch === record.fenceBroker.brokerEpoch)
+            broker.fenced = true;
+    }
+    else if ('unfenceBroker' in record) {
+        const broker = image.brokers.get(record.unfenceBroker.brokerId);
+        if (broker !== undefined && broker.brokerEpoch === record.unfenceBroker.brokerEpoch)
+            broker.fenced = false;
+    }
+    else if ('topic' in record) {
+        const { name, topicId } = record.topic;
+        image.topicsByName.set(name, { name, topicId, partitions: [] });
+        image.topicNamesById.set(topicId, name);
+    }
+    else if ('partition' in record) {
+        const p = record.partition;
+        const name = image.topicNamesById.get(p.topicId);
+        if (name !== undefined) {
+            image.topicsByName.get(name).partitions[p.partition] = { ...p, replicas: [...p.replicas], isr: [...p.isr] };
+        }
+    }
+    else if ('partitionChange' in record) {
+        const change = record.partitionChange;
+        const current = partitionOf(image, change.topicId, change.partition);
+        if (current !== undefined) {
+            if (change.leader !== current.leader)
+                current.leaderEpoch += 1;
+            current.leader = change.leader;
+            current.isr = [...change.isr];
+            current.partitionEpoch += 1;
+        }
+    }
+    else if ('removeTopic' in record) {
+        const name = image.topicNamesById.get(record.removeTopic.topicId);
+        if (name !== undefined) {
+            image.topicsByName.delete(name);
+            image.topicNamesById.delete(record.removeTopic.topicId);
+        }
+    }
+    // leaderChange records carry no state: they commit a new leader's term.
+}
+export function imageToMessage(image) {
+    const brokers = [...image.brokers.values()].sort((a, b) => a.brokerId - b.brokerId).map((b) => ({ ...b }));
+    const topics = [...image.topicsByName.values()]
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        .map((t) => ({
+        name: t.name,
+        topicId: t.topicId,
+        // A copy that missed a PartitionRecord has a hole here; the digest must still be computable.
+        partitions: t.partitions.filter((p) => p !== undefined).map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
+    }));
+    return { offset: image.offset, brokers, topics };
+}
+export function imageFromMessage(message) {
+    const image = emptyImage();
+    image.offset = message.offset;
+    for (const b of message.brokers)
+        image.brokers.set(b.brokerId, { ...b });
+    for (const t of message.topics) {
+        image.topicsByName.set(t.name, {
+            name: t.name,
+            topicId: t.topicId,
+            partitions: t.partitions.map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
+        });
+        image.topicNamesById.set(t.topicId, t.name);
+    }
+    return image;
+}
+export function cloneImage(image) {
+    return imageFromMessage(imageToMessage(image));
+}
+/** The canonical bytes of the image (its protobuf encoding); equal images give equal bytes. */
+export function imageBytes(image) {
+    return encodeMetadataImage(imageToMessage(image));
+}
+export function liveBrokerIds(image) {
+    return [...image.brokers.values()].filter((b) => !b.fenced).map((b) => b.brokerId).sort((a, b) => a - b);
+}
+//# sourceMappingURL=metadata-image.js.map

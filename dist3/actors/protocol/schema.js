@@ -1,0 +1,208 @@
+// The wire schema of every message that travels between actors, in proto3.
+// It lives in a string (not a .proto file read at run time) because actors/ never touches
+// the file system; `logmesh proto` prints it for tools that want the .proto text.
+export const protoSource = `
+syntax = "proto3";
+package logmesh;
+
+// Causal tracing: every message names itself and the message whose handling produced it.
+message TraceContext {
+  string msg_id = 1;
+  string parent_id = 2;
+}
+
+// The envelope carried by every transport, the simulated one included.
+message Envelope {
+  string cluster_id = 1;
+  uint32 from_node = 2;
+  string from_actor = 3;
+  uint32 to_node = 4;
+  string to_actor = 5;
+  string kind = 6;
+  bytes payload = 7;
+  TraceContext trace = 8;
+}
+
+// ---- Raft (controller quorum) ----
+message VoteRequest {
+  uint32 term = 1;
+  uint32 candidate_id = 2;
+  uint32 last_log_index = 3;
+  uint32 last_log_term = 4;
+  bool pre_vote = 5;
+}
+message VoteResponse {
+  uint32 term = 1;
+  uint32 voter_id = 2;
+  bool vote_granted = 3;
+  bool pre_vote = 4;
+}
+// One Raft entry: a batch of records that commits (or is lost) as a whole, so that a
+// decision such as "fence broker 2 and move its partitions" is never half applied.
+message LogEntry {
+  uint32 index = 1;
+  uint32 term = 2;
+  repeated MetadataRecord records = 3;
+}
+message AppendEntriesRequest {
+  uint32 term = 1;
+  uint32 leader_id = 2;
+  uint32 prev_log_index = 3;
+  uint32 prev_log_term = 4;
+  repeated LogEntry entries = 5;
+  uint32 leader_commit = 6;
+}
+message AppendEntriesResponse {
+  uint32 term = 1;
+  uint32 follower_id = 2;
+  bool success = 3;
+  uint32 match_index = 4;
+  uint32 conflict_index = 5;
+}
+message InstallSnapshotRequest {
+  uint32 term = 1;
+  uint32 leader_id = 2;
+  uint32 last_included_index = 3;
+  uint32 last_included_term = 4;
+  MetadataImage image = 5;
+}
+message InstallSnapshotResponse {
+  uint32 term = 1;
+  uint32 follower_id = 2;
+  uint32 match_index = 3;
+}
+
+// ---- Metadata records (the replicated state machine of the controller quorum) ----
+message MetadataRecord {
+  oneof record {
+    LeaderChangeRecord leader_change = 1;
+    RegisterBrokerRecord register_broker = 2;
+    FenceBrokerRecord fence_broker = 3;
+    UnfenceBrokerRecord unfence_broker = 4;
+    TopicRecord topic = 5;
+    PartitionRecord partition = 6;
+    PartitionChangeRecord partition_change = 7;
+    RemoveTopicRecord remove_topic = 8;
+  }
+}
+message LeaderChangeRecord { uint32 leader_id = 1; uint32 term = 2; }
+message RegisterBrokerRecord {
+  uint32 broker_id = 1;
+  string incarnation_id = 2;
+  string listener = 3;
+}
+message FenceBrokerRecord { uint32 broker_id = 1; uint32 broker_epoch = 2; }
+message UnfenceBrokerRecord { uint32 broker_id = 1; uint32 broker_epoch = 2; }
+message TopicRecord { string name = 1; string topic_id = 2; }
+message PartitionRecord {
+  string topic_id = 1;
+  uint32 partition = 2;
+  repeated uint32 replicas = 3;
+  repeated uint32 isr = 4;
+  sint32 leader = 5;
+  uint32 leader_epoch = 6;
+  uint32 partition_epoch = 7;
+}
+message PartitionChangeRecord {
+  string topic_id = 1;
+  uint32 partition = 2;
+  repeated uint32 isr = 3;
+  sint32 leader = 4;
+}
+message RemoveTopicRecord { string topic_id = 1; }
+
+// A whole metadata state, used for Raft snapshots and snapshot-based catch-up.
+message BrokerState {
+  uint32 broker_id = 1;
+  uint32 broker_epoch = 2;
+  string incarnation_id = 3;
+  string listener = 4;
+  bool fenced = 5;
+}
+message TopicState {
+  string name = 1;
+  string topic_id = 2;
+  repeated PartitionRecord partitions = 3;
+}
+message MetadataImage {
+  uint32 offset = 1;
+  repeated BrokerState brokers = 2;
+  repeated TopicState topics = 3;
+}
+
+// ---- Brokers and clients talking to the controller ----
+message BrokerRegistrationRequest {
+  uint32 broker_id = 1;
+  string incarnation_id = 2;
+  string listener = 3;
+}
+message BrokerRegistrationResponse {
+  sint32 error_code = 1;
+  uint32 broker_epoch = 2;
+  sint32 leader_hint = 3;
+}
+message BrokerHeartbeatRequest {
+  uint32 broker_id = 1;
+  uint32 broker_epoch = 2;
+  uint32 metadata_offset = 3;
+}
+message BrokerHeartbeatResponse {
+  sint32 error_code = 1;
+  bool fenced = 2;
+  sint32 leader_hint = 3;
+}
+message MetadataFetchRequest {
+  uint32 broker_id = 1;
+  uint32 from_offset = 2;
+  uint32 max_wait_ms = 3;
+}
+message MetadataFetchResponse {
+  sint32 error_code = 1;
+  sint32 leader_hint = 2;
+  repeated LogEntry entries = 3;
+  MetadataImage snapshot = 4;
+  bool has_snapshot = 5;
+}
+message CreatableTopic {
+  string name = 1;
+  sint32 num_partitions = 2;
+  sint32 replication_factor = 3;
+}
+message CreateTopicsRequest {
+  string request_id = 1;
+  repeated CreatableTopic topics = 2;
+}
+message CreatableTopicResult {
+  string name = 1;
+  sint32 error_code = 2;
+  string topic_id = 3;
+}
+message CreateTopicsResponse {
+  string request_id = 1;
+  sint32 error_code = 2;
+  sint32 leader_hint = 3;
+  repeated CreatableTopicResult results = 4;
+  uint32 offset = 5;
+}
+message DeleteTopicsRequest {
+  string request_id = 1;
+  repeated string names = 2;
+}
+message DeleteTopicsResponse {
+  string request_id = 1;
+  sint32 error_code = 2;
+  sint32 leader_hint = 3;
+  repeated CreatableTopicResult results = 4;
+}
+message DescribeQuorumRequest { string request_id = 1; }
+message DescribeQuorumResponse {
+  string request_id = 1;
+  uint32 node_id = 2;
+  string role = 3;
+  uint32 term = 4;
+  sint32 leader_id = 5;
+  uint32 commit_index = 6;
+  uint32 last_index = 7;
+}
+`;
+//# sourceMappingURL=schema.js.map

@@ -1,0 +1,259 @@
+// The actor kernel of one node: hosts xstate machines, gives each a bounded mailbox,
+// turns their emitted effects into envelopes, timers and storage operations, and turns
+// arrivals and completions back into events. Run to completion: an actor handles one event
+// at a time, and messages between actors of the same node wait in the node's run queue.
+import { createActor } from 'xstate';
+import { decodeEnvelope, decodePayload, encodeEnvelope, encodePayload, } from '../../actors/protocol/codec.js';
+export const mailboxCapacityDefault = 10_000;
+export class NodeKernel {
+    nodeId;
+    options;
+    cells = new Map();
+    runQueue = [];
+    draining = false;
+    stopped = false;
+    messageSeq = 0;
+    /** The message being handled; effects emitted meanwhile name it as their causal parent. */
+    currentMsgId = '';
+    mailboxCapacity;
+    constructor(options) {
+        this.options = options;
+        this.nodeId = options.nodeId;
+        this.mailboxCapacity = options.mailboxCapacity ?? mailboxCapacityDefault;
+        options.transport.onReceive((bytes) => this.receive(bytes));
+    }
+    spawn(actorId, machine, input) {
+        if (this.cells.has(actorId))
+            throw new Error(`node ${this.nodeId}: actor ${actorId} already exists`);
+        const cell = { id: actorId, actor: undefined, mailbox: [], timers: new Map(), state: '', failed: false };
+        const actor = createActor(machine, {
+            input,
+            clock: this.options.clock,
+            inspect: (inspection) => {
+                if (inspection.type === '@xstate.snapshot' && inspection.actorRef === cell.actor) {
+                    cell.state = stateName(inspection.snapshot.value);
+                }
+            },
+        });
+        cell.actor = actor;
+        this.cells.set(actorId, cell);
+        this.options.placement?.place(actorId, this.nodeId);
+        actor.on('effects', (batch) => {
+            for (const effect of batch.effects)
+                this.perform(cell, effect);
+        });
+        actor.subscribe({ error: (error) => this.fail(cell, error) });
+        this.currentMsgId = `${this.nodeId}:start:${actorId}`;
+        // Messages the actor sends while starting wait in the run queue until it has started.
+        const wasDraining = this.draining;
+        this.draining = true;
+        try {
+            this.guarded(cell, () => actor.start());
+        }
+        finally {
+            this.draining = wasDraining;
+        }
+        this.options.tracer?.record({ t: this.options.clock.now(), node: this.nodeId, actor: actorId, kind: '@start', id: this.currentMsgId, parent: '', state: cell.state });
+        this.drain();
+    }
+    /** The actor's xstate snapshot, for hosts that observe (the simulator's checkers, status pages). */
+    snapshotOf(actorId) {
+        const cell = this.cells.get(actorId);
+        return cell === undefined || cell.failed ? undefined : cell.actor.getSnapshot();
+    }
+    actorIds() {
+        return [...this.cells.keys()];
+    }
+    /** Stops every actor and cancels its timers. Pending storage completions are ignored. */
+    stop() {
+        this.stopped = true;
+        for (const cell of this.cells.values()) {
+            for (const handle of cell.timers.values())
+                this.options.clock.clearTimeout(handle);
+            cell.timers.clear();
+            cell.actor.stop();
+            this.options.placement?.remove(cell.id, this.nodeId);
+        }
+        this.cells.clear();
+        this.runQueue.length = 0;
+    }
+    /** An envelope from the transport. Anything malformed is dropped and counted, never thrown. */
+    receive(bytes) {
+        if (this.stopped)
+            return;
+        let envelope;
+        try {
+            envelope = decodeEnvelope(bytes);
+        }
+        catch (error) {
+            this.drop('malformed', error.message);
+            return;
+        }
+        if (envelope.clusterId !== this.options.clusterId) {
+            this.drop('wrong_cluster', `envelope for cluster "${envelope.clusterId}"`);
+            return;
+        }
+        if (envelope.to.node !== this.nodeId) {
+            this.drop('wrong_node', `envelope for node ${envelope.to.node}`);
+            return;
+        }
+        this.accept(envelope);
+    }
+    /** Sends a message on behalf of something outside the actors (a client of this node). */
+    sendFrom(from, message, parentId = '') {
+        const msgId = this.nextMsgId();
+        this.route({
+            clusterId: this.options.clusterId, from, to: message.to, kind: message.kind,
+            payload: encodePayload(message.kind, message.body), msgId, parentId,
+        });
+        return msgId;
+    }
+    accept(envelope) {
+        const cell = this.cells.get(envelope.to.actor);
+        if (cell === undefined || cell.failed) {
+            this.drop('unknown_actor', `no actor "${envelope.to.actor}" on node ${this.nodeId}`);
+            return;
+        }
+        let body;
+        try {
+            body = decodePayload(envelope.kind, envelope.payload);
+        }
+        catch (error) {
+            this.drop('malformed', error.message);
+            return;
+        }
+        this.options.metrics?.envelopeReceived(this.nodeId);
+        this.enqueue(cell, {
+            event: { type: envelope.kind, from: envelope.from, body, atMs: this.options.clock.now() },
+            msgId: envelope.msgId,
+            parentId: envelope.parentId,
+            from: `${envelope.from.node}/${envelope.from.actor}`,
+        });
+    }
+    enqueue(cell, item) {
+        if (cell.mailbox.length >= this.mailboxCapacity) {
+            this.drop('mailbox_full', `mailbox of ${cell.id} holds ${cell.mailbox.length} messages`);
+            return;
+        }
+        cell.mailbox.push(item);
+        this.runQueue.push(cell);
+        this.drain();
+    }
+    drain() {
+        if (this.draining)
+            return;
+        this.draining = true;
+        try {
+            while (this.runQueue.length > 0 && !this.stopped) {
+                const cell = this.runQueue.shift();
+                const item = cell.mailbox.shift();
+                if (item === undefined || cell.failed)
+                    continue;
+                this.deliver(cell, item);
+            }
+        }
+        finally {
+            this.draining = false;
+        }
+    }
+    deliver(cell, item) {
+        const before = cell.state;
+        this.currentMsgId = item.msgId;
+        this.guarded(cell, () => cell.actor.send(item.event));
+        if (cell.state !== before)
+            this.options.onStateChange?.(cell.id, cell.state);
+        const tracer = this.options.tracer;
+        if (tracer !== null) {
+            const line = {
+                t: item.event.atMs, node: this.nodeId, actor: cell.id, kind: item.event.type, id: item.msgId, parent: item.parentId,
+            };
+            if (item.from !== '')
+                line.from = item.from;
+            if (cell.state !== before)
+                line.state = cell.state;
+            tracer.record(line);
+        }
+    }
+    guarded(cell, run) {
+        try {
+            run();
+        }
+        catch (error) {
+            this.fail(cell, error);
+        }
+    }
+    fail(cell, error) {
+        if (cell.failed)
+            return;
+        cell.failed = true;
+        for (const handle of cell.timers.values())
+            this.options.clock.clearTimeout(handle);
+        cell.timers.clear();
+        this.options.logger.error({ node: this.nodeId, actor: cell.id, err: error }, `actor ${cell.id} failed: ${error.message}`);
+        this.options.onActorFailure?.(cell.id, error);
+    }
+    perform(cell, effect) {
+        switch (effect.type) {
+            case 'send':
+                this.sendFrom({ node: this.nodeId, actor: cell.id }, effect.message, this.currentMsgId);
+                return;
+            case 'storage': {
+                const parentId = this.currentMsgId;
+                this.options.storage.submit(cell.id, effect.op, () => {
+                    if (this.stopped || cell.failed)
+                        return;
+                    this.enqueue(cell, {
+                        event: { type: 'StorageCompleted', seq: effect.seq, atMs: this.options.clock.now() },
+                        msgId: this.nextMsgId(), parentId, from: '',
+                    });
+                });
+                return;
+            }
+            case 'timer.set': {
+                this.cancelTimer(cell, effect.event);
+                const parentId = this.currentMsgId;
+                const delayMs = effect.delayMs + (effect.jitterMs > 0 ? Math.floor(this.options.random() * effect.jitterMs) : 0);
+                const handle = this.options.clock.setTimeout(() => {
+                    cell.timers.delete(effect.event);
+                    if (this.stopped || cell.failed)
+                        return;
+                    this.enqueue(cell, { event: { type: effect.event, atMs: this.options.clock.now() }, msgId: this.nextMsgId(), parentId, from: '' });
+                }, delayMs);
+                cell.timers.set(effect.event, handle);
+                return;
+            }
+            case 'timer.cancel':
+                this.cancelTimer(cell, effect.event);
+                return;
+        }
+    }
+    cancelTimer(cell, event) {
+        const handle = cell.timers.get(event);
+        if (handle !== undefined) {
+            this.options.clock.clearTimeout(handle);
+            cell.timers.delete(event);
+        }
+    }
+    route(envelope) {
+        this.options.metrics?.envelopeSent(this.nodeId);
+        const bytes = encodeEnvelope(envelope);
+        if (envelope.to.node === this.nodeId) {
+            this.receive(bytes);
+        }
+        else {
+            this.options.transport.send(envelope.to.node, bytes);
+        }
+    }
+    nextMsgId() {
+        this.messageSeq += 1;
+        return `${this.nodeId}:${this.messageSeq}`;
+    }
+    drop(reason, detail) {
+        this.options.metrics?.envelopeDropped(this.nodeId, reason);
+        this.options.logger.warn({ node: this.nodeId, reason }, `dropped envelope: ${detail}`);
+    }
+}
+function stateName(value) {
+    return typeof value === 'string' ? value : JSON.stringify(value);
+}
+//# sourceMappingURL=node-kernel.js.map

@@ -1,0 +1,266 @@
+#!/usr/bin/env node
+// The `logmesh` command: nodes, the embedded cluster, simulations and campaigns, and small
+// tools that talk to the controller quorum over the mesh.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { protoSource } from '../../actors/protocol/schema.js';
+import { errorName } from '../../actors/protocol/errors.js';
+import { controllerActorId } from '../../actors/controller/controller-machine.js';
+import { runCampaign } from '../../sim/campaign.js';
+import { parseFaults } from '../../sim/nemesis.js';
+import { runSimulation } from '../../sim/run.js';
+import { bugSwitches } from './bugs.js';
+import { NatsTransport } from '../transport/nats.js';
+import { ConfigError, parseConfig } from './config.js';
+import { formatDuration, parseDuration, parseSeedRange } from './duration.js';
+import { startEmbeddedCluster } from './embedded.js';
+import { createLogger } from './logger.js';
+import { MeshClient } from './mesh-client.js';
+import { startNodeHost } from './node-host.js';
+import { Registry } from 'prom-client';
+const program = new Command();
+program
+    .name('logmesh')
+    .description('Kafka-compatible distributed log: actors on a NATS mesh, with a deterministic simulator')
+    .showSuggestionAfterError(false)
+    .configureOutput({ outputError: (text, write) => write(text.split('\n')[0] + '\n') });
+function asInt(name, min, max = Number.MAX_SAFE_INTEGER) {
+    return (value) => {
+        if (!/^\d+$/.test(value))
+            throw new InvalidArgumentError(`${name} must be an integer`);
+        const n = Number(value);
+        if (n < min || n > max)
+            throw new InvalidArgumentError(`${name} must be in [${min}, ${max}]`);
+        return n;
+    };
+}
+function asDuration(value) {
+    try {
+        return parseDuration(value);
+    }
+    catch (error) {
+        throw new InvalidArgumentError(error.message);
+    }
+}
+function asFaults(value) {
+    try {
+        return parseFaults(value);
+    }
+    catch (error) {
+        throw new InvalidArgumentError(error.message);
+    }
+}
+function asSeeds(value) {
+    try {
+        return parseSeedRange(value);
+    }
+    catch (error) {
+        throw new InvalidArgumentError(error.message);
+    }
+}
+function asBug(value) {
+    const bugs = bugSwitches[value];
+    if (bugs === undefined)
+        throw new InvalidArgumentError(`unknown bug "${value}" (${Object.keys(bugSwitches).join(', ')})`);
+    return bugs;
+}
+function reproCommand(seed, nodes, durationMs, faults, bug) {
+    const faultText = faults.length === 0 ? 'none' : faults.join(',');
+    return `npx logmesh sim --seed ${seed} --nodes ${nodes} --duration ${formatDuration(durationMs)} --faults ${faultText}${bug === undefined ? '' : ` --bug ${bug}`}`;
+}
+program
+    .command('sim')
+    .description('run a deterministic simulation (one --seed) or a campaign (--seeds A..B)')
+    .option('--seed <n>', 'the seed of one run', asInt('--seed', 0, 2 ** 31 - 1))
+    .option('--seeds <range>', 'run a campaign over seeds A..B on worker threads', asSeeds)
+    .option('--nodes <n>', 'cluster size', asInt('--nodes', 1, 9), 3)
+    .option('--duration <time>', 'virtual time with faults (then faults heal and the cluster must settle)', asDuration, 60_000)
+    .option('--faults <list>', 'comma list of partition,crash,drop,delay,duplicate,reorder (or none)', asFaults, ['partition', 'crash', 'drop'])
+    .option('--trace <file>', 'write the JSON Lines trace of a single run')
+    .option('--workers <n>', 'worker threads for a campaign (default: one per core)', asInt('--workers', 1, 64))
+    .option('--quiet', 'no progress output')
+    .addOption(new Option('--bug <name>', 'test only: switch on a deliberate protocol bug').argParser(asBug).hideHelp())
+    .action(async (flags) => {
+    const bugName = process.argv.includes('--bug') ? process.argv[process.argv.indexOf('--bug') + 1] : undefined;
+    if (flags.seeds !== undefined) {
+        await campaignCommand(flags, bugName);
+        return;
+    }
+    const seed = flags.seed ?? 1;
+    const progress = flags.quiet === true ? undefined : (p) => {
+        const line = `[sim] seed ${seed} ${p.phase} t=${(p.virtualMs / 1000).toFixed(0)}s/${(p.durationMs / 1000).toFixed(0)}s events=${p.events} violations=${p.violations}`;
+        if (process.stderr.isTTY)
+            process.stderr.write(`\r${line}\x1b[K`);
+        else if (p.virtualMs % 10_000 === 0)
+            process.stderr.write(`${line}\n`);
+    };
+    const result = runSimulation({ seed, nodes: flags.nodes, durationMs: flags.duration, faults: flags.faults, tracePath: flags.trace ?? null, bugs: flags.bug, onProgress: progress });
+    if (progress !== undefined && process.stderr.isTTY)
+        process.stderr.write('\n');
+    printRun(result, flags, bugName);
+    process.exitCode = result.violations > 0 ? 1 : 0;
+});
+function printRun(result, flags, bugName) {
+    const speed = result.wallMs > 0 ? Math.round(result.virtualMs / result.wallMs) : null;
+    for (const violation of result.violationDetails.slice(0, 10)) {
+        process.stderr.write(`[sim] VIOLATION ${violation.checker} at ${violation.atMs.toFixed(1)} ms: ${violation.message}\n`);
+    }
+    if (result.violations > 0) {
+        process.stderr.write(`[sim] reproduce with: ${reproCommand(result.seed, flags.nodes, flags.duration, flags.faults, bugName)}\n`);
+    }
+    const { violationDetails, ...summary } = result;
+    process.stdout.write(`${JSON.stringify({ ...summary, speedup: speed, firstViolation: violationDetails[0] ?? null })}\n`);
+}
+async function campaignCommand(flags, bugName) {
+    const [from, to] = flags.seeds;
+    const total = to - from + 1;
+    const bar = flags.quiet === true ? null : new cliProgress.SingleBar({
+        format: 'seeds {bar} {value}/{total} | {rate} seeds/s | violations {violations} | eta {eta_formatted}',
+        stream: process.stderr,
+        noTTYOutput: true,
+        notTTYSchedule: 10_000,
+    }, cliProgress.Presets.shades_classic);
+    const started = performance.now();
+    let failing = 0;
+    bar?.start(total, 0, { rate: '0', violations: 0 });
+    const summary = await runCampaign({
+        seedFrom: from, seedTo: to, nodes: flags.nodes, durationMs: flags.duration, faults: flags.faults, bugs: flags.bug, workers: flags.workers,
+        onResult: (result, done) => {
+            if (result.violations > 0)
+                failing += 1;
+            bar?.update(done, { rate: (done / ((performance.now() - started) / 1000)).toFixed(1), violations: failing });
+        },
+    });
+    bar?.stop();
+    const lines = [
+        `seeds run          ${summary.seeds} (${from}..${to}), ${flags.nodes} nodes, ${formatDuration(flags.duration)} each, faults ${flags.faults.join(',') || 'none'}`,
+        `failing seeds      ${summary.failedSeeds.length}`,
+        `wall time          ${(summary.wallMs / 1000).toFixed(1)} s (${(summary.seeds / (summary.wallMs / 1000)).toFixed(1)} seeds/s)`,
+        `virtual time       ${(summary.virtualMs / 1000).toFixed(0)} s (${Math.round(summary.virtualMs / summary.wallMs)}x real time)`,
+        `events             ${summary.events}`,
+        '',
+        'fault class        injected',
+        ...Object.entries(summary.faultsInjected).sort().map(([fault, count]) => `  ${fault.padEnd(17)}${count}`),
+        '',
+        'checker            violations',
+        ...Object.entries(summary.violationsByChecker).map(([checker, count]) => `  ${checker.padEnd(24)}${count}`),
+    ];
+    for (const seed of summary.failedSeeds.slice(0, 20)) {
+        const result = summary.results.find((r) => r.seed === seed);
+        lines.push(`FAIL seed ${seed}: ${result.firstViolation?.checker}: ${result.firstViolation?.message}`);
+        lines.push(`  reproduce: ${reproCommand(seed, flags.nodes, flags.duration, flags.faults, bugName)}`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+    process.exitCode = summary.failedSeeds.length > 0 ? 1 : 0;
+}
+program
+    .command('node')
+    .description('run one node process on the NATS mesh')
+    .requiredOption('--config <file>', 'server.properties')
+    .option('--override <key=value>', 'override a config key (repeatable)', (value, previous) => [...previous, value], [])
+    .action(async (flags) => {
+    let text;
+    try {
+        text = readFileSync(flags.config, 'utf8');
+    }
+    catch (error) {
+        throw new ConfigError(`${flags.config}: cannot read (${error.code ?? error.message})`);
+    }
+    const config = parseConfig(text, flags.config, flags.override);
+    const logger = createLogger({ name: `node-${config.nodeId}` });
+    const transport = await NatsTransport.connect({ servers: config.natsServers, prefix: config.clusterId, nodeId: config.nodeId, logger });
+    const host = startNodeHost({
+        config, transport, logger, registry: new Registry(),
+        onFatal: (error) => {
+            logger.fatal({ err: error }, `stopping: ${error.message}`);
+            process.exit(70);
+        },
+    });
+    logger.info({ voters: config.controllerQuorumVoters, nats: config.natsServers }, `node ${config.nodeId} started`);
+    const stop = (signal) => {
+        logger.info(`${signal}: stopping node ${config.nodeId}`);
+        void host.stop().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+});
+program
+    .command('embedded')
+    .description('run the embedded 3-node cluster in this process (what npm start runs)')
+    .option('--data <dir>', 'data directory', './data')
+    .action((flags) => {
+    const logger = createLogger({ name: 'embedded' });
+    const cluster = startEmbeddedCluster(resolve(flags.data), logger, (error) => {
+        logger.fatal({ err: error }, `stopping: ${error.message}`);
+        process.exit(70);
+    });
+    logger.info({ data: resolve(flags.data) }, 'embedded 3-node cluster started; Ctrl-C stops it');
+    const stop = () => {
+        logger.info('stopping the embedded cluster');
+        void cluster.stop().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+});
+function meshOptions(command) {
+    return command
+        .option('--nats <url>', 'NATS server', 'nats://127.0.0.1:4222')
+        .option('--cluster <id>', 'cluster id (the subject prefix)', 'logmesh')
+        .option('--voters <ids>', 'controller node ids', '1,2,3')
+        .option('--timeout <time>', 'how long to wait for answers', asDuration, 5000);
+}
+async function withMeshClient(flags, run) {
+    const voters = flags.voters.split(',').map((v) => Number(v.trim()));
+    if (voters.some((v) => !Number.isInteger(v) || v < 1))
+        throw new InvalidArgumentError(`--voters: expected node ids, got "${flags.voters}"`);
+    const clientNode = 100_000 + Math.floor(Math.random() * 100_000);
+    const logger = createLogger({ level: 'warn', toStderr: true });
+    const transport = await NatsTransport.connect({ servers: [flags.nats], prefix: flags.cluster, nodeId: clientNode, logger });
+    const client = new MeshClient(clientNode, flags.cluster, transport);
+    try {
+        return await run(client, voters);
+    }
+    finally {
+        await client.close();
+    }
+}
+meshOptions(program.command('quorum').description('describe the controller quorum: each voter\'s role, term, leader and commit index'))
+    .action(async (flags) => {
+    await withMeshClient(flags, async (client, voters) => {
+        const answers = await Promise.all(voters.map((node) => client.request({ node, actor: controllerActorId }, 'DescribeQuorumRequest', { requestId: client.nextRequestId() }, 'DescribeQuorumResponse', flags.timeout)));
+        answers.forEach((answer, i) => process.stdout.write(`${JSON.stringify(answer ?? { nodeId: voters[i], role: 'unreachable' })}\n`));
+    });
+});
+meshOptions(program.command('create-topic').description('create a topic through the active controller').argument('<name>'))
+    .option('--partitions <n>', 'partitions', asInt('--partitions', 1, 100_000), 1)
+    .option('--replication-factor <n>', 'replicas per partition', asInt('--replication-factor', 1, 16), 1)
+    .action(async (name, flags) => {
+    await withMeshClient(flags, async (client, voters) => {
+        let target = voters[0];
+        const deadline = Date.now() + flags.timeout;
+        while (Date.now() < deadline) {
+            const answer = await client.request({ node: target, actor: controllerActorId }, 'CreateTopicsRequest', { requestId: client.nextRequestId(), topics: [{ name, numPartitions: flags.partitions, replicationFactor: flags.replicationFactor }] }, 'CreateTopicsResponse', Math.max(1, deadline - Date.now()));
+            if (answer !== null && answer.errorCode === 0) {
+                const result = answer.results[0];
+                process.stdout.write(`${JSON.stringify({ name, error: errorName(result.errorCode), topicId: result.topicId })}\n`);
+                process.exitCode = result.errorCode === 0 ? 0 : 1;
+                return;
+            }
+            target = answer !== null && answer.leaderHint > 0 ? answer.leaderHint : voters[(voters.indexOf(target) + 1) % voters.length];
+        }
+        throw new Error(`no controller answered within ${flags.timeout} ms`);
+    });
+});
+program
+    .command('proto')
+    .description('print the protobuf schema of every message on the mesh')
+    .action(() => {
+    process.stdout.write(protoSource.trimStart());
+});
+program.parseAsync(process.argv).catch((error) => {
+    process.stderr.write(`logmesh: ${error.message.split('\n')[0]}\n`);
+    process.exitCode = error instanceof ConfigError ? 78 : 1;
+});
+//# sourceMappingURL=cli.js.map

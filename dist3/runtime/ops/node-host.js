@@ -1,0 +1,75 @@
+// Hosts one node's actors for real: the kernel with the real clock, a transport (NATS or
+// in-process), the file storage port, pino logs and prom-client counters.
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { brokerActorId, brokerMachine, defaultBrokerTimings } from '../../actors/broker/broker-machine.js';
+import { controllerActorId, controllerMachine, defaultControllerTimings } from '../../actors/controller/controller-machine.js';
+import { createKernelMetrics } from '../kernel/metrics.js';
+import { NodeKernel } from '../kernel/node-kernel.js';
+import { realClock } from '../kernel/real-clock.js';
+import { PlacementTable } from '../kernel/placement.js';
+import { FileStoragePort } from '../storage/raft-store.js';
+import { listenerHostPort } from './config.js';
+export const metadataDirName = '__cluster_metadata';
+export function startNodeHost(options) {
+    const { config, transport } = options;
+    const logger = options.logger.child({ node: config.nodeId });
+    const metadataDir = join(config.logDirs[0], metadataDirName);
+    mkdirSync(metadataDir, { recursive: true });
+    const storage = new FileStoragePort(metadataDir, logger, options.onFatal);
+    const kernel = new NodeKernel({
+        nodeId: config.nodeId,
+        clusterId: config.clusterId,
+        clock: realClock,
+        random: () => randomInt(0, 1 << 30) / (1 << 30),
+        transport,
+        storage,
+        logger,
+        metrics: options.registry === null ? null : createKernelMetrics(options.registry),
+        tracer: null,
+        placement: options.placement ?? new PlacementTable(),
+        onStateChange: (actor, state) => logger.info({ actor, state }, `${actor} is now ${state}`),
+        onActorFailure: (actor, error) => options.onFatal(new Error(`actor ${actor} failed: ${error.message}`)),
+    });
+    if (config.processRoles.includes('controller')) {
+        kernel.spawn(controllerActorId, controllerMachine, {
+            config: {
+                ...defaultControllerTimings,
+                clusterId: config.clusterId,
+                nodeId: config.nodeId,
+                voters: config.controllerQuorumVoters,
+                electionTimeoutMs: config.electionTimeoutMs,
+                heartbeatIntervalMs: config.heartbeatIntervalMs,
+                brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
+                snapshotThresholdEntries: config.metadataSnapshotEntries,
+                bugs: {},
+            },
+            durable: storage.load(controllerActorId),
+        });
+    }
+    if (config.processRoles.includes('broker')) {
+        kernel.spawn(brokerActorId, brokerMachine, {
+            config: {
+                ...defaultBrokerTimings,
+                heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
+                clusterId: config.clusterId,
+                brokerId: config.nodeId,
+                voters: config.controllerQuorumVoters,
+                listener: listenerHostPort(config.advertisedListeners),
+                incarnationId: randomBytes(8).toString('hex'),
+                bugs: {},
+            },
+        });
+    }
+    return {
+        kernel,
+        config,
+        stop: async () => {
+            kernel.stop();
+            await storage.close();
+            await transport.close();
+        },
+    };
+}
+//# sourceMappingURL=node-host.js.map

@@ -1,0 +1,146 @@
+// One simulation run: a seed, a cluster, a workload, a fault schedule, the checkers, and a
+// trace whose hash names the run.
+import { defaultControllerTimings } from '../actors/controller/controller-machine.js';
+import { defaultBrokerTimings } from '../actors/broker/broker-machine.js';
+import { CommittedAgreementChecker } from './checkers/committed-agreement.js';
+import { ElectionSafetyChecker, electionSafety } from './checkers/election-safety.js';
+import { LeaderCompletenessChecker, leaderCompleteness } from './checkers/leader-completeness.js';
+import { LogMatchingChecker, logMatching } from './checkers/log-matching.js';
+import { convergenceGaps, metadataConvergence } from './checkers/metadata-convergence.js';
+import { committedAgreement } from './checkers/committed-agreement.js';
+import { ViolationLog } from './checkers/types.js';
+import { SimCluster } from './cluster.js';
+import { Nemesis } from './nemesis.js';
+import { SimNetwork } from './network.js';
+import { Prng } from './prng.js';
+import { Scheduler } from './scheduler.js';
+import { TraceRecorder } from './trace.js';
+import { AdminClient } from './workloads/admin-client.js';
+export const ackedMetadataDurable = 'acked-metadata-durable';
+export const actorAssertion = 'actor-assertion';
+export const eventBudget = 'event-budget';
+export const checkerNames = [electionSafety, logMatching, leaderCompleteness, committedAgreement, metadataConvergence, ackedMetadataDurable, actorAssertion, eventBudget];
+export const simTimings = {
+    controller: {
+        ...defaultControllerTimings,
+        brokerSessionTimeoutMs: 6000,
+        // Small, so that runs exercise snapshots and snapshot-based catch-up.
+        snapshotThresholdEntries: 24,
+        appendEntriesMax: 16,
+        metadataFetchEntriesMax: 16,
+    },
+    broker: { ...defaultBrokerTimings },
+};
+export const noBugs = { controller: {}, broker: {} };
+/** Virtual time between periodic whole-cluster checks and progress reports. */
+export const checkIntervalMs = 1000;
+/** A run that needs more events than this is livelocked (an event storm), itself a failure. */
+export const eventsMaxDefault = 1_000_000;
+export const settleMaxMsDefault = 60_000;
+const adminClientNode = 1000;
+export function runSimulation(options) {
+    const wallStart = performance.now();
+    const { seed } = options;
+    const scheduler = new Scheduler();
+    const tracer = new TraceRecorder(options.tracePath ?? null);
+    const violations = new ViolationLog();
+    const network = new SimNetwork(scheduler, Prng.forPurpose(seed, 'network'));
+    const cluster = new SimCluster(seed, options.nodes, scheduler, network, tracer, simTimings, options.bugs ?? noBugs, (node, actor, error) => violations.report(actorAssertion, scheduler.now, `node ${node} ${actor}: ${error.message}`));
+    const elections = new ElectionSafetyChecker(violations);
+    const committed = new CommittedAgreementChecker(violations);
+    const completeness = new LeaderCompletenessChecker(violations, committed);
+    const logMatchingChecker = new LogMatchingChecker(violations);
+    tracer.listener = (event) => {
+        if (event.actor !== 'controller')
+            return;
+        const view = cluster.controller(event.node);
+        if (view === undefined)
+            return;
+        elections.observe(view, event.t);
+        committed.observe(view, event.t);
+        completeness.observe(view, event.t);
+    };
+    const admin = new AdminClient(adminClientNode, cluster.clusterId, cluster.nodeIds, network, scheduler, Prng.forPurpose(seed, 'workload'), tracer);
+    const nemesis = new Nemesis(options.faults, cluster, network, scheduler, Prng.forPurpose(seed, 'nemesis'), tracer);
+    cluster.startAll();
+    admin.run(options.durationMs, 200, 1500);
+    nemesis.start(options.durationMs);
+    const report = (phase) => {
+        logMatchingChecker.check(cluster.controllers(), scheduler.now);
+        options.onProgress?.({ virtualMs: scheduler.now, durationMs: options.durationMs, events: scheduler.eventsRun, violations: violations.violations.length, phase });
+    };
+    const eventsMax = options.eventsMax ?? eventsMaxDefault;
+    const overBudget = () => scheduler.eventsRun >= eventsMax;
+    for (let t = checkIntervalMs; t <= options.durationMs && !overBudget(); t += checkIntervalMs) {
+        scheduler.runUntil(t, overBudget);
+        report('faults');
+    }
+    nemesis.healAll();
+    // Settle: after the faults heal, the metadata must converge within a bound.
+    const settleMaxMs = options.settleMaxMs ?? settleMaxMsDefault;
+    let settledMs = null;
+    let gaps = [];
+    for (let waited = 0; waited <= settleMaxMs && !overBudget(); waited += checkIntervalMs) {
+        scheduler.runUntil(options.durationMs + waited, overBudget);
+        gaps = convergenceGaps(cluster.controllers(), cluster.brokers(), cluster.nodeIds);
+        if (gaps.length === 0 && admin.idle) {
+            settledMs = waited;
+            break;
+        }
+        report('settling');
+    }
+    logMatchingChecker.check(cluster.controllers(), scheduler.now);
+    if (overBudget()) {
+        violations.report(eventBudget, scheduler.now, `stopped after ${eventsMax} events at ${scheduler.now.toFixed(0)} ms: an event storm`);
+    }
+    else if (settledMs === null) {
+        const why = gaps.length > 0 ? gaps.slice(0, 3).join('; ') : 'admin requests still outstanding';
+        violations.report(metadataConvergence, scheduler.now, `no convergence ${settleMaxMs} ms after faults healed: ${why}`);
+    }
+    else {
+        checkAckedMetadata(cluster, admin, violations, scheduler.now);
+    }
+    options.onFinish?.(cluster);
+    const checks = {};
+    for (const name of checkerNames)
+        checks[name] = violations.countFor(name);
+    const wallMs = performance.now() - wallStart;
+    return {
+        seed,
+        traceHash: tracer.digest(),
+        violations: violations.violations.length,
+        nodes: options.nodes,
+        durationMs: options.durationMs,
+        virtualMs: scheduler.now,
+        settledMs,
+        events: scheduler.eventsRun,
+        traceLines: tracer.lines,
+        faults: { ...nemesis.injected },
+        network: { ...network.stats },
+        disk: cluster.diskStats(),
+        workload: {
+            topicsRequested: admin.history.requested,
+            topicsAcked: admin.history.acked.size,
+            rejected: admin.history.rejected,
+            ambiguous: admin.history.ambiguous,
+            abandoned: admin.history.abandoned,
+        },
+        leaderTerms: elections.termsWithLeader,
+        checks,
+        violationDetails: violations.violations,
+        wallMs: Math.round(wallMs),
+    };
+}
+/** Every topic creation the controller acknowledged is in the converged metadata. */
+function checkAckedMetadata(cluster, admin, violations, atMs) {
+    const leader = cluster.controllers().find((c) => c.state === 'leader');
+    if (leader === undefined)
+        return;
+    for (const [name, topicId] of admin.history.acked) {
+        const topic = leader.context.image.topicsByName.get(name);
+        if (topic === undefined || topic.topicId !== topicId) {
+            violations.report(ackedMetadataDurable, atMs, `acknowledged topic ${name} (${topicId}) is missing from the committed metadata`);
+        }
+    }
+}
+//# sourceMappingURL=run.js.map

@@ -1,0 +1,125 @@
+// A client of the controller quorum that creates topics, as an admin tool would: it sends
+// CreateTopics to the controller it believes leads, follows NOT_CONTROLLER hints, and
+// retries on timeouts. It keeps the history the checkers read: which creations were acked.
+import { decodeEnvelope, decodePayload, encodeEnvelope, encodePayload } from '../../actors/protocol/codec.js';
+import { ErrorCode } from '../../actors/protocol/errors.js';
+import { controllerActorId } from '../../actors/controller/controller-machine.js';
+export const adminActorId = 'admin-client';
+export const adminRequestTimeoutMs = 2000;
+export const adminRetryBackoffMs = 100;
+export const adminAttemptsMax = 40;
+export class AdminClient {
+    clientNode;
+    clusterId;
+    voters;
+    network;
+    scheduler;
+    prng;
+    tracer;
+    history = { requested: 0, acked: new Map(), rejected: 0, ambiguous: 0, abandoned: 0 };
+    outstanding = new Map();
+    seq = 0;
+    leaderGuess;
+    transport;
+    constructor(clientNode, clusterId, voters, network, scheduler, prng, tracer) {
+        this.clientNode = clientNode;
+        this.clusterId = clusterId;
+        this.voters = voters;
+        this.network = network;
+        this.scheduler = scheduler;
+        this.prng = prng;
+        this.tracer = tracer;
+        this.leaderGuess = voters[0];
+        this.transport = network.transportFor(clientNode);
+        this.transport.onReceive((bytes) => this.receive(bytes));
+    }
+    /** Creates a topic every so often until `untilMs`. */
+    run(untilMs, intervalMinMs, intervalMaxMs) {
+        const next = () => {
+            if (this.scheduler.now >= untilMs)
+                return;
+            this.createTopic();
+            this.scheduler.after(this.prng.int(intervalMinMs, intervalMaxMs), next);
+        };
+        this.scheduler.after(this.prng.int(intervalMinMs, intervalMaxMs), next);
+    }
+    get idle() {
+        return this.outstanding.size === 0;
+    }
+    createTopic() {
+        this.seq += 1;
+        const topic = {
+            name: `topic-${this.seq}`,
+            numPartitions: this.prng.int(1, 4),
+            replicationFactor: this.prng.int(1, Math.min(3, this.voters.length)),
+        };
+        const request = { requestId: `req-${this.seq}`, topic, attempt: 0, target: this.leaderGuess, timeout: null };
+        this.history.requested += 1;
+        this.outstanding.set(request.requestId, request);
+        this.send(request);
+    }
+    send(request) {
+        request.attempt += 1;
+        if (request.attempt > adminAttemptsMax) {
+            this.outstanding.delete(request.requestId);
+            this.history.abandoned += 1;
+            return;
+        }
+        request.target = this.leaderGuess;
+        const bytes = encodeEnvelope({
+            clusterId: this.clusterId,
+            from: { node: this.clientNode, actor: adminActorId },
+            to: { node: request.target, actor: controllerActorId },
+            kind: 'CreateTopicsRequest',
+            payload: encodePayload('CreateTopicsRequest', { requestId: request.requestId, topics: [request.topic] }),
+            msgId: `${this.clientNode}:${request.requestId}:${request.attempt}`,
+            parentId: '',
+        });
+        this.transport.send(request.target, bytes);
+        request.timeout = this.scheduler.after(adminRequestTimeoutMs, () => {
+            request.timeout = null;
+            this.nextController();
+            this.send(request);
+        });
+    }
+    receive(bytes) {
+        const envelope = decodeEnvelope(bytes);
+        if (envelope.kind !== 'CreateTopicsResponse')
+            return;
+        const body = decodePayload('CreateTopicsResponse', envelope.payload);
+        this.tracer.record({ t: this.scheduler.now, node: this.clientNode, actor: adminActorId, kind: envelope.kind, id: envelope.msgId, parent: envelope.parentId, from: `${envelope.from.node}/${envelope.from.actor}` });
+        const request = this.outstanding.get(body.requestId);
+        if (request === undefined)
+            return; // a late answer to an attempt we already settled
+        if (request.timeout !== null)
+            this.scheduler.cancel(request.timeout);
+        request.timeout = null;
+        this.settle(request, body, envelope.from.node);
+    }
+    settle(request, body, from) {
+        if (body.errorCode === ErrorCode.NOT_CONTROLLER) {
+            if (body.leaderHint >= 0 && body.leaderHint !== from)
+                this.leaderGuess = body.leaderHint;
+            else
+                this.nextController();
+            this.scheduler.after(adminRetryBackoffMs, () => this.send(request));
+            return;
+        }
+        this.leaderGuess = from;
+        this.outstanding.delete(request.requestId);
+        const result = body.results[0];
+        if (result === undefined)
+            return;
+        if (result.errorCode === ErrorCode.NONE)
+            this.history.acked.set(result.name, result.topicId);
+        else if (result.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS && request.attempt > 1)
+            this.history.ambiguous += 1;
+        else
+            this.history.rejected += 1;
+    }
+    nextController() {
+        const at = this.voters.indexOf(this.leaderGuess);
+        this.leaderGuess = this.voters[(at + 1) % this.voters.length];
+    }
+}
+//# sourceMappingURL=admin-client.js.map

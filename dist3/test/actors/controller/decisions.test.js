@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { assignReplicas, decideCreateTopic, electLeader, recordsForFence, recordsForUnfence, validateTopicName } from '../../../actors/controller/decisions.js';
+import { applyEntry, emptyImage } from '../../../actors/controller/metadata-image.js';
+import { ErrorCode } from '../../../actors/protocol/errors.js';
+test('replica assignment: distinct replicas per partition, leaders spread evenly', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 1, max: 9 }), (brokerCount, partitions, start, rfWanted) => {
+        const brokers = Array.from({ length: brokerCount }, (_, i) => 10 + i);
+        const rf = Math.min(rfWanted, brokerCount);
+        const assignment = assignReplicas(brokers, partitions, rf, start);
+        assert.equal(assignment.length, partitions);
+        const leaders = new Map();
+        for (const replicas of assignment) {
+            assert.equal(replicas.length, rf);
+            assert.equal(new Set(replicas).size, rf, `duplicate replica in ${replicas}`);
+            for (const r of replicas)
+                assert.ok(brokers.includes(r));
+            leaders.set(replicas[0], (leaders.get(replicas[0]) ?? 0) + 1);
+        }
+        const counts = [...leaders.values()];
+        if (partitions >= brokerCount)
+            assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `leaders unbalanced: ${counts}`);
+    }));
+});
+function imageWith(records) {
+    const image = emptyImage();
+    records.forEach((record, i) => applyEntry(image, { index: i + 1, term: 1, records: [record] }));
+    return image;
+}
+function apply(image, records) {
+    for (const record of records)
+        applyEntry(image, { index: image.offset + 1, term: 1, records: [record] });
+}
+test('topic creation validates the name, the partitions and the replication factor', () => {
+    const image = imageWith([
+        { registerBroker: { brokerId: 1, incarnationId: 'a', listener: 'h:1' } },
+        { registerBroker: { brokerId: 2, incarnationId: 'b', listener: 'h:2' } },
+        { unfenceBroker: { brokerId: 1, brokerEpoch: 1 } },
+        { unfenceBroker: { brokerId: 2, brokerEpoch: 2 } },
+    ]);
+    assert.equal(decideCreateTopic(image, 'bad name!', 1, 1, 'id').errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
+    assert.equal(decideCreateTopic(image, 't', 0, 1, 'id').errorCode, ErrorCode.INVALID_PARTITIONS);
+    assert.equal(decideCreateTopic(image, 't', 1, 3, 'id').errorCode, ErrorCode.INVALID_REPLICATION_FACTOR);
+    const ok = decideCreateTopic(image, 't', 3, 2, 'id');
+    assert.equal(ok.errorCode, 0);
+    assert.equal(ok.records.length, 4);
+    apply(image, ok.records);
+    assert.equal(decideCreateTopic(image, 't', 1, 1, 'id2').errorCode, ErrorCode.TOPIC_ALREADY_EXISTS);
+    assert.ok(validateTopicName('a.b_c-1'));
+    assert.ok(!validateTopicName('..'));
+});
+test('fencing moves leadership to a live ISR member and never empties the ISR; unfencing restores a leader', () => {
+    const image = imageWith([
+        { registerBroker: { brokerId: 1, incarnationId: 'a', listener: 'h:1' } },
+        { registerBroker: { brokerId: 2, incarnationId: 'b', listener: 'h:2' } },
+        { unfenceBroker: { brokerId: 1, brokerEpoch: 1 } },
+        { unfenceBroker: { brokerId: 2, brokerEpoch: 2 } },
+        { topic: { name: 't', topicId: 'T' } },
+        { partition: { topicId: 'T', partition: 0, replicas: [1, 2], isr: [1, 2], leader: 1, leaderEpoch: 0, partitionEpoch: 0 } },
+        { partition: { topicId: 'T', partition: 1, replicas: [2], isr: [2], leader: 2, leaderEpoch: 0, partitionEpoch: 0 } },
+    ]);
+    apply(image, recordsForFence(image, 1));
+    const p0 = image.topicsByName.get('t').partitions[0];
+    assert.deepEqual([p0.leader, p0.isr, p0.leaderEpoch], [2, [2], 1]);
+    apply(image, recordsForFence(image, 2));
+    const p1 = image.topicsByName.get('t').partitions[1];
+    assert.deepEqual([p0.leader, p0.isr], [-1, [2]], 'the last ISR member stays in the ISR');
+    assert.deepEqual([p1.leader, p1.isr], [-1, [2]]);
+    apply(image, recordsForUnfence(image, 2));
+    assert.equal(p0.leader, 2);
+    assert.equal(p1.leader, 2);
+    assert.equal(electLeader([3, 1], [1, 3], (id) => id === 1), 1);
+});
+//# sourceMappingURL=decisions.test.js.map

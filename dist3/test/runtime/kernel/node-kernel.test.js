@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { setup, enqueueActions } from 'xstate';
+import { encodeEnvelope, encodePayload } from '../../../actors/protocol/codec.js';
+import { emptyDurableState } from '../../../actors/protocol/effects.js';
+import { NodeKernel } from '../../../runtime/kernel/node-kernel.js';
+import { createKernelMetrics } from '../../../runtime/kernel/metrics.js';
+import { Scheduler } from '../../../sim/scheduler.js';
+/** Answers every DescribeQuorumRequest and counts what it handled. */
+const echoMachine = setup({
+    types: { context: {}, events: {}, emitted: {} },
+    actions: {
+        answer: enqueueActions(({ context, event, enqueue }) => {
+            context.handled += 1;
+            enqueue.emit({ type: 'effects', effects: [{ type: 'send', message: { to: event.from, kind: 'DescribeQuorumResponse', body: { requestId: event.body.requestId, nodeId: 1, role: 'echo', term: 0, leaderId: -1, commitIndex: 0, lastIndex: 0 } } }] });
+        }),
+    },
+}).createMachine({ context: () => ({ handled: 0 }), on: { DescribeQuorumRequest: { actions: 'answer' } } });
+function harness() {
+    const lines = [];
+    const logger = pino({ level: 'info' }, new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
+    const registry = new Registry();
+    const sent = [];
+    let receive = () => { };
+    const transport = { send: (to, bytes) => sent.push({ to, bytes }), onReceive: (h) => { receive = h; }, close: async () => { } };
+    const storage = { load: () => emptyDurableState(), submit: (_s, _op, done) => done(), close: async () => { } };
+    const scheduler = new Scheduler();
+    const kernel = new NodeKernel({
+        nodeId: 1, clusterId: 'c1', clock: scheduler.clock(), random: () => 0.5, transport, storage, logger,
+        metrics: createKernelMetrics(registry), tracer: null, mailboxCapacity: 4,
+    });
+    kernel.spawn('echo', echoMachine, {});
+    return { kernel, lines, registry, sent, receive: (bytes) => receive(bytes) };
+}
+function request(overrides = {}) {
+    return encodeEnvelope({
+        clusterId: 'c1', from: { node: 2, actor: 'client' }, to: { node: 1, actor: 'echo' }, kind: 'DescribeQuorumRequest',
+        payload: encodePayload('DescribeQuorumRequest', { requestId: 'r1' }), msgId: '2:1', parentId: '', ...overrides,
+    });
+}
+async function droppedCount(registry, reason) {
+    const metric = await registry.getSingleMetric('logmesh_mesh_envelopes_dropped_total').get();
+    return metric.values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
+test('a well-formed envelope reaches the actor, and its reply goes back through the transport', () => {
+    const h = harness();
+    h.receive(request());
+    assert.equal(h.kernel.snapshotOf('echo').context.handled, 1);
+    assert.equal(h.sent.length, 1);
+    assert.equal(h.sent[0].to, 2);
+});
+test('malformed envelopes are dropped with a log line and a counter, never a crash', async () => {
+    const h = harness();
+    h.receive(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]));
+    h.receive(request({ kind: 'NoSuchKind' }));
+    h.receive(request({ payload: new Uint8Array([0x0a, 0xff]) }));
+    h.receive(request({ clusterId: 'someone-else' }));
+    h.receive(request({ to: { node: 1, actor: 'nobody' } }));
+    h.receive(request({ to: { node: 7, actor: 'echo' } }));
+    assert.equal(await droppedCount(h.registry, 'malformed'), 3);
+    assert.equal(await droppedCount(h.registry, 'wrong_cluster'), 1);
+    assert.equal(await droppedCount(h.registry, 'unknown_actor'), 1);
+    assert.equal(await droppedCount(h.registry, 'wrong_node'), 1);
+    assert.equal(h.lines.filter((l) => l.includes('dropped envelope')).length, 6);
+    // The node still works.
+    h.receive(request());
+    assert.equal(h.kernel.snapshotOf('echo').context.handled, 1);
+});
+test('random bytes never throw out of the kernel', () => {
+    const h = harness();
+    let seed = 7;
+    for (let i = 0; i < 2000; i++) {
+        const bytes = new Uint8Array(1 + (i % 64));
+        for (let j = 0; j < bytes.length; j++) {
+            seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+            bytes[j] = seed >>> 24;
+        }
+        h.receive(bytes);
+    }
+    assert.ok(h.kernel.snapshotOf('echo') !== undefined);
+});
+//# sourceMappingURL=node-kernel.test.js.map

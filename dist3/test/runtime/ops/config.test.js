@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, parseConfig } from '../../../runtime/ops/config.js';
+const good = [
+    '# a comment',
+    'node.id=2',
+    'controller.quorum.voters=1@127.0.0.1:9093,2@127.0.0.1:9094,3@127.0.0.1:9095',
+    'log.dirs=/tmp/x',
+    'nats.servers=nats://127.0.0.1:4222',
+].join('\n');
+test('a server.properties file parses into typed settings with Kafka defaults', () => {
+    const config = parseConfig(good, 'server.properties');
+    assert.equal(config.nodeId, 2);
+    assert.deepEqual(config.controllerQuorumVoters, [1, 2, 3]);
+    assert.deepEqual(config.processRoles, ['broker', 'controller']);
+    assert.equal(config.brokerSessionTimeoutMs, 9000);
+    assert.equal(config.advertisedListeners, config.listeners);
+    assert.equal(parseConfig(good, 'f', ['node.id=3']).nodeId, 3);
+});
+test('bad configuration stops with one line naming the file, line and key', () => {
+    const cases = [
+        [`${good}\nlog.retention.weeks=3`, [], /^server\.properties:6: unknown key "log\.retention\.weeks"$/],
+        [good.replace('node.id=2', 'node.id=two'), [], /^server\.properties:2: node\.id: expected an integer, got "two"$/],
+        [good.replace('node.id=2\n', ''), [], /^server\.properties: missing required key "node\.id"$/],
+        [good, ['broker.session.timeout.ms=-5'], /^--override: broker\.session\.timeout\.ms: expected an integer/],
+        [good, ['process.roles=router'], /process\.roles: unknown role "router"/],
+        [`${good}\njust words`, [], /^server\.properties:6: expected key=value/],
+        [good, ['controller.quorum.voters=1,3'], /does not list node\.id 2/],
+    ];
+    for (const [text, overrides, message] of cases) {
+        assert.throws(() => parseConfig(text, 'server.properties', overrides), (error) => {
+            assert.ok(error instanceof ConfigError);
+            assert.match(error.message, message);
+            assert.ok(!error.message.includes('\n'), 'one line');
+            return true;
+        });
+    }
+});
+//# sourceMappingURL=config.test.js.map

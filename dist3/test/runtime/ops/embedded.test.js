@@ -1,0 +1,43 @@
+// `npm start` runs the embedded cluster: three nodes in one process elect a controller
+// leader, register their brokers, keep data under the data directory, and stop cleanly on
+// Ctrl-C (SIGINT).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+const cli = join(dirname(fileURLToPath(import.meta.url)), '../../../runtime/ops/cli.js');
+async function waitFor(condition, timeoutMs, what) {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+        if (Date.now() > deadline)
+            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+}
+test('the embedded cluster elects a leader, registers three brokers and stops on SIGINT', { timeout: 60_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'logmesh-embedded-'));
+    const child = spawn(process.execPath, [cli, 'embedded', '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => { output += String(chunk); });
+    child.stderr.on('data', (chunk) => { output += String(chunk); });
+    const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+        await waitFor(() => /controller is now leader/.test(output), 20_000, 'a controller leader');
+        await waitFor(() => (output.match(/broker is now running/g) ?? []).length === 3, 20_000, 'three registered brokers');
+        for (const node of [1, 2, 3]) {
+            assert.ok(existsSync(join(dataDir, `node-${node}`, '__cluster_metadata', 'controller', 'quorum-state')), `node ${node} persisted its quorum state`);
+        }
+        child.kill('SIGINT');
+        const code = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('hung'), 10_000))]);
+        assert.equal(code, 0, output.slice(-2000));
+    }
+    finally {
+        if (child.exitCode === null)
+            child.kill('SIGKILL');
+        rmSync(dataDir, { recursive: true, force: true });
+    }
+});
+//# sourceMappingURL=embedded.test.js.map

@@ -1,0 +1,412 @@
+// Shared machinery for the real-process tests: a nats-server and `logmesh node` processes on
+// loopback, a MeshClient of the test's own, and the requests those tests make to the
+// controllers (DescribeQuorum, CreateTopics, MetadataFetch). Not a test file itself.
+//
+// Children are tracked by PID and stopped with a bounded SIGTERM -> SIGKILL; if the test
+// process exits without running its `after` hook, every child still running gets SIGKILL.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { controllerActorId } from '../../actors/controller/controller-machine.js';
+import { applyEntry, emptyImage, imageFromMessage } from '../../actors/controller/metadata-image.js';
+import { ErrorCode, errorName } from '../../actors/protocol/errors.js';
+import { silentLogger } from '../../runtime/ops/logger.js';
+import { MeshClient } from '../../runtime/ops/mesh-client.js';
+import { NatsTransport } from '../../runtime/transport/nats.js';
+// dist/test/runtime/<this>.js -> the repository root is three levels up.
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, '..', '..', '..');
+export const cliPath = resolve(here, '..', '..', 'runtime', 'ops', 'cli.js');
+const outputLimit = 256 * 1024;
+export function findNatsServer() {
+    const candidates = [
+        process.env.NATS_SERVER,
+        ...(process.env.PATH ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, 'nats-server')),
+        '/usr/sbin/nats-server',
+        '/usr/local/bin/nats-server',
+    ];
+    for (const candidate of candidates)
+        if (candidate !== undefined && existsSync(candidate))
+            return candidate;
+    return null;
+}
+export const natsServer = findNatsServer();
+/** The `skip` option for a real-nats test: skipped only without nats-server outside CI; under CI the test runs and fails. */
+export const natsSkip = natsServer === null && process.env.CI !== 'true' ? 'nats-server not found' : false;
+/** The checks every real-nats test starts with (the CLI is built, nats-server is there). */
+export function assertPrerequisites() {
+    assert.ok(existsSync(cliPath), `${cliPath} is missing: build with tsc first`);
+    assert.ok(natsServer !== null, 'nats-server is not installed (.ci/run installs it with apt-get)');
+    return natsServer;
+}
+const allChildren = [];
+// If this process dies without running the `after` hook, take the children with it.
+process.once('exit', () => {
+    for (const child of allChildren)
+        signal(child, 'SIGKILL');
+});
+export function startChild(name, command, args) {
+    const proc = spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOGMESH_LOG_LEVEL: 'info' } });
+    const child = { name, proc, output: [], outputBytes: 0, exited: Promise.resolve(), exitInfo: null, lineListeners: [] };
+    const capture = (stream) => (chunk) => {
+        if (child.outputBytes > outputLimit)
+            return;
+        child.outputBytes += chunk.length;
+        child.output.push(stream === 'stderr' ? `[stderr] ${chunk.toString('utf8')}` : chunk.toString('utf8'));
+    };
+    let partial = '';
+    proc.stdout.on('data', capture('stdout'));
+    proc.stdout.on('data', (chunk) => {
+        const lines = (partial + chunk.toString('utf8')).split('\n');
+        partial = lines.pop();
+        if (partial.length > 64 * 1024)
+            partial = ''; // no newline in sight: not a log line
+        for (const line of lines)
+            for (const listener of child.lineListeners)
+                listener(line);
+    });
+    proc.stderr.on('data', capture('stderr'));
+    child.exited = new Promise((resolveExit) => {
+        proc.once('exit', (code, sig) => {
+            child.exitInfo = sig !== null ? `signal ${sig}` : `code ${code}`;
+            resolveExit();
+        });
+        proc.once('error', (error) => {
+            child.exitInfo = `spawn error: ${error.message}`;
+            resolveExit();
+        });
+    });
+    allChildren.push(child);
+    return child;
+}
+export function isRunning(child) {
+    return child.exitInfo === null && child.proc.exitCode === null && child.proc.signalCode === null;
+}
+export async function exitedWithin(child, ms) {
+    if (!isRunning(child))
+        return true;
+    let timer;
+    const timedOut = new Promise((res) => { timer = setTimeout(() => res(false), ms); });
+    const result = await Promise.race([child.exited.then(() => true), timedOut]);
+    clearTimeout(timer);
+    return result;
+}
+/** Signals the child by its PID; a no-op when it has already exited. */
+export function signal(child, sig) {
+    if (!isRunning(child) || child.proc.pid === undefined)
+        return;
+    try {
+        process.kill(child.proc.pid, sig);
+    }
+    catch {
+        // already gone
+    }
+}
+/** SIGTERM, then SIGKILL after a bounded wait. */
+export async function stopChild(child) {
+    signal(child, 'SIGTERM');
+    if (await exitedWithin(child, 5000))
+        return;
+    signal(child, 'SIGKILL');
+    await exitedWithin(child, 5000);
+}
+export function dumpOutputs(children = allChildren) {
+    for (const child of children) {
+        process.stderr.write(`\n===== ${child.name} (pid ${child.proc.pid}, ${child.exitInfo ?? 'running'}) =====\n`);
+        process.stderr.write(child.output.join(''));
+        if (child.outputBytes > outputLimit)
+            process.stderr.write('\n[output truncated]\n');
+    }
+}
+// ---- small helpers ---------------------------------------------------------------------
+export function freePort() {
+    return new Promise((resolvePort, reject) => {
+        const server = createServer();
+        server.unref();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+            const address = server.address();
+            const port = typeof address === 'object' && address !== null ? address.port : 0;
+            server.close(() => resolvePort(port));
+        });
+    });
+}
+export function tcpAccepts(port) {
+    return new Promise((res) => {
+        const socket = tcpConnect({ host: '127.0.0.1', port });
+        socket.setTimeout(500);
+        socket.once('connect', () => { socket.destroy(); res(true); });
+        socket.once('timeout', () => { socket.destroy(); res(false); });
+        socket.once('error', () => { socket.destroy(); res(false); });
+    });
+}
+export const pause = (ms) => new Promise((res) => setTimeout(res, ms));
+/** Polls `probe` until it returns a value (not undefined) or the deadline passes. */
+export async function waitFor(what, timeoutMs, probe, lastSeen) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const value = await probe();
+        if (value !== undefined)
+            return value;
+        if (Date.now() >= deadline) {
+            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastSeen === undefined ? '' : `; last seen: ${lastSeen()}`}`);
+        }
+        await pause(100);
+    }
+}
+// ---- nats-server and node configuration -------------------------------------------------
+/** Starts nats-server on 127.0.0.1:`port` and waits (bounded) until it accepts connections. */
+export async function startNatsServer(binary, port, name = 'nats-server') {
+    const nats = startChild(name, binary, ['-a', '127.0.0.1', '-p', String(port)]);
+    await waitFor(`${name} to accept connections on 127.0.0.1:${port}`, 10_000, async () => {
+        if (!isRunning(nats))
+            throw new Error(`${name} exited early (${nats.exitInfo})`);
+        return (await tcpAccepts(port)) ? true : undefined;
+    });
+    return nats;
+}
+/** Writes a server.properties with the short timeouts the real-process tests use. */
+export function writeServerProperties(file, config) {
+    writeFileSync(file, [
+        `node.id=${config.nodeId}`,
+        `controller.quorum.voters=${config.voters.join(',')}`,
+        `cluster.id=${config.clusterId}`,
+        `log.dirs=${config.logDir}`,
+        `nats.servers=${config.natsUrl}`,
+        `listeners=PLAINTEXT://127.0.0.1:${config.listenerPort}`,
+        'controller.quorum.election.timeout.ms=500',
+        'controller.quorum.heartbeat.interval.ms=100',
+        'broker.heartbeat.interval.ms=300',
+        'broker.session.timeout.ms=3000',
+        '',
+    ].join('\n'));
+}
+// ---- a cluster: temp dir, nats-server, node processes ------------------------------------
+export class RealCluster {
+    voters;
+    tmpPrefix;
+    children = [];
+    nodes = new Map();
+    clusterId = `rq-${process.pid}-${Date.now().toString(36)}`;
+    tmp = null;
+    natsPort = 0;
+    natsUrl = '';
+    nats = null;
+    client = null;
+    constructor(voters, tmpPrefix) {
+        this.voters = voters;
+        this.tmpPrefix = tmpPrefix;
+    }
+    /** Temp dir, nats-server on a free loopback port, one server.properties per voter. */
+    async setUp(natsBinary) {
+        this.tmp = mkdtempSync(join(tmpdir(), this.tmpPrefix));
+        this.natsPort = await freePort();
+        this.nats = this.track(await startNatsServer(natsBinary, this.natsPort));
+        this.natsUrl = `nats://127.0.0.1:${this.natsPort}`;
+        for (const id of this.voters) {
+            const logDir = join(this.tmp, `node-${id}`);
+            mkdirSync(logDir, { recursive: true });
+            writeServerProperties(this.configFile(id), {
+                nodeId: id, voters: this.voters, clusterId: this.clusterId, logDir, natsUrl: this.natsUrl, listenerPort: await freePort(),
+            });
+        }
+    }
+    /** Starts (or restarts) nats-server on the same port as before. */
+    async restartNats(natsBinary) {
+        this.nats = this.track(await startNatsServer(natsBinary, this.natsPort, 'nats-server (restarted)'));
+        return this.nats;
+    }
+    configFile(id) {
+        return join(this.tmp, `server-${id}.properties`);
+    }
+    startNode(id) {
+        const child = this.track(startChild(`node-${id}${this.nodes.has(id) ? ' (restarted)' : ''}`, process.execPath, [cliPath, 'node', '--config', this.configFile(id)]));
+        this.nodes.set(id, child);
+        return child;
+    }
+    startNodes() {
+        for (const id of this.voters)
+            this.startNode(id);
+    }
+    assertNodesAlive(ids) {
+        for (const id of ids) {
+            const child = this.nodes.get(id);
+            if (child === undefined || !isRunning(child))
+                throw new Error(`node ${id} exited (${child?.exitInfo ?? 'never started'})`);
+        }
+    }
+    /** The test's own MeshClient on this cluster's nats-server. */
+    async connectClient() {
+        this.client = await QuorumClient.connect(this, this.natsUrl);
+        return this.client;
+    }
+    /** For `after`: dump outputs unless passed, close the client, stop nodes then nats-servers, remove the temp dir. */
+    async tearDown(passed) {
+        if (!passed && this.children.length > 0)
+            dumpOutputs(this.children);
+        await this.client?.close().catch(() => { });
+        this.client = null;
+        // Nodes first, then the server(s) they talk through.
+        await Promise.all(this.children.filter((c) => !c.name.startsWith('nats-server')).map(stopChild));
+        await Promise.all(this.children.filter((c) => c.name.startsWith('nats-server')).map(stopChild));
+        if (this.tmp !== null)
+            rmSync(this.tmp, { recursive: true, force: true });
+        this.tmp = null;
+    }
+    track(child) {
+        this.children.push(child);
+        return child;
+    }
+}
+export class QuorumClient {
+    mesh;
+    clientNode;
+    cluster;
+    /** The last DescribeQuorum answers seen by `stableLeader`, for timeout messages. */
+    lastQuorum = '';
+    lastFetch = '';
+    /** Where `createTopic` sends next; follows NOT_CONTROLLER hints and timeouts. */
+    leaderGuess;
+    constructor(mesh, clientNode, cluster) {
+        this.mesh = mesh;
+        this.clientNode = clientNode;
+        this.cluster = cluster;
+        this.leaderGuess = cluster.voters[0];
+    }
+    static async connect(cluster, natsUrl) {
+        const clientNode = 900_000 + Math.floor(Math.random() * 90_000);
+        const transport = await NatsTransport.connect({ servers: [natsUrl], prefix: cluster.clusterId, nodeId: clientNode, logger: silentLogger });
+        return new QuorumClient(new MeshClient(clientNode, cluster.clusterId, transport), clientNode, cluster);
+    }
+    close() {
+        return this.mesh.close();
+    }
+    describe(id, timeoutMs = 500) {
+        const requestId = this.mesh.nextRequestId();
+        return this.mesh.request({ node: id, actor: controllerActorId }, 'DescribeQuorumRequest', { requestId }, 'DescribeQuorumResponse', timeoutMs, (r) => r.requestId === requestId);
+    }
+    /** One leader among `ids` (all answering), the others following it in its term; undefined otherwise. */
+    async stableLeader(ids, accept = () => true) {
+        this.cluster.assertNodesAlive(ids);
+        const answers = await Promise.all(ids.map((id) => this.describe(id)));
+        this.lastQuorum = JSON.stringify(answers.map((a, i) => a ?? { nodeId: ids[i], role: 'unreachable' }));
+        if (answers.some((a) => a === null))
+            return undefined;
+        const leaders = answers.filter((a) => a.role === 'leader');
+        if (leaders.length !== 1)
+            return undefined;
+        const leader = leaders[0];
+        if (leader.leaderId !== leader.nodeId || !accept(leader))
+            return undefined;
+        const agree = answers.every((a) => a.term === leader.term && a.leaderId === leader.nodeId && (a === leader || a.role === 'follower'));
+        return agree ? leader : undefined;
+    }
+    /** Polls `stableLeader` until it holds or `timeoutMs` passes. */
+    waitForLeader(what, ids, timeoutMs, accept = () => true) {
+        return waitFor(what, timeoutMs, () => this.stableLeader(ids, accept), () => this.lastQuorum);
+    }
+    /** The committed metadata log as `leader` serves it (MetadataFetch from offset 0 until an empty answer). */
+    async fetchCommitted(leader, timeoutMs = 15_000) {
+        let image = emptyImage();
+        const entries = [];
+        let sawSnapshot = false;
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            if (Date.now() > deadline)
+                throw new Error(`fetching the committed metadata from node ${leader} took too long; last answer ${this.lastFetch}`);
+            const answer = await this.mesh.request({ node: leader, actor: controllerActorId }, 'MetadataFetchRequest', { brokerId: this.clientNode, fromOffset: image.offset, maxWaitMs: 50 }, 'MetadataFetchResponse', 3000);
+            this.lastFetch = JSON.stringify(answer)?.slice(0, 500) ?? 'null';
+            if (answer === null)
+                continue;
+            assert.equal(answer.errorCode, ErrorCode.NONE, `MetadataFetch from node ${leader}: ${errorName(answer.errorCode)} (leaderHint ${answer.leaderHint})`);
+            if (answer.hasSnapshot) {
+                assert.ok(answer.snapshot !== null, 'a snapshot answer carries the image');
+                assert.ok(answer.snapshot.offset >= image.offset, `snapshot at ${answer.snapshot.offset} goes back from ${image.offset}`);
+                image = imageFromMessage(answer.snapshot);
+                entries.length = 0;
+                sawSnapshot = true;
+                continue;
+            }
+            if (answer.entries.length === 0)
+                return { image, entries, sawSnapshot };
+            for (const entry of answer.entries) {
+                applyEntry(image, entry);
+                entries.push(entry);
+            }
+        }
+    }
+    /** Waits until `count` unfenced brokers are in the committed metadata served by `leader`. */
+    async waitForLiveBrokers(leader, count, timeoutMs) {
+        let lastBrokers = '';
+        return waitFor(`${count} live brokers in the committed metadata`, timeoutMs, async () => {
+            this.cluster.assertNodesAlive(this.cluster.voters);
+            const { image } = await this.fetchCommitted(leader);
+            lastBrokers = JSON.stringify([...image.brokers.values()]);
+            const live = [...image.brokers.values()].filter((b) => !b.fenced).map((b) => b.brokerId).sort();
+            return live.length === count ? live : undefined;
+        }, () => lastBrokers);
+    }
+    /**
+     * Creates a topic through the controller leader, following NOT_CONTROLLER hints, moving on
+     * after a timeout and retrying while brokers are still too few for the replication factor.
+     * Returns the acknowledged topic id.
+     */
+    async createTopic(name, numPartitions, replicationFactor, timeoutMs) {
+        const voters = this.cluster.voters;
+        const deadline = Date.now() + timeoutMs;
+        let last = 'no answer';
+        while (Date.now() < deadline) {
+            const requestId = this.mesh.nextRequestId();
+            const answer = await this.mesh.request({ node: this.leaderGuess, actor: controllerActorId }, 'CreateTopicsRequest', { requestId, topics: [{ name, numPartitions, replicationFactor }] }, 'CreateTopicsResponse', 5000, (r) => r.requestId === requestId);
+            if (answer === null) {
+                last = `timeout from node ${this.leaderGuess}`;
+                this.leaderGuess = voters[(voters.indexOf(this.leaderGuess) + 1) % voters.length];
+                continue;
+            }
+            if (answer.errorCode === ErrorCode.NOT_CONTROLLER) {
+                last = `NOT_CONTROLLER from node ${this.leaderGuess} (hint ${answer.leaderHint})`;
+                this.leaderGuess = answer.leaderHint > 0 ? answer.leaderHint : voters[(voters.indexOf(this.leaderGuess) + 1) % voters.length];
+                await pause(100);
+                continue;
+            }
+            assert.equal(answer.errorCode, ErrorCode.NONE, `CreateTopics ${name}: ${errorName(answer.errorCode)}`);
+            const result = answer.results.find((r) => r.name === name);
+            assert.ok(result !== undefined, `CreateTopics ${name}: no result for the topic in ${JSON.stringify(answer)}`);
+            if (result.errorCode === ErrorCode.INVALID_REPLICATION_FACTOR) {
+                last = `INVALID_REPLICATION_FACTOR (rf ${replicationFactor})`; // brokers still registering
+                await pause(200);
+                continue;
+            }
+            assert.equal(result.errorCode, ErrorCode.NONE, `CreateTopics ${name}: ${errorName(result.errorCode)}`);
+            assert.ok(result.topicId !== '', `CreateTopics ${name}: acked without a topic id`);
+            return result.topicId;
+        }
+        throw new Error(`topic ${name} was not acknowledged within ${timeoutMs} ms (last: ${last})`);
+    }
+}
+// ---- node logs ---------------------------------------------------------------------------
+/** Pino JSON lines from `child`'s stdout whose `msg` satisfies `match`, from now on. */
+export function watchLogMessages(child, match) {
+    const seen = [];
+    child.lineListeners.push((line) => {
+        if (!line.startsWith('{'))
+            return;
+        let record;
+        try {
+            record = JSON.parse(line);
+        }
+        catch {
+            return;
+        }
+        if (typeof record === 'object' && record !== null && typeof record.msg === 'string'
+            && match(record.msg)) {
+            seen.push(record);
+        }
+    });
+    return seen;
+}
+//# sourceMappingURL=real-cluster-harness.js.map
