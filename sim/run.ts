@@ -42,6 +42,12 @@ export const checkIntervalMs = 1000;
 export const eventsMaxDefault = 1_000_000;
 
 export const settleMaxMsDefault = 60_000;
+/**
+ * The admin workload creates a topic every 0.5-4 s: far more metadata churn than a real
+ * cluster sees, enough to keep every run full of elections racing with new records.
+ */
+export const adminIntervalMinMs = 500;
+export const adminIntervalMaxMs = 4000;
 const adminClientNode = 1000;
 
 export interface SimOptions {
@@ -113,7 +119,7 @@ export function runSimulation(options: SimOptions): SimResult {
   const nemesis = new Nemesis(options.faults, cluster, network, scheduler, Prng.forPurpose(seed, 'nemesis'), tracer);
 
   cluster.startAll();
-  admin.run(options.durationMs, 200, 1500);
+  admin.run(options.durationMs, adminIntervalMinMs, adminIntervalMaxMs);
   nemesis.start(options.durationMs);
 
   const report = (phase: SimProgress['phase']): void => {

@@ -84,11 +84,35 @@ export function encodePayload<K extends WireKind>(kind: K, body: WireMessages[K]
   return payloadTypes.get(kind)!.encode(body as unknown as Record<string, unknown>).finish();
 }
 
+/** The fields of each payload type that hold nested messages. */
+const nestedFields = new Map<string, protobuf.Field[]>(
+  [...payloadTypes].map(([kind, type]) => [kind, type.fieldsArray.filter((field) => {
+    field.resolve();
+    return field.resolvedType instanceof protobuf.Type;
+  })]),
+);
+
+function holdsNestedMessages(kind: string, message: Record<string, unknown>): boolean {
+  for (const field of nestedFields.get(kind)!) {
+    const value = message[field.name];
+    if (field.repeated ? (value as unknown[]).length > 0 : value !== null && value !== undefined) return true;
+  }
+  return false;
+}
+
+/**
+ * Decodes a payload into the plain shape messages.ts declares. A message without nested
+ * messages (most heartbeats and acknowledgements) is used as decoded: its prototype supplies
+ * proto3 defaults, and nothing reads it other than field by field. Anything nested is
+ * copied into plain objects (records are told apart with `in`, images are spread).
+ */
 export function decodePayload<K extends WireKind>(kind: K, bytes: Uint8Array): WireMessages[K] {
   const type = payloadTypes.get(kind);
   if (type === undefined) throw new MalformedEnvelopeError(`unknown kind "${kind}"`);
   try {
-    return type.toObject(type.decode(bytes), { ...toObjectOptions, oneofs: false }) as unknown as WireMessages[K];
+    const message = type.decode(bytes) as unknown as Record<string, unknown>;
+    if (!holdsNestedMessages(kind, message)) return message as unknown as WireMessages[K];
+    return type.toObject(message as unknown as protobuf.Message, toObjectOptions) as unknown as WireMessages[K];
   } catch (err) {
     throw new MalformedEnvelopeError(`undecodable ${kind} payload (${(err as Error).message})`);
   }

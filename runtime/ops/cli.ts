@@ -252,7 +252,12 @@ meshOptions(program.command('quorum').description('describe the controller quoru
   .action(async (flags: MeshFlags) => {
     await withMeshClient(flags, async (client, voters) => {
       const answers = await Promise.all(voters.map((node) => client.request({ node, actor: controllerActorId }, 'DescribeQuorumRequest', { requestId: client.nextRequestId() }, 'DescribeQuorumResponse', flags.timeout)));
-      answers.forEach((answer, i) => process.stdout.write(`${JSON.stringify(answer ?? { nodeId: voters[i], role: 'unreachable' })}\n`));
+      answers.forEach((answer, i) => {
+        const line = answer === null
+          ? { nodeId: voters[i], role: 'unreachable' }
+          : { nodeId: answer.nodeId, role: answer.role, term: answer.term, leaderId: answer.leaderId, commitIndex: answer.commitIndex, lastIndex: answer.lastIndex };
+        process.stdout.write(`${JSON.stringify(line)}\n`);
+      });
     });
   });
 
