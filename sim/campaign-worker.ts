@@ -5,7 +5,7 @@ import { runSimulation } from './run.js';
 
 parentPort!.on('message', (request: WorkerRequest) => {
   const { violationDetails, ...rest } = runSimulation({
-    seed: request.seed, nodes: request.nodes, durationMs: request.durationMs, faults: request.faults, bugs: request.bugs,
+    seed: request.seed, nodes: request.nodes, durationMs: request.durationMs, faults: request.faults, bugs: request.bugs, eventsMax: request.eventsMax,
   });
   const result: CampaignSeedResult = { ...rest, firstViolation: violationDetails[0] ?? null };
   parentPort!.postMessage(result);

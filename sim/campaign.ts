@@ -12,6 +12,8 @@ export interface CampaignOptions {
   durationMs: number;
   faults: FaultKind[];
   bugs?: SimBugs;
+  /** Per-run event budget (see runSimulation). */
+  eventsMax?: number;
   workers?: number;
   /** Stop handing out seeds once this is true of a result. */
   stopWhen?: (result: CampaignSeedResult) => boolean;
@@ -38,6 +40,7 @@ export interface WorkerRequest {
   durationMs: number;
   faults: FaultKind[];
   bugs?: SimBugs;
+  eventsMax?: number;
 }
 
 export async function runCampaign(options: CampaignOptions): Promise<CampaignSummary> {
@@ -56,7 +59,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
         void worker.terminate().then(() => resolve());
         return;
       }
-      const request: WorkerRequest = { seed: seeds[next++]!, nodes: options.nodes, durationMs: options.durationMs, faults: options.faults, bugs: options.bugs };
+      const request: WorkerRequest = { seed: seeds[next++]!, nodes: options.nodes, durationMs: options.durationMs, faults: options.faults, bugs: options.bugs, eventsMax: options.eventsMax };
       worker.postMessage(request);
     };
     worker.on('message', (result: CampaignSeedResult) => {
