@@ -11,6 +11,7 @@ export class TraceRecorder implements Tracer {
   private fd: number | null = null;
   private buffer: string[] = [];
   private bufferedBytes = 0;
+  private pendingHash = '';
   lines = 0;
   /** Called with every event after it is recorded (the checkers listen here). */
   listener: ((event: TraceEvent) => void) | null = null;
@@ -20,9 +21,10 @@ export class TraceRecorder implements Tracer {
   }
 
   record(event: TraceEvent): void {
-    const line = JSON.stringify(event);
-    this.hash.update(line);
-    this.hash.update('\n');
+    const line = traceLine(event);
+    // Hashing in chunks gives the same digest as hashing line by line, with fewer calls.
+    this.pendingHash += `${line}\n`;
+    if (this.pendingHash.length >= flushBytes) this.flushHash();
     this.lines += 1;
     if (this.fd !== null) {
       this.buffer.push(line);
@@ -33,8 +35,14 @@ export class TraceRecorder implements Tracer {
   }
 
   digest(): string {
+    this.flushHash();
     this.close();
     return this.hash.digest('hex');
+  }
+
+  private flushHash(): void {
+    this.hash.update(this.pendingHash);
+    this.pendingHash = '';
   }
 
   private flush(): void {
@@ -49,4 +57,18 @@ export class TraceRecorder implements Tracer {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
+}
+
+const plain = /^[\w:./@ -]*$/;
+
+function quote(text: string): string {
+  return plain.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+/** JSON.stringify(event) with the keys in TraceEvent order, built without the generic walk. */
+export function traceLine(event: TraceEvent): string {
+  let line = `{"t":${event.t},"node":${event.node},"actor":${quote(event.actor)},"kind":${quote(event.kind)},"id":${quote(event.id)},"parent":${quote(event.parent)}`;
+  if (event.from !== undefined) line += `,"from":${quote(event.from)}`;
+  if (event.state !== undefined) line += `,"state":${quote(event.state)}`;
+  return `${line}}`;
 }
