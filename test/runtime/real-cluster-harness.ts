@@ -182,8 +182,8 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
 // ---- nats-server and node configuration -------------------------------------------------
 
 /** Starts nats-server on 127.0.0.1:`port` and waits (bounded) until it accepts connections. */
-export async function startNatsServer(binary: string, port: number, name = 'nats-server'): Promise<Child> {
-  const nats = startChild(name, binary, ['-a', '127.0.0.1', '-p', String(port)]);
+export async function startNatsServer(binary: string, port: number, name = 'nats-server', spawnChild = startChild): Promise<Child> {
+  const nats = spawnChild(name, binary, ['-a', '127.0.0.1', '-p', String(port)]);
   await waitFor(`${name} to accept connections on 127.0.0.1:${port}`, 10_000, async () => {
     if (!isRunning(nats)) throw new Error(`${name} exited early (${nats.exitInfo})`);
     return (await tcpAccepts(port)) ? true : undefined;
@@ -228,17 +228,22 @@ export class RealCluster {
   natsUrl = '';
   nats: Child | null = null;
   client: QuorumClient | null = null;
+  /** Set by tearDown: a test body still running after a timeout must not start new children. */
+  private tornDown = false;
 
   constructor(readonly voters: readonly number[], private readonly tmpPrefix: string) {}
 
   /** Temp dir, nats-server on a free loopback port, one server.properties per voter. */
   async setUp(natsBinary: string): Promise<void> {
-    this.tmp = mkdtempSync(join(tmpdir(), this.tmpPrefix));
+    this.assertNotTornDown();
+    const tmp = mkdtempSync(join(tmpdir(), this.tmpPrefix));
+    this.tmp = tmp;
     this.natsPort = await freePort();
-    this.nats = this.track(await startNatsServer(natsBinary, this.natsPort));
+    this.nats = await startNatsServer(natsBinary, this.natsPort, 'nats-server', this.spawn);
     this.natsUrl = `nats://127.0.0.1:${this.natsPort}`;
     for (const id of this.voters) {
-      const logDir = join(this.tmp, `node-${id}`);
+      this.assertNotTornDown();
+      const logDir = join(tmp, `node-${id}`);
       mkdirSync(logDir, { recursive: true });
       writeServerProperties(this.configFile(id), {
         nodeId: id, voters: this.voters, clusterId: this.clusterId, logDir, natsUrl: this.natsUrl, listenerPort: await freePort(),
@@ -248,7 +253,7 @@ export class RealCluster {
 
   /** Starts (or restarts) nats-server on the same port as before. */
   async restartNats(natsBinary: string): Promise<Child> {
-    this.nats = this.track(await startNatsServer(natsBinary, this.natsPort, 'nats-server (restarted)'));
+    this.nats = await startNatsServer(natsBinary, this.natsPort, 'nats-server (restarted)', this.spawn);
     return this.nats;
   }
 
@@ -257,8 +262,8 @@ export class RealCluster {
   }
 
   startNode(id: number): Child {
-    const child = this.track(startChild(`node-${id}${this.nodes.has(id) ? ' (restarted)' : ''}`, process.execPath,
-      [cliPath, 'node', '--config', this.configFile(id)]));
+    const child = this.spawn(`node-${id}${this.nodes.has(id) ? ' (restarted)' : ''}`, process.execPath,
+      [cliPath, 'node', '--config', this.configFile(id)]);
     this.nodes.set(id, child);
     return child;
   }
@@ -276,12 +281,19 @@ export class RealCluster {
 
   /** The test's own MeshClient on this cluster's nats-server. */
   async connectClient(): Promise<QuorumClient> {
-    this.client = await QuorumClient.connect(this, this.natsUrl);
-    return this.client;
+    this.assertNotTornDown();
+    const client = await QuorumClient.connect(this, this.natsUrl);
+    if (this.tornDown) {
+      await client.close().catch(() => {});
+      this.assertNotTornDown();
+    }
+    this.client = client;
+    return client;
   }
 
   /** For `after`: dump outputs unless passed, close the client, stop nodes then nats-servers, remove the temp dir. */
   async tearDown(passed: boolean): Promise<void> {
+    this.tornDown = true;
     if (!passed && this.children.length > 0) dumpOutputs(this.children);
     await this.client?.close().catch(() => {});
     this.client = null;
@@ -292,9 +304,16 @@ export class RealCluster {
     this.tmp = null;
   }
 
-  private track(child: Child): Child {
+  /** Starts a child and tracks it at once, so tearDown stops it even if the test fails before using it. */
+  private readonly spawn = (name: string, command: string, args: string[]): Child => {
+    this.assertNotTornDown();
+    const child = startChild(name, command, args);
     this.children.push(child);
     return child;
+  };
+
+  private assertNotTornDown(): void {
+    if (this.tornDown) throw new Error('the cluster was already torn down (the test timed out or failed)');
   }
 }
 
