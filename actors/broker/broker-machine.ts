@@ -1,9 +1,9 @@
 // The broker actor of one node: registers with the active controller, keeps its session
 // alive with heartbeats, and follows the committed metadata log (long-polling fetches),
 // applying it in order to its own copy of the cluster metadata.
-import { setup, emit } from 'xstate';
+import { setup } from 'xstate';
 import type { Address, Delivered, Outgoing, WireEvent, WireKind, WireMessages } from '../protocol/messages.js';
-import type { Effect, EffectBatch, TimerFired } from '../protocol/effects.js';
+import { type Effect, type EffectBatch, type TimerFired, effectfulStep } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { controllerActorId } from '../controller/controller-machine.js';
 import { type MetadataImage, applyEntry, emptyImage, imageFromMessage } from '../controller/metadata-image.js';
@@ -59,10 +59,7 @@ type BrokerEvent =
 type Handler = (ctx: BrokerContext, event: BrokerEvent) => Effect[];
 
 function effectful(handler: Handler) {
-  return emit<BrokerContext, BrokerEvent, undefined, BrokerEvent, EffectBatch>(({ context, event }) => {
-    if (event.atMs > context.nowMs) context.nowMs = event.atMs;
-    return { type: 'effects', effects: handler(context, event) };
-  });
+  return effectfulStep<BrokerContext, BrokerEvent>(handler);
 }
 
 function toController(ctx: BrokerContext): Address {

@@ -6,12 +6,12 @@
 // Pure: time arrives on events (atMs), randomness as timer jitter chosen by the host,
 // durability as StorageCompleted events. Every reply waits until every storage operation
 // issued before it is durable (term, vote and log are on disk before anyone hears of them).
-import { setup, emit } from 'xstate';
+import { setup } from 'xstate';
 import type {
   Address, LogEntry, MetadataImageMessage, MetadataRecord, Outgoing, WireEvent, WireKind, WireMessages,
   Delivered, CreatableTopicResult,
 } from '../protocol/messages.js';
-import type { Effect, EffectBatch, RaftDurableState, StorageCompleted, StorageOp, TimerFired } from '../protocol/effects.js';
+import { type Effect, type EffectBatch, type RaftDurableState, type StorageCompleted, type StorageOp, type TimerFired, effectfulStep } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
   type MetadataImage, applyEntry, cloneImage, emptyImage, imageFromMessage, imageToMessage,
@@ -191,10 +191,6 @@ function armElectionTimer(ctx: ControllerContext): Effect {
   return { type: 'timer.set', event: 'ElectionTimeoutFired', delayMs: ctx.config.electionTimeoutMs, jitterMs: ctx.config.electionTimeoutMs };
 }
 
-function noteTime(ctx: ControllerContext, event: ControllerEvent): void {
-  if (event.atMs > ctx.nowMs) ctx.nowMs = event.atMs;
-}
-
 /** Applies committed entries to the image; the leader then answers what waited on them. */
 function applyCommitted(ctx: ControllerContext): Effect[] {
   const effects: Effect[] = [];
@@ -328,10 +324,7 @@ function expireBrokerSessions(ctx: ControllerContext): Effect[] {
 type Handler = (ctx: ControllerContext, event: ControllerEvent) => Effect[];
 
 function effectful(handler: Handler) {
-  return emit<ControllerContext, ControllerEvent, undefined, ControllerEvent, EffectBatch>(({ context, event }) => {
-    noteTime(context, event);
-    return { type: 'effects', effects: handler(context, event) };
-  });
+  return effectfulStep<ControllerContext, ControllerEvent>(handler);
 }
 
 function wire<K extends WireKind>(event: ControllerEvent, kind: K): Delivered<K> {

@@ -1,5 +1,6 @@
 // Effects: what an actor asks of its host. They leave a machine through xstate's `emit`;
 // the host listens with `actor.on('*')`. Completions come back as events.
+import { emit } from 'xstate';
 import type { LogEntry, MetadataImageMessage, Outgoing } from './messages.js';
 
 /** Durable operations of a Raft store. Each completes only once it is on stable storage. */
@@ -38,4 +39,18 @@ export interface RaftDurableState {
 
 export function emptyDurableState(): RaftDurableState {
   return { term: 0, votedFor: -1, snapshot: null, entries: [] };
+}
+
+/**
+ * Turns a step handler (context and event in, effects out) into the one xstate action a
+ * transition runs: it notes the event's time in the context, lets the handler update the
+ * context in place, and emits the effects as one batch.
+ */
+export function effectfulStep<TContext extends { nowMs: number }, TEvent extends { type: string; atMs: number }>(
+  handler: (context: TContext, event: TEvent) => Effect[],
+) {
+  return emit<TContext, TEvent, undefined, TEvent, EffectBatch>(({ context, event }) => {
+    if (event.atMs > context.nowMs) context.nowMs = event.atMs;
+    return { type: 'effects', effects: handler(context, event) };
+  });
 }
