@@ -184,13 +184,19 @@ program
     const config = parseConfig(text, flags.config, flags.override);
     const logger = createLogger({ name: `node-${config.nodeId}` });
     const transport = await NatsTransport.connect({ servers: config.natsServers, prefix: config.clusterId, nodeId: config.nodeId, logger });
-    const host = startNodeHost({
-      config, transport, logger, registry: new Registry(),
-      onFatal: (error) => {
-        logger.fatal({ err: error }, `stopping: ${error.message}`);
-        process.exit(70);
-      },
-    });
+    let host;
+    try {
+      host = await startNodeHost({
+        config, transport, logger, registry: new Registry(),
+        onFatal: (error) => {
+          logger.fatal({ err: error }, `stopping: ${error.message}`);
+          process.exit(70);
+        },
+      });
+    } catch (error) {
+      await transport.close();
+      throw error;
+    }
     logger.info({ voters: config.controllerQuorumVoters, nats: config.natsServers }, `node ${config.nodeId} started`);
     const stop = (signal: string): void => {
       logger.info(`${signal}: stopping node ${config.nodeId}`);
@@ -204,9 +210,9 @@ program
   .command('embedded')
   .description('run the embedded 3-node cluster in this process (what npm start runs)')
   .option('--data <dir>', 'data directory', './data')
-  .action((flags: { data: string }) => {
+  .action(async (flags: { data: string }) => {
     const logger = createLogger({ name: 'embedded' });
-    const cluster = startEmbeddedCluster(resolve(flags.data), logger, (error) => {
+    const cluster = await startEmbeddedCluster(resolve(flags.data), logger, (error) => {
       logger.fatal({ err: error }, `stopping: ${error.message}`);
       process.exit(70);
     });

@@ -14,7 +14,8 @@ export const embeddedClusterId = 'logmesh-embedded';
 export interface EmbeddedCluster {
   hosts: NodeHost[];
   hub: InProcessHub;
-  registry: Registry;
+  /** One registry per node, each served on its node's metrics port. */
+  registries: Registry[];
   placement: PlacementTable;
   stop(): Promise<void>;
 }
@@ -31,25 +32,32 @@ export function embeddedNodeConfig(nodeId: number, dataDir: string): NodeConfig 
   ].join('\n'), 'embedded defaults');
 }
 
-export function startEmbeddedCluster(dataDir: string, logger: Logger, onFatal: (error: Error) => void): EmbeddedCluster {
+export async function startEmbeddedCluster(dataDir: string, logger: Logger, onFatal: (error: Error) => void): Promise<EmbeddedCluster> {
   const hub = new InProcessHub();
-  const registry = new Registry();
   const placement = new PlacementTable();
   const hosts: NodeHost[] = [];
-  for (let nodeId = 1; nodeId <= embeddedNodeCount; nodeId++) {
-    hosts.push(startNodeHost({
-      config: embeddedNodeConfig(nodeId, dataDir),
-      transport: hub.transportFor(nodeId),
-      logger,
-      registry,
-      placement,
-      onFatal,
-    }));
+  const registries: Registry[] = [];
+  try {
+    for (let nodeId = 1; nodeId <= embeddedNodeCount; nodeId++) {
+      const registry = new Registry();
+      registries.push(registry);
+      hosts.push(await startNodeHost({
+        config: embeddedNodeConfig(nodeId, dataDir),
+        transport: hub.transportFor(nodeId),
+        logger,
+        registry,
+        placement,
+        onFatal,
+      }));
+    }
+  } catch (error) {
+    for (const host of hosts) await host.stop();
+    throw error;
   }
   return {
     hosts,
     hub,
-    registry,
+    registries,
     placement,
     stop: async () => {
       for (const host of hosts) await host.stop();

@@ -14,6 +14,7 @@ import { realClock } from '../kernel/real-clock.js';
 import { PlacementTable } from '../kernel/placement.js';
 import { FileStoragePort } from '../storage/raft-store.js';
 import { type NodeConfig, listenerHostPort } from './config.js';
+import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 
 export const metadataDirName = '__cluster_metadata';
 
@@ -34,7 +35,7 @@ export interface NodeHostOptions {
   onFatal: (error: Error) => void;
 }
 
-export function startNodeHost(options: NodeHostOptions): NodeHost {
+export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost> {
   const { config, transport } = options;
   const logger = options.logger.child({ node: config.nodeId });
   const metadataDir = join(config.logDirs[0]!, metadataDirName);
@@ -84,10 +85,23 @@ export function startNodeHost(options: NodeHostOptions): NodeHost {
       },
     });
   }
+  let metricsServer: MetricsServer | null = null;
+  if (options.registry !== null && config.metricsPort > 0) {
+    const host = listenerHostPort(config.listeners).replace(/:\d+$/, '') || '127.0.0.1';
+    try {
+      metricsServer = await startMetricsServer(options.registry, host, config.metricsPort);
+    } catch (error) {
+      kernel.stop();
+      await storage.close();
+      throw error;
+    }
+    logger.info({ metrics: `http://${host}:${metricsServer.port}/metrics` }, 'serving metrics');
+  }
   return {
     kernel,
     config,
     stop: async () => {
+      await metricsServer?.close();
       kernel.stop();
       await storage.close();
       await transport.close();

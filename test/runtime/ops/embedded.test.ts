@@ -32,6 +32,13 @@ test('the embedded cluster elects a leader, registers three brokers and stops on
     for (const node of [1, 2, 3]) {
       assert.ok(existsSync(join(dataDir, `node-${node}`, '__cluster_metadata', 'controller', 'quorum-state')), `node ${node} persisted its quorum state`);
     }
+    // Each node serves its own Prometheus metrics on 127.0.0.1:(9400+N).
+    for (const node of [1, 2, 3]) {
+      const response = await fetch(`http://127.0.0.1:${9400 + node}/metrics`);
+      assert.equal(response.status, 200);
+      const text = await response.text();
+      assert.match(text, new RegExp(`logmesh_mesh_envelopes_sent_total\\{node="${node}"\\} [1-9]`));
+    }
     child.kill('SIGINT');
     const code = await Promise.race([exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000))]);
     assert.equal(code, 0, output.slice(-2000));
