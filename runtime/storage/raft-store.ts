@@ -12,8 +12,8 @@
 //                 The file always holds exactly the entries base..next-1, consecutively, where
 //                 base is the snapshot's lastIndex + 1 (1 without a snapshot).
 //
-// Checksums are CRC-32C (Castagnoli, as in Kafka's record batches), implemented below;
-// node:zlib's crc32 is the other polynomial and only exists from Node 20.15.
+// Checksums are CRC-32C (Castagnoli, as in Kafka's record batches), computed natively by
+// @node-rs/crc32 through ./record-batch.js (re-exported here as crc32c).
 //
 // Durability ordering: an operation is durable before any later operation of the same store
 // becomes durable (a crash leaves a prefix of the submitted operations on disk). Appends that
@@ -28,6 +28,9 @@ import { protoSource } from '../../actors/protocol/schema.js';
 import type { RaftDurableState, StorageOp } from '../../actors/protocol/effects.js';
 import type { LogEntry, MetadataImageMessage } from '../../actors/protocol/messages.js';
 import type { StoragePort } from '../kernel/ports.js';
+import { crc32c } from './record-batch.js';
+
+export { crc32c };
 
 // ---------------------------------------------------------------------------------------
 // Encoding.
@@ -49,23 +52,6 @@ const QUORUM_SIZE = 20;
 const RECORD_HEADER = 8;
 /** A length above this cannot be a record we wrote: treat it as a torn tail. */
 const MAX_RECORD_BYTES = 64 * 1024 * 1024;
-
-const CRC32C_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32C (Castagnoli) of `bytes`. */
-export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let crc = 0xffffffff;
-  for (let i = start; i < end; i++) crc = CRC32C_TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 function encodeRecord(entry: LogEntry): Buffer {
   const payload = logEntryType.encode(logEntryType.fromObject(entry as unknown as Record<string, unknown>)).finish();

@@ -1,0 +1,643 @@
+// The on-disk log of one partition replica: segments of Kafka record batches, sparse
+// indexes, a leader-epoch checkpoint and a recovery-point checkpoint, with appends that
+// share fsyncs, reads served as file slices, truncation, retention and crash recovery.
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import {
+  type BatchHeader, InvalidBatchError, batchHeaderBytes, batchOverheadBytes, readBatchHeader, scanBatches, setBaseOffset,
+  setPartitionLeaderEpoch,
+} from '../../actors/protocol/record-batch.js';
+import { crc32c } from './record-batch.js';
+import { CheckpointError, checkpointInteger, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { Segment, segmentNameDigits } from './segment.js';
+
+export interface LogConfig {
+  /** log.segment.bytes */
+  segmentBytes: number;
+  /** log.roll.ms */
+  segmentMs: number;
+  /** index.interval.bytes */
+  indexIntervalBytes: number;
+  /** retention.ms; -1 keeps everything */
+  retentionMs: number;
+  /** retention.bytes; -1 keeps everything */
+  retentionBytes: number;
+  /** flush.messages: fsync after this many unflushed records (1: before every acknowledgement). */
+  flushMessages: number;
+  /** flush.ms: fsync at most this long after an append. */
+  flushMs: number;
+  /** message.max.bytes: the largest batch accepted. */
+  maxBatchBytes: number;
+}
+
+export const defaultLogConfig: LogConfig = {
+  segmentBytes: 1024 * 1024 * 1024,
+  segmentMs: 7 * 24 * 3600 * 1000,
+  indexIntervalBytes: 4096,
+  retentionMs: 7 * 24 * 3600 * 1000,
+  retentionBytes: -1,
+  flushMessages: 1,
+  flushMs: 1000,
+  maxBatchBytes: 1024 * 1024 + 12,
+};
+
+export const recoveryPointFile = 'recovery-point-offset-checkpoint';
+export const leaderEpochFile = 'leader-epoch-checkpoint';
+/** How much of a segment recovery reads at a time. */
+export const recoveryChunkBytes = 8 * 1024 * 1024;
+
+export class OffsetOutOfRangeError extends Error {
+  constructor(readonly offset: number, readonly logStartOffset: number, readonly logEndOffset: number) {
+    super(`offset ${offset} is outside the log [${logStartOffset}, ${logEndOffset}]`);
+  }
+}
+
+/** A batch whose bytes do not match its CRC (or structure) was found where a read wanted it. */
+export class CorruptRecordError extends Error {
+  constructor(readonly file: string, readonly position: number, readonly reason: string) {
+    super(`${file}: corrupt record batch at byte ${position}: ${reason}`);
+  }
+}
+
+export class InvalidAppendError extends Error {}
+
+export interface AppendResult {
+  firstOffset: number;
+  lastOffset: number;
+  recordCount: number;
+  maxTimestamp: number;
+}
+
+export interface ReadResult {
+  /** Whole record batches, as stored (the bytes of the file, not decoded). */
+  bytes: Buffer;
+  firstOffset: number;
+  /** The offset after the last batch returned (where the next read starts). */
+  nextOffset: number;
+}
+
+interface EpochEntry {
+  epoch: number;
+  startOffset: number;
+}
+
+export class PartitionLog {
+  private segments: Segment[] = [];
+  logStartOffset = 0;
+  /** Offsets below this are on disk (fsynced). */
+  flushedOffset = 0;
+  /** Offsets below this are known good: recovery starts here. */
+  recoveryPoint = 0;
+  private epochs: EpochEntry[] = [];
+  private unflushedRecords = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private durableWaiters: Array<{ offset: number; resolve: () => void }> = [];
+  /** Appends, truncations and retention run one at a time, in order. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly topic: string,
+    readonly partition: number,
+    readonly config: LogConfig,
+    private readonly logger: Logger,
+    private readonly clock: () => number,
+  ) {}
+
+  /** Opens the log in `dir`, recovering from an unclean shutdown if there was one. */
+  static async open(dir: string, topic: string, partition: number, config: LogConfig, logger: Logger, clock: () => number = Date.now): Promise<PartitionLog> {
+    await mkdir(dir, { recursive: true });
+    const log = new PartitionLog(dir, topic, partition, config, logger, clock);
+    await log.recover();
+    return log;
+  }
+
+  get logEndOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  get sizeBytes(): number {
+    return this.segments.reduce((sum, s) => sum + s.size, 0);
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** The leader epochs and the offset each began at (the leader-epoch cache). */
+  get epochEntries(): ReadonlyArray<Readonly<EpochEntry>> {
+    return this.epochs;
+  }
+
+  /** The last epoch and the offset where the log for it ends: the answer to OffsetForLeaderEpoch. */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    let found = -1;
+    for (let i = 0; i < this.epochs.length; i++) if (this.epochs[i]!.epoch <= epoch) found = i;
+    if (found < 0) return { epoch: -1, endOffset: -1 };
+    const next = this.epochs[found + 1];
+    return { epoch: this.epochs[found]!.epoch, endOffset: next === undefined ? this.logEndOffset : next.startOffset };
+  }
+
+  /**
+   * Appends record batches. As leader (`leaderEpoch` given) the log assigns offsets and the
+   * partition leader epoch in place; as follower the batches keep theirs, which must start
+   * at the log end. Validates each batch (structure and CRC-32C) first: nothing of an invalid
+   * append is written. Not durable until flushed (see waitDurable).
+   */
+  append(bytes: Uint8Array, leaderEpoch?: number): Promise<AppendResult> {
+    return this.enqueue(() => this.appendNow(bytes, leaderEpoch));
+  }
+
+  /**
+   * Resolves once every offset below `offset` is on disk. With flush.messages reached it
+   * flushes now (sharing the fsync with everyone else waiting); otherwise the flush.ms timer
+   * does it.
+   */
+  async waitDurable(offset: number): Promise<void> {
+    if (this.flushedOffset >= offset) return;
+    if (this.unflushedRecords >= this.config.flushMessages) {
+      await this.flush();
+      if (this.flushedOffset >= offset) return;
+    }
+    await new Promise<void>((resolve) => {
+      this.durableWaiters.push({ offset, resolve });
+      this.armFlushTimer();
+    });
+  }
+
+  /**
+   * fsyncs everything appended so far. Concurrent callers share one fsync: a caller that
+   * arrives during a flush waits for it, then at most one more flush covers everyone.
+   */
+  async flush(): Promise<void> {
+    while (this.flushing !== null) {
+      const target = this.logEndOffset;
+      await this.flushing;
+      if (this.flushedOffset >= target) return;
+    }
+    const target = this.logEndOffset;
+    if (this.flushedOffset >= target) return;
+    this.flushing = (async () => {
+      const records = this.unflushedRecords;
+      for (const segment of this.segments) await segment.flush();
+      this.flushedOffset = Math.max(this.flushedOffset, target);
+      this.recoveryPoint = Math.max(this.recoveryPoint, target);
+      this.unflushedRecords = Math.max(0, this.unflushedRecords - records);
+      this.releaseDurableWaiters();
+    })();
+    try {
+      await this.flushing;
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  /**
+   * Reads whole batches starting with the one that holds `offset`, up to `maxBytes` (at
+   * least one batch, as Kafka does since KIP-74), never past `maxOffset` (exclusive, e.g.
+   * the high watermark). Every batch returned has had its CRC checked.
+   */
+  async read(offset: number, maxBytes: number, maxOffset = this.logEndOffset): Promise<ReadResult> {
+    if (offset < this.logStartOffset || offset > this.logEndOffset) {
+      throw new OffsetOutOfRangeError(offset, this.logStartOffset, this.logEndOffset);
+    }
+    const limit = Math.min(maxOffset, this.logEndOffset);
+    let segmentIndex = this.segmentFor(offset);
+    while (segmentIndex < this.segments.length) {
+      const segment = this.segments[segmentIndex]!;
+      const found = await this.readFromSegment(segment, offset, maxBytes, limit);
+      if (found !== null) return found;
+      // The offset lies in a gap at the end of this segment (after truncation or compaction).
+      segmentIndex += 1;
+      if (segmentIndex < this.segments.length) offset = Math.max(offset, this.segments[segmentIndex]!.baseOffset);
+    }
+    return { bytes: Buffer.alloc(0), firstOffset: offset, nextOffset: offset };
+  }
+
+  /** Drops every batch that holds an offset at or after `offset` (replica divergence). Returns the new log end. */
+  truncateTo(offset: number): Promise<number> {
+    return this.enqueue(() => this.truncateNow(offset));
+  }
+
+  /** Deletes whole segments past retention.ms or beyond retention.bytes; never the active one. */
+  applyRetention(): Promise<number> {
+    return this.enqueue(() => this.retentionNow());
+  }
+
+  /** Writes the recovery-point and leader-epoch checkpoints. */
+  checkpoint(): Promise<void> {
+    return this.enqueue(() => this.checkpointNow());
+  }
+
+  async close(): Promise<void> {
+    await this.enqueue(async () => {
+      if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    });
+    await this.flush();
+    this.releaseDurableWaiters();
+    await this.checkpointNow();
+    this.closed = true;
+    for (const segment of this.segments) {
+      await segment.flushIndexes();
+      await segment.close();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async appendNow(input: Uint8Array, leaderEpoch: number | undefined): Promise<AppendResult> {
+    if (this.closed) throw new InvalidAppendError('the log is closed');
+    // Copy: offsets are written in place, and the caller's buffer is not ours to change.
+    const bytes = Buffer.from(input);
+    const scan = scanBatches(bytes, 0, bytes.length, crc32c);
+    if (scan.error !== null) throw new InvalidAppendError(`invalid record batch at byte ${scan.error.position}: ${scan.error.reason}`);
+    if (scan.headers.length === 0) throw new InvalidAppendError('no record batches');
+    let next = this.logEndOffset;
+    for (const header of scan.headers) {
+      if (header.sizeBytes > this.config.maxBatchBytes) throw new InvalidAppendError(`batch of ${header.sizeBytes} bytes exceeds ${this.config.maxBatchBytes}`);
+      if (leaderEpoch !== undefined) {
+        setBaseOffset(bytes, header.position, next);
+        setPartitionLeaderEpoch(bytes, header.position, leaderEpoch);
+        header.baseOffset = next;
+        header.lastOffset = next + header.lastOffsetDelta;
+        header.partitionLeaderEpoch = leaderEpoch;
+      } else if (header.baseOffset < next) {
+        throw new InvalidAppendError(`batch at offset ${header.baseOffset} is below the log end ${next}`);
+      }
+      next = header.lastOffset + 1;
+    }
+    const first = scan.headers[0]!;
+    if (this.shouldRoll(bytes.length, first)) await this.roll(first.baseOffset);
+    await this.active.append(bytes, scan.headers, this.config.indexIntervalBytes);
+    let recordCount = 0;
+    let maxTimestamp = -1;
+    for (const header of scan.headers) {
+      recordCount += header.recordCount;
+      maxTimestamp = Math.max(maxTimestamp, header.maxTimestamp);
+      await this.noteEpoch(header.partitionLeaderEpoch, header.baseOffset);
+    }
+    this.unflushedRecords += recordCount;
+    if (this.config.flushMessages > 1) this.armFlushTimer();
+    return { firstOffset: first.baseOffset, lastOffset: next - 1, recordCount, maxTimestamp };
+  }
+
+  private shouldRoll(incomingBytes: number, first: BatchHeader): boolean {
+    const active = this.active;
+    if (active.isEmpty) return false;
+    if (active.size + incomingBytes > this.config.segmentBytes) return true;
+    if (active.firstTimestamp !== null && first.maxTimestamp - active.firstTimestamp >= this.config.segmentMs) return true;
+    // Relative offsets in the index are 32-bit.
+    return first.lastOffset - active.baseOffset > 0x7fffffff;
+  }
+
+  private async roll(baseOffset: number): Promise<void> {
+    const previous = this.active;
+    await previous.sealTimeIndex();
+    await previous.flush();
+    await previous.flushIndexes();
+    if (this.flushedOffset >= previous.baseOffset) this.flushedOffset = Math.max(this.flushedOffset, previous.nextOffset);
+    this.segments.push(await Segment.open(this.dir, baseOffset, true));
+    await this.checkpointNow();
+  }
+
+  private releaseDurableWaiters(): void {
+    const waiting = this.durableWaiters;
+    this.durableWaiters = waiting.filter((w) => w.offset > this.flushedOffset);
+    for (const waiter of waiting) if (waiter.offset <= this.flushedOffset) waiter.resolve();
+  }
+
+  private armFlushTimer(): void {
+    if (this.flushTimer !== null) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      this.flush().catch((error: Error) => this.logger.error({ err: error, dir: this.dir }, `flush failed: ${error.message}`));
+    }, this.config.flushMs);
+    this.flushTimer.unref();
+  }
+
+  private async noteEpoch(epoch: number, startOffset: number): Promise<void> {
+    if (epoch < 0) return;
+    const last = this.epochs[this.epochs.length - 1];
+    if (last !== undefined && last.epoch >= epoch) return;
+    this.epochs.push({ epoch, startOffset });
+    await this.writeEpochCheckpoint();
+  }
+
+  private segmentFor(offset: number): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    let found = 0;
+    while (low <= high) {
+      const mid = (low + high) >> 1;
+      if (this.segments[mid]!.baseOffset <= offset) {
+        found = mid;
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  private async readFromSegment(segment: Segment, offset: number, maxBytes: number, limit: number): Promise<ReadResult | null> {
+    let position = segment.lookup(offset);
+    // Walk batch headers from the index entry to the batch that holds the offset.
+    for (;;) {
+      if (position >= segment.size) return null;
+      const header = await this.headerAt(segment, position);
+      if (header.lastOffset >= offset) break;
+      position += header.sizeBytes;
+    }
+    const start = position;
+    let end = start;
+    let firstOffset = -1;
+    let nextOffset = offset;
+    const window = await segment.read(start, Math.max(maxBytes, batchHeaderBytes));
+    let at = 0;
+    for (;;) {
+      if (end >= segment.size) break;
+      let header: BatchHeader;
+      if (at + batchHeaderBytes <= window.length) header = this.parseHeader(segment, window, at, start);
+      else header = await this.headerAt(segment, end);
+      if (header.baseOffset >= limit) break;
+      if (header.lastOffset >= limit) break; // never hand out part of a batch above the limit
+      if (end > start && end - start + header.sizeBytes > maxBytes) break;
+      if (firstOffset < 0) firstOffset = header.baseOffset;
+      end += header.sizeBytes;
+      at += header.sizeBytes;
+      nextOffset = header.lastOffset + 1;
+    }
+    if (end === start) return { bytes: Buffer.alloc(0), firstOffset: offset, nextOffset: offset };
+    const bytes = end - start <= window.length ? window.subarray(0, end - start) : await segment.read(start, end - start);
+    const check = scanBatches(bytes, 0, bytes.length, crc32c);
+    if (check.error !== null) {
+      this.distrust(segment);
+      throw new CorruptRecordError(segment.logPath, start + check.error.position, check.error.reason);
+    }
+    return { bytes, firstOffset, nextOffset };
+  }
+
+  private async headerAt(segment: Segment, position: number): Promise<BatchHeader> {
+    const bytes = await segment.read(position, batchHeaderBytes);
+    return this.parseHeader(segment, bytes, 0, position);
+  }
+
+  private parseHeader(segment: Segment, bytes: Uint8Array, at: number, base: number): BatchHeader {
+    try {
+      if (at + batchHeaderBytes > bytes.length) throw new InvalidBatchError('truncated', at);
+      const header = readBatchHeader(bytes, at);
+      if (header.magic !== 2 || header.sizeBytes < batchHeaderBytes || base + at + header.sizeBytes > segment.size) {
+        throw new InvalidBatchError(`bad header (magic ${header.magic}, ${header.sizeBytes} bytes)`, at);
+      }
+      return header;
+    } catch (error) {
+      this.distrust(segment);
+      const reason = error instanceof InvalidBatchError ? error.reason : (error as Error).message;
+      throw new CorruptRecordError(segment.logPath, base + at, reason);
+    }
+  }
+
+  /** A segment that served a corrupt batch is rescanned by the next recovery. */
+  private distrust(segment: Segment): void {
+    if (this.recoveryPoint > segment.baseOffset) {
+      this.recoveryPoint = segment.baseOffset;
+      void this.enqueue(() => this.checkpointNow()).catch(() => undefined);
+    }
+  }
+
+  private async truncateNow(offset: number): Promise<number> {
+    if (offset >= this.logEndOffset) return this.logEndOffset;
+    if (offset <= this.logStartOffset) {
+      // Nothing survives: start over, empty, at `offset`.
+      for (const segment of this.segments) await segment.delete();
+      this.segments = [await Segment.open(this.dir, offset, true)];
+      this.logStartOffset = offset;
+    } else {
+      while (this.segments.length > 1 && this.active.baseOffset >= offset) {
+        await this.segments.pop()!.delete();
+      }
+      const segment = this.active;
+      let position = segment.lookup(offset);
+      let nextOffset = segment.baseOffset;
+      while (position < segment.size) {
+        const header = await this.headerAt(segment, position);
+        if (header.lastOffset >= offset) break;
+        position += header.sizeBytes;
+        nextOffset = header.lastOffset + 1;
+      }
+      if (position === segment.lookup(offset) && position > 0) nextOffset = await this.offsetBefore(segment, position);
+      await segment.truncate(position, nextOffset);
+    }
+    const end = this.logEndOffset;
+    this.flushedOffset = Math.min(this.flushedOffset, end);
+    this.recoveryPoint = Math.min(this.recoveryPoint, end);
+    const kept = this.epochs.filter((e) => e.startOffset < end);
+    if (kept.length !== this.epochs.length) {
+      this.epochs = kept;
+      await this.writeEpochCheckpoint();
+    }
+    await this.active.flush();
+    await this.checkpointNow();
+    return end;
+  }
+
+  /** The offset after the batch that ends just before `position` (walking from the segment start). */
+  private async offsetBefore(segment: Segment, position: number): Promise<number> {
+    let at = 0;
+    let next = segment.baseOffset;
+    while (at < position) {
+      const header = await this.headerAt(segment, at);
+      at += header.sizeBytes;
+      next = header.lastOffset + 1;
+    }
+    return next;
+  }
+
+  private async retentionNow(): Promise<number> {
+    const now = this.clock();
+    let deleted = 0;
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0]!;
+      const expired = this.config.retentionMs >= 0 && oldest.maxTimestamp >= 0 && now - oldest.maxTimestamp > this.config.retentionMs;
+      const oversized = this.config.retentionBytes >= 0 && this.sizeBytes - oldest.size >= this.config.retentionBytes;
+      if (!expired && !oversized) break;
+      this.segments.shift();
+      await oldest.delete();
+      deleted += 1;
+      this.logStartOffset = this.segments[0]!.baseOffset;
+      this.logger.info({ dir: this.dir, segment: oldest.baseOffset, reason: expired ? 'retention.ms' : 'retention.bytes' },
+        `deleted segment ${oldest.logPath} (${expired ? 'retention.ms' : 'retention.bytes'})`);
+    }
+    if (deleted > 0) {
+      // Epoch entries that begin before the new start now begin at it.
+      const live = this.epochs.filter((e, i) => (this.epochs[i + 1]?.startOffset ?? Infinity) > this.logStartOffset);
+      if (live.length > 0 && live[0]!.startOffset < this.logStartOffset) live[0] = { ...live[0]!, startOffset: this.logStartOffset };
+      this.epochs = live;
+      await this.writeEpochCheckpoint();
+      await this.checkpointNow();
+    }
+    return deleted;
+  }
+
+  private async checkpointNow(): Promise<void> {
+    await writeCheckpoint(join(this.dir, recoveryPointFile), [[this.topic, this.partition, this.recoveryPoint], ['log-start', this.logStartOffset]]);
+  }
+
+  private async writeEpochCheckpoint(): Promise<void> {
+    await writeCheckpoint(join(this.dir, leaderEpochFile), this.epochs.map((e) => [e.epoch, e.startOffset]));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Recovery.
+
+  private async recover(): Promise<void> {
+    const names = await readdir(this.dir);
+    for (const name of names) {
+      if (name.endsWith('.tmp') || name.endsWith('.deleted') || name.endsWith('.cleaned') || name.endsWith('.swap')) {
+        await rm(join(this.dir, name), { force: true });
+      }
+    }
+    const bases = names
+      .filter((name) => new RegExp(`^\\d{${segmentNameDigits}}\\.log$`).test(name))
+      .map((name) => Number(name.slice(0, segmentNameDigits)))
+      .sort((a, b) => a - b);
+    for (const name of names) {
+      const match = new RegExp(`^(\\d{${segmentNameDigits}})\\.(index|timeindex)$`).exec(name);
+      if (match !== null && !bases.includes(Number(match[1]))) await rm(join(this.dir, name), { force: true });
+    }
+    const { recoveryPoint, logStart } = await this.readRecoveryPoint();
+    const epochs = await this.readEpochCheckpoint();
+    let recoverFrom = epochs === null ? 0 : recoveryPoint;
+    if (bases.length === 0) {
+      this.segments = [await Segment.open(this.dir, Math.max(logStart, recoveryPoint), true)];
+    } else {
+      for (const base of bases) this.segments.push(await Segment.open(this.dir, base, false));
+    }
+    this.epochs = epochs ?? [];
+    for (let i = 0; i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      const nextBase = this.segments[i + 1]?.baseOffset ?? Infinity;
+      if (nextBase <= recoverFrom) {
+        // Below the recovery point: trust the log, check the indexes.
+        const problem = await segment.loadIndexFiles();
+        if (problem === null) {
+          segment.nextOffset = nextBase;
+          if (segment.size > 0 && segment.firstTimestamp === null) segment.firstTimestamp = segment.timeIndexTimestamp[0] ?? segment.maxTimestamp;
+          continue;
+        }
+        this.logger.warn({ dir: this.dir, problem }, `rebuilding index: ${problem}`);
+      }
+      segment.resetIndexes();
+      const stop = await this.scanSegment(segment, 0, epochs === null);
+      await segment.writeIndexFiles();
+      if (stop !== null) {
+        for (const dropped of this.segments.splice(i + 1)) {
+          this.logger.warn({ dir: this.dir }, `deleted segment ${dropped.logPath} after the torn write in ${segment.logPath}`);
+          await dropped.delete();
+        }
+        break;
+      }
+    }
+    this.logStartOffset = Math.max(this.segments[0]!.baseOffset, Math.min(logStart, this.logEndOffset));
+    const end = this.logEndOffset;
+    this.epochs = this.epochs.filter((e) => e.startOffset < end);
+    this.flushedOffset = end;
+    this.recoveryPoint = end;
+    await this.writeEpochCheckpoint();
+    await this.checkpointNow();
+  }
+
+  /**
+   * Scans a segment from `from`, checking every batch (structure and CRC-32C) and rebuilding
+   * the in-memory indexes. At the first invalid batch the file is cut there. Returns the
+   * position of the cut, or null when the whole segment was good.
+   */
+  private async scanSegment(segment: Segment, from: number, rebuildEpochs: boolean): Promise<number | null> {
+    let position = from;
+    while (position < segment.size) {
+      const chunk = await segment.read(position, Math.max(recoveryChunkBytes, 0));
+      const scan = scanBatches(chunk, 0, chunk.length, crc32c);
+      for (const header of scan.headers) {
+        await segment.noteBatch(header, position + header.position, this.config.indexIntervalBytes, false);
+        if (rebuildEpochs && header.partitionLeaderEpoch >= 0) {
+          const last = this.epochs[this.epochs.length - 1];
+          if (last === undefined || last.epoch < header.partitionLeaderEpoch) this.epochs.push({ epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset });
+        }
+      }
+      const good = position + scan.validEnd;
+      if (scan.error === null) {
+        position = good;
+        continue;
+      }
+      const truncatedByChunk = scan.error.reason === 'truncated' && position + chunk.length < segment.size;
+      if (truncatedByChunk && scan.validEnd > 0) {
+        position = good; // the next batch straddles the chunk boundary: read on from it
+        continue;
+      }
+      if (truncatedByChunk) {
+        // One batch larger than the chunk: read exactly it.
+        const header = readBatchHeader(chunk, 0);
+        const whole = await segment.read(position, header.sizeBytes);
+        const single = scanBatches(whole, 0, whole.length, crc32c);
+        if (single.error === null && single.headers.length === 1) {
+          await segment.noteBatch(single.headers[0]!, position, this.config.indexIntervalBytes, false);
+          position += whole.length;
+          continue;
+        }
+      }
+      const dropped = segment.size - good;
+      this.logger.warn({ file: segment.logPath, position: good, bytesDropped: dropped, reason: scan.error.reason },
+        `recovery: truncated ${segment.logPath} at byte ${good}, dropping ${dropped} bytes (${scan.error.reason})`);
+      await segment.truncate(good, segment.nextOffset);
+      return good;
+    }
+    return null;
+  }
+
+  private async readRecoveryPoint(): Promise<{ recoveryPoint: number; logStart: number }> {
+    const path = join(this.dir, recoveryPointFile);
+    try {
+      const entries = await readCheckpoint(path);
+      if (entries === null) return { recoveryPoint: 0, logStart: 0 };
+      const own = entries.find((e) => e[0] === this.topic && Number(e[1]) === this.partition);
+      const start = entries.find((e) => e[0] === 'log-start');
+      return {
+        recoveryPoint: own === undefined ? 0 : checkpointInteger(path, own[2]),
+        logStart: start === undefined ? 0 : checkpointInteger(path, start[1]),
+      };
+    } catch (error) {
+      if (!(error instanceof CheckpointError)) throw error;
+      this.logger.warn({ file: path }, `${error.message}; recovering the whole log`);
+      return { recoveryPoint: 0, logStart: 0 };
+    }
+  }
+
+  private async readEpochCheckpoint(): Promise<EpochEntry[] | null> {
+    const path = join(this.dir, leaderEpochFile);
+    try {
+      const entries = await readCheckpoint(path);
+      if (entries === null) return null;
+      return entries.map((e) => ({ epoch: checkpointInteger(path, e[0]), startOffset: checkpointInteger(path, e[1]) }));
+    } catch (error) {
+      if (!(error instanceof CheckpointError)) throw error;
+      this.logger.warn({ file: path }, `${error.message}; rebuilding the leader epochs from the log`);
+      return null;
+    }
+  }
+}
+
+export { batchOverheadBytes };
