@@ -247,6 +247,17 @@ export class PartitionLog {
     }
   }
 
+  /**
+   * Lets go of the files as a crashed process would: no flush, no checkpoint. For tests that
+   * simulate a crash; the log object is unusable afterwards.
+   */
+  async abandon(): Promise<void> {
+    await this.queue;
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.closed = true;
+    for (const segment of this.segments) await segment.close();
+  }
+
   // ---------------------------------------------------------------------------------------
 
   private get active(): Segment {
