@@ -146,6 +146,7 @@ export class PartitionLog {
    * partition leader epoch in place; as follower the batches keep theirs, which must start
    * at the log end. Validates each batch (structure and CRC-32C) first: nothing of an invalid
    * append is written. Not durable until flushed (see waitDurable).
+   * The log takes `bytes` over: as leader it writes the offsets into them, without a copy.
    */
   append(bytes: Uint8Array, leaderEpoch?: number): Promise<AppendResult> {
     return this.enqueue(() => this.appendNow(bytes, leaderEpoch));
@@ -270,10 +271,8 @@ export class PartitionLog {
     return result;
   }
 
-  private async appendNow(input: Uint8Array, leaderEpoch: number | undefined): Promise<AppendResult> {
+  private async appendNow(bytes: Uint8Array, leaderEpoch: number | undefined): Promise<AppendResult> {
     if (this.closed) throw new InvalidAppendError('the log is closed');
-    // Copy: offsets are written in place, and the caller's buffer is not ours to change.
-    const bytes = Buffer.from(input);
     const scan = scanBatches(bytes, 0, bytes.length, crc32c);
     if (scan.error !== null) throw new InvalidAppendError(`invalid record batch at byte ${scan.error.position}: ${scan.error.reason}`);
     if (scan.headers.length === 0) throw new InvalidAppendError('no record batches');
@@ -583,7 +582,7 @@ export class PartitionLog {
       const chunk = await segment.read(position, Math.max(recoveryChunkBytes, 0));
       const scan = scanBatches(chunk, 0, chunk.length, crc32c);
       for (const header of scan.headers) {
-        await segment.noteBatch(header, position + header.position, this.config.indexIntervalBytes, false);
+        segment.noteBatch(header, position + header.position, this.config.indexIntervalBytes);
         if (rebuildEpochs && header.partitionLeaderEpoch >= 0) {
           const last = this.epochs[this.epochs.length - 1];
           if (last === undefined || last.epoch < header.partitionLeaderEpoch) this.epochs.push({ epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset });
@@ -605,7 +604,7 @@ export class PartitionLog {
         const whole = await segment.read(position, header.sizeBytes);
         const single = scanBatches(whole, 0, whole.length, crc32c);
         if (single.error === null && single.headers.length === 1) {
-          await segment.noteBatch(single.headers[0]!, position, this.config.indexIntervalBytes, false);
+          segment.noteBatch(single.headers[0]!, position, this.config.indexIntervalBytes);
           position += whole.length;
           continue;
         }

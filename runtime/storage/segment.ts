@@ -1,7 +1,9 @@
 // One segment of a partition log: a `.log` file of record batches (Kafka's format, as they
 // came), a sparse `.index` (relative offset -> file position) and a `.timeindex` (timestamp
-// -> relative offset). The indexes live in memory and are appended to their files; they are
-// rebuilt from the log whenever they cannot be trusted.
+// -> relative offset). The indexes live in memory and are written to their files when the
+// segment is sealed (rolled), truncated or closed; recovery rebuilds them from the log
+// whenever they cannot be trusted, and always for the segment it rescans.
+import { writeSync } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BatchHeader } from '../../actors/protocol/record-batch.js';
@@ -33,6 +35,7 @@ export class Segment {
   timeIndexRelative: number[] = [];
   private bytesSinceIndexEntry = 0;
   private dirty = false;
+  private indexesDirty = false;
 
   private constructor(
     readonly dir: string,
@@ -66,17 +69,24 @@ export class Segment {
   /** Writes batches (already validated, offsets assigned) at the end of the log and indexes them. */
   async append(bytes: Uint8Array, headers: BatchHeader[], indexIntervalBytes: number): Promise<void> {
     const position = this.size;
-    await writeFully(this.log, bytes, position);
+    // A synchronous write: it only copies into the page cache (tens of microseconds for a
+    // 64 KiB batch), and saves the thread-pool round trip that dominates small appends. The
+    // fsync that makes it durable stays asynchronous.
+    let done = 0;
+    while (done < bytes.length) done += writeSync(this.log.fd, bytes, done, bytes.length - done, position + done);
     this.size += bytes.length;
     this.dirty = true;
-    for (const header of headers) await this.noteBatch(header, position + header.position, indexIntervalBytes);
+    // Index entries stay in memory until the segment is sealed, flushed for a checkpoint or
+    // closed: recovery rebuilds the indexes of everything after the recovery point anyway.
+    for (const header of headers) this.noteBatch(header, position + header.position, indexIntervalBytes);
+    this.indexesDirty = true;
   }
 
   /**
    * Records one batch that sits at `position` in the log: the segment's offsets and
    * timestamps, and an index entry every indexIntervalBytes.
    */
-  async noteBatch(header: BatchHeader, position: number, indexIntervalBytes: number, writeIndexFiles = true): Promise<void> {
+  noteBatch(header: BatchHeader, position: number, indexIntervalBytes: number): void {
     if (this.firstTimestamp === null) this.firstTimestamp = header.maxTimestamp;
     this.nextOffset = header.lastOffset + 1;
     const needsEntry = this.indexRelative.length === 0 || this.bytesSinceIndexEntry >= indexIntervalBytes;
@@ -84,7 +94,6 @@ export class Segment {
       this.bytesSinceIndexEntry = 0;
       this.indexRelative.push(header.baseOffset - this.baseOffset);
       this.indexPosition.push(position);
-      if (writeIndexFiles) await this.writeOffsetIndexEntry(this.indexRelative.length - 1);
     }
     this.bytesSinceIndexEntry += header.sizeBytes;
     if (header.maxTimestamp > this.maxTimestamp) {
@@ -92,7 +101,6 @@ export class Segment {
       if (needsEntry) {
         this.timeIndexTimestamp.push(header.maxTimestamp);
         this.timeIndexRelative.push(header.lastOffset - this.baseOffset);
-        if (writeIndexFiles) await this.writeTimeIndexEntry(this.timeIndexTimestamp.length - 1);
       }
     }
   }
@@ -144,8 +152,8 @@ export class Segment {
     this.maxTimestamp = keepTime > 0 ? this.timeIndexTimestamp[keepTime - 1]! : -1;
     if (position === 0) this.firstTimestamp = null;
     this.bytesSinceIndexEntry = keep === 0 ? 0 : position - this.indexPosition[keep - 1]!;
-    await this.index.truncate(keep * offsetIndexEntryBytes);
-    await this.timeIndex.truncate(keepTime * timeIndexEntryBytes);
+    this.indexesDirty = false;
+    await this.writeIndexFiles();
   }
 
   /** Forgets the in-memory indexes, before a rebuild from the log. */
@@ -227,7 +235,7 @@ export class Segment {
     if (this.maxTimestamp < 0 || (last >= 0 && this.timeIndexTimestamp[last]! >= this.maxTimestamp)) return;
     this.timeIndexTimestamp.push(this.maxTimestamp);
     this.timeIndexRelative.push(this.nextOffset - 1 - this.baseOffset);
-    await this.writeTimeIndexEntry(this.timeIndexTimestamp.length - 1);
+    this.indexesDirty = true;
   }
 
   /** fdatasync of the log file; returns whether anything was written since the last one. */
@@ -238,7 +246,12 @@ export class Segment {
     return true;
   }
 
+  /** Writes the in-memory indexes to their files (if they changed) and syncs them. */
   async flushIndexes(): Promise<void> {
+    if (this.indexesDirty) {
+      this.indexesDirty = false;
+      await this.writeIndexFiles();
+    }
     await this.index.datasync();
     await this.timeIndex.datasync();
   }
@@ -250,20 +263,6 @@ export class Segment {
   async delete(): Promise<void> {
     await this.close();
     await Promise.all([this.logPath, this.indexPath, this.timeIndexPath].map((path) => rm(path, { force: true })));
-  }
-
-  private async writeOffsetIndexEntry(i: number): Promise<void> {
-    const entry = Buffer.allocUnsafe(offsetIndexEntryBytes);
-    entry.writeInt32BE(this.indexRelative[i]!, 0);
-    entry.writeInt32BE(this.indexPosition[i]!, 4);
-    await writeFully(this.index, entry, i * offsetIndexEntryBytes);
-  }
-
-  private async writeTimeIndexEntry(i: number): Promise<void> {
-    const entry = Buffer.allocUnsafe(timeIndexEntryBytes);
-    entry.writeBigInt64BE(BigInt(this.timeIndexTimestamp[i]!), 0);
-    entry.writeInt32BE(this.timeIndexRelative[i]!, 8);
-    await writeFully(this.timeIndex, entry, i * timeIndexEntryBytes);
   }
 }
 
