@@ -93,3 +93,27 @@ test('random bytes never throw out of the kernel', () => {
   }
   assert.ok(h.kernel.snapshotOf('echo') !== undefined);
 });
+
+/** On one DescribeQuorumRequest, sends ten requests to the echo actor on the same node. */
+const floodMachine = setup({
+  types: { context: {} as { handled: number }, events: {} as EchoEvent, emitted: {} as EffectBatch },
+  actions: {
+    flood: enqueueActions<{ handled: number }, EchoEvent, undefined, EchoEvent, never, never, never, never, EffectBatch>(({ enqueue }) => {
+      enqueue.emit({
+        type: 'effects',
+        effects: Array.from({ length: 10 }, (_, i) => ({
+          type: 'send' as const, message: { to: { node: 1, actor: 'echo' }, kind: 'DescribeQuorumRequest' as const, body: { requestId: `flood-${i}` } },
+        })),
+      });
+    }),
+  },
+}).createMachine({ context: () => ({ handled: 0 }), on: { DescribeQuorumRequest: { actions: 'flood' } } });
+
+test('a full mailbox drops what does not fit, counts it, and delivers the rest', async () => {
+  const h = harness();
+  h.kernel.spawn('flood', floodMachine, {});
+  h.receive(request({ to: { node: 1, actor: 'flood' } }));
+  // Local messages wait in the run queue until the flood actor's step is over: four fit.
+  assert.equal((h.kernel.snapshotOf('echo')!.context as { handled: number }).handled, 4);
+  assert.equal(await droppedCount(h.registry, 'mailbox_full'), 6);
+});
