@@ -1,7 +1,8 @@
 // The simulated disk of one node: a storage port whose operations complete after a
 // simulated fsync latency. A crash loses every operation not yet completed, except that a
 // prefix of them may have reached the platter anyway (the PRNG decides how many).
-import type { RaftDurableState, StorageOp } from '../actors/protocol/effects.js';
+import type { LogOp, LogResult, RaftDurableState, StorageOp } from '../actors/protocol/effects.js';
+import { SimLogDisk } from './partition-disk.js';
 import { emptyDurableState } from '../actors/protocol/effects.js';
 import type { StoragePort } from '../runtime/kernel/ports.js';
 import type { Scheduler } from './scheduler.js';
@@ -26,8 +27,16 @@ export class SimDisk implements StoragePort {
   private readonly pending = new Map<string, PendingOp[]>();
   private readonly lastCompletionMs = new Map<string, number>();
   readonly stats: DiskStats = { opsCompleted: 0, opsLostInCrash: 0, opsSurvivedCrashUnacked: 0 };
+  /** The partition logs on this disk. */
+  readonly logs: SimLogDisk;
 
-  constructor(private readonly scheduler: Scheduler, private readonly prng: Prng) {}
+  constructor(private readonly scheduler: Scheduler, private readonly prng: Prng) {
+    this.logs = new SimLogDisk(scheduler, prng);
+  }
+
+  submitLog(store: string, op: LogOp, done: (result: LogResult) => void): void {
+    this.logs.submitLog(store, op, done);
+  }
 
   load(store: string): RaftDurableState {
     const state = this.durable.get(store) ?? emptyDurableState();
@@ -68,6 +77,7 @@ export class SimDisk implements StoragePort {
       queue.length = 0;
     }
     this.lastCompletionMs.clear();
+    this.logs.crash();
   }
 
   async close(): Promise<void> {}

@@ -10,8 +10,30 @@ export type StorageOp =
   | { kind: 'truncate'; fromIndex: number }
   | { kind: 'snapshot'; lastIndex: number; lastTerm: number; image: MetadataImageMessage; discardLog: boolean };
 
+/**
+ * Operations on a partition replica's log. The store is named by the actor; results come
+ * back as LogCompleted events, in submission order per store.
+ */
+export type LogOp =
+  /** leaderEpoch >= 0: as leader, assign offsets and this epoch; -1: as follower, keep the batch's offsets. */
+  | { kind: 'logAppend'; bytes: Uint8Array; leaderEpoch: number }
+  /** Completes once every offset below `offset` is durable. */
+  | { kind: 'logFlush'; offset: number }
+  | { kind: 'logRead'; offset: number; maxBytes: number; maxOffset: number }
+  | { kind: 'logTruncate'; offset: number };
+
+export type LogResult =
+  | { kind: 'appended'; firstOffset: number; lastOffset: number; logEndOffset: number }
+  | { kind: 'flushed'; flushedOffset: number }
+  | { kind: 'read'; bytes: Uint8Array; firstOffset: number; nextOffset: number }
+  | { kind: 'truncated'; logEndOffset: number }
+  /** corrupt: a batch failed its CRC; out_of_range: no such offset; invalid: a bad append. */
+  | { kind: 'failed'; code: 'corrupt' | 'out_of_range' | 'invalid'; message: string };
+
 export type Effect =
   | { type: 'send'; message: Outgoing }
+  /** `seq` numbers the actor's log operations; completions arrive in seq order. */
+  | { type: 'log'; seq: number; op: LogOp }
   /** `seq` numbers the actor's storage operations; completions arrive in seq order. */
   | { type: 'storage'; seq: number; op: StorageOp }
   /** Arms (or re-arms) the named timer; the host adds a random jitter in [0, jitterMs). */
@@ -27,6 +49,7 @@ export type EffectBatch = { type: 'effects'; effects: Effect[] };
 
 /** Events a host delivers that are not wire messages. */
 export type StorageCompleted = { type: 'StorageCompleted'; seq: number; atMs: number };
+export type LogCompleted = { type: 'LogCompleted'; seq: number; result: LogResult; atMs: number };
 export type TimerFired<T extends string> = { type: T; atMs: number };
 
 /** What a Raft store holds durably; a host reads it back after a restart. */

@@ -254,6 +254,17 @@ export class NodeKernel {
         });
         return;
       }
+      case 'log': {
+        const parentId = this.currentMsgId;
+        this.options.storage.submitLog(cell.id, effect.op, (result) => {
+          if (this.stopped || cell.failed) return;
+          this.enqueue(cell, {
+            event: { type: 'LogCompleted', seq: effect.seq, result, atMs: this.options.clock.now() },
+            msgId: this.nextMsgId(), parentId, from: '',
+          });
+        });
+        return;
+      }
       case 'timer.set': {
         this.cancelTimer(cell, effect.event);
         const parentId = this.currentMsgId;

@@ -1,6 +1,6 @@
 // The ports through which a host gives actors time, randomness, a network and a disk.
 // The real runtime and the simulator each implement them; the kernel only uses these.
-import type { StorageOp, RaftDurableState } from '../../actors/protocol/effects.js';
+import type { LogOp, LogResult, StorageOp, RaftDurableState } from '../../actors/protocol/effects.js';
 
 export type TimerHandle = unknown;
 
@@ -20,14 +20,23 @@ export interface Transport {
 }
 
 /**
- * Durable stores, one per actor that needs one (named by actor id). `submit` calls `done`
- * once the operation is on stable storage; operations on one store complete in order.
+ * Durable Raft stores, one per actor that needs one (named by actor id). `submit` calls
+ * `done` once the operation is on stable storage; operations on one store complete in order.
  */
-export interface StoragePort {
+export interface RaftStorage {
   load(store: string): RaftDurableState;
   submit(store: string, op: StorageOp, done: () => void): void;
   close(): Promise<void>;
 }
+
+/** Partition logs, one per replica actor (named by actor id); results in submission order per log. */
+export interface LogStorage {
+  submitLog(store: string, op: LogOp, done: (result: LogResult) => void): void;
+  close(): Promise<void>;
+}
+
+/** Everything a node's actors keep on disk. */
+export interface StoragePort extends RaftStorage, LogStorage {}
 
 /** One line of a protocol trace (JSON Lines). */
 export interface TraceEvent {

@@ -13,6 +13,7 @@ import type { Transport } from '../kernel/ports.js';
 import { realClock } from '../kernel/real-clock.js';
 import { PlacementTable } from '../kernel/placement.js';
 import { FileStoragePort } from '../storage/raft-store.js';
+import { NodeStorage } from '../storage/node-storage.js';
 import { type NodeConfig, listenerHostPort } from './config.js';
 import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 
@@ -40,7 +41,8 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
   const logger = options.logger.child({ node: config.nodeId });
   const metadataDir = join(config.logDirs[0]!, metadataDirName);
   mkdirSync(metadataDir, { recursive: true });
-  const storage = new FileStoragePort(metadataDir, logger, options.onFatal);
+  // Raft stores under __cluster_metadata; partition logs beside it, one directory each.
+  const storage = new NodeStorage(new FileStoragePort(metadataDir, logger, options.onFatal), config.logDirs[0]!, logger, options.onFatal);
   const kernel = new NodeKernel({
     nodeId: config.nodeId,
     clusterId: config.clusterId,

@@ -27,7 +27,7 @@ import type { Logger } from 'pino';
 import { protoSource } from '../../actors/protocol/schema.js';
 import type { RaftDurableState, StorageOp } from '../../actors/protocol/effects.js';
 import type { LogEntry, MetadataImageMessage } from '../../actors/protocol/messages.js';
-import type { StoragePort } from '../kernel/ports.js';
+import type { RaftStorage } from '../kernel/ports.js';
 import { crc32c } from './record-batch.js';
 
 export { crc32c };
@@ -217,7 +217,7 @@ function nextIndex(s: Store): number {
   return s.base + s.offsets.length;
 }
 
-export class FileStoragePort implements StoragePort {
+export class FileStoragePort implements RaftStorage {
   private readonly stores = new Map<string, Store>();
   private closed = false;
 

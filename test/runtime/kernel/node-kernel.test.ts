@@ -32,7 +32,10 @@ function harness() {
   const sent: Array<{ to: number; bytes: Uint8Array }> = [];
   let receive: (bytes: Uint8Array) => void = () => {};
   const transport: Transport = { send: (to, bytes) => sent.push({ to, bytes }), onReceive: (h) => { receive = h; }, close: async () => {} };
-  const storage: StoragePort = { load: () => emptyDurableState(), submit: (_s, _op, done) => done(), close: async () => {} };
+  const storage: StoragePort = {
+    load: () => emptyDurableState(), submit: (_s, _op, done) => done(),
+    submitLog: (_s, _op, done) => done({ kind: 'failed', code: 'invalid', message: 'no logs here' }), close: async () => {},
+  };
   const scheduler = new Scheduler();
   const kernel = new NodeKernel({
     nodeId: 1, clusterId: 'c1', clock: scheduler.clock(), random: () => 0.5, transport, storage, logger,

@@ -1,0 +1,205 @@
+// The simulated disk under partition logs: the same operations as the real partition log
+// (append with offset assignment, flush, read, truncate), completing after simulated
+// latencies in submission order, with the faults a real disk has: unsynced batches lost at a
+// crash (a random prefix of them may survive, and the next one may be torn), and bit flips
+// in stored batches that the CRC must catch, on read and at recovery.
+import { scanBatches, setBaseOffset, setPartitionLeaderEpoch, batchFieldOffsets } from '../actors/protocol/record-batch.js';
+import type { LogOp, LogResult } from '../actors/protocol/effects.js';
+import { crc32c } from '../runtime/storage/record-batch.js';
+import type { Prng } from './prng.js';
+import type { Scheduler } from './scheduler.js';
+
+export const logOpMinMs = 0.2;
+export const logOpMaxMs = 2;
+
+interface StoredBatch {
+  bytes: Uint8Array;
+  firstOffset: number;
+  lastOffset: number;
+  durable: boolean;
+}
+
+interface SimLog {
+  /** Where the log starts when it holds no batch (after a truncation below its first one). */
+  startOffset: number;
+  batches: StoredBatch[];
+  logEndOffset: number;
+  lastCompletionMs: number;
+  pending: Array<() => void>;
+}
+
+export interface LogDiskStats {
+  appends: number;
+  batchesLostInCrash: number;
+  tornWrites: number;
+  bitFlips: number;
+  corruptReads: number;
+  batchesCutInRecovery: number;
+}
+
+export class SimLogDisk {
+  private readonly logs = new Map<string, SimLog>();
+  readonly stats: LogDiskStats = { appends: 0, batchesLostInCrash: 0, tornWrites: 0, bitFlips: 0, corruptReads: 0, batchesCutInRecovery: 0 };
+
+  constructor(private readonly scheduler: Scheduler, private readonly prng: Prng) {}
+
+  submitLog(store: string, op: LogOp, done: (result: LogResult) => void): void {
+    const log = this.logFor(store);
+    const latency = this.prng.int(logOpMinMs * 1000, logOpMaxMs * 1000) / 1000;
+    const at = Math.max(this.scheduler.now + latency, log.lastCompletionMs);
+    log.lastCompletionMs = at;
+    // Appends reach the (volatile) page cache at once; the answer comes after the latency.
+    const result = op.kind === 'logAppend' ? this.append(log, op.bytes, op.leaderEpoch) : null;
+    const event = this.scheduler.at(at, () => {
+      log.pending.shift();
+      done(op.kind === 'logAppend' ? result! : this.complete(log, op));
+    });
+    log.pending.push(() => this.scheduler.cancel(event));
+  }
+
+  /** Offsets a replica's log holds, for checkers: [first, end). */
+  logRange(store: string): { logEndOffset: number; batches: number } {
+    const log = this.logFor(store);
+    return { logEndOffset: log.logEndOffset, batches: log.batches.length };
+  }
+
+  /**
+   * The node lost power. Unsynced batches are lost, except a random prefix of them; the
+   * batch after that prefix may be torn (half written). Recovery then scans every batch and
+   * cuts the log at the first one that is incomplete or fails its CRC.
+   */
+  crash(): void {
+    for (const log of this.logs.values()) {
+      for (const cancel of log.pending) cancel();
+      log.pending = [];
+      log.lastCompletionMs = 0;
+      const firstUnsynced = log.batches.findIndex((b) => !b.durable);
+      if (firstUnsynced >= 0) {
+        const unsynced = log.batches.length - firstUnsynced;
+        const survivors = this.prng.int(0, unsynced);
+        const kept = log.batches.slice(0, firstUnsynced + survivors);
+        const next = log.batches[firstUnsynced + survivors];
+        if (next !== undefined && this.prng.chance(0.5)) {
+          kept.push({ ...next, bytes: next.bytes.slice(0, this.prng.int(1, next.bytes.length - 1)) });
+          this.stats.tornWrites += 1;
+        }
+        this.stats.batchesLostInCrash += log.batches.length - kept.length;
+        log.batches = kept;
+      }
+      this.recover(log);
+    }
+  }
+
+  /** Flips one bit in a random stored batch, inside the range its CRC covers. Returns the batch's first offset, or -1. */
+  flipRandomBit(): number {
+    const candidates = [...this.logs.values()].filter((log) => log.batches.length > 0);
+    if (candidates.length === 0) return -1;
+    const log = this.prng.pick(candidates);
+    const batch = this.prng.pick(log.batches);
+    const at = this.prng.int(batchFieldOffsets.attributes, batch.bytes.length - 1);
+    batch.bytes = batch.bytes.slice();
+    batch.bytes[at]! ^= 1 << this.prng.int(0, 7);
+    this.stats.bitFlips += 1;
+    return batch.firstOffset;
+  }
+
+  private logFor(store: string): SimLog {
+    let log = this.logs.get(store);
+    if (log === undefined) {
+      log = { startOffset: 0, batches: [], logEndOffset: 0, lastCompletionMs: 0, pending: [] };
+      this.logs.set(store, log);
+    }
+    return log;
+  }
+
+  private append(log: SimLog, input: Uint8Array, leaderEpoch: number): LogResult {
+    const bytes = input.slice();
+    const scan = scanBatches(bytes, 0, bytes.length, crc32c);
+    if (scan.error !== null || scan.headers.length === 0) {
+      return { kind: 'failed', code: 'invalid', message: `invalid record batch at byte ${scan.error?.position ?? 0}: ${scan.error?.reason ?? 'empty'}` };
+    }
+    const firstOffset = leaderEpoch >= 0 ? log.logEndOffset : scan.headers[0]!.baseOffset;
+    if (firstOffset < log.logEndOffset) {
+      return { kind: 'failed', code: 'invalid', message: `batch at offset ${firstOffset} is below the log end ${log.logEndOffset}` };
+    }
+    let next = firstOffset;
+    for (const header of scan.headers) {
+      if (leaderEpoch >= 0) {
+        setBaseOffset(bytes, header.position, next);
+        setPartitionLeaderEpoch(bytes, header.position, leaderEpoch);
+      }
+      const first = leaderEpoch >= 0 ? next : header.baseOffset;
+      const last = first + header.lastOffsetDelta;
+      log.batches.push({ bytes: bytes.subarray(header.position, header.position + header.sizeBytes), firstOffset: first, lastOffset: last, durable: false });
+      next = last + 1;
+    }
+    log.logEndOffset = next;
+    this.stats.appends += 1;
+    return { kind: 'appended', firstOffset, lastOffset: next - 1, logEndOffset: next };
+  }
+
+  private complete(log: SimLog, op: Exclude<LogOp, { kind: 'logAppend' }>): LogResult {
+    switch (op.kind) {
+      case 'logFlush':
+        for (const batch of log.batches) batch.durable = true;
+        return { kind: 'flushed', flushedOffset: log.logEndOffset };
+      case 'logTruncate': {
+        // Whole batches go: the one holding the offset and every later one.
+        const kept = log.batches.filter((b) => b.lastOffset < op.offset);
+        const firstDropped = log.batches[kept.length];
+        log.batches = kept;
+        if (kept.length > 0) log.logEndOffset = kept[kept.length - 1]!.lastOffset + 1;
+        else if (firstDropped !== undefined) log.logEndOffset = firstDropped.firstOffset;
+        if (kept.length === 0) log.startOffset = log.logEndOffset;
+        return { kind: 'truncated', logEndOffset: log.logEndOffset };
+      }
+      case 'logRead':
+        return this.read(log, op.offset, op.maxBytes, op.maxOffset);
+    }
+  }
+
+  private read(log: SimLog, offset: number, maxBytes: number, maxOffset: number): LogResult {
+    const start = log.batches[0]?.firstOffset ?? log.startOffset;
+    if (offset < start || offset > log.logEndOffset) {
+      return { kind: 'failed', code: 'out_of_range', message: `offset ${offset} is outside the log [${start}, ${log.logEndOffset}]` };
+    }
+    const limit = Math.min(maxOffset, log.logEndOffset);
+    const chosen: StoredBatch[] = [];
+    let size = 0;
+    for (const batch of log.batches) {
+      if (batch.lastOffset < offset) continue;
+      if (batch.lastOffset >= limit) break;
+      if (chosen.length > 0 && size + batch.bytes.length > maxBytes) break;
+      const check = scanBatches(batch.bytes, 0, batch.bytes.length, crc32c);
+      if (check.error !== null) {
+        this.stats.corruptReads += 1;
+        return { kind: 'failed', code: 'corrupt', message: `corrupt record batch at offset ${batch.firstOffset}: ${check.error.reason}` };
+      }
+      chosen.push(batch);
+      size += batch.bytes.length;
+    }
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    for (const batch of chosen) {
+      bytes.set(batch.bytes, at);
+      at += batch.bytes.length;
+    }
+    return {
+      kind: 'read',
+      bytes,
+      firstOffset: chosen[0]?.firstOffset ?? offset,
+      nextOffset: chosen.length === 0 ? offset : chosen[chosen.length - 1]!.lastOffset + 1,
+    };
+  }
+
+  /** What the real log's recovery does: keep batches up to the first bad one. */
+  private recover(log: SimLog): void {
+    const good = log.batches.findIndex((b) => scanBatches(b.bytes, 0, b.bytes.length, crc32c).error !== null);
+    if (good >= 0) {
+      this.stats.batchesCutInRecovery += log.batches.length - good;
+      log.batches = log.batches.slice(0, good);
+    }
+    for (const batch of log.batches) batch.durable = true;
+    log.logEndOffset = log.batches.length === 0 ? log.startOffset : log.batches[log.batches.length - 1]!.lastOffset + 1;
+  }
+}
