@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { hex, kafkajsGzipBatch, kafkajsProduceBatch } from '../../fixtures/record-batches.js';
 import {
   InvalidBatchError, batchHeaderBytes, batchOverheadBytes, readBatchHeader, scanBatches, setBaseOffset,
   setPartitionLeaderEpoch,
@@ -22,24 +23,6 @@ function refCrc32c(bytes: Uint8Array, start: number, end: number): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((h) => parseInt(h, 16)));
-
-// The record batch inside kafkajs's produce v3 request fixture
-// (tulios/kafkajs src/protocol/requests/produce/fixtures/v3_request.json, bytes 57..327):
-// three uncompressed records with headers, CRC computed by kafkajs.
-const kafkajsProduceBatch = hex(
-  '0000000000000000000001020000000002d20a45ed0000000000020000015f8ebb3a0c0000015f8ebb3a0cffffffffffffffff00000000000a00000003' +
-  '9201000000306b65792d39643066333438636232653733306531656463343e736f6d652d76616c75652d61313762346338316639656364316538393665' +
-  '33060261026202630264026302658201000002306b65792d63373037336539363563333462346363363434323e736f6d652d76616c75652d3635646634' +
-  '32323037306437616437333931346602026102628201000004306b65792d31363933623138346139623532646265303362633e736f6d652d76616c7565' +
-  '2d33666362363566666361303837636261323061640202610262',
-);
-// kafkajs src/protocol/recordBatch/fixtures/v0_recordbatch.json: a gzip batch as a broker
-// returned it (LogAppendTime), one record.
-const kafkajsGzipBatch = hex(
-  '0000000000000000000000710000000002e4c324a500090000000000000173edf5ffa700000173edf5ffc9ffffffffffffffff000000000000000000011f' +
-  '8b08000000000000130b636060e0ca4eadd43570284bcc294dd535d035323032d035b0d03534093134b73234b632b0d033b3308a620000b5e3f1a72c000000',
-);
 
 /** A structurally valid batch with `bodyBytes` opaque record bytes and a correct CRC. */
 function makeBatch(opts: { baseOffset?: number; lastOffsetDelta?: number; recordCount?: number; bodyBytes?: number; fill?: number } = {}): Uint8Array {

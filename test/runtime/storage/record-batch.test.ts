@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
+import { hex, kafkajsGzipBatch, kafkajsProduceBatch } from '../../fixtures/record-batches.js';
 import {
   batchHeaderBytes, readBatchHeader, scanBatches, setBaseOffset, setPartitionLeaderEpoch,
 } from '../../../actors/protocol/record-batch.js';
@@ -11,24 +12,8 @@ import {
 import type { RecordInput } from '../../../runtime/storage/record-batch.js';
 import { crc32c as raftStoreCrc32c } from '../../../runtime/storage/raft-store.js';
 
-const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((h) => parseInt(h, 16)));
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-// The record batch inside kafkajs's produce v3 request fixture
-// (tulios/kafkajs src/protocol/requests/produce/fixtures/v3_request.json, bytes 57..327).
-const kafkajsProduceBatch = hex(
-  '0000000000000000000001020000000002d20a45ed0000000000020000015f8ebb3a0c0000015f8ebb3a0cffffffffffffffff00000000000a00000003' +
-  '9201000000306b65792d39643066333438636232653733306531656463343e736f6d652d76616c75652d61313762346338316639656364316538393665' +
-  '33060261026202630264026302658201000002306b65792d63373037336539363563333462346363363434323e736f6d652d76616c75652d3635646634' +
-  '32323037306437616437333931346602026102628201000004306b65792d31363933623138346139623532646265303362633e736f6d652d76616c7565' +
-  '2d33666362363566666361303837636261323061640202610262',
-);
-// kafkajs src/protocol/recordBatch/fixtures/v0_recordbatch.json: a gzip batch as a broker
-// returned it (LogAppendTime), one record.
-const kafkajsGzipBatch = hex(
-  '0000000000000000000000710000000002e4c324a500090000000000000173edf5ffa700000173edf5ffc9ffffffffffffffff000000000000000000011f' +
-  '8b08000000000000130b636060e0ca4eadd43570284bcc294dd535d035323032d035b0d03534093134b73234b632b0d033b3308a620000b5e3f1a72c000000',
-);
 
 const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
 
