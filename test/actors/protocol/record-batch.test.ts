@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { hex, kafkajsGzipBatch, kafkajsProduceBatch } from '../../fixtures/record-batches.js';
+import { kafkajsGzipBatch, kafkajsProduceBatch } from '../../fixtures/record-batches.js';
 import {
   InvalidBatchError, batchHeaderBytes, batchOverheadBytes, readBatchHeader, scanBatches, setBaseOffset,
   setPartitionLeaderEpoch,

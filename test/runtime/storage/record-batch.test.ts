@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { hex, kafkajsGzipBatch, kafkajsProduceBatch } from '../../fixtures/record-batches.js';
+import { kafkajsGzipBatch, kafkajsProduceBatch } from '../../fixtures/record-batches.js';
 import {
   batchHeaderBytes, readBatchHeader, scanBatches, setBaseOffset, setPartitionLeaderEpoch,
 } from '../../../actors/protocol/record-batch.js';
