@@ -19,7 +19,7 @@ const silentLogger = pino({ level: 'silent' });
 
 export interface SimTimings {
   controller: Omit<ControllerConfig, 'clusterId' | 'nodeId' | 'voters' | 'bugs'>;
-  broker: Pick<BrokerConfig, 'heartbeatIntervalMs' | 'requestTimeoutMs' | 'metadataFetchWaitMaxMs'>;
+  broker: Pick<BrokerConfig, 'heartbeatIntervalMs' | 'requestTimeoutMs' | 'metadataFetchWaitMaxMs' | 'retryBackoffMs'>;
 }
 
 export interface SimBugs {

@@ -22,6 +22,8 @@ export interface BrokerConfig {
   heartbeatIntervalMs: number;
   requestTimeoutMs: number;
   metadataFetchWaitMaxMs: number;
+  /** How long to wait before asking the next voter when no controller knows the leader. */
+  retryBackoffMs: number;
   bugs: BrokerBugs;
 }
 
@@ -34,6 +36,7 @@ export const defaultBrokerTimings = {
   heartbeatIntervalMs: 2000,
   requestTimeoutMs: 3000,
   metadataFetchWaitMaxMs: 1000,
+  retryBackoffMs: 250,
 } as const;
 
 export interface BrokerInput {
@@ -94,8 +97,10 @@ const registrationAnswered: Handler = (ctx, event) => {
     ctx.fenced = true;
     return [{ type: 'timer.cancel', event: 'RegistrationRetryFired' }];
   }
-  // Follow a hint at once; without one, the retry timer moves on to the next voter.
-  if (body.leaderHint < 0 || body.leaderHint === ctx.controllerNode) return [];
+  // Follow a hint at once; without one (an election is on), try the next voter after a backoff.
+  if (body.leaderHint < 0 || body.leaderHint === ctx.controllerNode) {
+    return [{ type: 'timer.set', event: 'RegistrationRetryFired', delayMs: ctx.config.retryBackoffMs, jitterMs: 0 }];
+  }
   retarget(ctx, body.leaderHint);
   return sendRegistration(ctx, event);
 };
@@ -147,8 +152,8 @@ const metadataArrived: Handler = (ctx, event) => {
   const { body, from } = event as Delivered<'MetadataFetchResponse'>;
   if (from.node !== ctx.controllerNode) return []; // an answer to a fetch we gave up on
   if (body.errorCode !== ErrorCode.NONE) {
-    // Without a hint, wait for the fetch timeout rather than spin through the voters.
-    if (body.leaderHint < 0) return [];
+    // Without a hint, move on to the next voter after a backoff rather than spin.
+    if (body.leaderHint < 0) return [{ type: 'timer.set', event: 'FetchTimeoutFired', delayMs: ctx.config.retryBackoffMs, jitterMs: 0 }];
     retarget(ctx, body.leaderHint);
     return fetchRequest(ctx);
   }
