@@ -88,26 +88,25 @@ export class SimCluster {
   }
 
   controllers(): ControllerView[] {
-    const views: ControllerView[] = [];
-    for (const node of this.nodes.values()) {
-      const snapshot = node.kernel?.snapshotOf(controllerActorId);
-      if (snapshot !== undefined) views.push({ node: node.id, state: String(snapshot.value), context: snapshot.context as ControllerContext });
-    }
-    return views;
+    return this.views<ControllerContext>(controllerActorId);
   }
 
   controller(id: number): ControllerView | undefined {
-    const snapshot = this.nodes.get(id)?.kernel?.snapshotOf(controllerActorId);
-    return snapshot === undefined ? undefined : { node: id, state: String(snapshot.value), context: snapshot.context as ControllerContext };
+    return this.view<ControllerContext>(id, controllerActorId);
   }
 
   brokers(): BrokerView[] {
-    const views: BrokerView[] = [];
-    for (const node of this.nodes.values()) {
-      const snapshot = node.kernel?.snapshotOf(brokerActorId);
-      if (snapshot !== undefined) views.push({ node: node.id, state: String(snapshot.value), context: snapshot.context as BrokerContext });
-    }
-    return views;
+    return this.views<BrokerContext>(brokerActorId);
+  }
+
+  /** What a checker sees of one actor: its state and context, while its node is up. */
+  private view<C>(id: number, actor: string): { node: number; state: string; context: C } | undefined {
+    const snapshot = this.nodes.get(id)?.kernel?.snapshotOf(actor);
+    return snapshot === undefined ? undefined : { node: id, state: String(snapshot.value), context: snapshot.context as C };
+  }
+
+  private views<C>(actor: string): Array<{ node: number; state: string; context: C }> {
+    return this.nodeIds.flatMap((id) => this.view<C>(id, actor) ?? []);
   }
 
   diskStats(): { opsCompleted: number; opsLostInCrash: number; opsSurvivedCrashUnacked: number } {
