@@ -1,6 +1,7 @@
 // Node configuration from a server.properties file, with Kafka's key names where Kafka has
 // them. Unknown keys, wrong types and missing required keys stop the node with one line
 // naming the key (and the line of the file).
+import type { LogConfig } from '../storage/partition-log.js';
 
 export interface NodeConfig {
   nodeId: number;
@@ -18,6 +19,16 @@ export interface NodeConfig {
   brokerHeartbeatIntervalMs: number;
   brokerSessionTimeoutMs: number;
   metadataSnapshotEntries: number;
+  logSegmentBytes: number;
+  logRollMs: number | null;
+  logRollHours: number;
+  logIndexIntervalBytes: number;
+  logRetentionMs: number | null;
+  logRetentionHours: number;
+  logRetentionBytes: number;
+  logFlushIntervalMessages: number;
+  logFlushIntervalMs: number;
+  messageMaxBytes: number;
 }
 
 export class ConfigError extends Error {}
@@ -73,6 +84,19 @@ export const configKeys: Record<string, KeySpec> = {
   'broker.heartbeat.interval.ms': { field: 'brokerHeartbeatIntervalMs', parse: integer(1), default: 2000 },
   'broker.session.timeout.ms': { field: 'brokerSessionTimeoutMs', parse: integer(1), default: 9000 },
   'metadata.snapshot.entries': { field: 'metadataSnapshotEntries', parse: integer(1), default: 1000 },
+  // Partition logs (defaults for every topic): Kafka's names and defaults, except that
+  // log.flush.interval.messages defaults to 1, so that an acknowledged acks=all write is on
+  // the disk of the leader and of every in-sync follower.
+  'log.segment.bytes': { field: 'logSegmentBytes', parse: integer(1024), default: 1024 * 1024 * 1024 },
+  'log.roll.ms': { field: 'logRollMs', parse: integer(1), default: null },
+  'log.roll.hours': { field: 'logRollHours', parse: integer(1), default: 168 },
+  'log.index.interval.bytes': { field: 'logIndexIntervalBytes', parse: integer(0), default: 4096 },
+  'log.retention.ms': { field: 'logRetentionMs', parse: integer(-1), default: null },
+  'log.retention.hours': { field: 'logRetentionHours', parse: integer(-1), default: 168 },
+  'log.retention.bytes': { field: 'logRetentionBytes', parse: integer(-1), default: -1 },
+  'log.flush.interval.messages': { field: 'logFlushIntervalMessages', parse: integer(1), default: 1 },
+  'log.flush.interval.ms': { field: 'logFlushIntervalMs', parse: integer(1), default: 1000 },
+  'message.max.bytes': { field: 'messageMaxBytes', parse: integer(0), default: 1024 * 1024 + 12 },
 };
 
 /** Parses server.properties text (plus `key=value` overrides). `source` names the file in errors. */
@@ -117,4 +141,19 @@ export function parseConfig(textContent: string, source: string, overrides: stri
 export function listenerHostPort(listeners: string): string {
   const first = listeners.split(',')[0]!.trim();
   return first.replace(/^[A-Z_]+:\/\//, '');
+}
+
+/** The partition-log settings every topic starts from (topic configs override them later). */
+export function logConfigOf(config: NodeConfig): LogConfig {
+  const hours = (h: number): number => (h < 0 ? -1 : h * 3600 * 1000);
+  return {
+    segmentBytes: config.logSegmentBytes,
+    segmentMs: config.logRollMs ?? hours(config.logRollHours),
+    indexIntervalBytes: config.logIndexIntervalBytes,
+    retentionMs: config.logRetentionMs ?? hours(config.logRetentionHours),
+    retentionBytes: config.logRetentionBytes,
+    flushMessages: config.logFlushIntervalMessages,
+    flushMs: config.logFlushIntervalMs,
+    maxBatchBytes: config.messageMaxBytes,
+  };
 }

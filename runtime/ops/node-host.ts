@@ -14,7 +14,7 @@ import { realClock } from '../kernel/real-clock.js';
 import { PlacementTable } from '../kernel/placement.js';
 import { FileStoragePort } from '../storage/raft-store.js';
 import { NodeStorage } from '../storage/node-storage.js';
-import { type NodeConfig, listenerHostPort } from './config.js';
+import { type NodeConfig, listenerHostPort, logConfigOf } from './config.js';
 import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 
 export const metadataDirName = '__cluster_metadata';
@@ -42,7 +42,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
   const metadataDir = join(config.logDirs[0]!, metadataDirName);
   mkdirSync(metadataDir, { recursive: true });
   // Raft stores under __cluster_metadata; partition logs beside it, one directory each.
-  const storage = new NodeStorage(new FileStoragePort(metadataDir, logger, options.onFatal), config.logDirs[0]!, logger, options.onFatal);
+  const storage = new NodeStorage(new FileStoragePort(metadataDir, logger, options.onFatal), config.logDirs[0]!, logger, options.onFatal, logConfigOf(config));
   const kernel = new NodeKernel({
     nodeId: config.nodeId,
     clusterId: config.clusterId,

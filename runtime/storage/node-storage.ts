@@ -19,6 +19,8 @@ export class NodeStorage implements StoragePort {
     private readonly logDir: string,
     private readonly logger: Logger,
     private readonly onFatal: (error: Error) => void,
+    /** What every log opens with unless configureLog says otherwise (log.* keys of server.properties). */
+    private readonly defaults: LogConfig = defaultLogConfig,
   ) {}
 
   load(store: string): RaftDurableState {
@@ -31,7 +33,7 @@ export class NodeStorage implements StoragePort {
 
   /** Sets the log configuration (topic overrides) a store's log opens with. */
   configureLog(store: string, config: Partial<LogConfig>): void {
-    this.configs.set(store, { ...defaultLogConfig, ...config });
+    this.configs.set(store, { ...this.defaults, ...config });
   }
 
   submitLog(store: string, op: LogOp, done: (result: LogResult) => void): void {
@@ -53,7 +55,7 @@ export class NodeStorage implements StoragePort {
   private log(store: string): Promise<PartitionLog> {
     let log = this.logs.get(store);
     if (log === undefined) {
-      log = PartitionLog.open(join(this.logDir, store), store, 0, this.configs.get(store) ?? defaultLogConfig, this.logger);
+      log = PartitionLog.open(join(this.logDir, store), store, 0, this.configs.get(store) ?? this.defaults, this.logger);
       this.logs.set(store, log);
     }
     return log;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, parseConfig } from '../../../runtime/ops/config.js';
+import { ConfigError, logConfigOf, parseConfig } from '../../../runtime/ops/config.js';
 
 const good = [
   '# a comment',
@@ -38,4 +38,18 @@ test('bad configuration stops with one line naming the file, line and key', () =
       return true;
     });
   }
+});
+
+test('log.* keys become the partition logs\' settings, with Kafka\'s hours and ms forms', () => {
+  const defaults = logConfigOf(parseConfig(good, 'server.properties'));
+  assert.deepEqual(defaults, {
+    segmentBytes: 1024 ** 3, segmentMs: 168 * 3600 * 1000, indexIntervalBytes: 4096, retentionMs: 168 * 3600 * 1000,
+    retentionBytes: -1, flushMessages: 1, flushMs: 1000, maxBatchBytes: 1024 * 1024 + 12,
+  });
+  const tuned = logConfigOf(parseConfig(good, 'server.properties', [
+    'log.segment.bytes=1048576', 'log.retention.hours=-1', 'log.retention.bytes=5000000', 'log.roll.ms=60000', 'log.flush.interval.messages=100',
+  ]));
+  assert.deepEqual([tuned.segmentBytes, tuned.retentionMs, tuned.retentionBytes, tuned.segmentMs, tuned.flushMessages], [1048576, -1, 5000000, 60000, 100]);
+  assert.equal(logConfigOf(parseConfig(good, 'f', ['log.retention.ms=1000', 'log.retention.hours=5'])).retentionMs, 1000, 'ms wins over hours, as in Kafka');
+  assert.throws(() => parseConfig(good, 'f', ['log.segment.bytes=12']), /log\.segment\.bytes: expected an integer in \[1024/);
 });
