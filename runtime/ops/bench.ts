@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 import cliProgress from 'cli-progress';
 import { runSimulation } from '../../sim/run.js';
 import type { FaultKind } from '../../sim/nemesis.js';
-import { appendBatches, runStorageBench } from './bench-storage.js';
+import { appendBatches, rounds, runStorageBench } from './bench-storage.js';
 
 interface Row {
   scenario: string;
@@ -74,13 +74,14 @@ const scenarios: Record<string, Scenario> = {
       const f = await runStorageBench(progress);
       return [{
         scenario: 'storage',
-        case: `${appendBatches} batches of ${f.batchBytes} bytes, same directory`,
+        case: `${appendBatches} batches of ${f.batchBytes} bytes, same directory, ${rounds} alternating rounds`,
         figures: {
           'raw write+fdatasync MB/s': f.rawMBps,
           'raw batches/s': f.rawBatchesPerSecond,
           'append+fsync MB/s': f.appendMBps,
           'append batches/s': f.appendBatchesPerSecond,
           'append / raw': f.appendVsRaw,
+          'append / raw, median round': f.appendVsRawMedianRound,
           'append, 8 in flight MB/s': f.concurrentAppendMBps,
           'sequential read MB/s': f.readMBps,
           'recovery after kill -9 ms': f.recoveryMs,
