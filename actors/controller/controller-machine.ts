@@ -161,10 +161,6 @@ function majority(ctx: ControllerContext): number {
   return Math.floor(ctx.config.voters.length / 2) + 1;
 }
 
-function self(ctx: ControllerContext): Address {
-  return { node: ctx.config.nodeId, actor: controllerActorId };
-}
-
 function peerAddress(node: number): Address {
   return { node, actor: controllerActorId };
 }
@@ -225,10 +221,6 @@ function adoptTerm(ctx: ControllerContext, term: number): Effect[] {
   ctx.votedFor = -1;
   ctx.leaderId = -1;
   return [persistHardState(ctx)];
-}
-
-function notController<K extends WireKind>(ctx: ControllerContext, event: Delivered<WireKind>, kind: K, body: WireMessages[K]): Effect[] {
-  return send(ctx, event.from, kind, body);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -659,15 +651,15 @@ const redirectToLeader: Handler = (ctx, event) => {
   const code = ErrorCode.NOT_CONTROLLER;
   switch (request.type) {
     case 'BrokerRegistrationRequest':
-      return notController(ctx, request, 'BrokerRegistrationResponse', { errorCode: code, brokerEpoch: 0, leaderHint });
+      return send(ctx, request.from, 'BrokerRegistrationResponse', { errorCode: code, brokerEpoch: 0, leaderHint });
     case 'BrokerHeartbeatRequest':
-      return notController(ctx, request, 'BrokerHeartbeatResponse', { errorCode: code, fenced: true, leaderHint });
+      return send(ctx, request.from, 'BrokerHeartbeatResponse', { errorCode: code, fenced: true, leaderHint });
     case 'MetadataFetchRequest':
-      return notController(ctx, request, 'MetadataFetchResponse', { errorCode: code, leaderHint, entries: [], snapshot: null, hasSnapshot: false });
+      return send(ctx, request.from, 'MetadataFetchResponse', { errorCode: code, leaderHint, entries: [], snapshot: null, hasSnapshot: false });
     case 'CreateTopicsRequest':
-      return notController(ctx, request, 'CreateTopicsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [], offset: 0 });
+      return send(ctx, request.from, 'CreateTopicsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [], offset: 0 });
     case 'DeleteTopicsRequest':
-      return notController(ctx, request, 'DeleteTopicsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [] });
+      return send(ctx, request.from, 'DeleteTopicsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [] });
     default:
       return [];
   }

@@ -5,7 +5,7 @@
 import { createActor, type AnyActorRef, type AnyStateMachine, type InspectionEvent } from 'xstate';
 import type { Logger } from 'pino';
 import {
-  type Envelope, MalformedEnvelopeError, decodeEnvelope, decodePayload, encodeEnvelope, encodePayload,
+  type Envelope, decodeEnvelope, decodePayload, encodeEnvelope, encodePayload,
 } from '../../actors/protocol/codec.js';
 import type { Effect, EffectBatch } from '../../actors/protocol/effects.js';
 import type { Address, Outgoing, WireKind } from '../../actors/protocol/messages.js';

@@ -494,7 +494,7 @@ export class PartitionLog {
     }
     if (deleted > 0) {
       // Epoch entries that begin before the new start now begin at it.
-      const live = this.epochs.filter((e, i) => (this.epochs[i + 1]?.startOffset ?? Infinity) > this.logStartOffset);
+      const live = this.epochs.filter((_, i) => (this.epochs[i + 1]?.startOffset ?? Infinity) > this.logStartOffset);
       if (live.length > 0 && live[0]!.startOffset < this.logStartOffset) live[0] = { ...live[0]!, startOffset: this.logStartOffset };
       this.epochs = live;
       await this.writeEpochCheckpoint();

@@ -42,7 +42,7 @@ export class AdminClient {
     private readonly clientNode: number,
     private readonly clusterId: string,
     private readonly voters: number[],
-    private readonly network: SimNetwork,
+    network: SimNetwork,
     private readonly scheduler: Scheduler,
     private readonly prng: Prng,
     private readonly tracer: Tracer,
