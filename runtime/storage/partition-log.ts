@@ -5,7 +5,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
-  type BatchHeader, InvalidBatchError, batchHeaderBytes, batchOverheadBytes, readBatchHeader, scanBatches, setBaseOffset,
+  type BatchHeader, InvalidBatchError, batchHeaderBytes, readBatchHeader, scanBatches, setBaseOffset,
   setPartitionLeaderEpoch,
 } from '../../actors/protocol/record-batch.js';
 import { crc32c } from './record-batch.js';
@@ -364,15 +364,9 @@ export class PartitionLog {
   }
 
   private async readFromSegment(segment: Segment, offset: number, maxBytes: number, limit: number): Promise<ReadResult | null> {
-    let position = segment.lookup(offset);
-    // Walk batch headers from the index entry to the batch that holds the offset.
-    for (;;) {
-      if (position >= segment.size) return null;
-      const header = await this.headerAt(segment, position);
-      if (header.lastOffset >= offset) break;
-      position += header.sizeBytes;
-    }
-    const start = position;
+    const found = await this.batchHolding(segment, offset);
+    if (found === null) return null;
+    const start = found.position;
     let end = start;
     let firstOffset = -1;
     let nextOffset = offset;
@@ -399,6 +393,17 @@ export class PartitionLog {
       throw new CorruptRecordError(segment.logPath, start + check.error.position, check.error.reason);
     }
     return { bytes, firstOffset, nextOffset };
+  }
+
+  /** The first batch of the segment whose last offset is at or after `offset`, walking from the index entry. */
+  private async batchHolding(segment: Segment, offset: number): Promise<{ position: number; header: BatchHeader } | null> {
+    let position = segment.lookup(offset);
+    while (position < segment.size) {
+      const header = await this.headerAt(segment, position);
+      if (header.lastOffset >= offset) return { position, header };
+      position += header.sizeBytes;
+    }
+    return null;
   }
 
   private async headerAt(segment: Segment, position: number): Promise<BatchHeader> {
@@ -441,16 +446,9 @@ export class PartitionLog {
         await this.segments.pop()!.delete();
       }
       const segment = this.active;
-      let position = segment.lookup(offset);
-      let nextOffset = segment.baseOffset;
-      while (position < segment.size) {
-        const header = await this.headerAt(segment, position);
-        if (header.lastOffset >= offset) break;
-        position += header.sizeBytes;
-        nextOffset = header.lastOffset + 1;
-      }
-      if (position === segment.lookup(offset) && position > 0) nextOffset = await this.offsetBefore(segment, position);
-      await segment.truncate(position, nextOffset);
+      const found = await this.batchHolding(segment, offset);
+      // Offsets are dense: the log now ends where the first dropped batch began.
+      if (found !== null) await segment.truncate(found.position, found.header.baseOffset);
     }
     const end = this.logEndOffset;
     this.flushedOffset = Math.min(this.flushedOffset, end);
@@ -463,18 +461,6 @@ export class PartitionLog {
     await this.active.flush();
     await this.checkpointNow();
     return end;
-  }
-
-  /** The offset after the batch that ends just before `position` (walking from the segment start). */
-  private async offsetBefore(segment: Segment, position: number): Promise<number> {
-    let at = 0;
-    let next = segment.baseOffset;
-    while (at < position) {
-      const header = await this.headerAt(segment, at);
-      at += header.sizeBytes;
-      next = header.lastOffset + 1;
-    }
-    return next;
   }
 
   private async retentionNow(): Promise<number> {
@@ -579,7 +565,7 @@ export class PartitionLog {
   private async scanSegment(segment: Segment, from: number, rebuildEpochs: boolean): Promise<number | null> {
     let position = from;
     while (position < segment.size) {
-      const chunk = await segment.read(position, Math.max(recoveryChunkBytes, 0));
+      const chunk = await segment.read(position, recoveryChunkBytes);
       const scan = scanBatches(chunk, 0, chunk.length, crc32c);
       for (const header of scan.headers) {
         segment.noteBatch(header, position + header.position, this.config.indexIntervalBytes);
@@ -650,4 +636,3 @@ export class PartitionLog {
   }
 }
 
-export { batchOverheadBytes };

@@ -52,11 +52,11 @@ export class Segment {
 
   /** Opens (creating when missing) the three files of the segment at `baseOffset`. */
   static async open(dir: string, baseOffset: number, fresh: boolean): Promise<Segment> {
-    const flags = fresh ? 'w+' : 'r+';
-    const paths = ['.log', '.index', '.timeindex'].map((s) => join(dir, segmentFileName(baseOffset, s as '.log')));
-    const log = await open(paths[0]!, fresh ? 'w+' : 'r+');
-    const index = await open(paths[1]!, fresh ? 'w+' : await exists(paths[1]!) ? flags : 'w+');
-    const timeIndex = await open(paths[2]!, fresh ? 'w+' : await exists(paths[2]!) ? flags : 'w+');
+    const file = (suffix: '.log' | '.index' | '.timeindex'): string => join(dir, segmentFileName(baseOffset, suffix));
+    const log = await open(file('.log'), fresh ? 'w+' : 'r+');
+    // A missing index is created empty; recovery rebuilds it.
+    const index = await open(file('.index'), !fresh && (await exists(file('.index'))) ? 'r+' : 'w+');
+    const timeIndex = await open(file('.timeindex'), !fresh && (await exists(file('.timeindex'))) ? 'r+' : 'w+');
     const segment = new Segment(dir, baseOffset, log, index, timeIndex);
     segment.size = (await log.stat()).size;
     return segment;
