@@ -3,8 +3,8 @@
 // latencies in submission order, with the faults a real disk has: unsynced batches lost at a
 // crash (a random prefix of them may survive, and the next one may be torn), and bit flips
 // in stored batches that the CRC must catch, on read and at recovery.
-import { scanBatches, setBaseOffset, setPartitionLeaderEpoch, batchFieldOffsets } from '../actors/protocol/record-batch.js';
-import type { LogOp, LogResult } from '../actors/protocol/effects.js';
+import { scanBatches, setBaseOffset, setPartitionLeaderEpoch, batchFieldOffsets, readBatchHeader } from '../actors/protocol/record-batch.js';
+import type { EpochStart, LogOp, LogResult } from '../actors/protocol/effects.js';
 import { crc32c } from '../runtime/storage/record-batch.js';
 import type { Prng } from './prng.js';
 import type { Scheduler } from './scheduler.js';
@@ -61,6 +61,11 @@ export class SimLogDisk {
   logRange(store: string): { logEndOffset: number; batches: number } {
     const log = this.logFor(store);
     return { logEndOffset: log.logEndOffset, batches: log.batches.length };
+  }
+
+  /** The stored batches of a log (as they would be read back), for checkers. Never consumes faults. */
+  storedBatches(store: string): ReadonlyArray<{ bytes: Uint8Array; firstOffset: number; lastOffset: number }> {
+    return this.logs.get(store)?.batches ?? [];
   }
 
   /**
@@ -140,6 +145,13 @@ export class SimLogDisk {
 
   private complete(log: SimLog, op: Exclude<LogOp, { kind: 'logAppend' }>): LogResult {
     switch (op.kind) {
+      case 'logOpen':
+        return { kind: 'opened', logStartOffset: log.batches[0]?.firstOffset ?? log.startOffset, logEndOffset: log.logEndOffset, epochs: epochsOf(log) };
+      case 'logDelete':
+        log.batches = [];
+        log.startOffset = 0;
+        log.logEndOffset = 0;
+        return { kind: 'deleted' };
       case 'logFlush':
         for (const batch of log.batches) batch.durable = true;
         return { kind: 'flushed', flushedOffset: log.logEndOffset };
@@ -202,4 +214,15 @@ export class SimLogDisk {
     for (const batch of log.batches) batch.durable = true;
     log.logEndOffset = log.batches.length === 0 ? log.startOffset : log.batches[log.batches.length - 1]!.lastOffset + 1;
   }
+}
+
+/** The leader-epoch cache a log's batches imply: each epoch and the first offset written in it. */
+function epochsOf(log: SimLog): EpochStart[] {
+  const epochs: EpochStart[] = [];
+  for (const batch of log.batches) {
+    const epoch = readBatchHeader(batch.bytes, 0).partitionLeaderEpoch;
+    const last = epochs[epochs.length - 1];
+    if (epoch >= 0 && (last === undefined || epoch > last.epoch)) epochs.push({ epoch, startOffset: batch.firstOffset });
+  }
+  return epochs;
 }

@@ -16,7 +16,9 @@ import { ErrorCode } from '../protocol/errors.js';
 import {
   type MetadataImage, applyEntry, cloneImage, emptyImage, imageFromMessage, imageToMessage,
 } from './metadata-image.js';
-import { decideCreateTopic, deriveTopicId, recordsForFence, recordsForUnfence } from './decisions.js';
+import {
+  decideAlterPartition, decideCreateTopic, deriveTopicId, recordsForFence, recordsForPreferredLeaders, recordsForUnfence,
+} from './decisions.js';
 import {
   type RaftLog, compactThrough, entriesAfter, entryAt, isUpToDate, lastIndex, lastTerm, termAt, truncateFrom,
 } from './raft-log.js';
@@ -35,6 +37,10 @@ export interface ControllerConfig {
   snapshotThresholdEntries: number;
   appendEntriesMax: number;
   metadataFetchEntriesMax: number;
+  /** unclean.leader.election.enable, the cluster default (topics may override it). */
+  uncleanLeaderElectionEnable: boolean;
+  /** leader.imbalance.check.interval.ms: how often leadership returns to preferred replicas. */
+  leaderImbalanceCheckIntervalMs: number;
   /** Deliberate protocol bugs, for showing that the checkers catch them. Tests only. */
   bugs: ControllerBugs;
 }
@@ -57,6 +63,8 @@ export const defaultControllerTimings = {
   snapshotThresholdEntries: 1000,
   appendEntriesMax: 64,
   metadataFetchEntriesMax: 256,
+  uncleanLeaderElectionEnable: false,
+  leaderImbalanceCheckIntervalMs: 300_000,
 } as const;
 
 export interface ControllerInput {
@@ -118,7 +126,8 @@ type ControllerEvent =
   | StorageCompleted
   | TimerFired<'ElectionTimeoutFired'>
   | TimerFired<'HeartbeatTimerFired'>
-  | TimerFired<'CheckQuorumTimerFired'>;
+  | TimerFired<'CheckQuorumTimerFired'>
+  | TimerFired<'LeaderBalanceTimerFired'>;
 
 export function initialControllerContext(input: ControllerInput): ControllerContext {
   const { durable, config } = input;
@@ -304,7 +313,7 @@ function expireBrokerSessions(ctx: ControllerContext): Effect[] {
     if (broker.fenced) continue;
     const lastHeartbeatMs = ctx.brokerHeartbeatMs.get(broker.brokerId) ?? ctx.nowMs;
     if (ctx.nowMs - lastHeartbeatMs > ctx.config.brokerSessionTimeoutMs) {
-      effects.push(...appendAsLeader(ctx, recordsForFence(image, broker.brokerId)));
+      effects.push(...appendAsLeader(ctx, recordsForFence(image, broker.brokerId, ctx.config.uncleanLeaderElectionEnable)));
     }
   }
   return effects;
@@ -492,6 +501,7 @@ const becomeLeader: Handler = (ctx) => {
     { type: 'timer.cancel', event: 'ElectionTimeoutFired' },
     { type: 'timer.set', event: 'HeartbeatTimerFired', delayMs: ctx.config.heartbeatIntervalMs, jitterMs: 0 },
     { type: 'timer.set', event: 'CheckQuorumTimerFired', delayMs: ctx.config.electionTimeoutMs, jitterMs: 0 },
+    { type: 'timer.set', event: 'LeaderBalanceTimerFired', delayMs: ctx.config.leaderImbalanceCheckIntervalMs, jitterMs: 0 },
   ];
   // A no-op entry of our own term commits everything before it (Raft section 5.4.2).
   effects.push(...appendAsLeader(ctx, [{ leaderChange: { leaderId: ctx.config.nodeId, term: ctx.term } }]));
@@ -503,6 +513,7 @@ const resignLeadership: Handler = (ctx) => {
   const effects: Effect[] = [
     { type: 'timer.cancel', event: 'HeartbeatTimerFired' },
     { type: 'timer.cancel', event: 'CheckQuorumTimerFired' },
+    { type: 'timer.cancel', event: 'LeaderBalanceTimerFired' },
   ];
   for (const { message } of ctx.pendingReplies) {
     const body = { ...message.body, errorCode: ErrorCode.NOT_CONTROLLER, leaderHint: -1 } as typeof message.body;
@@ -567,7 +578,7 @@ const registerBroker: Handler = (ctx, event) => {
     return [];
   }
   // A new incarnation fences the old one in the same entry that registers it.
-  const records: MetadataRecord[] = existing === undefined ? [] : recordsForFence(image, body.brokerId);
+  const records: MetadataRecord[] = existing === undefined ? [] : recordsForFence(image, body.brokerId, ctx.config.uncleanLeaderElectionEnable);
   records.push({ registerBroker: { brokerId: body.brokerId, incarnationId: body.incarnationId, listener: body.listener } });
   const effects = appendAsLeader(ctx, records);
   const brokerEpoch = lastIndex(ctx.log);
@@ -589,7 +600,7 @@ const brokerHeartbeat: Handler = (ctx, event) => {
   const effects: Effect[] = [];
   // A broker is unfenced once it has caught up with the log up to its own registration.
   if (broker.fenced && body.metadataOffset >= broker.brokerEpoch) {
-    effects.push(...appendAsLeader(ctx, recordsForUnfence(image, body.brokerId)));
+    effects.push(...appendAsLeader(ctx, recordsForUnfence(image, body.brokerId, ctx.config.uncleanLeaderElectionEnable)));
   }
   effects.push(...send(ctx, from, 'BrokerHeartbeatResponse', { errorCode: ErrorCode.NONE, fenced: broker.fenced, leaderHint: ctx.config.nodeId }));
   return effects;
@@ -610,7 +621,7 @@ const createTopics: Handler = (ctx, event) => {
   const effects: Effect[] = [];
   for (const topic of body.topics) {
     const topicId = deriveTopicId(ctx.config.clusterId, ctx.term, lastIndex(ctx.log) + 1, topic.name);
-    const decision = decideCreateTopic(ctx.pendingImage!, topic.name, topic.numPartitions, topic.replicationFactor, topicId);
+    const decision = decideCreateTopic(ctx.pendingImage!, topic.name, topic.numPartitions, topic.replicationFactor, topicId, topic.configs);
     effects.push(...appendAsLeader(ctx, decision.records));
     results.push({ name: topic.name, errorCode: decision.errorCode, topicId: decision.errorCode === 0 ? topicId : '' });
   }
@@ -644,6 +655,29 @@ const deleteTopics: Handler = (ctx, event) => {
   return effects;
 };
 
+const alterPartition: Handler = (ctx, event) => {
+  const { body, from } = wire(event, 'AlterPartitionRequest');
+  const decision = decideAlterPartition(ctx.pendingImage!, body);
+  const current = decision.partition;
+  const reply = (errorCode: number, leader: number, leaderEpoch: number, isr: number[], partitionEpoch: number): Outgoing => ({
+    to: from, kind: 'AlterPartitionResponse',
+    body: { errorCode, leaderHint: ctx.config.nodeId, topicId: body.topicId, partition: body.partition, leader, leaderEpoch, isr, partitionEpoch, topic: body.topic },
+  });
+  if (decision.errorCode !== ErrorCode.NONE || current === undefined) {
+    const message = reply(decision.errorCode, current?.leader ?? -1, current?.leaderEpoch ?? 0, current?.isr ?? [], current?.partitionEpoch ?? 0);
+    return send(ctx, from, message.kind, message.body);
+  }
+  const effects = appendAsLeader(ctx, decision.records);
+  const changed = current;
+  ctx.pendingReplies.push({ index: lastIndex(ctx.log), message: reply(ErrorCode.NONE, changed.leader, changed.leaderEpoch, [...changed.isr], changed.partitionEpoch) });
+  return effects;
+};
+
+const balanceLeaders: Handler = (ctx) => [
+  ...appendAsLeader(ctx, recordsForPreferredLeaders(ctx.pendingImage!)),
+  { type: 'timer.set', event: 'LeaderBalanceTimerFired', delayMs: ctx.config.leaderImbalanceCheckIntervalMs, jitterMs: 0 },
+];
+
 /** Requests only the active controller serves: everyone else points at the leader. */
 const redirectToLeader: Handler = (ctx, event) => {
   const request = event as WireEvent;
@@ -660,6 +694,11 @@ const redirectToLeader: Handler = (ctx, event) => {
       return send(ctx, request.from, 'CreateTopicsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [], offset: 0 });
     case 'DeleteTopicsRequest':
       return send(ctx, request.from, 'DeleteTopicsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [] });
+    case 'AlterPartitionRequest':
+      return send(ctx, request.from, 'AlterPartitionResponse', {
+        errorCode: code, leaderHint, topicId: request.body.topicId, partition: request.body.partition, leader: -1, leaderEpoch: 0,
+        isr: [], partitionEpoch: 0, topic: request.body.topic,
+      });
     default:
       return [];
   }
@@ -710,6 +749,8 @@ export const controllerMachine = setup({
     serveMetadataFetch: effectful(serveMetadataFetch),
     createTopics: effectful(createTopics),
     deleteTopics: effectful(deleteTopics),
+    alterPartition: effectful(alterPartition),
+    balanceLeaders: effectful(balanceLeaders),
     redirectToLeader: effectful(redirectToLeader),
     describeAsFollower: effectful(describeQuorum('follower')),
     describeAsCandidate: effectful(describeQuorum('candidate')),
@@ -762,6 +803,7 @@ export const controllerMachine = setup({
     MetadataFetchRequest: { actions: 'redirectToLeader' },
     CreateTopicsRequest: { actions: 'redirectToLeader' },
     DeleteTopicsRequest: { actions: 'redirectToLeader' },
+    AlterPartitionRequest: { actions: 'redirectToLeader' },
   },
   states: {
     follower: {
@@ -822,6 +864,8 @@ export const controllerMachine = setup({
         MetadataFetchRequest: { actions: 'serveMetadataFetch' },
         CreateTopicsRequest: { actions: 'createTopics' },
         DeleteTopicsRequest: { actions: 'deleteTopics' },
+        AlterPartitionRequest: { actions: 'alterPartition' },
+        LeaderBalanceTimerFired: { actions: 'balanceLeaders' },
         DescribeQuorumRequest: { actions: 'describeAsLeader' },
       },
     },

@@ -45,8 +45,8 @@ function applyRecord(image: MetadataImage, record: MetadataRecord, index: number
     const broker = image.brokers.get(record.unfenceBroker.brokerId);
     if (broker !== undefined && broker.brokerEpoch === record.unfenceBroker.brokerEpoch) broker.fenced = false;
   } else if ('topic' in record) {
-    const { name, topicId } = record.topic;
-    image.topicsByName.set(name, { name, topicId, partitions: [] });
+    const { name, topicId, configs } = record.topic;
+    image.topicsByName.set(name, { name, topicId, partitions: [], configs: configs.map((c) => ({ ...c })) });
     image.topicNamesById.set(topicId, name);
   } else if ('partition' in record) {
     const p = record.partition;
@@ -82,6 +82,7 @@ export function imageToMessage(image: MetadataImage): MetadataImageMessage {
       topicId: t.topicId,
       // A copy that missed a PartitionRecord has a hole here; the digest must still be computable.
       partitions: t.partitions.filter((p) => p !== undefined).map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
+      configs: t.configs.map((c) => ({ ...c })),
     }));
   return { offset: image.offset, brokers, topics };
 }
@@ -95,6 +96,7 @@ export function imageFromMessage(message: MetadataImageMessage): MetadataImage {
       name: t.name,
       topicId: t.topicId,
       partitions: t.partitions.map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
+      configs: t.configs.map((c) => ({ ...c })),
     });
     image.topicNamesById.set(t.topicId, t.name);
   }

@@ -1,7 +1,7 @@
 // Effects: what an actor asks of its host. They leave a machine through xstate's `emit`;
 // the host listens with `actor.on('*')`. Completions come back as events.
 import { emit } from 'xstate';
-import type { LogEntry, MetadataImageMessage, Outgoing } from './messages.js';
+import type { ConfigEntry, LogEntry, MetadataImageMessage, Outgoing } from './messages.js';
 
 /** Durable operations of a Raft store. Each completes only once it is on stable storage. */
 export type StorageOp =
@@ -15,6 +15,10 @@ export type StorageOp =
  * back as LogCompleted events, in submission order per store.
  */
 export type LogOp =
+  /** Opens (creating if needed) the log with these topic-level overrides (segment.bytes, ...). */
+  | { kind: 'logOpen'; configs: ConfigEntry[] }
+  /** Removes the log and its files; a later logOpen starts an empty log. */
+  | { kind: 'logDelete' }
   /** leaderEpoch >= 0: as leader, assign offsets and this epoch; -1: as follower, keep the batch's offsets. */
   | { kind: 'logAppend'; bytes: Uint8Array; leaderEpoch: number }
   /** Completes once every offset below `offset` is durable. */
@@ -22,7 +26,12 @@ export type LogOp =
   | { kind: 'logRead'; offset: number; maxBytes: number; maxOffset: number }
   | { kind: 'logTruncate'; offset: number };
 
+/** A leader epoch and the first offset written in it (the leader-epoch cache). */
+export interface EpochStart { epoch: number; startOffset: number }
+
 export type LogResult =
+  | { kind: 'opened'; logStartOffset: number; logEndOffset: number; epochs: EpochStart[] }
+  | { kind: 'deleted' }
   | { kind: 'appended'; firstOffset: number; lastOffset: number; logEndOffset: number }
   | { kind: 'flushed'; flushedOffset: number }
   | { kind: 'read'; bytes: Uint8Array; firstOffset: number; nextOffset: number }
@@ -38,7 +47,13 @@ export type Effect =
   | { type: 'storage'; seq: number; op: StorageOp }
   /** Arms (or re-arms) the named timer; the host adds a random jitter in [0, jitterMs). */
   | { type: 'timer.set'; event: string; delayMs: number; jitterMs: number }
-  | { type: 'timer.cancel'; event: string };
+  | { type: 'timer.cancel'; event: string }
+  /** Starts an actor on this node from a machine the host knows by name; ignored if it exists. */
+  | { type: 'spawn'; actorId: string; machine: string; input: unknown }
+  /** Stops the emitting actor once this step is done. */
+  | { type: 'stop' }
+  /** A line for the operator's log (the host writes it with the node and actor named). */
+  | { type: 'note'; level: 'info' | 'warn' | 'error'; message: string };
 
 /**
  * What a machine emits once per handled event: every effect of that step, in order. One

@@ -24,7 +24,8 @@ export interface LeaderChangeRecord { leaderId: number; term: number }
 export interface RegisterBrokerRecord { brokerId: number; incarnationId: string; listener: string }
 export interface FenceBrokerRecord { brokerId: number; brokerEpoch: number }
 export interface UnfenceBrokerRecord { brokerId: number; brokerEpoch: number }
-export interface TopicRecord { name: string; topicId: string }
+export interface ConfigEntry { name: string; value: string }
+export interface TopicRecord { name: string; topicId: string; configs: ConfigEntry[] }
 export interface PartitionRecord {
   topicId: string;
   partition: number;
@@ -65,6 +66,7 @@ export interface TopicState {
   name: string;
   topicId: string;
   partitions: PartitionRecord[];
+  configs: ConfigEntry[];
 }
 /** The wire form of a metadata state (snapshots); see actors/controller/metadata-image.ts. */
 export interface MetadataImageMessage {
@@ -113,7 +115,7 @@ export interface MetadataFetchResponse {
   snapshot: MetadataImageMessage | null;
   hasSnapshot: boolean;
 }
-export interface CreatableTopic { name: string; numPartitions: number; replicationFactor: number }
+export interface CreatableTopic { name: string; numPartitions: number; replicationFactor: number; configs: ConfigEntry[] }
 export interface CreateTopicsRequest { requestId: string; topics: CreatableTopic[] }
 export interface CreatableTopicResult { name: string; errorCode: number; topicId: string }
 export interface CreateTopicsResponse {
@@ -141,6 +143,107 @@ export interface DescribeQuorumResponse {
   lastIndex: number;
 }
 
+export interface PartitionStateChange {
+  topic: string;
+  topicId: string;
+  partition: number;
+  replicas: number[];
+  isr: number[];
+  leader: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  configs: ConfigEntry[];
+  removed: boolean;
+}
+export interface AlterPartitionRequest {
+  brokerId: number;
+  brokerEpoch: number;
+  topicId: string;
+  partition: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  newIsr: number[];
+  topic: string;
+}
+export interface AlterPartitionResponse {
+  errorCode: number;
+  leaderHint: number;
+  topicId: string;
+  partition: number;
+  leader: number;
+  leaderEpoch: number;
+  isr: number[];
+  partitionEpoch: number;
+  topic: string;
+}
+export const acksAll = -1;
+export interface ProduceRequest {
+  requestId: string;
+  topic: string;
+  partition: number;
+  /** 0, 1 or -1 (all) */
+  acks: number;
+  timeoutMs: number;
+  records: Uint8Array;
+  /** What the client believes the leader epoch is, or -1. */
+  leaderEpoch: number;
+}
+export interface ProduceResponse {
+  requestId: string;
+  errorCode: number;
+  baseOffset: number;
+  logStartOffset: number;
+  leaderHint: number;
+  leaderEpoch: number;
+  errorMessage: string;
+  topic: string;
+  partition: number;
+}
+/** replicaId of a consumer's fetch. */
+export const consumerReplicaId = -1;
+export interface FetchRequest {
+  requestId: string;
+  topic: string;
+  partition: number;
+  replicaId: number;
+  fetchOffset: number;
+  lastFetchedEpoch: number;
+  currentLeaderEpoch: number;
+  maxBytes: number;
+  maxWaitMs: number;
+  minBytes: number;
+}
+export interface FetchResponse {
+  requestId: string;
+  errorCode: number;
+  highWatermark: number;
+  logStartOffset: number;
+  logEndOffset: number;
+  records: Uint8Array;
+  leaderHint: number;
+  leaderEpoch: number;
+  topic: string;
+  partition: number;
+  errorMessage: string;
+}
+export interface OffsetForLeaderEpochRequest {
+  requestId: string;
+  topic: string;
+  partition: number;
+  replicaId: number;
+  currentLeaderEpoch: number;
+  leaderEpoch: number;
+}
+export interface OffsetForLeaderEpochResponse {
+  requestId: string;
+  errorCode: number;
+  leaderEpoch: number;
+  endOffset: number;
+  leaderHint: number;
+  topic: string;
+  partition: number;
+}
+
 /** Every message kind that crosses a transport, with its payload type. */
 export interface WireMessages {
   VoteRequest: VoteRequest;
@@ -161,6 +264,15 @@ export interface WireMessages {
   DeleteTopicsResponse: DeleteTopicsResponse;
   DescribeQuorumRequest: DescribeQuorumRequest;
   DescribeQuorumResponse: DescribeQuorumResponse;
+  PartitionStateChange: PartitionStateChange;
+  AlterPartitionRequest: AlterPartitionRequest;
+  AlterPartitionResponse: AlterPartitionResponse;
+  ProduceRequest: ProduceRequest;
+  ProduceResponse: ProduceResponse;
+  FetchRequest: FetchRequest;
+  FetchResponse: FetchResponse;
+  OffsetForLeaderEpochRequest: OffsetForLeaderEpochRequest;
+  OffsetForLeaderEpochResponse: OffsetForLeaderEpochResponse;
 }
 export type WireKind = keyof WireMessages;
 export const wireKinds: readonly WireKind[] = [
@@ -169,7 +281,12 @@ export const wireKinds: readonly WireKind[] = [
   'BrokerRegistrationResponse', 'BrokerHeartbeatRequest', 'BrokerHeartbeatResponse',
   'MetadataFetchRequest', 'MetadataFetchResponse', 'CreateTopicsRequest', 'CreateTopicsResponse',
   'DeleteTopicsRequest', 'DeleteTopicsResponse', 'DescribeQuorumRequest', 'DescribeQuorumResponse',
+  'PartitionStateChange', 'AlterPartitionRequest', 'AlterPartitionResponse', 'ProduceRequest', 'ProduceResponse',
+  'FetchRequest', 'FetchResponse', 'OffsetForLeaderEpochRequest', 'OffsetForLeaderEpochResponse',
 ];
+
+/** Requests addressed to a partition replica; a node without that replica lets its broker answer. */
+export const partitionRequestKinds: ReadonlySet<string> = new Set(['ProduceRequest', 'FetchRequest', 'OffsetForLeaderEpochRequest']);
 
 /** A message as an actor receives it: the payload plus who sent it and when it arrived. */
 export type Delivered<K extends WireKind> = {

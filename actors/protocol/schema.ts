@@ -85,6 +85,8 @@ message MetadataRecord {
     RemoveTopicRecord remove_topic = 8;
   }
 }
+// A topic-level configuration override (retention.ms, min.insync.replicas, ...).
+message ConfigEntry { string name = 1; string value = 2; }
 message LeaderChangeRecord { uint32 leader_id = 1; uint32 term = 2; }
 message RegisterBrokerRecord {
   uint32 broker_id = 1;
@@ -93,7 +95,7 @@ message RegisterBrokerRecord {
 }
 message FenceBrokerRecord { uint32 broker_id = 1; uint32 broker_epoch = 2; }
 message UnfenceBrokerRecord { uint32 broker_id = 1; uint32 broker_epoch = 2; }
-message TopicRecord { string name = 1; string topic_id = 2; }
+message TopicRecord { string name = 1; string topic_id = 2; repeated ConfigEntry configs = 3; }
 message PartitionRecord {
   string topic_id = 1;
   uint32 partition = 2;
@@ -123,6 +125,7 @@ message TopicState {
   string name = 1;
   string topic_id = 2;
   repeated PartitionRecord partitions = 3;
+  repeated ConfigEntry configs = 4;
 }
 message MetadataImage {
   uint32 offset = 1;
@@ -167,6 +170,7 @@ message CreatableTopic {
   string name = 1;
   sint32 num_partitions = 2;
   sint32 replication_factor = 3;
+  repeated ConfigEntry configs = 4;
 }
 message CreateTopicsRequest {
   string request_id = 1;
@@ -203,5 +207,111 @@ message DescribeQuorumResponse {
   sint32 leader_id = 5;
   uint32 commit_index = 6;
   uint32 last_index = 7;
+}
+// ---- Partition replicas ----
+// Offsets are JavaScript numbers (exact to 2^53) carried as double: decoding then yields
+// plain numbers, with no 64-bit integer objects on the produce and fetch paths.
+// The broker tells a local replica what the metadata log says about its partition (Kafka's
+// LeaderAndIsr). removed: the topic is gone or the replica was moved off this broker.
+message PartitionStateChange {
+  string topic = 1;
+  string topic_id = 2;
+  uint32 partition = 3;
+  repeated uint32 replicas = 4;
+  repeated uint32 isr = 5;
+  sint32 leader = 6;
+  uint32 leader_epoch = 7;
+  uint32 partition_epoch = 8;
+  repeated ConfigEntry configs = 9;
+  bool removed = 10;
+}
+// A partition leader asks the controller (through its broker) to change the ISR.
+message AlterPartitionRequest {
+  uint32 broker_id = 1;
+  uint32 broker_epoch = 2;
+  string topic_id = 3;
+  uint32 partition = 4;
+  uint32 leader_epoch = 5;
+  uint32 partition_epoch = 6;
+  repeated uint32 new_isr = 7;
+  string topic = 8;
+}
+message AlterPartitionResponse {
+  sint32 error_code = 1;
+  sint32 leader_hint = 2;
+  string topic_id = 3;
+  uint32 partition = 4;
+  sint32 leader = 5;
+  uint32 leader_epoch = 6;
+  repeated uint32 isr = 7;
+  uint32 partition_epoch = 8;
+  string topic = 9;
+}
+// Produce to a partition leader. acks: 0, 1 or -1 (all). leader_epoch: what the client
+// believes, or -1.
+message ProduceRequest {
+  string request_id = 1;
+  string topic = 2;
+  uint32 partition = 3;
+  sint32 acks = 4;
+  uint32 timeout_ms = 5;
+  bytes records = 6;
+  sint32 leader_epoch = 7;
+}
+message ProduceResponse {
+  string request_id = 1;
+  sint32 error_code = 2;
+  double base_offset = 3;
+  double log_start_offset = 4;
+  sint32 leader_hint = 5;
+  sint32 leader_epoch = 6;
+  string error_message = 7;
+  string topic = 8;
+  uint32 partition = 9;
+}
+// Fetch from a leader: by a follower (replica_id >= 0, reads up to the log end) or by a
+// consumer (replica_id -1, reads below the high watermark).
+message FetchRequest {
+  string request_id = 1;
+  string topic = 2;
+  uint32 partition = 3;
+  sint32 replica_id = 4;
+  double fetch_offset = 5;
+  sint32 last_fetched_epoch = 6;
+  sint32 current_leader_epoch = 7;
+  uint32 max_bytes = 8;
+  uint32 max_wait_ms = 9;
+  uint32 min_bytes = 10;
+}
+message FetchResponse {
+  string request_id = 1;
+  sint32 error_code = 2;
+  double high_watermark = 3;
+  double log_start_offset = 4;
+  double log_end_offset = 5;
+  bytes records = 6;
+  sint32 leader_hint = 7;
+  sint32 leader_epoch = 8;
+  string topic = 9;
+  uint32 partition = 10;
+  string error_message = 11;
+}
+// KIP-101/279: the end offset of the largest epoch <= leader_epoch that the leader knows.
+message OffsetForLeaderEpochRequest {
+  string request_id = 1;
+  string topic = 2;
+  uint32 partition = 3;
+  sint32 replica_id = 4;
+  sint32 current_leader_epoch = 5;
+  sint32 leader_epoch = 6;
+}
+message OffsetForLeaderEpochResponse {
+  string request_id = 1;
+  sint32 error_code = 2;
+  sint32 leader_epoch = 3;
+  double end_offset = 4;
+  sint32 leader_hint = 5;
+  string topic = 6;
+  uint32 partition = 7;
 }
 `;

@@ -8,7 +8,7 @@ import {
   type Envelope, decodeEnvelope, decodePayload, encodeEnvelope, encodePayload,
 } from '../../actors/protocol/codec.js';
 import type { Effect, EffectBatch } from '../../actors/protocol/effects.js';
-import type { Address, Outgoing, WireKind } from '../../actors/protocol/messages.js';
+import { type Address, type Outgoing, type WireKind, partitionRequestKinds } from '../../actors/protocol/messages.js';
 import type { Clock, StoragePort, TimerHandle, Tracer, Transport } from './ports.js';
 import type { DropReason, KernelMetrics } from './metrics.js';
 import type { PlacementTable } from './placement.js';
@@ -33,6 +33,14 @@ export interface KernelOptions {
   onStateChange?: (actorId: string, state: string) => void;
   /** Called when an actor throws (a broken invariant); the actor is stopped. */
   onActorFailure?: (actorId: string, error: Error) => void;
+  /** Machines actors may spawn by name (the broker spawns partition replicas). */
+  machines?: Record<string, AnyStateMachine>;
+  /**
+   * Receives partition requests (produce, fetch, ...) addressed to a replica this node does
+   * not host, so that it can answer NOT_LEADER_OR_FOLLOWER instead of leaving the client to
+   * time out.
+   */
+  fallbackActor?: string;
 }
 
 type KernelEvent = { type: string; atMs: number; [key: string]: unknown };
@@ -59,6 +67,8 @@ export class NodeKernel {
   private readonly cells = new Map<string, ActorCell>();
   private readonly runQueue: ActorCell[] = [];
   private draining = false;
+  /** Spawns and stops asked for during a step, done once the step is over. */
+  private afterStep: Array<() => void> = [];
   private stopped = false;
   private messageSeq = 0;
   /** The message being handled; effects emitted meanwhile name it as their causal parent. */
@@ -101,6 +111,7 @@ export class NodeKernel {
       this.draining = wasDraining;
     }
     this.options.tracer?.record({ t: this.options.clock.now(), node: this.nodeId, actor: actorId, kind: '@start', id: this.currentMsgId, parent: '', state: cell.state });
+    this.runAfterStep();
     this.drain();
   }
 
@@ -159,7 +170,10 @@ export class NodeKernel {
   }
 
   private accept(envelope: Envelope): void {
-    const cell = this.cells.get(envelope.to.actor);
+    let cell = this.cells.get(envelope.to.actor);
+    if ((cell === undefined || cell.failed) && this.options.fallbackActor !== undefined && partitionRequestKinds.has(envelope.kind)) {
+      cell = this.cells.get(this.options.fallbackActor);
+    }
     if (cell === undefined || cell.failed) {
       this.drop('unknown_actor', `no actor "${envelope.to.actor}" on node ${this.nodeId}`);
       return;
@@ -209,6 +223,7 @@ export class NodeKernel {
     const before = cell.state;
     this.currentMsgId = item.msgId;
     this.guarded(cell, () => cell.actor.send(item.event));
+    this.runAfterStep();
     if (cell.state !== before) this.options.onStateChange?.(cell.id, cell.state);
     const tracer = this.options.tracer;
     if (tracer !== null) {
@@ -218,6 +233,14 @@ export class NodeKernel {
       if (item.from !== '') line.from = item.from;
       if (cell.state !== before) line.state = cell.state;
       tracer.record(line);
+    }
+  }
+
+  private runAfterStep(): void {
+    while (this.afterStep.length > 0) {
+      const work = this.afterStep;
+      this.afterStep = [];
+      for (const task of work) task();
     }
   }
 
@@ -280,7 +303,36 @@ export class NodeKernel {
       case 'timer.cancel':
         this.cancelTimer(cell, effect.event);
         return;
+      case 'spawn': {
+        const machine = this.options.machines?.[effect.machine];
+        if (machine === undefined) throw new Error(`node ${this.nodeId}: no machine "${effect.machine}" to spawn ${effect.actorId}`);
+        const existing = this.cells.get(effect.actorId);
+        if (existing !== undefined && !existing.failed) return;
+        if (existing !== undefined) this.remove(existing);
+        // Spawned after the current step, so that its first effects follow the spawner's.
+        this.afterStep.push(() => this.spawn(effect.actorId, machine, effect.input));
+        return;
+      }
+      case 'stop':
+        this.afterStep.push(() => this.remove(cell));
+        return;
+      case 'note':
+        this.options.logger[effect.level]({ node: this.nodeId, actor: cell.id }, effect.message);
+        return;
     }
+  }
+
+  /** Stops one actor: its timers are cancelled, its mailbox and pending completions dropped. */
+  private remove(cell: ActorCell): void {
+    if (this.cells.get(cell.id) !== cell) return;
+    cell.failed = true;
+    for (const handle of cell.timers.values()) this.options.clock.clearTimeout(handle);
+    cell.timers.clear();
+    cell.mailbox.length = 0;
+    cell.actor.stop();
+    this.cells.delete(cell.id);
+    this.options.placement?.remove(cell.id, this.nodeId);
+    this.options.tracer?.record({ t: this.options.clock.now(), node: this.nodeId, actor: cell.id, kind: '@stop', id: this.currentMsgId, parent: '' });
   }
 
   private cancelTimer(cell: ActorCell, event: string): void {

@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { protoSource } from '../../actors/protocol/schema.js';
 import { errorName } from '../../actors/protocol/errors.js';
+import type { ConfigEntry } from '../../actors/protocol/messages.js';
 import { controllerActorId } from '../../actors/controller/controller-machine.js';
 import { runCampaign } from '../../sim/campaign.js';
 import { type FaultKind, parseFaults } from '../../sim/nemesis.js';
@@ -28,6 +29,12 @@ program
   .description('Kafka-compatible distributed log: actors on a NATS mesh, with a deterministic simulator')
   .showSuggestionAfterError(false)
   .configureOutput({ outputError: (text, write) => write(text.split('\n')[0] + '\n') });
+
+function collectConfig(text: string, previous: ConfigEntry[]): ConfigEntry[] {
+  const at = text.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError(`--config expects key=value, got "${text}"`);
+  return [...previous, { name: text.slice(0, at).trim(), value: text.slice(at + 1).trim() }];
+}
 
 function asInt(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -270,13 +277,14 @@ meshOptions(program.command('quorum').description('describe the controller quoru
 meshOptions(program.command('create-topic').description('create a topic through the active controller').argument('<name>'))
   .option('--partitions <n>', 'partitions', asInt('--partitions', 1, 100_000), 1)
   .option('--replication-factor <n>', 'replicas per partition', asInt('--replication-factor', 1, 16), 1)
-  .action(async (name: string, flags: MeshFlags & { partitions: number; replicationFactor: number }) => {
+  .option('--config <key=value>', 'a topic config override (repeatable), e.g. min.insync.replicas=2', collectConfig, [])
+  .action(async (name: string, flags: MeshFlags & { partitions: number; replicationFactor: number; config: ConfigEntry[] }) => {
     await withMeshClient(flags, async (client, voters) => {
       let target = voters[0]!;
       const deadline = Date.now() + flags.timeout;
       while (Date.now() < deadline) {
         const answer = await client.request({ node: target, actor: controllerActorId }, 'CreateTopicsRequest',
-          { requestId: client.nextRequestId(), topics: [{ name, numPartitions: flags.partitions, replicationFactor: flags.replicationFactor }] },
+          { requestId: client.nextRequestId(), topics: [{ name, numPartitions: flags.partitions, replicationFactor: flags.replicationFactor, configs: flags.config }] },
           'CreateTopicsResponse', Math.max(1, deadline - Date.now()));
         if (answer !== null && answer.errorCode === 0) {
           const result = answer.results[0]!;

@@ -1,9 +1,11 @@
 // A node's storage port: Raft stores in the metadata directory (raft-store.ts) and one
 // partition log per replica actor (partition-log.ts), each log's operations run in order.
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { LogOp, LogResult, RaftDurableState, StorageOp } from '../../actors/protocol/effects.js';
 import type { StoragePort } from '../kernel/ports.js';
+import { topicLogConfig } from './topic-config.js';
 import { CorruptRecordError, InvalidAppendError, OffsetOutOfRangeError, PartitionLog, defaultLogConfig, type LogConfig } from './partition-log.js';
 import type { FileStoragePort } from './raft-store.js';
 
@@ -61,10 +63,28 @@ export class NodeStorage implements StoragePort {
     return log;
   }
 
+  private async deleteLog(store: string): Promise<LogResult> {
+    const log = this.logs.get(store);
+    this.logs.delete(store);
+    this.configs.delete(store);
+    if (log !== undefined) await (await log).abandon();
+    await rm(join(this.logDir, store), { recursive: true, force: true });
+    return { kind: 'deleted' };
+  }
+
   private async run(store: string, op: LogOp): Promise<LogResult> {
     try {
+      if (op.kind === 'logDelete') return await this.deleteLog(store);
+      if (op.kind === 'logOpen' && !this.logs.has(store) && op.configs.length > 0) {
+        this.configureLog(store, topicLogConfig(op.configs));
+      }
       const log = await this.log(store);
       switch (op.kind) {
+        case 'logOpen':
+          return {
+            kind: 'opened', logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset,
+            epochs: log.epochEntries.map((e) => ({ epoch: e.epoch, startOffset: e.startOffset })),
+          };
         case 'logAppend': {
           const result = await log.append(op.bytes, op.leaderEpoch >= 0 ? op.leaderEpoch : undefined);
           return { kind: 'appended', firstOffset: result.firstOffset, lastOffset: result.lastOffset, logEndOffset: log.logEndOffset };

@@ -72,6 +72,7 @@ export class AdminClient {
       name: `topic-${this.seq}`,
       numPartitions: this.prng.int(1, 4),
       replicationFactor: this.prng.int(1, Math.min(3, this.voters.length)),
+      configs: [],
     };
     const request: Outstanding = { requestId: `req-${this.seq}`, topic, attempt: 0, target: this.leaderGuess, timeout: null };
     this.history.requested += 1;

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { controllerActorId } from '../../actors/controller/controller-machine.js';
 import { type MetadataImage, applyEntry, emptyImage, imageFromMessage } from '../../actors/controller/metadata-image.js';
 import { ErrorCode, errorName } from '../../actors/protocol/errors.js';
-import type { DescribeQuorumResponse, LogEntry } from '../../actors/protocol/messages.js';
+import type { ConfigEntry, DescribeQuorumResponse, LogEntry } from '../../actors/protocol/messages.js';
 import { silentLogger } from '../../runtime/ops/logger.js';
 import { MeshClient } from '../../runtime/ops/mesh-client.js';
 import { NatsTransport } from '../../runtime/transport/nats.js';
@@ -418,14 +418,14 @@ export class QuorumClient {
    * after a timeout and retrying while brokers are still too few for the replication factor.
    * Returns the acknowledged topic id.
    */
-  async createTopic(name: string, numPartitions: number, replicationFactor: number, timeoutMs: number): Promise<string> {
+  async createTopic(name: string, numPartitions: number, replicationFactor: number, timeoutMs: number, configs: ConfigEntry[] = []): Promise<string> {
     const voters = this.cluster.voters;
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer';
     while (Date.now() < deadline) {
       const requestId = this.mesh.nextRequestId();
       const answer = await this.mesh.request({ node: this.leaderGuess, actor: controllerActorId }, 'CreateTopicsRequest',
-        { requestId, topics: [{ name, numPartitions, replicationFactor }] }, 'CreateTopicsResponse', 5000, (r) => r.requestId === requestId);
+        { requestId, topics: [{ name, numPartitions, replicationFactor, configs }] }, 'CreateTopicsResponse', 5000, (r) => r.requestId === requestId);
       if (answer === null) {
         last = `timeout from node ${this.leaderGuess}`;
         this.leaderGuess = voters[(voters.indexOf(this.leaderGuess) + 1) % voters.length]!;

@@ -62,7 +62,7 @@ test('fencing moves leadership to a live ISR member and never empties the ISR; u
     { registerBroker: { brokerId: 2, incarnationId: 'b', listener: 'h:2' } },
     { unfenceBroker: { brokerId: 1, brokerEpoch: 1 } },
     { unfenceBroker: { brokerId: 2, brokerEpoch: 2 } },
-    { topic: { name: 't', topicId: 'T' } },
+    { topic: { name: 't', topicId: 'T', configs: [] } },
     { partition: { topicId: 'T', partition: 0, replicas: [1, 2], isr: [1, 2], leader: 1, leaderEpoch: 0, partitionEpoch: 0 } },
     { partition: { topicId: 'T', partition: 1, replicas: [2], isr: [2], leader: 2, leaderEpoch: 0, partitionEpoch: 0 } },
   ]);
