@@ -4,9 +4,7 @@ import type { CampaignSeedResult, WorkerRequest } from './campaign.js';
 import { runSimulation } from './run.js';
 
 parentPort!.on('message', (request: WorkerRequest) => {
-  const { violationDetails, ...rest } = runSimulation({
-    seed: request.seed, nodes: request.nodes, durationMs: request.durationMs, faults: request.faults, bugs: request.bugs, eventsMax: request.eventsMax,
-  });
+  const { violationDetails, ...rest } = runSimulation(request);
   const result: CampaignSeedResult = { ...rest, firstViolation: violationDetails[0] ?? null };
   parentPort!.postMessage(result);
 });

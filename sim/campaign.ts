@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { SimBugs } from './cluster.js';
 import type { FaultKind } from './nemesis.js';
-import type { SimResult } from './run.js';
+import type { SimResult, WorkloadKind } from './run.js';
 
 export const youngGenerationMb = 96;
 
@@ -13,6 +13,8 @@ export interface CampaignOptions {
   nodes: number;
   durationMs: number;
   faults: FaultKind[];
+  workload?: WorkloadKind;
+  uncleanLeaderElection?: boolean;
   bugs?: SimBugs;
   /** Per-run event budget (see runSimulation). */
   eventsMax?: number;
@@ -41,6 +43,8 @@ export interface WorkerRequest {
   nodes: number;
   durationMs: number;
   faults: FaultKind[];
+  workload?: WorkloadKind;
+  uncleanLeaderElection?: boolean;
   bugs?: SimBugs;
   eventsMax?: number;
 }
@@ -63,7 +67,10 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
         void worker.terminate().then(() => resolve());
         return;
       }
-      const request: WorkerRequest = { seed: seeds[next++]!, nodes: options.nodes, durationMs: options.durationMs, faults: options.faults, bugs: options.bugs, eventsMax: options.eventsMax };
+      const request: WorkerRequest = {
+        seed: seeds[next++]!, nodes: options.nodes, durationMs: options.durationMs, faults: options.faults, workload: options.workload,
+        uncleanLeaderElection: options.uncleanLeaderElection, bugs: options.bugs, eventsMax: options.eventsMax,
+      };
       worker.postMessage(request);
     };
     worker.on('message', (result: CampaignSeedResult) => {

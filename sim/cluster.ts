@@ -5,6 +5,9 @@ import { brokerActorId, brokerMachine, type BrokerBugs, type BrokerContext, type
 import {
   controllerActorId, controllerMachine, type ControllerBugs, type ControllerConfig, type ControllerContext,
 } from '../actors/controller/controller-machine.js';
+import {
+  type PartitionContext, type PartitionTimings, partitionMachine, partitionMachineName,
+} from '../actors/partition/partition-machine.js';
 import { NodeKernel } from '../runtime/kernel/node-kernel.js';
 import { PlacementTable } from '../runtime/kernel/placement.js';
 import type { Tracer } from '../runtime/kernel/ports.js';
@@ -19,8 +22,19 @@ const silentLogger = pino({ level: 'silent' });
 
 export interface SimTimings {
   controller: Omit<ControllerConfig, 'clusterId' | 'nodeId' | 'voters' | 'bugs'>;
-  broker: Pick<BrokerConfig, 'heartbeatIntervalMs' | 'requestTimeoutMs' | 'metadataFetchWaitMaxMs' | 'retryBackoffMs'>;
+  broker: Pick<BrokerConfig, 'heartbeatIntervalMs' | 'requestTimeoutMs' | 'metadataFetchWaitMaxMs' | 'retryBackoffMs' | 'defaultMinInsyncReplicas'>;
+  partition: PartitionTimings;
 }
+
+/** A partition replica as a checker sees it. */
+export interface ReplicaView {
+  node: number;
+  actorId: string;
+  state: string;
+  context: PartitionContext;
+}
+
+const systemActors = new Set([controllerActorId, brokerActorId]);
 
 export interface SimBugs {
   controller: ControllerBugs;
@@ -109,6 +123,31 @@ export class SimCluster {
     return this.nodeIds.flatMap((id) => this.view<C>(id, actor) ?? []);
   }
 
+  /** Every live partition replica, on every node that is up. */
+  replicas(): ReplicaView[] {
+    const views: ReplicaView[] = [];
+    for (const id of this.nodeIds) {
+      const kernel = this.nodes.get(id)!.kernel;
+      if (kernel === null) continue;
+      for (const actorId of kernel.actorIds()) {
+        if (systemActors.has(actorId)) continue;
+        const view = this.view<PartitionContext>(id, actorId);
+        if (view !== undefined) views.push({ ...view, actorId });
+      }
+    }
+    return views;
+  }
+
+  replica(node: number, actorId: string): ReplicaView | undefined {
+    const view = this.view<PartitionContext>(node, actorId);
+    return view === undefined ? undefined : { ...view, actorId };
+  }
+
+  /** The batches a replica's log holds on its node's disk, for checkers. */
+  storedBatches(node: number, actorId: string): ReadonlyArray<{ bytes: Uint8Array; firstOffset: number; lastOffset: number }> {
+    return this.nodes.get(node)!.disk.logs.storedBatches(actorId);
+  }
+
   diskStats(): { opsCompleted: number; opsLostInCrash: number; opsSurvivedCrashUnacked: number } {
     const total = { opsCompleted: 0, opsLostInCrash: 0, opsSurvivedCrashUnacked: 0 };
     for (const node of this.nodes.values()) {
@@ -135,6 +174,8 @@ export class SimCluster {
       tracer: this.tracer,
       placement: this.placement,
       onActorFailure: (actor, error) => this.onActorFailure(id, actor, error),
+      machines: { [partitionMachineName]: partitionMachine },
+      fallbackActor: brokerActorId,
     });
     node.kernel = kernel;
     kernel.spawn(controllerActorId, controllerMachine, {
@@ -149,6 +190,7 @@ export class SimCluster {
         voters: this.nodeIds,
         listener: `127.0.0.1:${9091 + id}`,
         incarnationId: this.prng.hex(16),
+        partition: this.timings.partition,
         bugs: this.bugs.broker,
       },
     });

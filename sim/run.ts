@@ -2,6 +2,7 @@
 // trace whose hash names the run.
 import { defaultControllerTimings } from '../actors/controller/controller-machine.js';
 import { defaultBrokerTimings } from '../actors/broker/broker-machine.js';
+import { defaultPartitionTimings } from '../actors/partition/partition-machine.js';
 import { CommittedAgreementChecker } from './checkers/committed-agreement.js';
 import { ElectionSafetyChecker, electionSafety } from './checkers/election-safety.js';
 import { LeaderCompletenessChecker, leaderCompleteness } from './checkers/leader-completeness.js';
@@ -16,11 +17,31 @@ import { Prng } from './prng.js';
 import { Scheduler } from './scheduler.js';
 import { TraceRecorder } from './trace.js';
 import { AdminClient } from './workloads/admin-client.js';
+import { type DataTopic, ProduceConsumeWorkload, partitionKey } from './workloads/produce-consume.js';
+import { HighWatermarkChecker, checkReplication, replicationCheckerNames, settledLeaders } from './checkers/replication.js';
 
 export const ackedMetadataDurable = 'acked-metadata-durable';
 export const actorAssertion = 'actor-assertion';
 export const eventBudget = 'event-budget';
-export const checkerNames = [electionSafety, logMatching, leaderCompleteness, committedAgreement, metadataConvergence, ackedMetadataDurable, actorAssertion, eventBudget] as const;
+export const checkerNames = [
+  electionSafety, logMatching, leaderCompleteness, committedAgreement, metadataConvergence, ackedMetadataDurable,
+  ...replicationCheckerNames, actorAssertion, eventBudget,
+] as const;
+
+/** admin: topic churn only; produce-consume: producers and consumers on one topic; mixed: both. */
+export const workloadKinds = ['admin', 'produce-consume', 'mixed'] as const;
+export type WorkloadKind = (typeof workloadKinds)[number];
+
+export function parseWorkload(text: string): WorkloadKind {
+  if (!(workloadKinds as readonly string[]).includes(text)) throw new Error(`unknown workload "${text}" (known: ${workloadKinds.join(', ')})`);
+  return text as WorkloadKind;
+}
+
+export const dataTopicName = 'events';
+export const dataTopicPartitions = 2;
+export const dataProducers = 2;
+/** Producers start once the data topic has had time to be created. */
+export const dataStartMs = 3000;
 
 export const simTimings: SimTimings = {
   controller: {
@@ -30,8 +51,17 @@ export const simTimings: SimTimings = {
     snapshotThresholdEntries: 24,
     appendEntriesMax: 16,
     metadataFetchEntriesMax: 16,
+    leaderImbalanceCheckIntervalMs: 5000,
   },
-  broker: { ...defaultBrokerTimings },
+  broker: { ...defaultBrokerTimings, defaultMinInsyncReplicas: 1 },
+  partition: {
+    ...defaultPartitionTimings,
+    replicaFetchMaxBytes: 64 * 1024,
+    replicaFetchBackoffMs: 100,
+    // Short, so that followers cut off by faults leave the ISR (and come back) within a run.
+    replicaLagTimeMaxMs: 4000,
+    requestTimeoutMs: 2000,
+  },
 };
 
 export const noBugs: SimBugs = { controller: {}, broker: {} };
@@ -49,12 +79,16 @@ export const settleMaxMsDefault = 60_000;
 export const adminIntervalMinMs = 500;
 export const adminIntervalMaxMs = 4000;
 const adminClientNode = 1000;
+const dataClientNode = 1001;
 
 export interface SimOptions {
   seed: number;
   nodes: number;
   durationMs: number;
   faults: FaultKind[];
+  workload?: WorkloadKind;
+  /** Sets unclean.leader.election.enable on the data topic (a known way to lose acknowledged writes). */
+  uncleanLeaderElection?: boolean;
   tracePath?: string | null;
   settleMaxMs?: number;
   eventsMax?: number;
@@ -85,7 +119,10 @@ export interface SimResult {
   faults: Record<string, number>;
   network: Record<string, number>;
   disk: Record<string, number>;
-  workload: { topicsRequested: number; topicsAcked: number; rejected: number; ambiguous: number; abandoned: number };
+  workload: {
+    topicsRequested: number; topicsAcked: number; rejected: number; ambiguous: number; abandoned: number;
+    produceAttempts: number; writesAcked: number; recordsAcked: number; produceAbandoned: number; recordsConsumed: number; fetches: number;
+  };
   leaderTerms: number;
   checks: Record<string, number>;
   violationDetails: Violation[];
@@ -106,20 +143,40 @@ export function runSimulation(options: SimOptions): SimResult {
   const committed = new CommittedAgreementChecker(violations);
   const completeness = new LeaderCompletenessChecker(violations, committed);
   const logMatchingChecker = new LogMatchingChecker(violations);
+  const highWatermarks = new HighWatermarkChecker(violations);
   tracer.listener = (event) => {
-    if (event.actor !== 'controller') return;
-    const view = cluster.controller(event.node);
-    if (view === undefined) return;
-    elections.observe(view, event.t);
-    committed.observe(view, event.t);
-    completeness.observe(view, event.t);
+    if (event.node >= adminClientNode) return;
+    if (event.actor === 'controller') {
+      const view = cluster.controller(event.node);
+      if (view === undefined) return;
+      elections.observe(view, event.t);
+      committed.observe(view, event.t);
+      completeness.observe(view, event.t);
+    } else if (event.actor !== 'broker') {
+      const view = cluster.replica(event.node, event.actor);
+      if (view !== undefined) highWatermarks.observe(view, event.t);
+    }
   };
 
+  const workloadKind = options.workload ?? 'mixed';
   const admin = new AdminClient(adminClientNode, cluster.clusterId, cluster.nodeIds, network, scheduler, Prng.forPurpose(seed, 'workload'), tracer);
+  const data = new ProduceConsumeWorkload(dataClientNode, cluster.clusterId, cluster.nodeIds, network, scheduler, Prng.forPurpose(seed, 'data'), tracer);
   const nemesis = new Nemesis(options.faults, cluster, network, scheduler, Prng.forPurpose(seed, 'nemesis'), tracer);
+  const replicationFactor = Math.min(3, options.nodes);
+  const dataTopics: DataTopic[] = workloadKind === 'admin' ? [] : [{ name: dataTopicName, partitions: dataTopicPartitions }];
 
   cluster.startAll();
-  admin.run(options.durationMs, adminIntervalMinMs, adminIntervalMaxMs);
+  if (workloadKind !== 'produce-consume') admin.run(options.durationMs, adminIntervalMinMs, adminIntervalMaxMs);
+  for (const topic of dataTopics) {
+    admin.create({
+      name: topic.name, numPartitions: topic.partitions, replicationFactor,
+      configs: [
+        { name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) },
+        ...(options.uncleanLeaderElection === true ? [{ name: 'unclean.leader.election.enable', value: 'true' }] : []),
+      ],
+    }, true);
+  }
+  if (dataTopics.length > 0) scheduler.after(dataStartMs, () => data.start(dataTopics, dataProducers, options.durationMs));
   nemesis.start(options.durationMs);
 
   const report = (phase: SimProgress['phase']): void => {
@@ -141,7 +198,7 @@ export function runSimulation(options: SimOptions): SimResult {
   let gaps: string[] = [];
   for (let waited = 0; waited <= settleMaxMs && !overBudget(); waited += checkIntervalMs) {
     scheduler.runUntil(options.durationMs + waited, overBudget);
-    gaps = convergenceGaps(cluster.controllers(), cluster.brokers(), cluster.nodeIds);
+    gaps = [...convergenceGaps(cluster.controllers(), cluster.brokers(), cluster.nodeIds), ...replicationGaps(cluster, dataTopics, data)];
     if (gaps.length === 0 && admin.idle) {
       settledMs = waited;
       break;
@@ -156,6 +213,7 @@ export function runSimulation(options: SimOptions): SimResult {
     violations.report(metadataConvergence, scheduler.now, `no convergence ${settleMaxMs} ms after faults healed: ${why}`);
   } else {
     checkAckedMetadata(cluster, admin, violations, scheduler.now);
+    if (dataTopics.length > 0) checkReplication(cluster, data.history, violations, scheduler.now);
   }
 
   options.onFinish?.(cluster);
@@ -181,12 +239,50 @@ export function runSimulation(options: SimOptions): SimResult {
       rejected: admin.history.rejected,
       ambiguous: admin.history.ambiguous,
       abandoned: admin.history.abandoned,
+      produceAttempts: data.history.produceAttempts,
+      writesAcked: data.history.acked.length,
+      recordsAcked: data.history.acked.reduce((n, w) => n + w.values.length, 0),
+      produceAbandoned: data.history.abandoned,
+      recordsConsumed: [...data.history.consumed.values()].reduce((n, c) => n + c.values.size, 0),
+      fetches: data.history.fetches,
     },
     leaderTerms: elections.termsWithLeader,
     checks,
     violationDetails: violations.violations,
     wallMs: Math.round(wallMs),
   };
+}
+
+/**
+ * What keeps the data topics from being settled: a partition without a ready leader, an ISR
+ * short of its replicas, a replica behind the leader, a consumer behind the watermark.
+ */
+function replicationGaps(cluster: SimCluster, topics: DataTopic[], data: ProduceConsumeWorkload): string[] {
+  if (topics.length === 0) return [];
+  const gaps: string[] = [];
+  const leaders = settledLeaders(cluster);
+  const replicas = cluster.replicas();
+  const watermarks = new Map<string, number>();
+  for (const topic of topics) {
+    for (let p = 0; p < topic.partitions; p++) {
+      const key = partitionKey(topic.name, p);
+      const leader = leaders.get(key);
+      if (leader === undefined) {
+        gaps.push(`${key} has no ready leader`);
+        continue;
+      }
+      const ctx = leader.context;
+      watermarks.set(key, ctx.highWatermark);
+      if (ctx.isr.length < ctx.replicas.length) gaps.push(`${key} ISR ${ctx.isr.join(',')} of replicas ${ctx.replicas.join(',')}`);
+      if (ctx.highWatermark < ctx.logEndOffset) gaps.push(`${key} high watermark ${ctx.highWatermark} below log end ${ctx.logEndOffset}`);
+      for (const view of replicas) {
+        if (view.context.topic !== topic.name || view.context.partition !== p || view.node === leader.node) continue;
+        if (view.context.logEndOffset !== ctx.logEndOffset) gaps.push(`${key} on node ${view.node} ends at ${view.context.logEndOffset}, leader at ${ctx.logEndOffset}`);
+      }
+    }
+  }
+  if (!data.caughtUp(watermarks)) gaps.push('producers or consumers still busy');
+  return gaps;
 }
 
 /** Every topic creation the controller acknowledged is in the converged metadata. */

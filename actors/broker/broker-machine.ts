@@ -1,12 +1,18 @@
 // The broker actor of one node: registers with the active controller, keeps its session
 // alive with heartbeats, and follows the committed metadata log (long-polling fetches),
-// applying it in order to its own copy of the cluster metadata.
+// applying it in order to its own copy of the cluster metadata. It hosts this node's
+// partition replicas: it spawns them, tells them what the metadata says about their
+// partition, carries their ISR changes to the controller, and answers requests for
+// replicas this node does not have with where the leader is.
 import { setup } from 'xstate';
 import type { Address, Delivered, Outgoing, WireEvent, WireKind, WireMessages } from '../protocol/messages.js';
 import { type Effect, type EffectBatch, type TimerFired, effectfulStep } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { controllerActorId } from '../controller/controller-machine.js';
 import { type MetadataImage, applyEntry, emptyImage, imageFromMessage } from '../controller/metadata-image.js';
+import {
+  type PartitionConfig, type PartitionInput, type PartitionTimings, partitionActorId, partitionMachineName,
+} from '../partition/partition-machine.js';
 
 export const brokerActorId = 'broker';
 
@@ -24,6 +30,10 @@ export interface BrokerConfig {
   metadataFetchWaitMaxMs: number;
   /** How long to wait before asking the next voter when no controller knows the leader. */
   retryBackoffMs: number;
+  /** How this node's partition replicas fetch, wait and time out. */
+  partition: PartitionTimings;
+  /** min.insync.replicas, the broker default. */
+  defaultMinInsyncReplicas: number;
   bugs: BrokerBugs;
 }
 
@@ -50,6 +60,8 @@ export interface BrokerContext {
   brokerEpoch: number;
   fenced: boolean;
   image: MetadataImage;
+  /** What each hosted replica was last told (by actor id). */
+  replicaStates: Map<string, { topicId: string; leaderEpoch: number; partitionEpoch: number }>;
   nowMs: number;
 }
 
@@ -167,7 +179,99 @@ const metadataArrived: Handler = (ctx, event) => {
   if (ctx.config.bugs.skipLastFetchedEntry === true && body.entries.length > 1) {
     ctx.image.offset = body.entries[body.entries.length - 1]!.index;
   }
-  return fetchRequest(ctx);
+  return [...reconcileReplicas(ctx), ...fetchRequest(ctx)];
+};
+
+function partitionConfig(ctx: BrokerContext): PartitionConfig {
+  return {
+    ...ctx.config.partition,
+    nodeId: ctx.config.brokerId,
+    brokerActor: brokerActorId,
+    defaultMinInsyncReplicas: ctx.config.defaultMinInsyncReplicas,
+  };
+}
+
+/**
+ * Brings the hosted replicas in line with the metadata: spawns replicas newly assigned
+ * here, tells each one about a change of leader, epoch or ISR, and tells replicas whose
+ * topic is gone to delete themselves. Not before the metadata has caught up with this
+ * incarnation's registration, which fenced the previous one: until then the image may
+ * still name this node leader of an epoch that its previous incarnation led.
+ */
+function reconcileReplicas(ctx: BrokerContext): Effect[] {
+  if (ctx.brokerEpoch < 0 || ctx.image.offset < ctx.brokerEpoch) return [];
+  const effects: Effect[] = [];
+  const seen = new Set<string>();
+  for (const topic of ctx.image.topicsByName.values()) {
+    for (const partition of topic.partitions) {
+      if (partition === undefined || !partition.replicas.includes(ctx.config.brokerId)) continue;
+      const actorId = partitionActorId(topic.name, partition.partition);
+      seen.add(actorId);
+      const last = ctx.replicaStates.get(actorId);
+      if (last !== undefined && last.topicId === topic.topicId && last.leaderEpoch === partition.leaderEpoch && last.partitionEpoch === partition.partitionEpoch) continue;
+      ctx.replicaStates.set(actorId, { topicId: topic.topicId, leaderEpoch: partition.leaderEpoch, partitionEpoch: partition.partitionEpoch });
+      const state: WireMessages['PartitionStateChange'] = {
+        topic: topic.name, topicId: topic.topicId, partition: partition.partition, replicas: [...partition.replicas], isr: [...partition.isr],
+        leader: partition.leader, leaderEpoch: partition.leaderEpoch, partitionEpoch: partition.partitionEpoch,
+        configs: topic.configs.map((c) => ({ ...c })), removed: false,
+      };
+      if (last === undefined) {
+        const input: PartitionInput = { config: partitionConfig(ctx), state };
+        effects.push({ type: 'spawn', actorId, machine: partitionMachineName, input });
+      }
+      // A replica that already exists (perhaps still deleting an older topic of this name) learns it by message.
+      effects.push(send({ node: ctx.config.brokerId, actor: actorId }, 'PartitionStateChange', state));
+    }
+  }
+  for (const [actorId, last] of [...ctx.replicaStates]) {
+    if (seen.has(actorId)) continue;
+    ctx.replicaStates.delete(actorId);
+    const at = actorId.lastIndexOf('-');
+    effects.push(send({ node: ctx.config.brokerId, actor: actorId }, 'PartitionStateChange', {
+      topic: actorId.slice(0, at), topicId: last.topicId, partition: Number(actorId.slice(at + 1)), replicas: [], isr: [], leader: -1,
+      leaderEpoch: last.leaderEpoch, partitionEpoch: last.partitionEpoch, configs: [], removed: true,
+    }));
+  }
+  return effects;
+}
+
+/** A replica's ISR change goes to the controller under this broker's epoch. */
+const forwardAlterPartition: Handler = (ctx, event) => {
+  const { body } = event as Delivered<'AlterPartitionRequest'>;
+  return [send(toController(ctx), 'AlterPartitionRequest', { ...body, newIsr: [...body.newIsr], brokerEpoch: Math.max(0, ctx.brokerEpoch) })];
+};
+
+const alterPartitionAnswered: Handler = (ctx, event) => {
+  const { body } = event as Delivered<'AlterPartitionResponse'>;
+  if (body.errorCode === ErrorCode.NOT_CONTROLLER) retarget(ctx, body.leaderHint);
+  return [send({ node: ctx.config.brokerId, actor: partitionActorId(body.topic, body.partition) }, 'AlterPartitionResponse', { ...body, isr: [...body.isr] })];
+};
+
+/** A request for a replica this node does not host: say who leads that partition. */
+const answerForAbsentReplica: Handler = (ctx, event) => {
+  const request = event as WireEvent;
+  if (request.type !== 'ProduceRequest' && request.type !== 'FetchRequest' && request.type !== 'OffsetForLeaderEpochRequest') return [];
+  const { topic, partition } = request.body;
+  const found = ctx.image.topicsByName.get(topic)?.partitions[partition];
+  const errorCode = found === undefined ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  const leaderHint = found?.leader ?? -1;
+  const leaderEpoch = found?.leaderEpoch ?? -1;
+  switch (request.type) {
+    case 'ProduceRequest':
+      if (request.body.acks === 0) return [];
+      return [send(request.from, 'ProduceResponse', {
+        requestId: request.body.requestId, errorCode, baseOffset: -1, logStartOffset: -1, leaderHint, leaderEpoch, errorMessage: '', topic, partition,
+      })];
+    case 'FetchRequest':
+      return [send(request.from, 'FetchResponse', {
+        requestId: request.body.requestId, errorCode, highWatermark: -1, logStartOffset: -1, logEndOffset: -1, records: new Uint8Array(0),
+        leaderHint, leaderEpoch, topic, partition, errorMessage: '',
+      })];
+    case 'OffsetForLeaderEpochRequest':
+      return [send(request.from, 'OffsetForLeaderEpochResponse', {
+        requestId: request.body.requestId, errorCode, leaderEpoch: -1, endOffset: -1, leaderHint, topic, partition,
+      })];
+  }
 };
 
 const fetchTimedOut: Handler = (ctx) => {
@@ -192,6 +296,9 @@ export const brokerMachine = setup({
     heartbeatAnswered: effectful(heartbeatAnswered),
     metadataArrived: effectful(metadataArrived),
     fetchTimedOut: effectful(fetchTimedOut),
+    forwardAlterPartition: effectful(forwardAlterPartition),
+    alterPartitionAnswered: effectful(alterPartitionAnswered),
+    answerForAbsentReplica: effectful(answerForAbsentReplica),
   },
   guards: {
     registrationAccepted: ({ event }) => event.type === 'BrokerRegistrationResponse' && event.body.errorCode === ErrorCode.NONE,
@@ -207,9 +314,17 @@ export const brokerMachine = setup({
     brokerEpoch: -1,
     fenced: true,
     image: emptyImage(),
+    replicaStates: new Map(),
     nowMs: 0,
   }),
   initial: 'registering',
+  on: {
+    AlterPartitionRequest: { actions: 'forwardAlterPartition' },
+    AlterPartitionResponse: { actions: 'alterPartitionAnswered' },
+    ProduceRequest: { actions: 'answerForAbsentReplica' },
+    FetchRequest: { actions: 'answerForAbsentReplica' },
+    OffsetForLeaderEpochRequest: { actions: 'answerForAbsentReplica' },
+  },
   states: {
     registering: {
       entry: 'sendRegistration',

@@ -67,7 +67,7 @@ export class NodeKernel {
   private readonly cells = new Map<string, ActorCell>();
   private readonly runQueue: ActorCell[] = [];
   private draining = false;
-  /** Spawns and stops asked for during a step, done once the step is over. */
+  /** Stops asked for during a step, done once the step is over. */
   private afterStep: Array<() => void> = [];
   private stopped = false;
   private messageSeq = 0;
@@ -309,8 +309,9 @@ export class NodeKernel {
         const existing = this.cells.get(effect.actorId);
         if (existing !== undefined && !existing.failed) return;
         if (existing !== undefined) this.remove(existing);
-        // Spawned after the current step, so that its first effects follow the spawner's.
-        this.afterStep.push(() => this.spawn(effect.actorId, machine, effect.input));
+        const spawner = this.currentMsgId;
+        this.spawn(effect.actorId, machine, effect.input);
+        this.currentMsgId = spawner;
         return;
       }
       case 'stop':

@@ -11,7 +11,7 @@ import type { ConfigEntry } from '../../actors/protocol/messages.js';
 import { controllerActorId } from '../../actors/controller/controller-machine.js';
 import { runCampaign } from '../../sim/campaign.js';
 import { type FaultKind, parseFaults } from '../../sim/nemesis.js';
-import { type SimResult, runSimulation } from '../../sim/run.js';
+import { type SimResult, type WorkloadKind, parseWorkload, runSimulation } from '../../sim/run.js';
 import type { SimBugs } from '../../sim/cluster.js';
 import { bugSwitches } from './bugs.js';
 import { NatsTransport } from '../transport/nats.js';
@@ -29,6 +29,14 @@ program
   .description('Kafka-compatible distributed log: actors on a NATS mesh, with a deterministic simulator')
   .showSuggestionAfterError(false)
   .configureOutput({ outputError: (text, write) => write(text.split('\n')[0] + '\n') });
+
+function asWorkload(text: string): WorkloadKind {
+  try {
+    return parseWorkload(text);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
 
 function collectConfig(text: string, previous: ConfigEntry[]): ConfigEntry[] {
   const at = text.indexOf('=');
@@ -75,9 +83,10 @@ function asBug(value: string): SimBugs {
   return bugs;
 }
 
-function reproCommand(seed: number, nodes: number, durationMs: number, faults: FaultKind[], bug: string | undefined): string {
-  const faultText = faults.length === 0 ? 'none' : faults.join(',');
-  return `npx logmesh sim --seed ${seed} --nodes ${nodes} --duration ${formatDuration(durationMs)} --faults ${faultText}${bug === undefined ? '' : ` --bug ${bug}`}`;
+function reproCommand(seed: number, flags: SimFlags, bug: string | undefined): string {
+  const faultText = flags.faults.length === 0 ? 'none' : flags.faults.join(',');
+  const unclean = flags.uncleanLeaderElection === true ? ' --unclean-leader-election' : '';
+  return `npx logmesh sim --seed ${seed} --nodes ${flags.nodes} --duration ${formatDuration(flags.duration)} --faults ${faultText} --workload ${flags.workload}${unclean}${bug === undefined ? '' : ` --bug ${bug}`}`;
 }
 
 interface SimFlags {
@@ -86,6 +95,8 @@ interface SimFlags {
   nodes: number;
   duration: number;
   faults: FaultKind[];
+  workload: WorkloadKind;
+  uncleanLeaderElection?: boolean;
   trace?: string;
   bug?: SimBugs;
   workers?: number;
@@ -100,6 +111,8 @@ program
   .option('--nodes <n>', 'cluster size', asInt('--nodes', 1, 9), 3)
   .option('--duration <time>', 'virtual time with faults (then faults heal and the cluster must settle)', asDuration, 60_000)
   .option('--faults <list>', 'comma list of partition,crash,drop,delay,duplicate,reorder (or none)', asFaults, ['partition', 'crash', 'drop'] as FaultKind[])
+  .option('--workload <kind>', 'admin (topic churn), produce-consume (producers and consumers on a replicated topic) or mixed', asWorkload, 'mixed' as WorkloadKind)
+  .option('--unclean-leader-election', 'set unclean.leader.election.enable on the data topic (loses acknowledged writes)')
   .option('--trace <file>', 'write the JSON Lines trace of a single run')
   .option('--workers <n>', 'worker threads for a campaign (default: one per core)', asInt('--workers', 1, 64))
   .option('--quiet', 'no progress output')
@@ -116,7 +129,10 @@ program
       if (process.stderr.isTTY) process.stderr.write(`\r${line}\x1b[K`);
       else if (p.virtualMs % 10_000 === 0) process.stderr.write(`${line}\n`);
     };
-    const result = runSimulation({ seed, nodes: flags.nodes, durationMs: flags.duration, faults: flags.faults, tracePath: flags.trace ?? null, bugs: flags.bug, onProgress: progress });
+    const result = runSimulation({
+      seed, nodes: flags.nodes, durationMs: flags.duration, faults: flags.faults, workload: flags.workload,
+      uncleanLeaderElection: flags.uncleanLeaderElection, tracePath: flags.trace ?? null, bugs: flags.bug, onProgress: progress,
+    });
     if (progress !== undefined && process.stderr.isTTY) process.stderr.write('\n');
     printRun(result, flags, bugName);
     process.exitCode = result.violations > 0 ? 1 : 0;
@@ -128,7 +144,7 @@ function printRun(result: SimResult, flags: SimFlags, bugName: string | undefine
     process.stderr.write(`[sim] VIOLATION ${violation.checker} at ${violation.atMs.toFixed(1)} ms: ${violation.message}\n`);
   }
   if (result.violations > 0) {
-    process.stderr.write(`[sim] reproduce with: ${reproCommand(result.seed, flags.nodes, flags.duration, flags.faults, bugName)}\n`);
+    process.stderr.write(`[sim] reproduce with: ${reproCommand(result.seed, flags, bugName)}\n`);
   }
   const { violationDetails, ...summary } = result;
   process.stdout.write(`${JSON.stringify({ ...summary, speedup: speed, firstViolation: violationDetails[0] ?? null })}\n`);
@@ -147,7 +163,8 @@ async function campaignCommand(flags: SimFlags, bugName: string | undefined): Pr
   let failing = 0;
   bar?.start(total, 0, { rate: '0', violations: 0 });
   const summary = await runCampaign({
-    seedFrom: from, seedTo: to, nodes: flags.nodes, durationMs: flags.duration, faults: flags.faults, bugs: flags.bug, workers: flags.workers,
+    seedFrom: from, seedTo: to, nodes: flags.nodes, durationMs: flags.duration, faults: flags.faults, workload: flags.workload,
+    uncleanLeaderElection: flags.uncleanLeaderElection, bugs: flags.bug, workers: flags.workers,
     onResult: (result, done) => {
       if (result.violations > 0) failing += 1;
       bar?.update(done, { rate: (done / ((performance.now() - started) / 1000)).toFixed(1), violations: failing });
@@ -155,7 +172,7 @@ async function campaignCommand(flags: SimFlags, bugName: string | undefined): Pr
   });
   bar?.stop();
   const lines = [
-    `seeds run          ${summary.seeds} (${from}..${to}), ${flags.nodes} nodes, ${formatDuration(flags.duration)} each, faults ${flags.faults.join(',') || 'none'}`,
+    `seeds run          ${summary.seeds} (${from}..${to}), ${flags.nodes} nodes, ${formatDuration(flags.duration)} each, faults ${flags.faults.join(',') || 'none'}, workload ${flags.workload}`,
     `failing seeds      ${summary.failedSeeds.length}`,
     `wall time          ${(summary.wallMs / 1000).toFixed(1)} s (${(summary.seeds / (summary.wallMs / 1000)).toFixed(1)} seeds/s)`,
     `virtual time       ${(summary.virtualMs / 1000).toFixed(0)} s (${Math.round(summary.virtualMs / summary.wallMs)}x real time)`,
@@ -170,7 +187,7 @@ async function campaignCommand(flags: SimFlags, bugName: string | undefined): Pr
   for (const seed of summary.failedSeeds.slice(0, 20)) {
     const result = summary.results.find((r) => r.seed === seed)!;
     lines.push(`FAIL seed ${seed}: ${result.firstViolation?.checker}: ${result.firstViolation?.message}`);
-    lines.push(`  reproduce: ${reproCommand(seed, flags.nodes, flags.duration, flags.faults, bugName)}`);
+    lines.push(`  reproduce: ${reproCommand(seed, flags, bugName)}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   process.exitCode = summary.failedSeeds.length > 0 ? 1 : 0;

@@ -29,6 +29,13 @@ export interface NodeConfig {
   logFlushIntervalMessages: number;
   logFlushIntervalMs: number;
   messageMaxBytes: number;
+  minInsyncReplicas: number;
+  uncleanLeaderElectionEnable: boolean;
+  replicaLagTimeMaxMs: number;
+  replicaFetchMaxBytes: number;
+  replicaFetchWaitMaxMs: number;
+  replicaFetchBackoffMs: number;
+  leaderImbalanceCheckIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -52,6 +59,11 @@ const text: Parser = (value) => {
   if (value === '') throw new Error('expected a value');
   return value;
 };
+const boolean: Parser = (value) => {
+  if (value !== 'true' && value !== 'false') throw new Error(`expected true or false, got "${value}"`);
+  return value === 'true';
+};
+const seconds: Parser = (value) => (integer(1)(value) as number) * 1000;
 const list: Parser = (value) => value.split(',').map((v) => v.trim()).filter((v) => v !== '');
 const roles: Parser = (value) => {
   const parts = list(value) as string[];
@@ -97,6 +109,13 @@ export const configKeys: Record<string, KeySpec> = {
   'log.flush.interval.messages': { field: 'logFlushIntervalMessages', parse: integer(1), default: 1 },
   'log.flush.interval.ms': { field: 'logFlushIntervalMs', parse: integer(1), default: 1000 },
   'message.max.bytes': { field: 'messageMaxBytes', parse: integer(0), default: 1024 * 1024 + 12 },
+  'min.insync.replicas': { field: 'minInsyncReplicas', parse: integer(1), default: 1 },
+  'unclean.leader.election.enable': { field: 'uncleanLeaderElectionEnable', parse: boolean, default: false },
+  'replica.lag.time.max.ms': { field: 'replicaLagTimeMaxMs', parse: integer(1), default: 30_000 },
+  'replica.fetch.max.bytes': { field: 'replicaFetchMaxBytes', parse: integer(1), default: 1024 * 1024 },
+  'replica.fetch.wait.max.ms': { field: 'replicaFetchWaitMaxMs', parse: integer(0), default: 500 },
+  'replica.fetch.backoff.ms': { field: 'replicaFetchBackoffMs', parse: integer(0), default: 1000 },
+  'leader.imbalance.check.interval.seconds': { field: 'leaderImbalanceCheckIntervalMs', parse: seconds, default: 300_000 },
 };
 
 /** Parses server.properties text (plus `key=value` overrides). `source` names the file in errors. */

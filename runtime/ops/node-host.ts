@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { brokerActorId, brokerMachine, defaultBrokerTimings } from '../../actors/broker/broker-machine.js';
 import { controllerActorId, controllerMachine, defaultControllerTimings } from '../../actors/controller/controller-machine.js';
+import { defaultPartitionTimings, partitionMachine, partitionMachineName } from '../../actors/partition/partition-machine.js';
 import { createKernelMetrics } from '../kernel/metrics.js';
 import { NodeKernel } from '../kernel/node-kernel.js';
 import type { Transport } from '../kernel/ports.js';
@@ -56,6 +57,8 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
     placement: options.placement ?? new PlacementTable(),
     onStateChange: (actor, state) => logger.info({ actor, state }, `${actor} is now ${state}`),
     onActorFailure: (actor, error) => options.onFatal(new Error(`actor ${actor} failed: ${error.message}`)),
+    machines: { [partitionMachineName]: partitionMachine },
+    fallbackActor: brokerActorId,
   });
   if (config.processRoles.includes('controller')) {
     kernel.spawn(controllerActorId, controllerMachine, {
@@ -68,6 +71,8 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
         heartbeatIntervalMs: config.heartbeatIntervalMs,
         brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
         snapshotThresholdEntries: config.metadataSnapshotEntries,
+        uncleanLeaderElectionEnable: config.uncleanLeaderElectionEnable,
+        leaderImbalanceCheckIntervalMs: config.leaderImbalanceCheckIntervalMs,
         bugs: {},
       },
       durable: storage.load(controllerActorId),
@@ -83,6 +88,14 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
         voters: config.controllerQuorumVoters,
         listener: listenerHostPort(config.advertisedListeners),
         incarnationId: randomBytes(8).toString('hex'),
+        defaultMinInsyncReplicas: config.minInsyncReplicas,
+        partition: {
+          ...defaultPartitionTimings,
+          replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+          replicaFetchMaxBytes: config.replicaFetchMaxBytes,
+          replicaFetchWaitMaxMs: config.replicaFetchWaitMaxMs,
+          replicaFetchBackoffMs: config.replicaFetchBackoffMs,
+        },
         bugs: {},
       },
     });

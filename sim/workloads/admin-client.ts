@@ -21,6 +21,8 @@ interface Outstanding {
   attempt: number;
   target: number;
   timeout: ReturnType<Scheduler['after']> | null;
+  /** Keep asking while the cluster has too few live brokers for the replication factor. */
+  insist: boolean;
 }
 
 export interface AdminHistory {
@@ -67,14 +69,18 @@ export class AdminClient {
   }
 
   private createTopic(): void {
-    this.seq += 1;
-    const topic: CreatableTopic = {
-      name: `topic-${this.seq}`,
+    this.create({
+      name: `topic-${this.seq + 1}`,
       numPartitions: this.prng.int(1, 4),
       replicationFactor: this.prng.int(1, Math.min(3, this.voters.length)),
       configs: [],
-    };
-    const request: Outstanding = { requestId: `req-${this.seq}`, topic, attempt: 0, target: this.leaderGuess, timeout: null };
+    });
+  }
+
+  /** Creates one topic now, retrying until the controller answers; its fate lands in the history. */
+  create(topic: CreatableTopic, insist = false): void {
+    this.seq += 1;
+    const request: Outstanding = { requestId: `req-${this.seq}`, topic, attempt: 0, target: this.leaderGuess, timeout: null, insist };
     this.history.requested += 1;
     this.outstanding.set(request.requestId, request);
     this.send(request);
@@ -125,6 +131,10 @@ export class AdminClient {
       return;
     }
     this.leaderGuess = from;
+    if (request.insist && body.results[0]?.errorCode === ErrorCode.INVALID_REPLICATION_FACTOR) {
+      this.scheduler.after(adminRequestTimeoutMs / 2, () => this.send(request));
+      return;
+    }
     this.outstanding.delete(request.requestId);
     const result = body.results[0];
     if (result === undefined) return;

@@ -1,0 +1,1023 @@
+// One replica of one partition, leader or follower, as Kafka runs it.
+//
+// The leader appends produced batches (assigning offsets and its leader epoch), serves
+// fetches, tracks how far each follower has durably copied the log, advances the high
+// watermark to the offset every ISR member holds on disk, and asks the controller (through
+// its broker) to shrink or expand the ISR. Followers pull: they first ask the leader where
+// their last epoch ends (KIP-101/279) and cut any divergent suffix, then fetch, append,
+// fsync and fetch again; the next fetch's offset tells the leader what is durable.
+//
+// Pure: the log is a port reached through `log` effects whose completions come back in
+// order as LogCompleted events; time arrives on events.
+import { setup } from 'xstate';
+import type {
+  Address, ConfigEntry, Delivered, FetchRequest, Outgoing, PartitionStateChange, WireEvent, WireKind, WireMessages,
+} from '../protocol/messages.js';
+import { acksAll, consumerReplicaId } from '../protocol/messages.js';
+import {
+  type Effect, type EffectBatch, type EpochStart, type LogCompleted, type LogOp, type TimerFired, effectfulStep,
+} from '../protocol/effects.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { InvalidBatchError, readBatchHeader } from '../protocol/record-batch.js';
+import { topicConfigInt } from '../protocol/topic-configs.js';
+
+export const partitionMachineName = 'partition';
+
+/** The actor (and log directory) name of a replica, as Kafka names partition directories. */
+export function partitionActorId(topic: string, partition: number): string {
+  return `${topic}-${partition}`;
+}
+
+export interface PartitionTimings {
+  /** replica.fetch.max.bytes */
+  replicaFetchMaxBytes: number;
+  /** replica.fetch.wait.max.ms: how long the leader holds a follower's fetch when it has nothing new. */
+  replicaFetchWaitMaxMs: number;
+  /** replica.fetch.backoff.ms: pause after a failed fetch. */
+  replicaFetchBackoffMs: number;
+  /** replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR. */
+  replicaLagTimeMaxMs: number;
+  /** How long to wait for an answer from the leader or the controller before asking again. */
+  requestTimeoutMs: number;
+}
+
+export const defaultPartitionTimings: PartitionTimings = {
+  replicaFetchMaxBytes: 1024 * 1024,
+  replicaFetchWaitMaxMs: 500,
+  replicaFetchBackoffMs: 200,
+  replicaLagTimeMaxMs: 30_000,
+  requestTimeoutMs: 3000,
+};
+
+export interface PartitionConfig extends PartitionTimings {
+  nodeId: number;
+  /** The local broker actor, which carries ISR changes to the controller. */
+  brokerActor: string;
+  /** min.insync.replicas, the broker default (topics may override it). */
+  defaultMinInsyncReplicas: number;
+}
+
+export interface PartitionInput {
+  config: PartitionConfig;
+  state: PartitionStateChange;
+}
+
+type Role = 'opening' | 'leader' | 'follower' | 'deleting';
+type Goal = 'leader' | 'follower' | 'deleting';
+type FollowerPhase = 'syncing' | 'truncating' | 'fetching' | 'offline';
+
+interface FollowerProgress {
+  /** The follower's durable log end, as its last fetch said; -1 until it fetches. */
+  fetchOffset: number;
+  lastFetchMs: number;
+  lastCaughtUpMs: number;
+  /** The leader's log end when that follower last fetched (Kafka's lastCaughtUpTime rule). */
+  leaderEndAtLastFetch: number;
+}
+
+interface PendingProduce {
+  from: Address;
+  requestId: string;
+  acks: number;
+  baseOffset: number;
+  lastOffset: number;
+  deadlineMs: number;
+}
+
+interface ParkedFetch {
+  from: Address;
+  request: FetchRequest;
+  deadlineMs: number;
+}
+
+/** What to do when a log operation completes (completions arrive in issue order). */
+type LogWork =
+  | { kind: 'open'; generation: number }
+  | { kind: 'produce'; generation: number; from: Address; requestId: string; acks: number; deadlineMs: number }
+  | { kind: 'flush'; generation: number }
+  | { kind: 'read'; generation: number; from: Address; request: FetchRequest }
+  | { kind: 'followerAppend'; generation: number; epochs: EpochStart[] }
+  | { kind: 'truncate'; generation: number }
+  | { kind: 'delete'; generation: number };
+
+export interface PartitionContext {
+  config: PartitionConfig;
+  nowMs: number;
+  topic: string;
+  topicId: string;
+  partition: number;
+  replicas: number[];
+  isr: number[];
+  leader: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  configs: ConfigEntry[];
+  /** What the metadata says this replica should be, and a counter bumped on every change of it. */
+  goal: Goal;
+  goalGeneration: number;
+  role: Role;
+  /** The goalGeneration the current role was entered for. */
+  roleGeneration: number;
+  /** A newer state for the same name that arrived while the log was being deleted (topic recreated). */
+  nextState: PartitionStateChange | null;
+  opened: boolean;
+  deleted: boolean;
+
+  logStartOffset: number;
+  logEndOffset: number;
+  /** Every offset below this is on disk. */
+  durableEnd: number;
+  highWatermark: number;
+  /** The leader-epoch cache: each epoch and the first offset written in it. */
+  epochs: EpochStart[];
+  logSeq: number;
+  logWork: LogWork[];
+
+  // Leader.
+  ready: boolean;
+  epochStartOffset: number;
+  followers: Map<number, FollowerProgress>;
+  pendingProduces: PendingProduce[];
+  parkedFetches: ParkedFetch[];
+  /** Highest offset a flush has been asked for. */
+  flushRequested: number;
+  /** The ISR asked of the controller and not yet settled; counts towards the high watermark. */
+  pendingIsr: number[] | null;
+  /** The partition epoch the pending change was asked against. */
+  pendingIsrBase: number;
+  /** Whether the pending change is waiting for metadata rather than for an answer. */
+  pendingIsrAwaitsMetadata: boolean;
+  alterRetryAtMs: number;
+
+  // Follower.
+  phase: FollowerPhase;
+  requestSeq: number;
+  /** The request we wait an answer for; answers to anything else are stale. */
+  inflightRequestId: string;
+}
+
+type PartitionEvent =
+  | WireEvent
+  | LogCompleted
+  | TimerFired<'WaitExpired'>
+  | TimerFired<'IsrCheckFired'>
+  | TimerFired<'ReplicaRetryFired'>
+  | TimerFired<'AlterPartitionRetryFired'>;
+
+type Handler = (ctx: PartitionContext, event: PartitionEvent) => Effect[];
+
+function effectful(handler: Handler) {
+  return effectfulStep<PartitionContext, PartitionEvent>(handler);
+}
+
+function wire<K extends WireKind>(event: PartitionEvent, kind: K): Delivered<K> {
+  if (event.type !== kind) throw new Error(`expected ${kind}, got ${event.type}`);
+  return event as unknown as Delivered<K>;
+}
+
+function send<K extends WireKind>(to: Address, kind: K, body: WireMessages[K]): Effect {
+  return { type: 'send', message: { to, kind, body } as Outgoing };
+}
+
+function logOp(ctx: PartitionContext, op: LogOp, work: LogWork): Effect {
+  ctx.logSeq += 1;
+  ctx.logWork.push(work);
+  return { type: 'log', seq: ctx.logSeq, op };
+}
+
+function selfAddress(ctx: PartitionContext): string {
+  return partitionActorId(ctx.topic, ctx.partition);
+}
+
+function leaderAddress(ctx: PartitionContext): Address {
+  return { node: ctx.leader, actor: selfAddress(ctx) };
+}
+
+function minInsyncReplicas(ctx: PartitionContext): number {
+  return topicConfigInt(ctx.configs, 'min.insync.replicas', ctx.config.defaultMinInsyncReplicas);
+}
+
+function lastEpoch(ctx: PartitionContext): number {
+  return ctx.epochs.length === 0 ? -1 : ctx.epochs[ctx.epochs.length - 1]!.epoch;
+}
+
+/** KIP-101: the largest epoch <= `epoch` this log knows, and the offset where it ends here. */
+export function endOffsetForEpoch(epochs: readonly EpochStart[], logEndOffset: number, epoch: number): { epoch: number; endOffset: number } {
+  let found = -1;
+  for (let i = 0; i < epochs.length; i++) if (epochs[i]!.epoch <= epoch) found = i;
+  if (found < 0) return { epoch: -1, endOffset: epochs[0]?.startOffset ?? logEndOffset };
+  const next = epochs[found + 1];
+  return { epoch: epochs[found]!.epoch, endOffset: next === undefined ? logEndOffset : next.startOffset };
+}
+
+function noteEpochs(ctx: PartitionContext, epochs: readonly EpochStart[]): void {
+  for (const entry of epochs) {
+    if (entry.epoch > lastEpoch(ctx)) ctx.epochs.push({ ...entry });
+  }
+}
+
+function assertInvariants(ctx: PartitionContext): void {
+  if (ctx.highWatermark > ctx.logEndOffset && ctx.role === 'leader') {
+    throw new Error(`${selfAddress(ctx)}: high watermark ${ctx.highWatermark} above log end ${ctx.logEndOffset}`);
+  }
+  if (ctx.durableEnd > ctx.logEndOffset) {
+    throw new Error(`${selfAddress(ctx)}: durable end ${ctx.durableEnd} above log end ${ctx.logEndOffset}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Metadata: what the broker says this replica should be.
+
+function isNewer(ctx: PartitionContext, state: PartitionStateChange): boolean {
+  if (state.leaderEpoch !== ctx.leaderEpoch) return state.leaderEpoch > ctx.leaderEpoch;
+  return state.partitionEpoch > ctx.partitionEpoch;
+}
+
+function adoptPartitionState(ctx: PartitionContext, state: PartitionStateChange): void {
+  const leaderChanged = state.leaderEpoch !== ctx.leaderEpoch || state.leader !== ctx.leader;
+  ctx.replicas = [...state.replicas];
+  ctx.isr = [...state.isr];
+  ctx.leader = state.leader;
+  ctx.leaderEpoch = state.leaderEpoch;
+  ctx.partitionEpoch = state.partitionEpoch;
+  ctx.configs = state.configs.map((c) => ({ ...c }));
+  const goal: Goal = state.leader === ctx.config.nodeId ? 'leader' : 'follower';
+  if (leaderChanged || goal !== ctx.goal) {
+    ctx.goal = goal;
+    ctx.goalGeneration += 1;
+  }
+}
+
+const partitionStateChanged: Handler = (ctx, event) => {
+  const { body } = wire(event, 'PartitionStateChange');
+  if (ctx.goal === 'deleting') {
+    // Only a recreated topic of the same name brings this replica back.
+    if (!body.removed && body.topicId !== ctx.topicId) ctx.nextState = body;
+    return [];
+  }
+  if (body.removed || body.topicId !== ctx.topicId) {
+    ctx.goal = 'deleting';
+    ctx.goalGeneration += 1;
+    ctx.nextState = body.removed ? null : body;
+    return [];
+  }
+  if (!isNewer(ctx, body)) return [];
+  const sameLeadership = body.leaderEpoch === ctx.leaderEpoch && body.leader === ctx.leader;
+  adoptPartitionState(ctx, body);
+  if (!sameLeadership || ctx.role !== 'leader') return [];
+  // The ISR changed under the same leader: the metadata settles any pending change.
+  if (ctx.pendingIsr !== null && body.partitionEpoch > ctx.pendingIsrBase) {
+    ctx.pendingIsr = null;
+    ctx.pendingIsrAwaitsMetadata = false;
+  }
+  return advanceHighWatermark(ctx);
+};
+
+// ---------------------------------------------------------------------------------------
+// Log completions.
+
+const logCompleted: Handler = (ctx, event) => {
+  const { seq, result } = event as LogCompleted;
+  const work = ctx.logWork.shift();
+  const expectedSeq = ctx.logSeq - ctx.logWork.length;
+  if (work === undefined || seq !== expectedSeq) {
+    throw new Error(`${selfAddress(ctx)}: log completion ${seq} out of order (expected ${expectedSeq})`);
+  }
+  const current = work.generation === ctx.roleGeneration;
+  const effects: Effect[] = [];
+  if (result.kind === 'failed') {
+    effects.push(...logFailed(ctx, work, current, result.code, result.message));
+  } else if (result.kind === 'opened') {
+    ctx.logStartOffset = result.logStartOffset;
+    ctx.logEndOffset = result.logEndOffset;
+    ctx.epochs = result.epochs.map((e) => ({ ...e }));
+    if (ctx.role === 'opening') {
+      // A log read back from disk after a restart holds only what recovery kept: all durable.
+      ctx.durableEnd = result.logEndOffset;
+      ctx.opened = true;
+    } else if (current && ctx.role === 'leader') {
+      effects.push(...leaderReady(ctx));
+    } else if (current && ctx.role === 'follower') {
+      effects.push(...startTruncation(ctx));
+    }
+  } else if (result.kind === 'appended') {
+    ctx.logEndOffset = result.logEndOffset;
+    if (work.kind === 'produce') effects.push(...produceAppended(ctx, work, current, result.firstOffset, result.lastOffset));
+    if (work.kind === 'followerAppend') {
+      noteEpochs(ctx, work.epochs);
+      if (current && ctx.role === 'follower') effects.push(flushTo(ctx, ctx.logEndOffset));
+    }
+  } else if (result.kind === 'flushed') {
+    ctx.durableEnd = Math.min(ctx.logEndOffset, Math.max(ctx.durableEnd, result.flushedOffset));
+    if (ctx.role === 'leader') effects.push(...leaderDurable(ctx));
+    else if (current && ctx.role === 'follower' && ctx.phase === 'fetching' && ctx.logWork.length === 0) effects.push(...sendFetch(ctx));
+  } else if (result.kind === 'read') {
+    if (work.kind === 'read') effects.push(...answerRead(ctx, work, result.bytes));
+  } else if (result.kind === 'truncated') {
+    ctx.logEndOffset = result.logEndOffset;
+    ctx.durableEnd = Math.min(ctx.durableEnd, ctx.logEndOffset);
+    ctx.highWatermark = Math.min(ctx.highWatermark, ctx.logEndOffset);
+    ctx.epochs = ctx.epochs.filter((e) => e.startOffset < ctx.logEndOffset);
+    if (current && ctx.role === 'follower') {
+      ctx.phase = 'fetching';
+      effects.push(flushTo(ctx, ctx.logEndOffset));
+    }
+  } else if (result.kind === 'deleted') {
+    ctx.deleted = true;
+  }
+  assertInvariants(ctx);
+  return effects;
+};
+
+function logFailed(ctx: PartitionContext, work: LogWork, current: boolean, code: string, message: string): Effect[] {
+  const effects: Effect[] = [{ type: 'note', level: code === 'corrupt' ? 'error' : 'warn', message: `${selfAddress(ctx)}: ${work.kind} failed (${code}): ${message}` }];
+  switch (work.kind) {
+    case 'produce':
+      effects.push(send(work.from, 'ProduceResponse', produceReply(ctx, work.requestId, ErrorCode.CORRUPT_MESSAGE, -1, message)));
+      return effects;
+    case 'read': {
+      const errorCode = code === 'out_of_range' ? ErrorCode.OFFSET_OUT_OF_RANGE : ErrorCode.KAFKA_STORAGE_ERROR;
+      effects.push(send(work.from, 'FetchResponse', fetchReply(ctx, work.request.requestId, errorCode, new Uint8Array(0), message)));
+      return effects;
+    }
+    case 'followerAppend':
+      // A batch the log refused (bad CRC, wrong offset) never reaches it: fetch again later.
+      if (current && ctx.role === 'follower') effects.push(...retryLater(ctx));
+      return effects;
+    default:
+      if (current && ctx.role === 'follower') effects.push(...retryLater(ctx));
+      return effects;
+  }
+}
+
+function flushTo(ctx: PartitionContext, offset: number): Effect {
+  ctx.flushRequested = Math.max(ctx.flushRequested, offset);
+  return logOp(ctx, { kind: 'logFlush', offset }, { kind: 'flush', generation: ctx.roleGeneration });
+}
+
+// ---------------------------------------------------------------------------------------
+// Leader.
+
+const becomeLeader: Handler = (ctx) => {
+  ctx.role = 'leader';
+  ctx.roleGeneration = ctx.goalGeneration;
+  ctx.ready = false;
+  ctx.followers = new Map();
+  for (const id of ctx.replicas) {
+    if (id === ctx.config.nodeId) continue;
+    ctx.followers.set(id, { fetchOffset: -1, lastFetchMs: ctx.nowMs, lastCaughtUpMs: ctx.nowMs, leaderEndAtLastFetch: 0 });
+  }
+  ctx.pendingIsr = null;
+  ctx.pendingIsrAwaitsMetadata = false;
+  ctx.alterRetryAtMs = 0;
+  // Earlier appends may still be in flight: the log end is final once this barrier completes.
+  return [
+    logOp(ctx, { kind: 'logOpen', configs: ctx.configs }, { kind: 'open', generation: ctx.roleGeneration }),
+    { type: 'timer.set', event: 'IsrCheckFired', delayMs: Math.max(1, Math.floor(ctx.config.replicaLagTimeMaxMs / 2)), jitterMs: 0 },
+  ];
+};
+
+function leaderReady(ctx: PartitionContext): Effect[] {
+  ctx.ready = true;
+  ctx.epochStartOffset = ctx.logEndOffset;
+  if (lastEpoch(ctx) < ctx.leaderEpoch) ctx.epochs.push({ epoch: ctx.leaderEpoch, startOffset: ctx.logEndOffset });
+  return [flushTo(ctx, ctx.logEndOffset)];
+}
+
+const stepDown: Handler = (ctx) => {
+  const effects: Effect[] = [
+    { type: 'timer.cancel', event: 'IsrCheckFired' },
+    { type: 'timer.cancel', event: 'WaitExpired' },
+    { type: 'timer.cancel', event: 'AlterPartitionRetryFired' },
+  ];
+  for (const pending of ctx.pendingProduces) {
+    effects.push(send(pending.from, 'ProduceResponse', produceReply(ctx, pending.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, -1, 'leadership moved')));
+  }
+  for (const parked of ctx.parkedFetches) {
+    effects.push(send(parked.from, 'FetchResponse', fetchReply(ctx, parked.request.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, new Uint8Array(0), 'leadership moved')));
+  }
+  ctx.pendingProduces = [];
+  ctx.parkedFetches = [];
+  ctx.ready = false;
+  ctx.followers = new Map();
+  ctx.pendingIsr = null;
+  return effects;
+};
+
+function produceReply(ctx: PartitionContext, requestId: string, errorCode: number, baseOffset: number, errorMessage = ''): WireMessages['ProduceResponse'] {
+  return {
+    requestId, errorCode, baseOffset, logStartOffset: ctx.logStartOffset, leaderHint: ctx.leader, leaderEpoch: ctx.leaderEpoch,
+    errorMessage, topic: ctx.topic, partition: ctx.partition,
+  };
+}
+
+function fetchReply(ctx: PartitionContext, requestId: string, errorCode: number, records: Uint8Array, errorMessage = ''): WireMessages['FetchResponse'] {
+  return {
+    requestId, errorCode, highWatermark: ctx.highWatermark, logStartOffset: ctx.logStartOffset, logEndOffset: ctx.logEndOffset,
+    records, leaderHint: ctx.leader, leaderEpoch: ctx.leaderEpoch, topic: ctx.topic, partition: ctx.partition, errorMessage,
+  };
+}
+
+/** Checks a request's leader epoch against ours (KIP-320): older is fenced, newer is not known yet. */
+function epochError(ctx: PartitionContext, requestEpoch: number): number {
+  if (requestEpoch < 0 || requestEpoch === ctx.leaderEpoch) return ErrorCode.NONE;
+  return requestEpoch < ctx.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH;
+}
+
+/** Why this replica cannot serve a leader's request now, or NONE. */
+function leaderError(ctx: PartitionContext): number {
+  if (ctx.role !== 'leader') return ctx.leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  return ctx.ready ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE;
+}
+
+const produce: Handler = (ctx, event) => {
+  const { body, from } = wire(event, 'ProduceRequest');
+  let errorCode = leaderError(ctx);
+  if (errorCode === ErrorCode.NONE) errorCode = epochError(ctx, body.leaderEpoch);
+  if (errorCode === ErrorCode.NONE && body.acks !== 0 && body.acks !== 1 && body.acks !== acksAll) errorCode = ErrorCode.INVALID_REQUIRED_ACKS;
+  if (errorCode === ErrorCode.NONE && body.acks === acksAll && ctx.isr.length < minInsyncReplicas(ctx)) errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
+  if (errorCode !== ErrorCode.NONE) {
+    return body.acks === 0 ? [] : [send(from, 'ProduceResponse', produceReply(ctx, body.requestId, errorCode, -1))];
+  }
+  return [logOp(ctx, { kind: 'logAppend', bytes: body.records, leaderEpoch: ctx.leaderEpoch }, {
+    kind: 'produce', generation: ctx.roleGeneration, from, requestId: body.requestId, acks: body.acks, deadlineMs: ctx.nowMs + body.timeoutMs,
+  })];
+};
+
+function produceAppended(ctx: PartitionContext, work: Extract<LogWork, { kind: 'produce' }>, current: boolean, firstOffset: number, lastOffset: number): Effect[] {
+  if (!current || ctx.role !== 'leader') {
+    return work.acks === 0 ? [] : [send(work.from, 'ProduceResponse', produceReply(ctx, work.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, -1))];
+  }
+  const effects: Effect[] = [];
+  if (ctx.flushRequested < lastOffset + 1) effects.push(flushTo(ctx, lastOffset + 1));
+  if (work.acks !== 0) {
+    ctx.pendingProduces.push({ from: work.from, requestId: work.requestId, acks: work.acks, baseOffset: firstOffset, lastOffset, deadlineMs: work.deadlineMs });
+    effects.push(...armWaitTimer(ctx));
+  }
+  effects.push(...serveParkedFetches(ctx));
+  return effects;
+}
+
+function leaderDurable(ctx: PartitionContext): Effect[] {
+  return [...advanceHighWatermark(ctx), ...completeProduces(ctx)];
+}
+
+/** The ISR the high watermark waits for: the current one plus any member being added. */
+function maximalIsr(ctx: PartitionContext): number[] {
+  if (ctx.pendingIsr === null) return ctx.isr;
+  return [...new Set([...ctx.isr, ...ctx.pendingIsr])];
+}
+
+function advanceHighWatermark(ctx: PartitionContext): Effect[] {
+  if (ctx.role !== 'leader' || !ctx.ready) return [];
+  let candidate = ctx.durableEnd;
+  for (const id of maximalIsr(ctx)) {
+    if (id === ctx.config.nodeId) continue;
+    const progress = ctx.followers.get(id);
+    candidate = Math.min(candidate, progress === undefined ? -1 : progress.fetchOffset);
+  }
+  if (candidate <= ctx.highWatermark) return [];
+  ctx.highWatermark = candidate;
+  return [...completeProduces(ctx), ...serveParkedFetches(ctx)];
+}
+
+function completeProduces(ctx: PartitionContext): Effect[] {
+  const effects: Effect[] = [];
+  const still: PendingProduce[] = [];
+  for (const pending of ctx.pendingProduces) {
+    const done = pending.acks === acksAll ? pending.lastOffset < ctx.highWatermark : pending.lastOffset < ctx.durableEnd;
+    if (!done) {
+      still.push(pending);
+      continue;
+    }
+    const errorCode = pending.acks === acksAll && ctx.isr.length < minInsyncReplicas(ctx) ? ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND : ErrorCode.NONE;
+    effects.push(send(pending.from, 'ProduceResponse', produceReply(ctx, pending.requestId, errorCode, errorCode === ErrorCode.NONE ? pending.baseOffset : -1)));
+  }
+  ctx.pendingProduces = still;
+  return effects;
+}
+
+const fetch: Handler = (ctx, event) => {
+  const { body, from } = wire(event, 'FetchRequest');
+  let errorCode = leaderError(ctx);
+  if (errorCode === ErrorCode.NONE) errorCode = epochError(ctx, body.currentLeaderEpoch);
+  const isFollower = body.replicaId !== consumerReplicaId;
+  if (errorCode === ErrorCode.NONE && isFollower && (!ctx.replicas.includes(body.replicaId) || body.replicaId === ctx.config.nodeId)) {
+    errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  }
+  // A new leader serves consumers once its high watermark has reached its own epoch (it
+  // cannot be below the old leader's then), so that the watermark clients see never goes back.
+  if (errorCode === ErrorCode.NONE && !isFollower && ctx.highWatermark < ctx.epochStartOffset) errorCode = ErrorCode.LEADER_NOT_AVAILABLE;
+  if (errorCode === ErrorCode.NONE && (body.fetchOffset < ctx.logStartOffset || body.fetchOffset > ctx.logEndOffset)) {
+    errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+  }
+  if (errorCode !== ErrorCode.NONE) return [send(from, 'FetchResponse', fetchReply(ctx, body.requestId, errorCode, new Uint8Array(0)))];
+  const effects: Effect[] = [];
+  if (isFollower) effects.push(...followerFetched(ctx, body.replicaId, body.fetchOffset));
+  const parked: ParkedFetch = { from, request: body, deadlineMs: ctx.nowMs + body.maxWaitMs };
+  if (readableEnd(ctx, body) > body.fetchOffset || body.maxWaitMs === 0) {
+    effects.push(readFor(ctx, parked));
+  } else {
+    ctx.parkedFetches.push(parked);
+    effects.push(...armWaitTimer(ctx));
+  }
+  return effects;
+};
+
+/** Followers read up to the log end; consumers only below the high watermark. */
+function readableEnd(ctx: PartitionContext, request: FetchRequest): number {
+  return request.replicaId === consumerReplicaId ? ctx.highWatermark : ctx.logEndOffset;
+}
+
+function readFor(ctx: PartitionContext, fetchRequest: ParkedFetch): Effect {
+  const { request } = fetchRequest;
+  return logOp(ctx, { kind: 'logRead', offset: request.fetchOffset, maxBytes: request.maxBytes, maxOffset: readableEnd(ctx, request) }, {
+    kind: 'read', generation: ctx.roleGeneration, from: fetchRequest.from, request,
+  });
+}
+
+function answerRead(ctx: PartitionContext, work: Extract<LogWork, { kind: 'read' }>, bytes: Uint8Array): Effect[] {
+  if (work.generation !== ctx.roleGeneration || ctx.role !== 'leader') {
+    return [send(work.from, 'FetchResponse', fetchReply(ctx, work.request.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, new Uint8Array(0)))];
+  }
+  return [send(work.from, 'FetchResponse', fetchReply(ctx, work.request.requestId, ErrorCode.NONE, bytes))];
+}
+
+function followerFetched(ctx: PartitionContext, replicaId: number, fetchOffset: number): Effect[] {
+  let progress = ctx.followers.get(replicaId);
+  if (progress === undefined) {
+    progress = { fetchOffset: -1, lastFetchMs: ctx.nowMs, lastCaughtUpMs: ctx.nowMs, leaderEndAtLastFetch: 0 };
+    ctx.followers.set(replicaId, progress);
+  }
+  if (fetchOffset >= ctx.logEndOffset) progress.lastCaughtUpMs = ctx.nowMs;
+  else if (fetchOffset >= progress.leaderEndAtLastFetch) progress.lastCaughtUpMs = Math.max(progress.lastCaughtUpMs, progress.lastFetchMs);
+  progress.fetchOffset = fetchOffset;
+  progress.lastFetchMs = ctx.nowMs;
+  progress.leaderEndAtLastFetch = ctx.logEndOffset;
+  const effects = advanceHighWatermark(ctx);
+  // A follower that caught up with the high watermark and this epoch rejoins the ISR.
+  if (!ctx.isr.includes(replicaId) && fetchOffset >= ctx.highWatermark && fetchOffset >= ctx.epochStartOffset) {
+    effects.push(...proposeIsr(ctx, [...ctx.isr, replicaId]));
+  }
+  return effects;
+}
+
+function serveParkedFetches(ctx: PartitionContext): Effect[] {
+  const effects: Effect[] = [];
+  const still: ParkedFetch[] = [];
+  for (const parked of ctx.parkedFetches) {
+    if (readableEnd(ctx, parked.request) > parked.request.fetchOffset) effects.push(readFor(ctx, parked));
+    else still.push(parked);
+  }
+  ctx.parkedFetches = still;
+  return effects;
+}
+
+function armWaitTimer(ctx: PartitionContext): Effect[] {
+  let deadline = Number.POSITIVE_INFINITY;
+  for (const pending of ctx.pendingProduces) deadline = Math.min(deadline, pending.deadlineMs);
+  for (const parked of ctx.parkedFetches) deadline = Math.min(deadline, parked.deadlineMs);
+  if (deadline === Number.POSITIVE_INFINITY) return [{ type: 'timer.cancel', event: 'WaitExpired' }];
+  return [{ type: 'timer.set', event: 'WaitExpired', delayMs: Math.max(0, deadline - ctx.nowMs), jitterMs: 0 }];
+}
+
+const waitExpired: Handler = (ctx) => {
+  const effects: Effect[] = [];
+  const produces: PendingProduce[] = [];
+  for (const pending of ctx.pendingProduces) {
+    if (pending.deadlineMs > ctx.nowMs) produces.push(pending);
+    else effects.push(send(pending.from, 'ProduceResponse', produceReply(ctx, pending.requestId, ErrorCode.REQUEST_TIMED_OUT, -1)));
+  }
+  ctx.pendingProduces = produces;
+  const fetches: ParkedFetch[] = [];
+  for (const parked of ctx.parkedFetches) {
+    if (parked.deadlineMs > ctx.nowMs) fetches.push(parked);
+    else effects.push(send(parked.from, 'FetchResponse', fetchReply(ctx, parked.request.requestId, ErrorCode.NONE, new Uint8Array(0))));
+  }
+  ctx.parkedFetches = fetches;
+  effects.push(...armWaitTimer(ctx));
+  return effects;
+};
+
+const offsetForLeaderEpoch: Handler = (ctx, event) => {
+  const { body, from } = wire(event, 'OffsetForLeaderEpochRequest');
+  let errorCode = leaderError(ctx);
+  if (errorCode === ErrorCode.NONE) errorCode = epochError(ctx, body.currentLeaderEpoch);
+  const answer = errorCode === ErrorCode.NONE ? endOffsetForEpoch(ctx.epochs, ctx.logEndOffset, body.leaderEpoch) : { epoch: -1, endOffset: -1 };
+  return [send(from, 'OffsetForLeaderEpochResponse', {
+    requestId: body.requestId, errorCode, leaderEpoch: answer.epoch, endOffset: answer.endOffset, leaderHint: ctx.leader,
+    topic: ctx.topic, partition: ctx.partition,
+  })];
+};
+
+const checkIsr: Handler = (ctx) => {
+  const effects: Effect[] = [
+    { type: 'timer.set', event: 'IsrCheckFired', delayMs: Math.max(1, Math.floor(ctx.config.replicaLagTimeMaxMs / 2)), jitterMs: 0 },
+  ];
+  if (!ctx.ready) return effects;
+  const lagging = ctx.isr.filter((id) => {
+    if (id === ctx.config.nodeId) return false;
+    const progress = ctx.followers.get(id);
+    return progress === undefined || ctx.nowMs - progress.lastCaughtUpMs > ctx.config.replicaLagTimeMaxMs;
+  });
+  if (lagging.length > 0) effects.push(...proposeIsr(ctx, ctx.isr.filter((id) => !lagging.includes(id))));
+  return effects;
+};
+
+/** Asks the controller, through the broker, for a new ISR; one change at a time. */
+function proposeIsr(ctx: PartitionContext, newIsr: number[]): Effect[] {
+  if (ctx.pendingIsr !== null || ctx.nowMs < ctx.alterRetryAtMs) return [];
+  ctx.pendingIsr = [...newIsr].sort((a, b) => a - b);
+  ctx.pendingIsrBase = ctx.partitionEpoch;
+  ctx.pendingIsrAwaitsMetadata = false;
+  return sendAlterPartition(ctx);
+}
+
+function sendAlterPartition(ctx: PartitionContext): Effect[] {
+  return [
+    send({ node: ctx.config.nodeId, actor: ctx.config.brokerActor }, 'AlterPartitionRequest', {
+      brokerId: ctx.config.nodeId, brokerEpoch: 0, topicId: ctx.topicId, partition: ctx.partition, leaderEpoch: ctx.leaderEpoch,
+      partitionEpoch: ctx.pendingIsrBase, newIsr: ctx.pendingIsr!, topic: ctx.topic,
+    }),
+    { type: 'timer.set', event: 'AlterPartitionRetryFired', delayMs: ctx.config.requestTimeoutMs, jitterMs: 0 },
+  ];
+}
+
+const alterPartitionAnswered: Handler = (ctx, event) => {
+  const { body } = wire(event, 'AlterPartitionResponse');
+  if (ctx.role !== 'leader' || ctx.pendingIsr === null || ctx.pendingIsrAwaitsMetadata) return [];
+  if (body.errorCode === ErrorCode.NOT_CONTROLLER) return []; // the retry timer asks again
+  const effects: Effect[] = [{ type: 'timer.cancel', event: 'AlterPartitionRetryFired' }];
+  if (body.errorCode === ErrorCode.NONE) {
+    if (body.leaderEpoch === ctx.leaderEpoch && body.partitionEpoch > ctx.partitionEpoch) {
+      ctx.isr = [...body.isr];
+      ctx.partitionEpoch = body.partitionEpoch;
+    }
+    ctx.pendingIsr = null;
+    return [...effects, ...advanceHighWatermark(ctx)];
+  }
+  if (body.errorCode === ErrorCode.INVALID_UPDATE_VERSION || body.errorCode === ErrorCode.FENCED_LEADER_EPOCH) {
+    // Something changed the partition (maybe our own earlier attempt): keep counting the
+    // proposed members until the metadata says what the ISR is.
+    ctx.pendingIsrAwaitsMetadata = true;
+    return effects;
+  }
+  // A definite refusal (a member not eligible, our broker fenced): try again later.
+  ctx.pendingIsr = null;
+  ctx.alterRetryAtMs = ctx.nowMs + ctx.config.requestTimeoutMs;
+  return effects;
+};
+
+const retryAlterPartition: Handler = (ctx) => {
+  if (ctx.role !== 'leader' || ctx.pendingIsr === null || ctx.pendingIsrAwaitsMetadata) return [];
+  return sendAlterPartition(ctx);
+};
+
+// ---------------------------------------------------------------------------------------
+// Follower.
+
+const becomeFollower: Handler = (ctx) => {
+  ctx.role = 'follower';
+  ctx.roleGeneration = ctx.goalGeneration;
+  ctx.inflightRequestId = '';
+  if (ctx.leader < 0) {
+    ctx.phase = 'offline';
+    return [];
+  }
+  ctx.phase = 'syncing';
+  return [logOp(ctx, { kind: 'logOpen', configs: ctx.configs }, { kind: 'open', generation: ctx.roleGeneration })];
+};
+
+const stopFollowing: Handler = (ctx) => {
+  ctx.inflightRequestId = '';
+  return [{ type: 'timer.cancel', event: 'ReplicaRetryFired' }];
+};
+
+function nextRequestId(ctx: PartitionContext): string {
+  ctx.requestSeq += 1;
+  ctx.inflightRequestId = `${ctx.config.nodeId}/${ctx.leaderEpoch}/${ctx.requestSeq}`;
+  return ctx.inflightRequestId;
+}
+
+/** KIP-279: ask the leader where our last epoch ends there, before fetching anything. */
+function startTruncation(ctx: PartitionContext): Effect[] {
+  if (ctx.epochs.length === 0) {
+    ctx.phase = 'fetching';
+    return [flushTo(ctx, ctx.logEndOffset)];
+  }
+  ctx.phase = 'truncating';
+  return [
+    send(leaderAddress(ctx), 'OffsetForLeaderEpochRequest', {
+      requestId: nextRequestId(ctx), topic: ctx.topic, partition: ctx.partition, replicaId: ctx.config.nodeId,
+      currentLeaderEpoch: ctx.leaderEpoch, leaderEpoch: lastEpoch(ctx),
+    }),
+    { type: 'timer.set', event: 'ReplicaRetryFired', delayMs: ctx.config.requestTimeoutMs, jitterMs: 0 },
+  ];
+}
+
+const epochEndAnswered: Handler = (ctx, event) => {
+  const { body } = wire(event, 'OffsetForLeaderEpochResponse');
+  if (ctx.role !== 'follower' || ctx.phase !== 'truncating' || body.requestId !== ctx.inflightRequestId) return [];
+  ctx.inflightRequestId = '';
+  if (body.errorCode !== ErrorCode.NONE) return retryLater(ctx);
+  const effects: Effect[] = [{ type: 'timer.cancel', event: 'ReplicaRetryFired' }];
+  // The leader's answer may name an earlier epoch than ours: then our log is good only up
+  // to where that epoch ends here too.
+  let target = Math.min(body.endOffset, ctx.logEndOffset);
+  if (body.leaderEpoch >= 0 && body.leaderEpoch < lastEpoch(ctx)) {
+    target = Math.min(target, endOffsetForEpoch(ctx.epochs, ctx.logEndOffset, body.leaderEpoch).endOffset);
+  }
+  if (body.leaderEpoch < 0) target = Math.min(target, ctx.logStartOffset);
+  if (target < ctx.logEndOffset) {
+    effects.push(logOp(ctx, { kind: 'logTruncate', offset: Math.max(target, 0) }, { kind: 'truncate', generation: ctx.roleGeneration }));
+    return effects;
+  }
+  ctx.phase = 'fetching';
+  effects.push(flushTo(ctx, ctx.logEndOffset));
+  return effects;
+};
+
+function sendFetch(ctx: PartitionContext): Effect[] {
+  return [
+    send(leaderAddress(ctx), 'FetchRequest', {
+      requestId: nextRequestId(ctx), topic: ctx.topic, partition: ctx.partition, replicaId: ctx.config.nodeId,
+      // Everything below the durable end is on disk: the leader may count it for the high watermark.
+      fetchOffset: ctx.durableEnd, lastFetchedEpoch: lastEpoch(ctx), currentLeaderEpoch: ctx.leaderEpoch,
+      maxBytes: ctx.config.replicaFetchMaxBytes, maxWaitMs: ctx.config.replicaFetchWaitMaxMs, minBytes: 1,
+    }),
+    { type: 'timer.set', event: 'ReplicaRetryFired', delayMs: ctx.config.replicaFetchWaitMaxMs + ctx.config.requestTimeoutMs, jitterMs: 0 },
+  ];
+}
+
+function retryLater(ctx: PartitionContext): Effect[] {
+  ctx.inflightRequestId = '';
+  return [{ type: 'timer.set', event: 'ReplicaRetryFired', delayMs: ctx.config.replicaFetchBackoffMs, jitterMs: 0 }];
+}
+
+const fetchAnswered: Handler = (ctx, event) => {
+  const { body, from } = wire(event, 'FetchResponse');
+  if (ctx.role !== 'follower' || ctx.phase !== 'fetching' || body.requestId !== ctx.inflightRequestId) return [];
+  ctx.inflightRequestId = '';
+  if (body.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+    ctx.phase = 'truncating';
+    return retryLater(ctx);
+  }
+  if (body.errorCode !== ErrorCode.NONE) return retryLater(ctx);
+  const effects: Effect[] = [{ type: 'timer.cancel', event: 'ReplicaRetryFired' }];
+  if (body.leaderEpoch === ctx.leaderEpoch) ctx.highWatermark = Math.max(ctx.highWatermark, Math.min(body.highWatermark, ctx.durableEnd));
+  if (body.records.length === 0) return [...effects, ...sendFetch(ctx)];
+  const checked = checkReplicatedBatches(ctx, body.records);
+  if (typeof checked === 'string') {
+    return [
+      ...effects,
+      { type: 'note', level: 'warn', message: `${selfAddress(ctx)}: refused records from node ${from.node}: ${checked}` },
+      ...retryLater(ctx),
+    ];
+  }
+  effects.push(logOp(ctx, { kind: 'logAppend', bytes: body.records, leaderEpoch: -1 }, {
+    kind: 'followerAppend', generation: ctx.roleGeneration, epochs: checked,
+  }));
+  return effects;
+};
+
+/**
+ * The batches a leader sent must continue our log exactly and carry no epoch newer than the
+ * leader's; returns the epochs they start, or why they are refused. (The log checks CRCs.)
+ */
+function checkReplicatedBatches(ctx: PartitionContext, records: Uint8Array): EpochStart[] | string {
+  const epochs: EpochStart[] = [];
+  let expected = ctx.durableEnd;
+  let position = 0;
+  let top = lastEpoch(ctx);
+  try {
+    while (position < records.length) {
+      const header = readBatchHeader(records, position);
+      if (header.baseOffset !== expected) return `batch at offset ${header.baseOffset}, expected ${expected}`;
+      if (header.partitionLeaderEpoch > ctx.leaderEpoch) return `batch of epoch ${header.partitionLeaderEpoch} from a leader of epoch ${ctx.leaderEpoch}`;
+      if (header.partitionLeaderEpoch > top) {
+        epochs.push({ epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset });
+        top = header.partitionLeaderEpoch;
+      }
+      expected = header.lastOffset + 1;
+      position += header.sizeBytes;
+    }
+  } catch (error) {
+    if (error instanceof InvalidBatchError || error instanceof RangeError) return error.message;
+    throw error;
+  }
+  return epochs;
+}
+
+const replicaRetry: Handler = (ctx) => {
+  if (ctx.role !== 'follower' || ctx.leader < 0) return [];
+  ctx.inflightRequestId = '';
+  if (ctx.phase === 'truncating') return startTruncation(ctx);
+  if (ctx.phase === 'fetching' && ctx.logWork.length === 0) return sendFetch(ctx);
+  return [];
+};
+
+/** Anyone but the leader answers client requests with where the leader is. */
+const notLeader: Handler = (ctx, event) => {
+  const request = event as WireEvent;
+  const errorCode = leaderError(ctx);
+  switch (request.type) {
+    case 'ProduceRequest':
+      return request.body.acks === 0 ? [] : [send(request.from, 'ProduceResponse', produceReply(ctx, request.body.requestId, errorCode, -1))];
+    case 'FetchRequest':
+      return [send(request.from, 'FetchResponse', fetchReply(ctx, request.body.requestId, errorCode, new Uint8Array(0)))];
+    case 'OffsetForLeaderEpochRequest':
+      return [send(request.from, 'OffsetForLeaderEpochResponse', {
+        requestId: request.body.requestId, errorCode, leaderEpoch: -1, endOffset: -1, leaderHint: ctx.leader, topic: ctx.topic, partition: ctx.partition,
+      })];
+    default:
+      return [];
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+// Opening and deleting.
+
+const openLog: Handler = (ctx) => {
+  ctx.role = 'opening';
+  ctx.opened = false;
+  return [logOp(ctx, { kind: 'logOpen', configs: ctx.configs }, { kind: 'open', generation: ctx.roleGeneration })];
+};
+
+const deleteLog: Handler = (ctx) => {
+  ctx.role = 'deleting';
+  ctx.roleGeneration = ctx.goalGeneration;
+  ctx.deleted = false;
+  return [logOp(ctx, { kind: 'logDelete' }, { kind: 'delete', generation: ctx.roleGeneration })];
+};
+
+/** The topic was recreated under the same name while we deleted the old log: start afresh. */
+const restartForNextState: Handler = (ctx) => {
+  const state = ctx.nextState!;
+  ctx.nextState = null;
+  ctx.topicId = state.topicId;
+  ctx.leaderEpoch = -1;
+  ctx.partitionEpoch = -1;
+  ctx.highWatermark = 0;
+  ctx.durableEnd = 0;
+  ctx.flushRequested = 0;
+  ctx.epochs = [];
+  adoptPartitionState(ctx, state);
+  return [];
+};
+
+export function initialPartitionContext(input: PartitionInput): PartitionContext {
+  const { config, state } = input;
+  const ctx: PartitionContext = {
+    config,
+    nowMs: 0,
+    topic: state.topic,
+    topicId: state.topicId,
+    partition: state.partition,
+    replicas: [],
+    isr: [],
+    leader: -1,
+    leaderEpoch: -1,
+    partitionEpoch: -1,
+    configs: [],
+    goal: 'follower',
+    goalGeneration: 0,
+    role: 'opening',
+    roleGeneration: 0,
+    nextState: null,
+    opened: false,
+    deleted: false,
+    logStartOffset: 0,
+    logEndOffset: 0,
+    durableEnd: 0,
+    highWatermark: 0,
+    epochs: [],
+    logSeq: 0,
+    logWork: [],
+    ready: false,
+    epochStartOffset: 0,
+    followers: new Map(),
+    pendingProduces: [],
+    parkedFetches: [],
+    flushRequested: 0,
+    pendingIsr: null,
+    pendingIsrBase: 0,
+    pendingIsrAwaitsMetadata: false,
+    alterRetryAtMs: 0,
+    phase: 'offline',
+    requestSeq: 0,
+    inflightRequestId: '',
+  };
+  if (state.removed) {
+    ctx.goal = 'deleting';
+  } else {
+    adoptPartitionState(ctx, state);
+  }
+  return ctx;
+}
+
+const goalTransitions = [
+  { guard: 'shouldDelete', target: 'deleting' },
+  { guard: 'shouldLead', target: 'leader', reenter: true },
+  { guard: 'shouldFollow', target: 'follower', reenter: true },
+] as const;
+
+export const partitionMachine = setup({
+  types: {
+    context: {} as PartitionContext,
+    events: {} as PartitionEvent,
+    input: {} as PartitionInput,
+    emitted: {} as EffectBatch,
+  },
+  actions: {
+    openLog: effectful(openLog),
+    deleteLog: effectful(deleteLog),
+    restartForNextState: effectful(restartForNextState),
+    stopActor: effectful(() => [{ type: 'stop' }]),
+    partitionStateChanged: effectful(partitionStateChanged),
+    logCompleted: effectful(logCompleted),
+    becomeLeader: effectful(becomeLeader),
+    stepDown: effectful(stepDown),
+    becomeFollower: effectful(becomeFollower),
+    stopFollowing: effectful(stopFollowing),
+    produce: effectful(produce),
+    fetch: effectful(fetch),
+    offsetForLeaderEpoch: effectful(offsetForLeaderEpoch),
+    waitExpired: effectful(waitExpired),
+    checkIsr: effectful(checkIsr),
+    alterPartitionAnswered: effectful(alterPartitionAnswered),
+    retryAlterPartition: effectful(retryAlterPartition),
+    epochEndAnswered: effectful(epochEndAnswered),
+    fetchAnswered: effectful(fetchAnswered),
+    replicaRetry: effectful(replicaRetry),
+    notLeader: effectful(notLeader),
+  },
+  guards: {
+    shouldDelete: ({ context }) => context.goal === 'deleting' && context.role !== 'deleting',
+    shouldLead: ({ context }) =>
+      context.goal === 'leader' && context.role !== 'opening' && (context.role !== 'leader' || context.roleGeneration !== context.goalGeneration),
+    shouldFollow: ({ context }) =>
+      context.goal === 'follower' && context.role !== 'opening' && (context.role !== 'follower' || context.roleGeneration !== context.goalGeneration),
+    openedAsLeader: ({ context }) => context.opened && context.goal === 'leader',
+    openedAsFollower: ({ context }) => context.opened && context.goal === 'follower',
+    openedToDelete: ({ context }) => context.opened && context.goal === 'deleting',
+    deletedWithNextState: ({ context }) => context.deleted && context.nextState !== null,
+    deletedForGood: ({ context }) => context.deleted && context.nextState === null,
+  },
+}).createMachine({
+  id: 'partition',
+  context: ({ input }) => initialPartitionContext(input),
+  initial: 'opening',
+  on: {
+    PartitionStateChange: { actions: 'partitionStateChanged' },
+    LogCompleted: { actions: 'logCompleted' },
+    ProduceRequest: { actions: 'notLeader' },
+    FetchRequest: { actions: 'notLeader' },
+    OffsetForLeaderEpochRequest: { actions: 'notLeader' },
+  },
+  states: {
+    opening: {
+      entry: 'openLog',
+      always: [
+        { guard: 'openedToDelete', target: 'deleting' },
+        { guard: 'openedAsLeader', target: 'leader' },
+        { guard: 'openedAsFollower', target: 'follower' },
+      ],
+    },
+    leader: {
+      entry: 'becomeLeader',
+      exit: 'stepDown',
+      always: [...goalTransitions],
+      on: {
+        ProduceRequest: { actions: 'produce' },
+        FetchRequest: { actions: 'fetch' },
+        OffsetForLeaderEpochRequest: { actions: 'offsetForLeaderEpoch' },
+        WaitExpired: { actions: 'waitExpired' },
+        IsrCheckFired: { actions: 'checkIsr' },
+        AlterPartitionResponse: { actions: 'alterPartitionAnswered' },
+        AlterPartitionRetryFired: { actions: 'retryAlterPartition' },
+      },
+    },
+    follower: {
+      entry: 'becomeFollower',
+      exit: 'stopFollowing',
+      always: [...goalTransitions],
+      on: {
+        OffsetForLeaderEpochResponse: { actions: 'epochEndAnswered' },
+        FetchResponse: { actions: 'fetchAnswered' },
+        ReplicaRetryFired: { actions: 'replicaRetry' },
+      },
+    },
+    deleting: {
+      entry: 'deleteLog',
+      always: [
+        { guard: 'deletedWithNextState', target: 'opening', actions: 'restartForNextState' },
+        { guard: 'deletedForGood', target: 'removed' },
+      ],
+    },
+    removed: {
+      entry: 'stopActor',
+    },
+  },
+});
+
+export type PartitionMachine = typeof partitionMachine;

@@ -1,0 +1,270 @@
+// Producers and consumers over the same request path the Kafka listener uses: ProduceRequest
+// and FetchRequest envelopes addressed to partition replicas, following NOT_LEADER hints and
+// retrying on timeouts, as a Kafka client does. Producers write acks=all batches of unique
+// values; consumers read every partition from offset 0 below the high watermark. Both keep
+// the history the replication checkers read.
+import { decodeEnvelope, decodePayload, encodeEnvelope, encodePayload } from '../../actors/protocol/codec.js';
+import { ErrorCode, errorName } from '../../actors/protocol/errors.js';
+import { type FetchResponse, type ProduceResponse, type WireKind, type WireMessages, acksAll, consumerReplicaId } from '../../actors/protocol/messages.js';
+import { readBatchHeader } from '../../actors/protocol/record-batch.js';
+import { partitionActorId } from '../../actors/partition/partition-machine.js';
+import type { Tracer } from '../../runtime/kernel/ports.js';
+import { decodeRecords, encodeRecordBatch } from '../../runtime/storage/record-batch.js';
+import type { SimNetwork } from '../network.js';
+import type { Prng } from '../prng.js';
+import type { Scheduler } from '../scheduler.js';
+
+export const produceRequestTimeoutMs = 3000;
+/** The client gives up on an answer a little after the broker's own timeout. */
+export const clientTimeoutMs = 4000;
+export const retryBackoffMs = 100;
+export const produceAttemptsMax = 40;
+export const recordsPerBatchMax = 5;
+export const fetchMaxWaitMs = 500;
+export const fetchMaxBytes = 64 * 1024;
+
+export interface DataTopic {
+  name: string;
+  partitions: number;
+}
+
+/** An acknowledged acks=all write: these values sit at baseOffset, baseOffset + 1, ... */
+export interface AckedWrite {
+  topic: string;
+  partition: number;
+  baseOffset: number;
+  values: string[];
+  leaderEpoch: number;
+  node: number;
+  atMs: number;
+}
+
+/** What consumers saw: the value at each offset, and the highest watermark each response carried. */
+export interface ConsumedPartition {
+  values: Map<number, string>;
+  nextOffset: number;
+  highWatermark: number;
+}
+
+export interface DataHistory {
+  acked: AckedWrite[];
+  produceAttempts: number;
+  produceErrors: Record<string, number>;
+  abandoned: number;
+  /** Batches whose fate is unknown (the last attempt timed out or the leader moved). */
+  uncertain: number;
+  consumed: Map<string, ConsumedPartition>;
+  fetches: number;
+  /** Anything a client saw that breaks the contract; reported by the checkers. */
+  anomalies: string[];
+}
+
+interface PendingRequest {
+  requestId: string;
+  onAnswer: (body: unknown, fromNode: number) => void;
+  onTimeout: () => void;
+  timeout: ReturnType<Scheduler['after']>;
+}
+
+const utf8 = new TextEncoder();
+const utf8Decode = new TextDecoder();
+
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}/${partition}`;
+}
+
+export class ProduceConsumeWorkload {
+  readonly history: DataHistory = {
+    acked: [], produceAttempts: 0, produceErrors: {}, abandoned: 0, uncertain: 0, consumed: new Map(), fetches: 0, anomalies: [],
+  };
+  private readonly pending = new Map<string, PendingRequest>();
+  private readonly leaderGuess = new Map<string, number>();
+  private readonly transport;
+  private requestSeq = 0;
+  private producersBusy = 0;
+  private producing = false;
+
+  constructor(
+    private readonly clientNode: number,
+    private readonly clusterId: string,
+    private readonly nodeIds: number[],
+    network: SimNetwork,
+    private readonly scheduler: Scheduler,
+    private readonly prng: Prng,
+    private readonly tracer: Tracer,
+  ) {
+    this.transport = network.transportFor(clientNode);
+    this.transport.onReceive((bytes) => this.receive(bytes));
+  }
+
+  /** No produce is outstanding. */
+  get idle(): boolean {
+    return this.producersBusy === 0;
+  }
+
+  /** Starts `producers` producers and one consumer per partition; producers stop at `untilMs`. */
+  start(topics: DataTopic[], producers: number, untilMs: number): void {
+    this.producing = true;
+    const partitions = topics.flatMap((t) => Array.from({ length: t.partitions }, (_, p) => ({ topic: t.name, partition: p })));
+    for (const { topic, partition } of partitions) {
+      this.history.consumed.set(partitionKey(topic, partition), { values: new Map(), nextOffset: 0, highWatermark: 0 });
+      this.consume(topic, partition);
+    }
+    for (let id = 0; id < producers; id++) {
+      let seq = 0;
+      const next = (): void => {
+        if (this.scheduler.now >= untilMs) {
+          this.producing = false;
+          return;
+        }
+        const target = this.prng.pick(partitions);
+        const count = this.prng.int(1, recordsPerBatchMax);
+        const values = Array.from({ length: count }, () => `p${id}-${(seq += 1)}`);
+        this.producersBusy += 1;
+        this.produce(target.topic, target.partition, values, 1, () => {
+          this.producersBusy -= 1;
+          this.scheduler.after(this.prng.int(20, 200), next);
+        });
+      };
+      this.scheduler.after(this.prng.int(0, 200), next);
+    }
+  }
+
+  /** Whether every consumer has read up to the high watermark it last saw, and producers stopped. */
+  caughtUp(highWatermarks: Map<string, number>): boolean {
+    if (this.producing || this.producersBusy > 0) return false;
+    for (const [key, hw] of highWatermarks) {
+      const consumed = this.history.consumed.get(key);
+      if (consumed !== undefined && consumed.nextOffset < hw) return false;
+    }
+    return true;
+  }
+
+  private produce(topic: string, partition: number, values: string[], attempt: number, done: () => void): void {
+    if (attempt > produceAttemptsMax) {
+      this.history.abandoned += 1;
+      done();
+      return;
+    }
+    this.history.produceAttempts += 1;
+    const records = encodeRecordBatch(values.map((v) => ({ key: null, value: utf8.encode(v), timestamp: Math.floor(this.scheduler.now) })));
+    const retry = (uncertain: boolean): void => {
+      if (uncertain && attempt === produceAttemptsMax) this.history.uncertain += 1;
+      this.scheduler.after(retryBackoffMs, () => this.produce(topic, partition, values, attempt + 1, done));
+    };
+    this.request(topic, partition, 'ProduceRequest', (requestId) => ({
+      requestId, topic, partition, acks: acksAll, timeoutMs: produceRequestTimeoutMs, records, leaderEpoch: -1,
+    }), (body, fromNode) => {
+      const response = body as ProduceResponse;
+      if (response.errorCode === ErrorCode.NONE) {
+        this.history.acked.push({ topic, partition, baseOffset: response.baseOffset, values, leaderEpoch: response.leaderEpoch, node: fromNode, atMs: this.scheduler.now });
+        done();
+        return;
+      }
+      const name = errorName(response.errorCode);
+      this.history.produceErrors[name] = (this.history.produceErrors[name] ?? 0) + 1;
+      retry(response.errorCode === ErrorCode.REQUEST_TIMED_OUT || response.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    }, () => retry(true));
+  }
+
+  private consume(topic: string, partition: number): void {
+    const key = partitionKey(topic, partition);
+    const state = this.history.consumed.get(key)!;
+    const again = (delayMs: number): void => {
+      this.scheduler.after(delayMs, () => this.consume(topic, partition));
+    };
+    this.history.fetches += 1;
+    this.request(topic, partition, 'FetchRequest', (requestId) => ({
+      requestId, topic, partition, replicaId: consumerReplicaId, fetchOffset: state.nextOffset, lastFetchedEpoch: -1,
+      currentLeaderEpoch: -1, maxBytes: fetchMaxBytes, maxWaitMs: fetchMaxWaitMs, minBytes: 1,
+    }), (body) => {
+      const response = body as FetchResponse;
+      if (response.errorCode !== ErrorCode.NONE) {
+        again(retryBackoffMs);
+        return;
+      }
+      this.readRecords(key, state, response);
+      again(0);
+    }, () => again(0));
+  }
+
+  private readRecords(key: string, state: ConsumedPartition, response: FetchResponse): void {
+    state.highWatermark = Math.max(state.highWatermark, response.highWatermark);
+    let position = 0;
+    const bytes = response.records;
+    while (position < bytes.length) {
+      const header = readBatchHeader(bytes, position);
+      for (const record of decodeRecords(bytes, header)) {
+        if (record.offset < state.nextOffset) continue;
+        if (record.offset >= response.highWatermark) {
+          this.history.anomalies.push(`${key}: consumer got offset ${record.offset} at or above the high watermark ${response.highWatermark}`);
+        }
+        if (record.offset !== state.nextOffset) {
+          this.history.anomalies.push(`${key}: consumer expected offset ${state.nextOffset}, got ${record.offset} (offsets not dense)`);
+        }
+        state.values.set(record.offset, record.value === null ? '' : utf8Decode.decode(record.value));
+        state.nextOffset = record.offset + 1;
+      }
+      position += header.sizeBytes;
+    }
+  }
+
+  /** Sends a request to the node believed to lead the partition; follows hints; rotates on timeouts. */
+  private request<K extends 'ProduceRequest' | 'FetchRequest'>(
+    topic: string, partition: number, kind: K, body: (requestId: string) => WireMessages[K],
+    onAnswer: (body: unknown, fromNode: number) => void, onTimeout: () => void,
+  ): void {
+    const key = partitionKey(topic, partition);
+    const target = this.leaderGuess.get(key) ?? this.nodeIds[partition % this.nodeIds.length]!;
+    this.requestSeq += 1;
+    const requestId = `c${this.clientNode}-${this.requestSeq}`;
+    const pending: PendingRequest = {
+      requestId,
+      onAnswer: (answer, fromNode) => {
+        const { errorCode, leaderHint } = answer as { errorCode: number; leaderHint: number };
+        if (errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER || errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+          this.leaderGuess.set(key, leaderHint >= 0 && leaderHint !== fromNode ? leaderHint : this.nextNode(fromNode));
+        }
+        onAnswer(answer, fromNode);
+      },
+      onTimeout: () => {
+        this.leaderGuess.set(key, this.nextNode(target));
+        onTimeout();
+      },
+      timeout: this.scheduler.after(clientTimeoutMs, () => {
+        this.pending.delete(requestId);
+        pending.onTimeout();
+      }),
+    };
+    this.pending.set(requestId, pending);
+    this.transport.send(target, encodeEnvelope({
+      clusterId: this.clusterId,
+      from: { node: this.clientNode, actor: 'data-client' },
+      to: { node: target, actor: partitionActorId(topic, partition) },
+      kind,
+      payload: encodePayload(kind, body(requestId)),
+      msgId: `${this.clientNode}:${requestId}`,
+      parentId: '',
+    }));
+  }
+
+  private nextNode(node: number): number {
+    const at = this.nodeIds.indexOf(node);
+    return this.nodeIds[(at + 1) % this.nodeIds.length]!;
+  }
+
+  private receive(bytes: Uint8Array): void {
+    const envelope = decodeEnvelope(bytes);
+    if (envelope.kind !== 'ProduceResponse' && envelope.kind !== 'FetchResponse') return;
+    const body = decodePayload(envelope.kind as WireKind, envelope.payload) as { requestId: string };
+    this.tracer.record({
+      t: this.scheduler.now, node: this.clientNode, actor: 'data-client', kind: envelope.kind, id: envelope.msgId,
+      parent: envelope.parentId, from: `${envelope.from.node}/${envelope.from.actor}`,
+    });
+    const pending = this.pending.get(body.requestId);
+    if (pending === undefined) return; // an answer after we gave up on it
+    this.pending.delete(body.requestId);
+    this.scheduler.cancel(pending.timeout);
+    pending.onAnswer(body, envelope.from.node);
+  }
+}
