@@ -87,7 +87,7 @@ export interface SimOptions {
   durationMs: number;
   faults: FaultKind[];
   workload?: WorkloadKind;
-  /** Sets unclean.leader.election.enable on the data topic (a known way to lose acknowledged writes). */
+  /** Sets unclean.leader.election.enable (and min.insync.replicas=1) on the data topic: a known way to lose acknowledged writes. */
   uncleanLeaderElection?: boolean;
   tracePath?: string | null;
   settleMaxMs?: number;
@@ -170,10 +170,11 @@ export function runSimulation(options: SimOptions): SimResult {
   for (const topic of dataTopics) {
     admin.create({
       name: topic.name, numPartitions: topic.partitions, replicationFactor,
-      configs: [
-        { name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) },
-        ...(options.uncleanLeaderElection === true ? [{ name: 'unclean.leader.election.enable', value: 'true' }] : []),
-      ],
+      // With unclean election on, the topic is set up as in Jepsen's Kafka 0.8 analysis: an
+      // ISR of one may acknowledge, and an out-of-sync replica may then be elected.
+      configs: options.uncleanLeaderElection === true
+        ? [{ name: 'min.insync.replicas', value: '1' }, { name: 'unclean.leader.election.enable', value: 'true' }]
+        : [{ name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) }],
     }, true);
   }
   if (dataTopics.length > 0) scheduler.after(dataStartMs, () => data.start(dataTopics, dataProducers, options.durationMs));

@@ -182,7 +182,7 @@ async function campaignCommand(flags: SimFlags, bugName: string | undefined): Pr
     ...Object.entries(summary.faultsInjected).sort().map(([fault, count]) => `  ${fault.padEnd(17)}${count}`),
     '',
     'checker            violations',
-    ...Object.entries(summary.violationsByChecker).map(([checker, count]) => `  ${checker.padEnd(24)}${count}`),
+    ...Object.entries(summary.violationsByChecker).map(([checker, count]) => `  ${checker.padEnd(25)}${count}`),
   ];
   for (const seed of summary.failedSeeds.slice(0, 20)) {
     const result = summary.results.find((r) => r.seed === seed)!;

@@ -88,7 +88,7 @@ export class AdminClient {
 
   private send(request: Outstanding): void {
     request.attempt += 1;
-    if (request.attempt > adminAttemptsMax) {
+    if (request.attempt > adminAttemptsMax && !request.insist) {
       this.outstanding.delete(request.requestId);
       this.history.abandoned += 1;
       return;
