@@ -118,7 +118,8 @@ export class SimLogDisk {
   }
 
   private append(log: SimLog, input: Uint8Array, leaderEpoch: number): LogResult {
-    const bytes = input.slice();
+    // A copy: the input may be a Buffer view into a message the network delivers twice.
+    const bytes = new Uint8Array(input);
     const scan = scanBatches(bytes, 0, bytes.length, crc32c);
     if (scan.error !== null || scan.headers.length === 0) {
       return { kind: 'failed', code: 'invalid', message: `invalid record batch at byte ${scan.error?.position ?? 0}: ${scan.error?.reason ?? 'empty'}` };
