@@ -661,7 +661,10 @@ const alterPartition: Handler = (ctx, event) => {
   const current = decision.partition;
   const reply = (errorCode: number, leader: number, leaderEpoch: number, isr: number[], partitionEpoch: number): Outgoing => ({
     to: from, kind: 'AlterPartitionResponse',
-    body: { errorCode, leaderHint: ctx.config.nodeId, topicId: body.topicId, partition: body.partition, leader, leaderEpoch, isr, partitionEpoch, topic: body.topic },
+    body: {
+      errorCode, leaderHint: ctx.config.nodeId, topicId: body.topicId, partition: body.partition, leader, leaderEpoch, isr, partitionEpoch,
+      topic: body.topic, requestId: body.requestId,
+    },
   });
   if (decision.errorCode !== ErrorCode.NONE || current === undefined) {
     const message = reply(decision.errorCode, current?.leader ?? -1, current?.leaderEpoch ?? 0, current?.isr ?? [], current?.partitionEpoch ?? 0);
@@ -697,7 +700,7 @@ const redirectToLeader: Handler = (ctx, event) => {
     case 'AlterPartitionRequest':
       return send(ctx, request.from, 'AlterPartitionResponse', {
         errorCode: code, leaderHint, topicId: request.body.topicId, partition: request.body.partition, leader: -1, leaderEpoch: 0,
-        isr: [], partitionEpoch: 0, topic: request.body.topic,
+        isr: [], partitionEpoch: 0, topic: request.body.topic, requestId: request.body.requestId,
       });
     default:
       return [];

@@ -148,6 +148,8 @@ export interface PartitionContext {
   /** Whether the pending change is waiting for metadata rather than for an answer. */
   pendingIsrAwaitsMetadata: boolean;
   alterRetryAtMs: number;
+  /** The latest ISR change request; answers to earlier ones are ignored. */
+  alterRequestId: string;
 
   // Follower.
   phase: FollowerPhase;
@@ -634,10 +636,12 @@ function proposeIsr(ctx: PartitionContext, newIsr: number[]): Effect[] {
 }
 
 function sendAlterPartition(ctx: PartitionContext): Effect[] {
+  ctx.requestSeq += 1;
+  ctx.alterRequestId = `${ctx.config.nodeId}/${ctx.leaderEpoch}/isr/${ctx.requestSeq}`;
   return [
     send({ node: ctx.config.nodeId, actor: ctx.config.brokerActor }, 'AlterPartitionRequest', {
       brokerId: ctx.config.nodeId, brokerEpoch: 0, topicId: ctx.topicId, partition: ctx.partition, leaderEpoch: ctx.leaderEpoch,
-      partitionEpoch: ctx.pendingIsrBase, newIsr: ctx.pendingIsr!, topic: ctx.topic,
+      partitionEpoch: ctx.pendingIsrBase, newIsr: ctx.pendingIsr!, topic: ctx.topic, requestId: ctx.alterRequestId,
     }),
     { type: 'timer.set', event: 'AlterPartitionRetryFired', delayMs: ctx.config.requestTimeoutMs, jitterMs: 0 },
   ];
@@ -645,7 +649,8 @@ function sendAlterPartition(ctx: PartitionContext): Effect[] {
 
 const alterPartitionAnswered: Handler = (ctx, event) => {
   const { body } = wire(event, 'AlterPartitionResponse');
-  if (ctx.role !== 'leader' || ctx.pendingIsr === null || ctx.pendingIsrAwaitsMetadata) return [];
+  // Only the answer to the latest attempt counts: older ones may arrive late or twice.
+  if (ctx.role !== 'leader' || ctx.pendingIsr === null || body.requestId !== ctx.alterRequestId) return [];
   if (body.errorCode === ErrorCode.NOT_CONTROLLER) return []; // the retry timer asks again
   const effects: Effect[] = [{ type: 'timer.cancel', event: 'AlterPartitionRetryFired' }];
   if (body.errorCode === ErrorCode.NONE) {
@@ -658,9 +663,10 @@ const alterPartitionAnswered: Handler = (ctx, event) => {
   }
   if (body.errorCode === ErrorCode.INVALID_UPDATE_VERSION || body.errorCode === ErrorCode.FENCED_LEADER_EPOCH) {
     // Something changed the partition (maybe our own earlier attempt): keep counting the
-    // proposed members until the metadata says what the ISR is.
+    // proposed members until the metadata says what the ISR is. Ask again now and then, in
+    // case that change was lost with a controller that never committed it.
     ctx.pendingIsrAwaitsMetadata = true;
-    return effects;
+    return [{ type: 'timer.set', event: 'AlterPartitionRetryFired', delayMs: ctx.config.requestTimeoutMs, jitterMs: 0 }];
   }
   // A definite refusal (a member not eligible, our broker fenced): try again later.
   ctx.pendingIsr = null;
@@ -669,7 +675,7 @@ const alterPartitionAnswered: Handler = (ctx, event) => {
 };
 
 const retryAlterPartition: Handler = (ctx) => {
-  if (ctx.role !== 'leader' || ctx.pendingIsr === null || ctx.pendingIsrAwaitsMetadata) return [];
+  if (ctx.role !== 'leader' || ctx.pendingIsr === null) return [];
   return sendAlterPartition(ctx);
 };
 
@@ -903,6 +909,7 @@ export function initialPartitionContext(input: PartitionInput): PartitionContext
     pendingIsrBase: 0,
     pendingIsrAwaitsMetadata: false,
     alterRetryAtMs: 0,
+    alterRequestId: '',
     phase: 'offline',
     requestSeq: 0,
     inflightRequestId: '',

@@ -164,6 +164,7 @@ export interface AlterPartitionRequest {
   partitionEpoch: number;
   newIsr: number[];
   topic: string;
+  requestId: string;
 }
 export interface AlterPartitionResponse {
   errorCode: number;
@@ -175,6 +176,7 @@ export interface AlterPartitionResponse {
   isr: number[];
   partitionEpoch: number;
   topic: string;
+  requestId: string;
 }
 export const acksAll = -1;
 export interface ProduceRequest {

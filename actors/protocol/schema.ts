@@ -235,6 +235,7 @@ message AlterPartitionRequest {
   uint32 partition_epoch = 6;
   repeated uint32 new_isr = 7;
   string topic = 8;
+  string request_id = 9;
 }
 message AlterPartitionResponse {
   sint32 error_code = 1;
@@ -246,6 +247,7 @@ message AlterPartitionResponse {
   repeated uint32 isr = 7;
   uint32 partition_epoch = 8;
   string topic = 9;
+  string request_id = 10;
 }
 // Produce to a partition leader. acks: 0, 1 or -1 (all). leader_epoch: what the client
 // believes, or -1.

@@ -117,8 +117,10 @@ export class AdminClient {
     const body = decodePayload('CreateTopicsResponse', envelope.payload);
     this.tracer.record({ t: this.scheduler.now, node: this.clientNode, actor: adminActorId, kind: envelope.kind, id: envelope.msgId, parent: envelope.parentId, from: `${envelope.from.node}/${envelope.from.actor}` });
     const request = this.outstanding.get(body.requestId);
-    if (request === undefined) return; // a late answer to an attempt we already settled
-    if (request.timeout !== null) this.scheduler.cancel(request.timeout);
+    // A late answer, or a second copy of one (the network duplicates): only the first answer
+    // to an attempt in flight counts, or every copy would start a retry of its own.
+    if (request === undefined || request.timeout === null) return;
+    this.scheduler.cancel(request.timeout);
     request.timeout = null;
     this.settle(request, body, envelope.from.node);
   }
