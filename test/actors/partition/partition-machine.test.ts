@@ -1,0 +1,225 @@
+// The partition replica actor, hosted by the real kernel on a simulated disk: a test plays
+// the other replicas and the clients by sending envelopes and reading what comes back.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { decodeEnvelope, decodePayload, encodeEnvelope, encodePayload } from '../../../actors/protocol/codec.js';
+import { ErrorCode } from '../../../actors/protocol/errors.js';
+import type { LogResult } from '../../../actors/protocol/effects.js';
+import {
+  type PartitionStateChange, type WireKind, type WireMessages, acksAll, consumerReplicaId,
+} from '../../../actors/protocol/messages.js';
+import { readBatchHeader } from '../../../actors/protocol/record-batch.js';
+import {
+  type PartitionContext, defaultPartitionTimings, endOffsetForEpoch, partitionMachine,
+} from '../../../actors/partition/partition-machine.js';
+import { NodeKernel } from '../../../runtime/kernel/node-kernel.js';
+import type { Transport } from '../../../runtime/kernel/ports.js';
+import { decodeRecords, encodeRecordBatch } from '../../../runtime/storage/record-batch.js';
+import { SimDisk } from '../../../sim/disk.js';
+import { Prng } from '../../../sim/prng.js';
+import { Scheduler } from '../../../sim/scheduler.js';
+
+const actorId = 'orders-0';
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+interface Sent { to: number; kind: string; body: unknown }
+
+function stateOf(overrides: Partial<PartitionStateChange> = {}): PartitionStateChange {
+  return {
+    topic: 'orders', topicId: 'T1', partition: 0, replicas: [1, 2, 3], isr: [1, 2, 3], leader: 1, leaderEpoch: 0, partitionEpoch: 0,
+    configs: [{ name: 'min.insync.replicas', value: '2' }], removed: false, ...overrides,
+  };
+}
+
+/** Node 1 hosting one replica on a simulated disk; `sent` collects what it sends to other nodes. */
+function hostReplica(state: PartitionStateChange, prepare?: (disk: SimDisk) => void) {
+  const scheduler = new Scheduler();
+  const disk = new SimDisk(scheduler, Prng.forPurpose(7, 'disk'));
+  prepare?.(disk);
+  scheduler.runUntil(scheduler.now + 100);
+  const sent: Sent[] = [];
+  const lines: string[] = [];
+  const transport: Transport = {
+    send: (_to, bytes) => {
+      const envelope = decodeEnvelope(bytes);
+      sent.push({ to: envelope.to.node, kind: envelope.kind, body: decodePayload(envelope.kind as WireKind, envelope.payload) });
+    },
+    onReceive: () => {},
+    close: async () => {},
+  };
+  const kernel = new NodeKernel({
+    nodeId: 1, clusterId: 'c1', clock: scheduler.clock(), random: () => 0.5, transport, storage: disk,
+    logger: pino({ level: 'info' }, new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } })),
+    metrics: null, tracer: null,
+  });
+  kernel.spawn(actorId, partitionMachine, {
+    config: { ...defaultPartitionTimings, nodeId: 1, brokerActor: 'broker', defaultMinInsyncReplicas: 1 },
+    state,
+  });
+  let seq = 0;
+  const deliver = <K extends WireKind>(fromNode: number, kind: K, body: WireMessages[K]): void => {
+    seq += 1;
+    kernel.receive(encodeEnvelope({
+      clusterId: 'c1', from: { node: fromNode, actor: fromNode === 1000 ? 'client' : actorId }, to: { node: 1, actor: actorId },
+      kind, payload: encodePayload(kind, body), msgId: `t:${seq}`, parentId: '',
+    }));
+  };
+  const run = (ms = 50): void => scheduler.runUntil(scheduler.now + ms);
+  const context = (): PartitionContext => kernel.snapshotOf(actorId)!.context as PartitionContext;
+  const take = <K extends WireKind>(kind: K): Array<WireMessages[K]> => {
+    const found = sent.filter((s) => s.kind === kind).map((s) => s.body as WireMessages[K]);
+    for (let i = sent.length - 1; i >= 0; i--) if (sent[i]!.kind === kind) sent.splice(i, 1);
+    return found;
+  };
+  return { kernel, disk, deliver, run, context, take, lines, state: () => String(kernel.snapshotOf(actorId)!.value) };
+}
+
+function batchOf(values: string[]): Uint8Array {
+  return encodeRecordBatch(values.map((v) => ({ key: null, value: utf8.encode(v) })));
+}
+
+function produce(requestId: string, values: string[], overrides: Partial<WireMessages['ProduceRequest']> = {}): WireMessages['ProduceRequest'] {
+  return { requestId, topic: 'orders', partition: 0, acks: acksAll, timeoutMs: 5000, records: batchOf(values), leaderEpoch: 0, ...overrides };
+}
+
+function followerFetch(replicaId: number, fetchOffset: number, overrides: Partial<WireMessages['FetchRequest']> = {}): WireMessages['FetchRequest'] {
+  return {
+    requestId: `f-${replicaId}-${fetchOffset}`, topic: 'orders', partition: 0, replicaId, fetchOffset, lastFetchedEpoch: 0,
+    currentLeaderEpoch: 0, maxBytes: 1 << 20, maxWaitMs: 0, minBytes: 1, ...overrides,
+  };
+}
+
+function valuesIn(records: Uint8Array): Array<[number, string]> {
+  const out: Array<[number, string]> = [];
+  for (let at = 0; at < records.length;) {
+    const header = readBatchHeader(records, at);
+    for (const r of decodeRecords(records, header)) out.push([r.offset, fromUtf8.decode(r.value!)]);
+    at += header.sizeBytes;
+  }
+  return out;
+}
+
+test('endOffsetForEpoch answers as KIP-101/279 define it', () => {
+  const epochs = [{ epoch: 0, startOffset: 0 }, { epoch: 2, startOffset: 5 }, { epoch: 4, startOffset: 9 }];
+  assert.deepEqual(endOffsetForEpoch(epochs, 12, 0), { epoch: 0, endOffset: 5 });
+  assert.deepEqual(endOffsetForEpoch(epochs, 12, 1), { epoch: 0, endOffset: 5 }, 'an unknown epoch answers with the largest one below it');
+  assert.deepEqual(endOffsetForEpoch(epochs, 12, 3), { epoch: 2, endOffset: 9 });
+  assert.deepEqual(endOffsetForEpoch(epochs, 12, 4), { epoch: 4, endOffset: 12 }, 'the latest epoch ends at the log end');
+  assert.deepEqual(endOffsetForEpoch(epochs, 12, 9), { epoch: 4, endOffset: 12 });
+  assert.deepEqual(endOffsetForEpoch([{ epoch: 3, startOffset: 7 }], 10, 1), { epoch: -1, endOffset: 7 });
+});
+
+test('an acks=all write is acknowledged once every ISR member holds it durably, not before', () => {
+  const replica = hostReplica(stateOf());
+  replica.run();
+  assert.equal(replica.state(), 'leader');
+  replica.deliver(1000, 'ProduceRequest', produce('p1', ['a', 'b']));
+  replica.run();
+  assert.deepEqual(replica.take('ProduceResponse'), [], 'no answer while followers have not fetched');
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 2));
+  replica.run();
+  assert.deepEqual(replica.take('ProduceResponse'), [], 'replica 3 is in the ISR and has not fetched');
+  assert.equal(replica.context().highWatermark, 0);
+  replica.deliver(3, 'FetchRequest', followerFetch(3, 2));
+  replica.run();
+  const [answer] = replica.take('ProduceResponse');
+  assert.equal(answer?.errorCode, ErrorCode.NONE);
+  assert.equal(answer?.baseOffset, 0);
+  assert.equal(replica.context().highWatermark, 2);
+});
+
+test('a consumer reads only below the high watermark', () => {
+  const replica = hostReplica(stateOf({ isr: [1, 2], replicas: [1, 2] }));
+  replica.run();
+  replica.deliver(1000, 'ProduceRequest', produce('p1', ['a']));
+  replica.run();
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 1));
+  replica.run();
+  replica.deliver(1000, 'ProduceRequest', produce('p2', ['b', 'c']));
+  replica.run();
+  assert.equal(replica.context().logEndOffset, 3);
+  assert.equal(replica.context().highWatermark, 1);
+  replica.deliver(1000, 'FetchRequest', followerFetch(consumerReplicaId, 0, { requestId: 'c1', currentLeaderEpoch: -1 }));
+  replica.run();
+  const fetched = replica.take('FetchResponse').find((f) => f.requestId === 'c1');
+  assert.equal(fetched?.errorCode, ErrorCode.NONE);
+  assert.deepEqual(valuesIn(fetched!.records), [[0, 'a']]);
+  assert.equal(fetched?.highWatermark, 1);
+});
+
+test('requests with a stale or future leader epoch, too few in-sync replicas or a corrupt batch are refused', () => {
+  const replica = hostReplica(stateOf({ leaderEpoch: 3, isr: [1] }));
+  replica.run();
+  replica.deliver(1000, 'ProduceRequest', produce('stale', ['x'], { leaderEpoch: 2 }));
+  replica.deliver(1000, 'ProduceRequest', produce('future', ['x'], { leaderEpoch: 4 }));
+  replica.deliver(1000, 'ProduceRequest', produce('few', ['x'], { leaderEpoch: 3 }));
+  const corrupt = batchOf(['y']);
+  corrupt[corrupt.length - 1]! ^= 0xff;
+  replica.deliver(1000, 'ProduceRequest', produce('corrupt', ['y'], { leaderEpoch: 3, acks: 1, records: corrupt }));
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 0, { currentLeaderEpoch: 1 }));
+  replica.deliver(3, 'FetchRequest', followerFetch(3, 5, { currentLeaderEpoch: 3 }));
+  replica.run();
+  const answers = new Map(replica.take('ProduceResponse').map((r) => [r.requestId, r.errorCode]));
+  assert.equal(answers.get('stale'), ErrorCode.FENCED_LEADER_EPOCH);
+  assert.equal(answers.get('future'), ErrorCode.UNKNOWN_LEADER_EPOCH);
+  assert.equal(answers.get('few'), ErrorCode.NOT_ENOUGH_REPLICAS);
+  assert.equal(answers.get('corrupt'), ErrorCode.CORRUPT_MESSAGE);
+  const fetches = replica.take('FetchResponse');
+  assert.deepEqual(fetches.map((f) => f.errorCode), [ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.OFFSET_OUT_OF_RANGE]);
+  assert.equal(replica.context().logEndOffset, 0, 'nothing refused reached the log');
+  assert.ok(replica.lines.some((line) => line.includes('failed (invalid)')), 'the corrupt batch is logged');
+});
+
+test('a follower asks where its last epoch ends, cuts its divergent suffix, then fetches from there', () => {
+  // Our log: offsets 0-2 in epoch 0, 3-5 in epoch 1. The new leader (epoch 2) never had epoch 1.
+  const replica = hostReplica(stateOf({ leader: 2, leaderEpoch: 2 }), (disk) => {
+    const done = (_: LogResult): void => {};
+    disk.submitLog(actorId, { kind: 'logAppend', bytes: batchOf(['a', 'b', 'c']), leaderEpoch: 0 }, done);
+    disk.submitLog(actorId, { kind: 'logAppend', bytes: batchOf(['d', 'e', 'f']), leaderEpoch: 1 }, done);
+    disk.submitLog(actorId, { kind: 'logFlush', offset: 6 }, done);
+  });
+  replica.run();
+  assert.equal(replica.state(), 'follower');
+  const [ask] = replica.take('OffsetForLeaderEpochRequest');
+  assert.equal(ask?.leaderEpoch, 1);
+  assert.equal(ask?.currentLeaderEpoch, 2);
+  replica.deliver(2, 'OffsetForLeaderEpochResponse', {
+    requestId: ask!.requestId, errorCode: ErrorCode.NONE, leaderEpoch: 0, endOffset: 3, leaderHint: 2, topic: 'orders', partition: 0,
+  });
+  replica.run();
+  assert.equal(replica.context().logEndOffset, 3);
+  assert.deepEqual(replica.context().epochs, [{ epoch: 0, startOffset: 0 }]);
+  const [fetch] = replica.take('FetchRequest');
+  assert.equal(fetch?.fetchOffset, 3);
+  assert.equal(fetch?.currentLeaderEpoch, 2);
+});
+
+test('a follower refuses records that do not continue its log or fail their CRC; they never reach the log', () => {
+  const replica = hostReplica(stateOf({ leader: 2 }));
+  replica.run();
+  let [fetch] = replica.take('FetchRequest');
+  assert.equal(fetch?.fetchOffset, 0);
+  const wrongOffset = batchOf(['z']);
+  new DataView(wrongOffset.buffer, wrongOffset.byteOffset).setBigInt64(0, 7n);
+  replica.deliver(2, 'FetchResponse', {
+    requestId: fetch!.requestId, errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset: 8, records: wrongOffset,
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '',
+  });
+  replica.run(1000);
+  [fetch] = replica.take('FetchRequest');
+  const badCrc = batchOf(['z']);
+  badCrc[badCrc.length - 1]! ^= 0x01;
+  replica.deliver(2, 'FetchResponse', {
+    requestId: fetch!.requestId, errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset: 1, records: badCrc,
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '',
+  });
+  replica.run(1000);
+  assert.equal(replica.context().logEndOffset, 0);
+  assert.ok(replica.lines.some((line) => line.includes('refused records from node 2')), 'the wrong offset is logged');
+  assert.ok(replica.lines.some((line) => line.includes('followerAppend failed')), 'the bad CRC is logged');
+  [fetch] = replica.take('FetchRequest');
+  assert.equal(fetch?.fetchOffset, 0, 'it keeps fetching from where its log ends');
+});
