@@ -123,6 +123,11 @@ export class SimCluster {
     return this.nodeIds.flatMap((id) => this.view<C>(id, actor) ?? []);
   }
 
+  /** Makes a node's disk `factor` times slower (1: normal speed). */
+  setDiskSlowdown(id: number, factor: number): void {
+    this.nodes.get(id)!.disk.setSlowdown(factor);
+  }
+
   /** Every live partition replica, on every node that is up. */
   replicas(): ReplicaView[] {
     const views: ReplicaView[] = [];

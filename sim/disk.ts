@@ -34,6 +34,14 @@ export class SimDisk implements StoragePort {
     this.logs = new SimLogDisk(scheduler, prng);
   }
 
+  private slowdown = 1;
+
+  /** Every later operation takes `factor` times as long (a disk under load, a dying disk). */
+  setSlowdown(factor: number): void {
+    this.slowdown = factor;
+    this.logs.slowdown = factor;
+  }
+
   submitLog(store: string, op: LogOp, done: (result: LogResult) => void): void {
     this.logs.submitLog(store, op, done);
   }
@@ -46,7 +54,7 @@ export class SimDisk implements StoragePort {
   submit(store: string, op: StorageOp, done: () => void): void {
     const queue = this.pending.get(store) ?? [];
     this.pending.set(store, queue);
-    const latency = this.prng.int(fsyncMinMs * 1000, fsyncMaxMs * 1000) / 1000;
+    const latency = (this.prng.int(fsyncMinMs * 1000, fsyncMaxMs * 1000) / 1000) * this.slowdown;
     // Completions of one store are ordered: never before the previous one.
     const at = Math.max(this.scheduler.now + latency, this.lastCompletionMs.get(store) ?? 0);
     this.lastCompletionMs.set(store, at);

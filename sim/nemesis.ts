@@ -6,7 +6,7 @@ import { type LinkFaults, type SimNetwork, healthyLinks } from './network.js';
 import type { Prng } from './prng.js';
 import type { Scheduler } from './scheduler.js';
 
-export const faultKinds = ['partition', 'crash', 'drop', 'delay', 'duplicate', 'reorder'] as const;
+export const faultKinds = ['partition', 'crash', 'drop', 'delay', 'duplicate', 'reorder', 'slow-disk'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 export function parseFaults(text: string): FaultKind[] {
@@ -20,7 +20,7 @@ export function parseFaults(text: string): FaultKind[] {
   return kinds as FaultKind[];
 }
 
-export const partitionShapes = ['isolate-one', 'isolate-leader', 'halves', 'asymmetric', 'bridge'] as const;
+export const partitionShapes = ['isolate-one', 'isolate-leader', 'halves', 'asymmetric', 'bridge', 'leader-cut-from-controller'] as const;
 
 export class Nemesis {
   readonly injected: Record<string, number> = {};
@@ -54,6 +54,7 @@ export class Nemesis {
     this.network.faults = { ...healthyLinks };
     this.network.healPartitions();
     this.partitioned = false;
+    for (const id of this.cluster.nodeIds) this.cluster.setDiskSlowdown(id, 1);
     for (const id of [...this.crashed]) this.restart(id);
     this.note(0, 'heal-all', 'every fault healed');
   }
@@ -73,7 +74,26 @@ export class Nemesis {
         return this.degradeLinks(kind, { duplicateProbability: this.prng.int(5, 30) / 100 });
       case 'reorder':
         return this.degradeLinks(kind, { reorderProbability: this.prng.int(20, 80) / 100, reorderMaxMs: this.prng.int(2, 20) });
+      case 'slow-disk':
+        return this.slowDisk();
     }
+  }
+
+  /** One node's disk gets many times slower for a while: its replicas fall behind (a slow follower). */
+  private slowDisk(): number {
+    const lastsMs = this.prng.int(2000, 10_000);
+    const victim = this.prng.pick(this.cluster.nodeIds);
+    const factor = this.prng.int(10, 200);
+    this.cluster.setDiskSlowdown(victim, factor);
+    this.note(victim, 'slow-disk', `node ${victim} disk ${factor}x slower for ${lastsMs} ms`);
+    this.scheduler.after(lastsMs, () => this.cluster.setDiskSlowdown(victim, 1));
+    return lastsMs;
+  }
+
+  /** The leader of some partition, if any node leads one. */
+  private partitionLeader(): number | undefined {
+    const leaders = this.cluster.replicas().filter((r) => r.context.role === 'leader').map((r) => r.node);
+    return leaders.length === 0 ? undefined : this.prng.pick(leaders);
   }
 
   private degradeLinks(kind: FaultKind, change: Partial<LinkFaults>): number {
@@ -105,6 +125,18 @@ export class Nemesis {
       const groups = [shuffled.slice(0, cut), shuffled.slice(cut)];
       this.network.partition(groups);
       description = `halves ${JSON.stringify(groups)}`;
+    } else if (shape === 'leader-cut-from-controller') {
+      // A partition leader that clients and followers still reach, but the active controller
+      // does not (and it does not reach the controller): a stale leader in the making.
+      const controller = this.cluster.controllers().find((c) => c.state === 'leader')?.node ?? this.prng.pick(nodes);
+      const victim = this.partitionLeader() ?? this.prng.pick(nodes);
+      if (victim === controller) {
+        this.network.partition([[victim], nodes.filter((n) => n !== victim)]);
+      } else {
+        this.network.block(victim, controller);
+        this.network.block(controller, victim);
+      }
+      description = `${shape}: node ${victim} and controller ${controller}`;
     } else if (shape === 'asymmetric') {
       const from = this.prng.pick(nodes);
       for (const to of nodes) if (to !== from) this.network.block(from, to);
@@ -132,8 +164,10 @@ export class Nemesis {
     const up = this.cluster.upNodes();
     const downMs = this.prng.int(300, 6000);
     if (up.length === 0) return downMs;
-    const leader = this.cluster.controllers().find((c) => c.state === 'leader')?.node;
-    const victim = leader !== undefined && this.prng.chance(0.5) ? leader : this.prng.pick(up);
+    // A third of crashes hit the active controller, a third a partition leader.
+    const choice = this.prng.int(0, 2);
+    const leader = choice === 0 ? this.cluster.controllers().find((c) => c.state === 'leader')?.node : choice === 1 ? this.partitionLeader() : undefined;
+    const victim = leader !== undefined && up.includes(leader) ? leader : this.prng.pick(up);
     this.cluster.crash(victim);
     this.crashed.add(victim);
     this.note(victim, 'crash', `node ${victim} down for ${downMs} ms`);

@@ -41,11 +41,14 @@ export class SimLogDisk {
   private readonly logs = new Map<string, SimLog>();
   readonly stats: LogDiskStats = { appends: 0, batchesLostInCrash: 0, tornWrites: 0, bitFlips: 0, corruptReads: 0, batchesCutInRecovery: 0 };
 
+  /** Latency multiplier (1: normal). */
+  slowdown = 1;
+
   constructor(private readonly scheduler: Scheduler, private readonly prng: Prng) {}
 
   submitLog(store: string, op: LogOp, done: (result: LogResult) => void): void {
     const log = this.logFor(store);
-    const latency = this.prng.int(logOpMinMs * 1000, logOpMaxMs * 1000) / 1000;
+    const latency = (this.prng.int(logOpMinMs * 1000, logOpMaxMs * 1000) / 1000) * this.slowdown;
     const at = Math.max(this.scheduler.now + latency, log.lastCompletionMs);
     log.lastCompletionMs = at;
     // Appends reach the (volatile) page cache at once; the answer comes after the latency.

@@ -110,7 +110,7 @@ program
   .option('--seeds <range>', 'run a campaign over seeds A..B on worker threads', asSeeds)
   .option('--nodes <n>', 'cluster size', asInt('--nodes', 1, 9), 3)
   .option('--duration <time>', 'virtual time with faults (then faults heal and the cluster must settle)', asDuration, 60_000)
-  .option('--faults <list>', 'comma list of partition,crash,drop,delay,duplicate,reorder (or none)', asFaults, ['partition', 'crash', 'drop'] as FaultKind[])
+  .option('--faults <list>', 'comma list of partition,crash,drop,delay,duplicate,reorder,slow-disk (or none)', asFaults, ['partition', 'crash', 'drop'] as FaultKind[])
   .option('--workload <kind>', 'admin (topic churn), produce-consume (producers and consumers on a replicated topic) or mixed', asWorkload, 'mixed' as WorkloadKind)
   .option('--unclean-leader-election', 'set unclean.leader.election.enable on the data topic (loses acknowledged writes)')
   .option('--trace <file>', 'write the JSON Lines trace of a single run')

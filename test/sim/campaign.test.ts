@@ -14,7 +14,7 @@ test('200 seeds under partition, crash and drop: no violations', { timeout: 600_
 
 test('50 seeds with every fault kind on 5 nodes: no violations', { timeout: 600_000 }, async () => {
   const summary = await runCampaign({
-    seedFrom: 1001, seedTo: 1050, nodes: 5, durationMs: 30_000, faults: ['partition', 'crash', 'drop', 'delay', 'duplicate', 'reorder'],
+    seedFrom: 1001, seedTo: 1050, nodes: 5, durationMs: 30_000, faults: ['partition', 'crash', 'drop', 'delay', 'duplicate', 'reorder', 'slow-disk'],
   });
   const failures = summary.results.filter((r) => r.violations > 0).map((r) => `seed ${r.seed}: ${r.firstViolation?.checker}: ${r.firstViolation?.message}`);
   assert.deepEqual(failures, []);
