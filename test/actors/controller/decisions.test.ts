@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { assignReplicas, decideCreateTopic, electLeader, recordsForFence, recordsForUnfence, validateTopicName } from '../../../actors/controller/decisions.js';
+import {
+  assignReplicas, decideAlterPartition, decideCreateTopic, electLeader, recordsForFence, recordsForPreferredLeaders, recordsForUnfence,
+  validateTopicName,
+} from '../../../actors/controller/decisions.js';
 import { applyEntry, emptyImage, type MetadataImage } from '../../../actors/controller/metadata-image.js';
 import type { MetadataRecord } from '../../../actors/protocol/messages.js';
 import { ErrorCode } from '../../../actors/protocol/errors.js';
@@ -77,4 +80,70 @@ test('fencing moves leadership to a live ISR member and never empties the ISR; u
   assert.equal(p0.leader, 2);
   assert.equal(p1.leader, 2);
   assert.equal(electLeader([3, 1], [1, 3], (id) => id === 1), 1);
+});
+
+function threeBrokersOneTopic(configs: { name: string; value: string }[] = []): MetadataImage {
+  return imageWith([
+    { registerBroker: { brokerId: 1, incarnationId: 'a', listener: 'h:1' } },
+    { registerBroker: { brokerId: 2, incarnationId: 'b', listener: 'h:2' } },
+    { registerBroker: { brokerId: 3, incarnationId: 'c', listener: 'h:3' } },
+    { unfenceBroker: { brokerId: 1, brokerEpoch: 1 } },
+    { unfenceBroker: { brokerId: 2, brokerEpoch: 2 } },
+    { unfenceBroker: { brokerId: 3, brokerEpoch: 3 } },
+    { topic: { name: 't', topicId: 'T', configs } },
+    { partition: { topicId: 'T', partition: 0, replicas: [1, 2, 3], isr: [1, 2, 3], leader: 1, leaderEpoch: 0, partitionEpoch: 0 } },
+  ]);
+}
+
+test('topic configs are validated at creation', () => {
+  const image = threeBrokersOneTopic();
+  assert.equal(decideCreateTopic(image, 'u', 1, 1, 'U', [{ name: 'no.such.key', value: '1' }]).errorCode, ErrorCode.INVALID_CONFIG);
+  assert.equal(decideCreateTopic(image, 'u', 1, 1, 'U', [{ name: 'min.insync.replicas', value: 'two' }]).errorCode, ErrorCode.INVALID_CONFIG);
+  assert.equal(decideCreateTopic(image, 'u', 1, 1, 'U', [{ name: 'unclean.leader.election.enable', value: 'yes' }]).errorCode, ErrorCode.INVALID_CONFIG);
+  const ok = decideCreateTopic(image, 'u', 1, 1, 'U', [{ name: 'retention.ms', value: '-1' }, { name: 'min.insync.replicas', value: '2' }]);
+  assert.equal(ok.errorCode, 0);
+});
+
+test('an ISR change is accepted only from the current leader at the current epochs, with live replicas', () => {
+  const image = threeBrokersOneTopic();
+  const request = { brokerId: 1, brokerEpoch: 1, topicId: 'T', partition: 0, leaderEpoch: 0, partitionEpoch: 0, newIsr: [1, 2], topic: 't', requestId: 'r' };
+  assert.equal(decideAlterPartition(image, { ...request, brokerId: 2, brokerEpoch: 2 }).errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  assert.equal(decideAlterPartition(image, { ...request, brokerEpoch: 9 }).errorCode, ErrorCode.STALE_BROKER_EPOCH);
+  assert.equal(decideAlterPartition(image, { ...request, leaderEpoch: 1 }).errorCode, ErrorCode.FENCED_LEADER_EPOCH);
+  assert.equal(decideAlterPartition(image, { ...request, partitionEpoch: 1 }).errorCode, ErrorCode.INVALID_UPDATE_VERSION);
+  assert.equal(decideAlterPartition(image, { ...request, newIsr: [2, 3] }).errorCode, ErrorCode.INELIGIBLE_REPLICA, 'the leader must stay in the ISR');
+  assert.equal(decideAlterPartition(image, { ...request, newIsr: [1, 4] }).errorCode, ErrorCode.INELIGIBLE_REPLICA);
+  const shrink = decideAlterPartition(image, request);
+  assert.equal(shrink.errorCode, 0);
+  apply(image, shrink.records);
+  const p0 = image.topicsByName.get('t')!.partitions[0]!;
+  assert.deepEqual([p0.isr, p0.partitionEpoch, p0.leaderEpoch], [[1, 2], 1, 0]);
+  assert.equal(decideAlterPartition(image, request).errorCode, ErrorCode.INVALID_UPDATE_VERSION, 'a retry of an applied change is stale');
+  apply(image, recordsForFence(image, 3));
+  assert.equal(decideAlterPartition(image, { ...request, partitionEpoch: 1, newIsr: [1, 2, 3] }).errorCode, ErrorCode.INELIGIBLE_REPLICA, 'a fenced broker cannot join');
+});
+
+test('unclean election only where a topic allows it: a live out-of-sync replica then leads', () => {
+  for (const unclean of [false, true]) {
+    const image = threeBrokersOneTopic(unclean ? [{ name: 'unclean.leader.election.enable', value: 'true' }] : []);
+    apply(image, decideAlterPartition(image, { brokerId: 1, brokerEpoch: 1, topicId: 'T', partition: 0, leaderEpoch: 0, partitionEpoch: 0, newIsr: [1], topic: 't', requestId: 'r' }).records);
+    apply(image, recordsForFence(image, 1));
+    const p0 = image.topicsByName.get('t')!.partitions[0]!;
+    if (unclean) assert.deepEqual([p0.leader, p0.isr], [2, [2]]);
+    else assert.deepEqual([p0.leader, p0.isr], [-1, [1]]);
+  }
+});
+
+test('preferred leader election returns leadership to the first replica once it is in the ISR and live', () => {
+  const image = threeBrokersOneTopic();
+  apply(image, recordsForFence(image, 1));
+  const p0 = image.topicsByName.get('t')!.partitions[0]!;
+  assert.equal(p0.leader, 2);
+  assert.deepEqual(recordsForPreferredLeaders(image), [], 'broker 1 is fenced and out of the ISR');
+  apply(image, recordsForUnfence(image, 1));
+  assert.deepEqual(recordsForPreferredLeaders(image), [], 'broker 1 is live but not back in the ISR');
+  apply(image, decideAlterPartition(image, { brokerId: 2, brokerEpoch: 2, topicId: 'T', partition: 0, leaderEpoch: 1, partitionEpoch: p0.partitionEpoch, newIsr: [1, 2, 3], topic: 't', requestId: 'r' }).records);
+  apply(image, recordsForPreferredLeaders(image));
+  assert.equal(p0.leader, 1);
+  assert.equal(p0.leaderEpoch, 2);
 });
