@@ -60,6 +60,8 @@ export interface BrokerContext {
   brokerEpoch: number;
   fenced: boolean;
   image: MetadataImage;
+  /** When the controller last answered a heartbeat. */
+  lastHeartbeatAnswerMs: number;
   /** What each hosted replica was last told (by actor id). */
   replicaStates: Map<string, { topicId: string; leaderEpoch: number; partitionEpoch: number }>;
   nowMs: number;
@@ -137,24 +139,40 @@ function fetchRequest(ctx: BrokerContext): Effect[] {
   ];
 }
 
-const startSession: Handler = (ctx) => [
+const startSession: Handler = (ctx) => {
+  ctx.lastHeartbeatAnswerMs = ctx.nowMs;
+  return [
   heartbeatRequest(ctx),
   { type: 'timer.set', event: 'HeartbeatTimerFired', delayMs: ctx.config.heartbeatIntervalMs, jitterMs: 0 },
   ...fetchRequest(ctx),
-];
+  ];
+};
 
 const endSession: Handler = () => [
   { type: 'timer.cancel', event: 'HeartbeatTimerFired' },
   { type: 'timer.cancel', event: 'FetchTimeoutFired' },
 ];
 
-const sendHeartbeat: Handler = (ctx) => [
-  heartbeatRequest(ctx),
-  { type: 'timer.set', event: 'HeartbeatTimerFired', delayMs: ctx.config.heartbeatIntervalMs, jitterMs: 0 },
-];
+/**
+ * Heartbeats double as the broker's check that its controller is alive: two intervals
+ * without an answer (a dead or cut-off controller answers nothing) and the broker moves to
+ * the next voter, metadata fetch included, well within its session timeout, so that a new
+ * controller hears from it before fencing it.
+ */
+const sendHeartbeat: Handler = (ctx) => {
+  const effects: Effect[] = [];
+  if (ctx.nowMs - ctx.lastHeartbeatAnswerMs > 2 * ctx.config.heartbeatIntervalMs) {
+    retarget(ctx, -1);
+    ctx.lastHeartbeatAnswerMs = ctx.nowMs;
+    effects.push(...fetchRequest(ctx));
+  }
+  effects.push(heartbeatRequest(ctx), { type: 'timer.set', event: 'HeartbeatTimerFired', delayMs: ctx.config.heartbeatIntervalMs, jitterMs: 0 });
+  return effects;
+};
 
 const heartbeatAnswered: Handler = (ctx, event) => {
-  const { body } = event as Delivered<'BrokerHeartbeatResponse'>;
+  const { body, from } = event as Delivered<'BrokerHeartbeatResponse'>;
+  if (from.node === ctx.controllerNode) ctx.lastHeartbeatAnswerMs = ctx.nowMs;
   if (body.errorCode === ErrorCode.NOT_CONTROLLER) retarget(ctx, body.leaderHint);
   if (body.errorCode === ErrorCode.NONE) ctx.fenced = body.fenced;
   return [];
@@ -314,6 +332,7 @@ export const brokerMachine = setup({
     brokerEpoch: -1,
     fenced: true,
     image: emptyImage(),
+    lastHeartbeatAnswerMs: 0,
     replicaStates: new Map(),
     nowMs: 0,
   }),

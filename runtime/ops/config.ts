@@ -150,6 +150,9 @@ export function parseConfig(textContent: string, source: string, overrides: stri
   }
   const result = config as unknown as NodeConfig;
   if (result.advertisedListeners === '') result.advertisedListeners = result.listeners;
+  if (result.brokerSessionTimeoutMs < 3 * result.brokerHeartbeatIntervalMs) {
+    throw new ConfigError(`${source}: broker.session.timeout.ms (${result.brokerSessionTimeoutMs}) must be at least 3 x broker.heartbeat.interval.ms (${result.brokerHeartbeatIntervalMs}), or brokers are fenced while they look for a new controller`);
+  }
   if (result.processRoles.includes('controller') && !result.controllerQuorumVoters.includes(result.nodeId)) {
     throw new ConfigError(`${source}: controller.quorum.voters does not list node.id ${result.nodeId}, but process.roles includes controller`);
   }
