@@ -36,7 +36,7 @@ test('a failing seed prints the command that reproduces it', () => {
   assert.ok(failing !== undefined, 'none of seeds 1..5 failed with commit-without-quorum');
   assert.equal(failing.run.status, 1);
   assert.match(failing.run.stderr, /VIOLATION committed-agreement/);
-  assert.ok(failing.run.stderr.includes(`reproduce with: npx logmesh sim --seed ${failing.seed} --nodes 3 --duration 30s --faults partition,crash,drop --bug commit-without-quorum`));
+  assert.ok(failing.run.stderr.includes(`reproduce with: npx logmesh sim --seed ${failing.seed} --nodes 3 --duration 30s --faults partition,crash,drop --workload mixed --bug commit-without-quorum`));
   assert.equal((JSON.parse(failing.run.stdout) as { violations: number }).violations > 0, true);
 });
 
@@ -46,6 +46,7 @@ test('bad flags and bad config files end with one line and a non-zero exit', () 
     ['sim', '--faults', 'meteor'],
     ['sim', '--duration', 'soon'],
     ['sim', '--nodes', 'many'],
+    ['sim', '--workload', 'everything'],
     ['frobnicate'],
   ];
   for (const args of cases) {

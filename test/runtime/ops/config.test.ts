@@ -29,6 +29,9 @@ test('bad configuration stops with one line naming the file, line and key', () =
     [good, ['process.roles=router'], /process\.roles: unknown role "router"/],
     [`${good}\njust words`, [], /^server\.properties:6: expected key=value/],
     [good, ['controller.quorum.voters=1,3'], /does not list node\.id 2/],
+    [good, ['broker.session.timeout.ms=1000', 'broker.heartbeat.interval.ms=500'], /broker\.session\.timeout\.ms \(1000\) must be at least 3 x broker\.heartbeat\.interval\.ms/],
+    [good, ['unclean.leader.election.enable=maybe'], /unclean\.leader\.election\.enable: expected true or false/],
+    [good, ['min.insync.replicas=0'], /min\.insync\.replicas: expected an integer in \[1/],
   ];
   for (const [text, overrides, message] of cases) {
     assert.throws(() => parseConfig(text, 'server.properties', overrides), (error: Error) => {
