@@ -17,7 +17,7 @@ import { acksAll, consumerReplicaId } from '../protocol/messages.js';
 import {
   type Effect, type EffectBatch, type EpochStart, type LogCompleted, type LogOp, type TimerFired, effectfulStep,
 } from '../protocol/effects.js';
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, errorName } from '../protocol/errors.js';
 import { InvalidBatchError, readBatchHeader } from '../protocol/record-batch.js';
 import { topicConfigInt } from '../protocol/topic-configs.js';
 
@@ -513,7 +513,16 @@ const fetch: Handler = (ctx, event) => {
   if (errorCode === ErrorCode.NONE && (body.fetchOffset < ctx.logStartOffset || body.fetchOffset > ctx.logEndOffset)) {
     errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
   }
-  if (errorCode !== ErrorCode.NONE) return [send(from, 'FetchResponse', fetchReply(ctx, body.requestId, errorCode, new Uint8Array(0)))];
+  if (errorCode !== ErrorCode.NONE) {
+    const refusal: Effect[] = [send(from, 'FetchResponse', fetchReply(ctx, body.requestId, errorCode, new Uint8Array(0)))];
+    if (isFollower && ctx.role === 'leader' && ctx.ready) {
+      refusal.push({
+        type: 'note', level: 'warn',
+        message: `${selfAddress(ctx)}: refused fetch from replica ${body.replicaId} (offset ${body.fetchOffset}, leader epoch ${body.currentLeaderEpoch}; ours ${ctx.leaderEpoch}, log end ${ctx.logEndOffset}): ${errorName(errorCode)}`,
+      });
+    }
+    return refusal;
+  }
   const effects: Effect[] = [];
   if (isFollower) effects.push(...followerFetched(ctx, body.replicaId, body.fetchOffset));
   const parked: ParkedFetch = { from, request: body, deadlineMs: ctx.nowMs + body.maxWaitMs };

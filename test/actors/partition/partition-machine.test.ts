@@ -171,6 +171,8 @@ test('requests with a stale or future leader epoch, too few in-sync replicas or 
   assert.deepEqual(fetches.map((f) => f.errorCode), [ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.OFFSET_OUT_OF_RANGE]);
   assert.equal(replica.context().logEndOffset, 0, 'nothing refused reached the log');
   assert.ok(replica.lines.some((line) => line.includes('failed (invalid)')), 'the corrupt batch is logged');
+  assert.ok(replica.lines.some((line) => line.includes('refused fetch from replica 2') && line.includes('FENCED_LEADER_EPOCH')), 'the stale fetch is logged');
+  assert.ok(replica.lines.some((line) => line.includes('refused fetch from replica 3') && line.includes('OFFSET_OUT_OF_RANGE')), 'the fetch beyond the log end is logged');
 });
 
 test('a follower asks where its last epoch ends, cuts its divergent suffix, then fetches from there', () => {
