@@ -4,7 +4,8 @@
 // crash (a random prefix of them may survive, and the next one may be torn), and bit flips
 // in stored batches that the CRC must catch, on read and at recovery.
 import { scanBatches, setBaseOffset, setPartitionLeaderEpoch, batchFieldOffsets, readBatchHeader } from '../actors/protocol/record-batch.js';
-import type { EpochStart, LogOp, LogResult } from '../actors/protocol/effects.js';
+import type { EpochStart, LogOp, LogResult, ProducerSnapshot } from '../actors/protocol/effects.js';
+import { type ProducerStates, replayBatch, snapshotProducers } from '../actors/partition/producer-state.js';
 import { crc32c } from '../runtime/storage/record-batch.js';
 import type { Prng } from './prng.js';
 import type { Scheduler } from './scheduler.js';
@@ -150,7 +151,10 @@ export class SimLogDisk {
   private complete(log: SimLog, op: Exclude<LogOp, { kind: 'logAppend' }>): LogResult {
     switch (op.kind) {
       case 'logOpen':
-        return { kind: 'opened', logStartOffset: log.batches[0]?.firstOffset ?? log.startOffset, logEndOffset: log.logEndOffset, epochs: epochsOf(log) };
+        return {
+          kind: 'opened', logStartOffset: log.batches[0]?.firstOffset ?? log.startOffset, logEndOffset: log.logEndOffset,
+          epochs: epochsOf(log), producers: producersOf(log),
+        };
       case 'logDelete':
         log.batches = [];
         log.startOffset = 0;
@@ -229,4 +233,11 @@ function epochsOf(log: SimLog): EpochStart[] {
     if (epoch >= 0 && (last === undefined || epoch > last.epoch)) epochs.push({ epoch, startOffset: batch.firstOffset });
   }
   return epochs;
+}
+
+/** Idempotent producers' state as the log's batch headers imply it. */
+function producersOf(log: SimLog): ProducerSnapshot[] {
+  const states: ProducerStates = new Map();
+  for (const batch of log.batches) replayBatch(states, readBatchHeader(batch.bytes, 0));
+  return snapshotProducers(states);
 }

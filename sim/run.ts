@@ -42,6 +42,8 @@ export const dataTopicPartitions = 2;
 export const dataProducers = 2;
 /** Producers start once the data topic has had time to be created. */
 export const dataStartMs = 3000;
+/** Faults start at the latest this long into a run, whether the data topic exists or not. */
+export const faultsStartMaxMs = 10_000;
 
 export const simTimings: SimTimings = {
   controller: {
@@ -178,7 +180,14 @@ export function runSimulation(options: SimOptions): SimResult {
     }, true);
   }
   if (dataTopics.length > 0) scheduler.after(dataStartMs, () => data.start(dataTopics, dataProducers, options.durationMs));
-  nemesis.start(options.durationMs);
+  // Faults begin once the data topic exists: with all replicas required at creation, a
+  // creation racing the first crashes could take the whole run.
+  const startFaults = (): void => {
+    const created = dataTopics.every((t) => admin.history.acked.has(t.name));
+    if (created || scheduler.now >= faultsStartMaxMs) nemesis.start(options.durationMs);
+    else scheduler.after(100, startFaults);
+  };
+  startFaults();
 
   const report = (phase: SimProgress['phase']): void => {
     logMatchingChecker.check(cluster.controllers(), scheduler.now);

@@ -20,6 +20,10 @@ import {
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { InvalidBatchError, readBatchHeader } from '../protocol/record-batch.js';
 import { topicConfigInt } from '../protocol/topic-configs.js';
+import {
+  type ProducerBatch, type ProducerHeader, type ProducerStates, checkSequence, forgetBatch, producersFromSnapshot, recordBatch,
+  replayBatch, truncateProducers,
+} from './producer-state.js';
 
 export const partitionMachineName = 'partition';
 
@@ -93,10 +97,14 @@ interface ParkedFetch {
 /** What to do when a log operation completes (completions arrive in issue order). */
 type LogWork =
   | { kind: 'open'; generation: number }
-  | { kind: 'produce'; generation: number; from: Address; requestId: string; acks: number; deadlineMs: number }
+  | {
+    kind: 'produce'; generation: number; from: Address; requestId: string; acks: number; deadlineMs: number;
+    /** An idempotent producer's batch, noted before the append so that a pipelined next one checks against it. */
+    producer: { producerId: number; batch: ProducerBatch } | null;
+  }
   | { kind: 'flush'; generation: number }
   | { kind: 'read'; generation: number; from: Address; request: FetchRequest }
-  | { kind: 'followerAppend'; generation: number; epochs: EpochStart[] }
+  | { kind: 'followerAppend'; generation: number; epochs: EpochStart[]; producerHeaders: ProducerHeader[] }
   | { kind: 'truncate'; generation: number }
   | { kind: 'delete'; generation: number };
 
@@ -130,6 +138,10 @@ export interface PartitionContext {
   highWatermark: number;
   /** The leader-epoch cache: each epoch and the first offset written in it. */
   epochs: EpochStart[];
+  /** Idempotent producers' epochs and last sequences. */
+  producers: ProducerStates;
+  /** Retries of a batch whose first copy is still being appended: answered with its offsets. */
+  duplicatesWaiting: Array<{ batch: ProducerBatch; from: Address; requestId: string; acks: number; deadlineMs: number }>;
   logSeq: number;
   logWork: LogWork[];
 
@@ -293,6 +305,8 @@ const logCompleted: Handler = (ctx, event) => {
     ctx.logStartOffset = result.logStartOffset;
     ctx.logEndOffset = result.logEndOffset;
     ctx.epochs = result.epochs.map((e) => ({ ...e }));
+    ctx.producers = producersFromSnapshot(result.producers);
+    ctx.flushRequested = Math.min(ctx.flushRequested, ctx.logEndOffset);
     if (ctx.role === 'opening') {
       // A log read back from disk after a restart holds only what recovery kept: all durable.
       ctx.durableEnd = result.logEndOffset;
@@ -307,6 +321,7 @@ const logCompleted: Handler = (ctx, event) => {
     if (work.kind === 'produce') effects.push(...produceAppended(ctx, work, current, result.firstOffset, result.lastOffset));
     if (work.kind === 'followerAppend') {
       noteEpochs(ctx, work.epochs);
+      for (const header of work.producerHeaders) replayBatch(ctx.producers, header);
       if (current && ctx.role === 'follower') effects.push(flushTo(ctx, ctx.logEndOffset));
     }
   } else if (result.kind === 'flushed') {
@@ -318,8 +333,11 @@ const logCompleted: Handler = (ctx, event) => {
   } else if (result.kind === 'truncated') {
     ctx.logEndOffset = result.logEndOffset;
     ctx.durableEnd = Math.min(ctx.durableEnd, ctx.logEndOffset);
+    // A flush asked for before the cut covered offsets that are gone: the next append needs its own.
+    ctx.flushRequested = Math.min(ctx.flushRequested, ctx.logEndOffset);
     ctx.highWatermark = Math.min(ctx.highWatermark, ctx.logEndOffset);
     ctx.epochs = ctx.epochs.filter((e) => e.startOffset < ctx.logEndOffset);
+    truncateProducers(ctx.producers, ctx.logEndOffset);
     if (current && ctx.role === 'follower') {
       ctx.phase = 'fetching';
       effects.push(flushTo(ctx, ctx.logEndOffset));
@@ -335,6 +353,10 @@ function logFailed(ctx: PartitionContext, work: LogWork, current: boolean, code:
   const effects: Effect[] = [{ type: 'note', level: code === 'corrupt' ? 'error' : 'warn', message: `${selfAddress(ctx)}: ${work.kind} failed (${code}): ${message}` }];
   switch (work.kind) {
     case 'produce':
+      if (work.producer !== null) {
+        forgetBatch(ctx.producers, work.producer.producerId, work.producer.batch);
+        effects.push(...answerDuplicates(ctx, work.producer.batch, ErrorCode.CORRUPT_MESSAGE));
+      }
       effects.push(send(work.from, 'ProduceResponse', produceReply(ctx, work.requestId, ErrorCode.CORRUPT_MESSAGE, -1, message)));
       return effects;
     case 'read': {
@@ -398,6 +420,10 @@ const stepDown: Handler = (ctx) => {
   for (const parked of ctx.parkedFetches) {
     effects.push(send(parked.from, 'FetchResponse', fetchReply(ctx, parked.request.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, new Uint8Array(0), 'leadership moved')));
   }
+  for (const d of ctx.duplicatesWaiting) {
+    if (d.acks !== 0) effects.push(send(d.from, 'ProduceResponse', produceReply(ctx, d.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, -1, 'leadership moved')));
+  }
+  ctx.duplicatesWaiting = [];
   ctx.pendingProduces = [];
   ctx.parkedFetches = [];
   ctx.ready = false;
@@ -441,21 +467,85 @@ const produce: Handler = (ctx, event) => {
   if (errorCode !== ErrorCode.NONE) {
     return body.acks === 0 ? [] : [send(from, 'ProduceResponse', produceReply(ctx, body.requestId, errorCode, -1))];
   }
+  const deadlineMs = ctx.nowMs + body.timeoutMs;
+  const idempotent = idempotentHeader(body.records);
+  if (typeof idempotent === 'string') {
+    return body.acks === 0 ? [] : [send(from, 'ProduceResponse', produceReply(ctx, body.requestId, ErrorCode.INVALID_RECORD, -1, idempotent))];
+  }
+  let producer: { producerId: number; batch: ProducerBatch } | null = null;
+  if (idempotent !== null) {
+    const check = checkSequence(ctx.producers, idempotent);
+    if (check.kind === 'refuse') {
+      return body.acks === 0 ? [] : [send(from, 'ProduceResponse', produceReply(ctx, body.requestId, check.errorCode, -1, check.message))];
+    }
+    if (check.kind === 'duplicate') return answerRetry(ctx, check.batch, from, body.requestId, body.acks, deadlineMs);
+    producer = { producerId: idempotent.producerId, batch: recordBatch(ctx.producers, idempotent, -1, -1)! };
+  }
   return [logOp(ctx, { kind: 'logAppend', bytes: body.records, leaderEpoch: ctx.leaderEpoch }, {
-    kind: 'produce', generation: ctx.roleGeneration, from, requestId: body.requestId, acks: body.acks, deadlineMs: ctx.nowMs + body.timeoutMs,
+    kind: 'produce', generation: ctx.roleGeneration, from, requestId: body.requestId, acks: body.acks, deadlineMs, producer,
   })];
 };
 
-function produceAppended(ctx: PartitionContext, work: Extract<LogWork, { kind: 'produce' }>, current: boolean, firstOffset: number, lastOffset: number): Effect[] {
-  if (!current || ctx.role !== 'leader') {
-    return work.acks === 0 ? [] : [send(work.from, 'ProduceResponse', produceReply(ctx, work.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, -1))];
+/**
+ * The header of a produce request's batch when it comes from an idempotent producer, null
+ * when it does not, or why the request is malformed (Kafka wants exactly one batch then).
+ */
+function idempotentHeader(records: Uint8Array): ProducerHeader | null | string {
+  let header;
+  try {
+    header = readBatchHeader(records, 0);
+  } catch (error) {
+    if (error instanceof InvalidBatchError || error instanceof RangeError) return null; // the log refuses it with its own message
+    throw error;
   }
+  if (header.producerId < 0) return null;
+  if (header.sizeBytes !== records.length) return `an idempotent producer must send one record batch per partition`;
+  return header;
+}
+
+/** A retried batch that is already in the log (or on its way): answer with the first copy's offsets. */
+function answerRetry(ctx: PartitionContext, batch: ProducerBatch, from: Address, requestId: string, acks: number, deadlineMs: number): Effect[] {
+  if (batch.firstOffset < 0) {
+    ctx.duplicatesWaiting.push({ batch, from, requestId, acks, deadlineMs });
+    return [];
+  }
+  if (acks === 0) return [];
+  ctx.pendingProduces.push({ from, requestId, acks, baseOffset: batch.firstOffset, lastOffset: batch.lastOffset, deadlineMs });
+  return [...completeProduces(ctx), ...armWaitTimer(ctx)];
+}
+
+/** The first copy's append finished (or failed): the retries that waited on it follow. */
+function answerDuplicates(ctx: PartitionContext, batch: ProducerBatch, failure: number): Effect[] {
+  const waiting = ctx.duplicatesWaiting.filter((d) => d.batch === batch);
+  if (waiting.length === 0) return [];
+  ctx.duplicatesWaiting = ctx.duplicatesWaiting.filter((d) => d.batch !== batch);
   const effects: Effect[] = [];
+  for (const d of waiting) {
+    if (failure !== ErrorCode.NONE) {
+      if (d.acks !== 0) effects.push(send(d.from, 'ProduceResponse', produceReply(ctx, d.requestId, failure, -1)));
+    } else {
+      effects.push(...answerRetry(ctx, batch, d.from, d.requestId, d.acks, d.deadlineMs));
+    }
+  }
+  return effects;
+}
+
+function produceAppended(ctx: PartitionContext, work: Extract<LogWork, { kind: 'produce' }>, current: boolean, firstOffset: number, lastOffset: number): Effect[] {
+  const effects: Effect[] = [];
+  if (work.producer !== null) {
+    work.producer.batch.firstOffset = firstOffset;
+    work.producer.batch.lastOffset = lastOffset;
+  }
+  if (!current || ctx.role !== 'leader') {
+    if (work.producer !== null) effects.push(...answerDuplicates(ctx, work.producer.batch, ErrorCode.NOT_LEADER_OR_FOLLOWER));
+    return work.acks === 0 ? effects : [...effects, send(work.from, 'ProduceResponse', produceReply(ctx, work.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, -1))];
+  }
   if (ctx.flushRequested < lastOffset + 1) effects.push(flushTo(ctx, lastOffset + 1));
   if (work.acks !== 0) {
     ctx.pendingProduces.push({ from: work.from, requestId: work.requestId, acks: work.acks, baseOffset: firstOffset, lastOffset, deadlineMs: work.deadlineMs });
     effects.push(...armWaitTimer(ctx));
   }
+  if (work.producer !== null) effects.push(...answerDuplicates(ctx, work.producer.batch, ErrorCode.NONE));
   effects.push(...serveParkedFetches(ctx));
   return effects;
 }
@@ -790,7 +880,7 @@ const fetchAnswered: Handler = (ctx, event) => {
     ];
   }
   effects.push(logOp(ctx, { kind: 'logAppend', bytes: body.records, leaderEpoch: -1 }, {
-    kind: 'followerAppend', generation: ctx.roleGeneration, epochs: checked,
+    kind: 'followerAppend', generation: ctx.roleGeneration, epochs: checked.epochs, producerHeaders: checked.producerHeaders,
   }));
   return effects;
 };
@@ -799,8 +889,9 @@ const fetchAnswered: Handler = (ctx, event) => {
  * The batches a leader sent must continue our log exactly and carry no epoch newer than the
  * leader's; returns the epochs they start, or why they are refused. (The log checks CRCs.)
  */
-function checkReplicatedBatches(ctx: PartitionContext, records: Uint8Array): EpochStart[] | string {
+function checkReplicatedBatches(ctx: PartitionContext, records: Uint8Array): { epochs: EpochStart[]; producerHeaders: ProducerHeader[] } | string {
   const epochs: EpochStart[] = [];
+  const producerHeaders: ProducerHeader[] = [];
   let expected = ctx.durableEnd;
   let position = 0;
   let top = lastEpoch(ctx);
@@ -813,6 +904,10 @@ function checkReplicatedBatches(ctx: PartitionContext, records: Uint8Array): Epo
         epochs.push({ epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset });
         top = header.partitionLeaderEpoch;
       }
+      if (header.producerId >= 0) {
+        const { producerId, producerEpoch, baseSequence, lastOffsetDelta, baseOffset, lastOffset } = header;
+        producerHeaders.push({ producerId, producerEpoch, baseSequence, lastOffsetDelta, baseOffset, lastOffset });
+      }
       expected = header.lastOffset + 1;
       position += header.sizeBytes;
     }
@@ -820,7 +915,7 @@ function checkReplicatedBatches(ctx: PartitionContext, records: Uint8Array): Epo
     if (error instanceof InvalidBatchError || error instanceof RangeError) return error.message;
     throw error;
   }
-  return epochs;
+  return { epochs, producerHeaders };
 }
 
 const replicaRetry: Handler = (ctx) => {
@@ -876,6 +971,7 @@ const restartForNextState: Handler = (ctx) => {
   ctx.durableEnd = 0;
   ctx.flushRequested = 0;
   ctx.epochs = [];
+  ctx.producers = new Map();
   adoptPartitionState(ctx, state);
   return [];
 };
@@ -906,6 +1002,8 @@ export function initialPartitionContext(input: PartitionInput): PartitionContext
     durableEnd: 0,
     highWatermark: 0,
     epochs: [],
+    producers: new Map(),
+    duplicatesWaiting: [],
     logSeq: 0,
     logWork: [],
     ready: false,

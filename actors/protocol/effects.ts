@@ -29,8 +29,15 @@ export type LogOp =
 /** A leader epoch and the first offset written in it (the leader-epoch cache). */
 export interface EpochStart { epoch: number; startOffset: number }
 
+/** What a log knows of an idempotent producer: its epoch and its last batches (see actors/partition/producer-state.ts). */
+export interface ProducerSnapshot {
+  producerId: number;
+  epoch: number;
+  batches: Array<{ firstSequence: number; lastSequence: number; firstOffset: number; lastOffset: number }>;
+}
+
 export type LogResult =
-  | { kind: 'opened'; logStartOffset: number; logEndOffset: number; epochs: EpochStart[] }
+  | { kind: 'opened'; logStartOffset: number; logEndOffset: number; epochs: EpochStart[]; producers: ProducerSnapshot[] }
   | { kind: 'deleted' }
   | { kind: 'appended'; firstOffset: number; lastOffset: number; logEndOffset: number }
   | { kind: 'flushed'; flushedOffset: number }

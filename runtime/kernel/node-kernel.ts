@@ -43,6 +43,13 @@ export interface KernelOptions {
   fallbackActor?: string;
 }
 
+/** A message delivered to a host endpoint: decoded, with its sender. */
+export interface EndpointMessage {
+  kind: WireKind;
+  from: Address;
+  body: unknown;
+}
+
 type KernelEvent = { type: string; atMs: number; [key: string]: unknown };
 
 interface MailboxItem {
@@ -74,6 +81,8 @@ export class NodeKernel {
   /** The message being handled; effects emitted meanwhile name it as their causal parent. */
   private currentMsgId = '';
   private readonly mailboxCapacity: number;
+  /** Receivers on this node that are not actors (a Kafka listener's connections), by address. */
+  private readonly endpoints = new Map<string, (message: EndpointMessage) => void>();
 
   constructor(options: KernelOptions) {
     this.options = options;
@@ -169,7 +178,37 @@ export class NodeKernel {
     return msgId;
   }
 
+  /**
+   * Lets host code on this node (not an actor) receive messages addressed to `name`: the
+   * Kafka listener waits for replicas' answers this way. Handlers must not throw.
+   */
+  attachEndpoint(name: string, handler: (message: EndpointMessage) => void): void {
+    if (this.cells.has(name) || this.endpoints.has(name)) throw new Error(`node ${this.nodeId}: address ${name} is taken`);
+    this.endpoints.set(name, handler);
+  }
+
+  detachEndpoint(name: string): void {
+    this.endpoints.delete(name);
+  }
+
+  private deliverToEndpoint(envelope: Envelope, handler: (message: EndpointMessage) => void): void {
+    let body: unknown;
+    try {
+      body = decodePayload(envelope.kind as WireKind, envelope.payload);
+    } catch (error) {
+      this.drop('malformed', (error as Error).message);
+      return;
+    }
+    this.options.metrics?.envelopeReceived(this.nodeId);
+    handler({ kind: envelope.kind as WireKind, from: envelope.from, body });
+  }
+
   private accept(envelope: Envelope): void {
+    const endpoint = this.endpoints.get(envelope.to.actor);
+    if (endpoint !== undefined) {
+      this.deliverToEndpoint(envelope, endpoint);
+      return;
+    }
     let cell = this.cells.get(envelope.to.actor);
     if ((cell === undefined || cell.failed) && this.options.fallbackActor !== undefined && partitionRequestKinds.has(envelope.kind)) {
       cell = this.cells.get(this.options.fallbackActor);

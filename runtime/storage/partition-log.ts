@@ -10,6 +10,10 @@ import {
 } from '../../actors/protocol/record-batch.js';
 import { crc32c } from './record-batch.js';
 import { CheckpointError, checkpointInteger, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import type { ProducerSnapshot } from '../../actors/protocol/effects.js';
+import {
+  type ProducerStates, producersFromSnapshot, replayBatch, snapshotProducers, truncateProducers,
+} from '../../actors/partition/producer-state.js';
 import { Segment, segmentNameDigits } from './segment.js';
 
 export interface LogConfig {
@@ -44,6 +48,8 @@ export const defaultLogConfig: LogConfig = {
 
 export const recoveryPointFile = 'recovery-point-offset-checkpoint';
 export const leaderEpochFile = 'leader-epoch-checkpoint';
+/** Idempotent producers' last batches below the recovery point (Kafka keeps .snapshot files). */
+export const producerStateFile = 'producer-state-checkpoint';
 /** How much of a segment recovery reads at a time. */
 export const recoveryChunkBytes = 8 * 1024 * 1024;
 
@@ -85,6 +91,8 @@ interface EpochEntry {
 export class PartitionLog {
   private segments: Segment[] = [];
   logStartOffset = 0;
+  /** Idempotent producers' state, from every batch appended or recovered. */
+  private producers: ProducerStates = new Map();
   /** Offsets below this are on disk (fsynced). */
   flushedOffset = 0;
   /** Offsets below this are known good: recovery starts here. */
@@ -130,6 +138,10 @@ export class PartitionLog {
   /** The leader epochs and the offset each began at (the leader-epoch cache). */
   get epochEntries(): ReadonlyArray<Readonly<EpochEntry>> {
     return this.epochs;
+  }
+
+  producerSnapshot(): ProducerSnapshot[] {
+    return snapshotProducers(this.producers);
   }
 
   /** The last epoch and the offset where the log for it ends: the answer to OffsetForLeaderEpoch. */
@@ -298,6 +310,7 @@ export class PartitionLog {
     for (const header of scan.headers) {
       recordCount += header.recordCount;
       maxTimestamp = Math.max(maxTimestamp, header.maxTimestamp);
+      if (header.producerId >= 0) replayBatch(this.producers, header);
       await this.noteEpoch(header.partitionLeaderEpoch, header.baseOffset);
     }
     this.unflushedRecords += recordCount;
@@ -453,6 +466,7 @@ export class PartitionLog {
     const end = this.logEndOffset;
     this.flushedOffset = Math.min(this.flushedOffset, end);
     this.recoveryPoint = Math.min(this.recoveryPoint, end);
+    truncateProducers(this.producers, end);
     const kept = this.epochs.filter((e) => e.startOffset < end);
     if (kept.length !== this.epochs.length) {
       this.epochs = kept;
@@ -490,6 +504,13 @@ export class PartitionLog {
   }
 
   private async checkpointNow(): Promise<void> {
+    // Producer state first: if a crash falls in between, recovery rescans from the older
+    // recovery point and replaying what the snapshot already holds is harmless.
+    const rows: Array<Array<number>> = [];
+    for (const p of snapshotProducers(this.producers)) {
+      for (const b of p.batches) rows.push([p.producerId, p.epoch, b.firstSequence, b.lastSequence, b.firstOffset, b.lastOffset]);
+    }
+    await writeCheckpoint(join(this.dir, producerStateFile), rows);
     await writeCheckpoint(join(this.dir, recoveryPointFile), [[this.topic, this.partition, this.recoveryPoint], ['log-start', this.logStartOffset]]);
   }
 
@@ -517,6 +538,7 @@ export class PartitionLog {
     }
     const { recoveryPoint, logStart } = await this.readRecoveryPoint();
     const epochs = await this.readEpochCheckpoint();
+    this.producers = await this.readProducerState();
     let recoverFrom = epochs === null ? 0 : recoveryPoint;
     if (bases.length === 0) {
       this.segments = [await Segment.open(this.dir, Math.max(logStart, recoveryPoint), true)];
@@ -551,6 +573,7 @@ export class PartitionLog {
     this.logStartOffset = Math.max(this.segments[0]!.baseOffset, Math.min(logStart, this.logEndOffset));
     const end = this.logEndOffset;
     this.epochs = this.epochs.filter((e) => e.startOffset < end);
+    truncateProducers(this.producers, end);
     this.flushedOffset = end;
     this.recoveryPoint = end;
     await this.writeEpochCheckpoint();
@@ -569,6 +592,7 @@ export class PartitionLog {
       const scan = scanBatches(chunk, 0, chunk.length, crc32c);
       for (const header of scan.headers) {
         segment.noteBatch(header, position + header.position, this.config.indexIntervalBytes);
+        if (header.producerId >= 0) replayBatch(this.producers, header);
         if (rebuildEpochs && header.partitionLeaderEpoch >= 0) {
           const last = this.epochs[this.epochs.length - 1];
           if (last === undefined || last.epoch < header.partitionLeaderEpoch) this.epochs.push({ epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset });
@@ -619,6 +643,26 @@ export class PartitionLog {
       if (!(error instanceof CheckpointError)) throw error;
       this.logger.warn({ file: path }, `${error.message}; recovering the whole log`);
       return { recoveryPoint: 0, logStart: 0 };
+    }
+  }
+
+  private async readProducerState(): Promise<ProducerStates> {
+    const path = join(this.dir, producerStateFile);
+    try {
+      const rows = await readCheckpoint(path);
+      if (rows === null) return new Map();
+      const snapshot = new Map<number, ProducerSnapshot>();
+      for (const row of rows) {
+        const [producerId, epoch, firstSequence, lastSequence, firstOffset, lastOffset] = row.map((v) => checkpointInteger(path, v));
+        const entry = snapshot.get(producerId!) ?? { producerId: producerId!, epoch: epoch!, batches: [] };
+        entry.batches.push({ firstSequence: firstSequence!, lastSequence: lastSequence!, firstOffset: firstOffset!, lastOffset: lastOffset! });
+        snapshot.set(producerId!, entry);
+      }
+      return producersFromSnapshot([...snapshot.values()]);
+    } catch (error) {
+      if (!(error instanceof CheckpointError)) throw error;
+      this.logger.warn({ file: path }, `${error.message}; idempotent producers start without state`);
+      return new Map();
     }
   }
 

@@ -15,9 +15,11 @@ export const highWatermarkMonotonic = 'high-watermark-monotonic';
 export const oneLeaderPerEpoch = 'one-leader-per-epoch';
 export const consumerBelowHighWatermark = 'consumer-below-hw';
 export const denseOffsets = 'dense-offsets';
+export const idempotentNoDuplicates = 'idempotent-no-duplicates';
 
 export const replicationCheckerNames = [
   ackedWritesDurable, replicaPrefixAgreement, highWatermarkMonotonic, oneLeaderPerEpoch, consumerBelowHighWatermark, denseOffsets,
+  idempotentNoDuplicates,
 ] as const;
 
 const utf8 = new TextDecoder();
@@ -113,6 +115,17 @@ export function checkReplication(cluster: SimCluster, history: DataHistory, viol
         violations.report(ackedWritesDurable, atMs, `${key}: acknowledged "${value}" at offset ${offset} (epoch ${write.leaderEpoch}, node ${write.node}) is ${found === undefined ? 'missing' : `"${found}"`} (high watermark ${log.highWatermark})`);
       }
     });
+  }
+
+  // The idempotent producer's values are written once, however often they were retried
+  // (a value resent under a new producer epoch is outside that promise).
+  for (const [key, log] of logs) {
+    const seen = new Set<string>();
+    for (const [offset, value] of log.values) {
+      if (!value.startsWith('p0-') || history.resentAcrossEpochs.has(value)) continue;
+      if (seen.has(value)) violations.report(idempotentNoDuplicates, atMs, `${key}: "${value}" from the idempotent producer is in the log twice (again at offset ${offset})`);
+      seen.add(value);
+    }
   }
 
   // At most one node's writes acknowledged per (partition, epoch).

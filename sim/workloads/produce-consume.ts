@@ -23,6 +23,15 @@ export const recordsPerBatchMax = 5;
 export const fetchMaxWaitMs = 500;
 export const fetchMaxBytes = 64 * 1024;
 
+/** Producer 0 is idempotent (KIP-98): its producer id, epoch and per-partition sequences. */
+export const idempotentProducerId = 4242;
+
+interface IdempotenceState {
+  epoch: number;
+  /** The next sequence number per partition key. */
+  sequences: Map<string, number>;
+}
+
 export interface DataTopic {
   name: string;
   partitions: number;
@@ -57,6 +66,8 @@ export interface DataHistory {
   fetches: number;
   /** Anything a client saw that breaks the contract; reported by the checkers. */
   anomalies: string[];
+  /** Values the idempotent producer sent again under a new epoch (they may legitimately appear twice). */
+  resentAcrossEpochs: Set<string>;
 }
 
 interface PendingRequest {
@@ -76,7 +87,9 @@ export function partitionKey(topic: string, partition: number): string {
 export class ProduceConsumeWorkload {
   readonly history: DataHistory = {
     acked: [], produceAttempts: 0, produceErrors: {}, abandoned: 0, uncertain: 0, consumed: new Map(), fetches: 0, anomalies: [],
+    resentAcrossEpochs: new Set(),
   };
+  private readonly idempotence: IdempotenceState = { epoch: 0, sequences: new Map() };
   private readonly pending = new Map<string, PendingRequest>();
   private readonly leaderGuess = new Map<string, number>();
   private readonly transport;
@@ -121,7 +134,8 @@ export class ProduceConsumeWorkload {
         const count = this.prng.int(1, recordsPerBatchMax);
         const values = Array.from({ length: count }, () => `p${id}-${(seq += 1)}`);
         this.producersBusy += 1;
-        this.produce(target.topic, target.partition, values, 1, () => {
+        const idempotent = id === 0 ? this.claimSequence(target.topic, target.partition, values.length) : null;
+        this.produce(target.topic, target.partition, values, 1, idempotent, () => {
           this.producersBusy -= 1;
           this.scheduler.after(this.prng.int(20, 200), next);
         });
@@ -140,17 +154,49 @@ export class ProduceConsumeWorkload {
     return true;
   }
 
-  private produce(topic: string, partition: number, values: string[], attempt: number, done: () => void): void {
+  /** The sequence a new batch of `count` records starts at, for the idempotent producer. */
+  private claimSequence(topic: string, partition: number, count: number): { epoch: number; sequence: number } {
+    const key = partitionKey(topic, partition);
+    const sequence = this.idempotence.sequences.get(key) ?? 0;
+    this.idempotence.sequences.set(key, sequence + count);
+    return { epoch: this.idempotence.epoch, sequence };
+  }
+
+  /**
+   * What a Kafka client does when the broker has lost track of its sequence (or it gave up on
+   * a batch, leaving a gap): a new epoch, every sequence from 0 again. A batch resent then
+   * may be written twice; that is the limit of idempotence.
+   */
+  private bumpEpoch(): void {
+    this.idempotence.epoch += 1;
+    this.idempotence.sequences.clear();
+  }
+
+  private produce(
+    topic: string, partition: number, values: string[], attempt: number, idempotent: { epoch: number; sequence: number } | null, done: () => void,
+  ): void {
     if (attempt > produceAttemptsMax) {
       this.history.abandoned += 1;
+      if (idempotent !== null) this.bumpEpoch();
       done();
       return;
     }
     this.history.produceAttempts += 1;
-    const records = encodeRecordBatch(values.map((v) => ({ key: null, value: utf8.encode(v), timestamp: Math.floor(this.scheduler.now) })));
-    const retry = (uncertain: boolean): void => {
+    const records = encodeRecordBatch(
+      values.map((v) => ({ key: null, value: utf8.encode(v), timestamp: Math.floor(this.scheduler.now) })),
+      idempotent === null ? {} : { producerId: idempotentProducerId, producerEpoch: idempotent.epoch, baseSequence: idempotent.sequence },
+    );
+    const retry = (uncertain: boolean, errorCode = 0): void => {
       if (uncertain && attempt === produceAttemptsMax) this.history.uncertain += 1;
-      this.scheduler.after(retryBackoffMs, () => this.produce(topic, partition, values, attempt + 1, done));
+      let next = idempotent;
+      const sequenceLost = errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || errorCode === ErrorCode.UNKNOWN_PRODUCER_ID
+        || errorCode === ErrorCode.INVALID_PRODUCER_EPOCH;
+      if (idempotent !== null && sequenceLost) {
+        if (idempotent.epoch === this.idempotence.epoch) this.bumpEpoch();
+        next = this.claimSequence(topic, partition, values.length);
+        for (const v of values) this.history.resentAcrossEpochs.add(v);
+      }
+      this.scheduler.after(retryBackoffMs, () => this.produce(topic, partition, values, attempt + 1, next, done));
     };
     this.request(topic, partition, 'ProduceRequest', (requestId) => ({
       requestId, topic, partition, acks: acksAll, timeoutMs: produceRequestTimeoutMs, records, leaderEpoch: -1,
@@ -163,7 +209,7 @@ export class ProduceConsumeWorkload {
       }
       const name = errorName(response.errorCode);
       this.history.produceErrors[name] = (this.history.produceErrors[name] ?? 0) + 1;
-      retry(response.errorCode === ErrorCode.REQUEST_TIMED_OUT || response.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      retry(response.errorCode === ErrorCode.REQUEST_TIMED_OUT || response.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER, response.errorCode);
     }, () => retry(true));
   }
 
