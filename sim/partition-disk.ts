@@ -6,7 +6,7 @@
 import { scanBatches, setBaseOffset, setPartitionLeaderEpoch, batchFieldOffsets, readBatchHeader } from '../actors/protocol/record-batch.js';
 import type { EpochStart, LogOp, LogResult, ProducerSnapshot } from '../actors/protocol/effects.js';
 import { type ProducerStates, replayBatch, snapshotProducers } from '../actors/partition/producer-state.js';
-import { crc32c } from '../runtime/storage/record-batch.js';
+import { crc32c, decodeRecords } from '../runtime/storage/record-batch.js';
 import type { Prng } from './prng.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -175,6 +175,14 @@ export class SimLogDisk {
       }
       case 'logRead':
         return this.read(log, op.offset, op.maxBytes, op.maxOffset);
+      case 'logOffsetForTime':
+        for (const batch of log.batches) {
+          if (batch.firstOffset >= op.maxOffset) break;
+          for (const record of decodeRecords(batch.bytes, readBatchHeader(batch.bytes, 0))) {
+            if (record.timestamp >= op.timestamp && record.offset < op.maxOffset) return { kind: 'offsetForTime', offset: record.offset, timestamp: record.timestamp };
+          }
+        }
+        return { kind: 'offsetForTime', offset: -1, timestamp: -1 };
     }
   }
 

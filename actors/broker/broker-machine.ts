@@ -268,7 +268,7 @@ const alterPartitionAnswered: Handler = (ctx, event) => {
 /** A request for a replica this node does not host: say who leads that partition. */
 const answerForAbsentReplica: Handler = (ctx, event) => {
   const request = event as WireEvent;
-  if (request.type !== 'ProduceRequest' && request.type !== 'FetchRequest' && request.type !== 'OffsetForLeaderEpochRequest') return [];
+  if (request.type !== 'ProduceRequest' && request.type !== 'FetchRequest' && request.type !== 'OffsetForLeaderEpochRequest' && request.type !== 'ListOffsetsRequest') return [];
   const { topic, partition } = request.body;
   const found = ctx.image.topicsByName.get(topic)?.partitions[partition];
   const errorCode = found === undefined ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.NOT_LEADER_OR_FOLLOWER;
@@ -288,6 +288,10 @@ const answerForAbsentReplica: Handler = (ctx, event) => {
     case 'OffsetForLeaderEpochRequest':
       return [send(request.from, 'OffsetForLeaderEpochResponse', {
         requestId: request.body.requestId, errorCode, leaderEpoch: -1, endOffset: -1, leaderHint, topic, partition,
+      })];
+    case 'ListOffsetsRequest':
+      return [send(request.from, 'ListOffsetsResponse', {
+        requestId: request.body.requestId, errorCode, offset: -1, timestamp: -1, leaderEpoch, leaderHint, topic, partition,
       })];
   }
 };
@@ -343,6 +347,7 @@ export const brokerMachine = setup({
     ProduceRequest: { actions: 'answerForAbsentReplica' },
     FetchRequest: { actions: 'answerForAbsentReplica' },
     OffsetForLeaderEpochRequest: { actions: 'answerForAbsentReplica' },
+    ListOffsetsRequest: { actions: 'answerForAbsentReplica' },
   },
   states: {
     registering: {

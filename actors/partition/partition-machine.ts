@@ -13,7 +13,7 @@ import { setup } from 'xstate';
 import type {
   Address, ConfigEntry, Delivered, FetchRequest, Outgoing, PartitionStateChange, WireEvent, WireKind, WireMessages,
 } from '../protocol/messages.js';
-import { acksAll, consumerReplicaId } from '../protocol/messages.js';
+import { acksAll, consumerReplicaId, earliestTimestamp, latestTimestamp } from '../protocol/messages.js';
 import {
   type Effect, type EffectBatch, type EpochStart, type LogCompleted, type LogOp, type TimerFired, effectfulStep,
 } from '../protocol/effects.js';
@@ -106,6 +106,7 @@ type LogWork =
   | { kind: 'read'; generation: number; from: Address; request: FetchRequest }
   | { kind: 'followerAppend'; generation: number; epochs: EpochStart[]; producerHeaders: ProducerHeader[] }
   | { kind: 'truncate'; generation: number }
+  | { kind: 'offsetForTime'; generation: number; from: Address; requestId: string }
   | { kind: 'delete'; generation: number };
 
 export interface PartitionContext {
@@ -342,6 +343,10 @@ const logCompleted: Handler = (ctx, event) => {
       ctx.phase = 'fetching';
       effects.push(flushTo(ctx, ctx.logEndOffset));
     }
+  } else if (result.kind === 'offsetForTime') {
+    if (work.kind === 'offsetForTime') {
+      effects.push(send(work.from, 'ListOffsetsResponse', listOffsetsReply(ctx, work.requestId, ErrorCode.NONE, result.offset, result.timestamp)));
+    }
   } else if (result.kind === 'deleted') {
     ctx.deleted = true;
   }
@@ -364,6 +369,9 @@ function logFailed(ctx: PartitionContext, work: LogWork, current: boolean, code:
       effects.push(send(work.from, 'FetchResponse', fetchReply(ctx, work.request.requestId, errorCode, new Uint8Array(0), message)));
       return effects;
     }
+    case 'offsetForTime':
+      effects.push(send(work.from, 'ListOffsetsResponse', listOffsetsReply(ctx, work.requestId, ErrorCode.KAFKA_STORAGE_ERROR, -1, -1)));
+      return effects;
     case 'followerAppend':
       // A batch the log refused (bad CRC, wrong offset) never reaches it: fetch again later.
       if (current && ctx.role === 'follower') effects.push(...retryLater(ctx));
@@ -711,6 +719,26 @@ const offsetForLeaderEpoch: Handler = (ctx, event) => {
   })];
 };
 
+function listOffsetsReply(ctx: PartitionContext, requestId: string, errorCode: number, offset: number, timestamp: number): WireMessages['ListOffsetsResponse'] {
+  return { requestId, errorCode, offset, timestamp, leaderEpoch: ctx.leaderEpoch, leaderHint: ctx.leader, topic: ctx.topic, partition: ctx.partition };
+}
+
+/** ListOffsets: the log start, the high watermark, or the first offset at or after a time. */
+const listOffsets: Handler = (ctx, event) => {
+  const { body, from } = wire(event, 'ListOffsetsRequest');
+  let errorCode = leaderError(ctx);
+  if (errorCode === ErrorCode.NONE) errorCode = epochError(ctx, body.currentLeaderEpoch);
+  // KIP-207: until a new leader's watermark reaches its epoch, "latest" could go back.
+  if (errorCode === ErrorCode.NONE && ctx.highWatermark < ctx.epochStartOffset) errorCode = ErrorCode.OFFSET_NOT_AVAILABLE;
+  if (errorCode !== ErrorCode.NONE) return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, errorCode, -1, -1))];
+  if (body.timestamp === latestTimestamp) return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.NONE, ctx.highWatermark, -1))];
+  if (body.timestamp === earliestTimestamp) return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.NONE, ctx.logStartOffset, -1))];
+  if (body.timestamp < 0) return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.INVALID_REQUEST, -1, -1))];
+  return [logOp(ctx, { kind: 'logOffsetForTime', timestamp: body.timestamp, maxOffset: ctx.highWatermark }, {
+    kind: 'offsetForTime', generation: ctx.roleGeneration, from, requestId: body.requestId,
+  })];
+};
+
 const checkIsr: Handler = (ctx) => {
   const effects: Effect[] = [
     { type: 'timer.set', event: 'IsrCheckFired', delayMs: Math.max(1, Math.floor(ctx.config.replicaLagTimeMaxMs / 2)), jitterMs: 0 },
@@ -939,6 +967,8 @@ const notLeader: Handler = (ctx, event) => {
       return [send(request.from, 'OffsetForLeaderEpochResponse', {
         requestId: request.body.requestId, errorCode, leaderEpoch: -1, endOffset: -1, leaderHint: ctx.leader, topic: ctx.topic, partition: ctx.partition,
       })];
+    case 'ListOffsetsRequest':
+      return [send(request.from, 'ListOffsetsResponse', listOffsetsReply(ctx, request.body.requestId, errorCode, -1, -1))];
     default:
       return [];
   }
@@ -1056,6 +1086,7 @@ export const partitionMachine = setup({
     produce: effectful(produce),
     fetch: effectful(fetch),
     offsetForLeaderEpoch: effectful(offsetForLeaderEpoch),
+    listOffsets: effectful(listOffsets),
     waitExpired: effectful(waitExpired),
     checkIsr: effectful(checkIsr),
     alterPartitionAnswered: effectful(alterPartitionAnswered),
@@ -1087,6 +1118,7 @@ export const partitionMachine = setup({
     ProduceRequest: { actions: 'notLeader' },
     FetchRequest: { actions: 'notLeader' },
     OffsetForLeaderEpochRequest: { actions: 'notLeader' },
+    ListOffsetsRequest: { actions: 'notLeader' },
   },
   states: {
     opening: {
@@ -1105,6 +1137,7 @@ export const partitionMachine = setup({
         ProduceRequest: { actions: 'produce' },
         FetchRequest: { actions: 'fetch' },
         OffsetForLeaderEpochRequest: { actions: 'offsetForLeaderEpoch' },
+        ListOffsetsRequest: { actions: 'listOffsets' },
         WaitExpired: { actions: 'waitExpired' },
         IsrCheckFired: { actions: 'checkIsr' },
         AlterPartitionResponse: { actions: 'alterPartitionAnswered' },

@@ -24,7 +24,9 @@ export type LogOp =
   /** Completes once every offset below `offset` is durable. */
   | { kind: 'logFlush'; offset: number }
   | { kind: 'logRead'; offset: number; maxBytes: number; maxOffset: number }
-  | { kind: 'logTruncate'; offset: number };
+  | { kind: 'logTruncate'; offset: number }
+  /** The first offset whose record timestamp is at or after `timestamp`, below `maxOffset`. */
+  | { kind: 'logOffsetForTime'; timestamp: number; maxOffset: number };
 
 /** A leader epoch and the first offset written in it (the leader-epoch cache). */
 export interface EpochStart { epoch: number; startOffset: number }
@@ -43,6 +45,8 @@ export type LogResult =
   | { kind: 'flushed'; flushedOffset: number }
   | { kind: 'read'; bytes: Uint8Array; firstOffset: number; nextOffset: number }
   | { kind: 'truncated'; logEndOffset: number }
+  /** offset -1: no record that late. */
+  | { kind: 'offsetForTime'; offset: number; timestamp: number }
   /** corrupt: a batch failed its CRC; out_of_range: no such offset; invalid: a bad append. */
   | { kind: 'failed'; code: 'corrupt' | 'out_of_range' | 'invalid'; message: string };
 

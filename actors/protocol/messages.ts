@@ -236,6 +236,25 @@ export interface OffsetForLeaderEpochRequest {
   currentLeaderEpoch: number;
   leaderEpoch: number;
 }
+export const latestTimestamp = -1;
+export const earliestTimestamp = -2;
+export interface ListOffsetsRequest {
+  requestId: string;
+  topic: string;
+  partition: number;
+  timestamp: number;
+  currentLeaderEpoch: number;
+}
+export interface ListOffsetsResponse {
+  requestId: string;
+  errorCode: number;
+  offset: number;
+  timestamp: number;
+  leaderEpoch: number;
+  leaderHint: number;
+  topic: string;
+  partition: number;
+}
 export interface OffsetForLeaderEpochResponse {
   requestId: string;
   errorCode: number;
@@ -275,6 +294,8 @@ export interface WireMessages {
   FetchResponse: FetchResponse;
   OffsetForLeaderEpochRequest: OffsetForLeaderEpochRequest;
   OffsetForLeaderEpochResponse: OffsetForLeaderEpochResponse;
+  ListOffsetsRequest: ListOffsetsRequest;
+  ListOffsetsResponse: ListOffsetsResponse;
 }
 export type WireKind = keyof WireMessages;
 export const wireKinds: readonly WireKind[] = [
@@ -285,10 +306,11 @@ export const wireKinds: readonly WireKind[] = [
   'DeleteTopicsRequest', 'DeleteTopicsResponse', 'DescribeQuorumRequest', 'DescribeQuorumResponse',
   'PartitionStateChange', 'AlterPartitionRequest', 'AlterPartitionResponse', 'ProduceRequest', 'ProduceResponse',
   'FetchRequest', 'FetchResponse', 'OffsetForLeaderEpochRequest', 'OffsetForLeaderEpochResponse',
+  'ListOffsetsRequest', 'ListOffsetsResponse',
 ];
 
 /** Requests addressed to a partition replica; a node without that replica lets its broker answer. */
-export const partitionRequestKinds: ReadonlySet<string> = new Set(['ProduceRequest', 'FetchRequest', 'OffsetForLeaderEpochRequest']);
+export const partitionRequestKinds: ReadonlySet<string> = new Set(['ProduceRequest', 'FetchRequest', 'OffsetForLeaderEpochRequest', 'ListOffsetsRequest']);
 
 /** A message as an actor receives it: the payload plus who sent it and when it arrived. */
 export type Delivered<K extends WireKind> = {

@@ -307,6 +307,25 @@ message OffsetForLeaderEpochRequest {
   sint32 current_leader_epoch = 5;
   sint32 leader_epoch = 6;
 }
+// ListOffsets for one partition: timestamp -1 latest (the high watermark), -2 earliest,
+// otherwise the first offset whose record timestamp is at or after it.
+message ListOffsetsRequest {
+  string request_id = 1;
+  string topic = 2;
+  uint32 partition = 3;
+  double timestamp = 4;
+  sint32 current_leader_epoch = 5;
+}
+message ListOffsetsResponse {
+  string request_id = 1;
+  sint32 error_code = 2;
+  double offset = 3;
+  double timestamp = 4;
+  sint32 leader_epoch = 5;
+  sint32 leader_hint = 6;
+  string topic = 7;
+  uint32 partition = 8;
+}
 message OffsetForLeaderEpochResponse {
   string request_id = 1;
   sint32 error_code = 2;

@@ -99,6 +99,10 @@ export class NodeStorage implements StoragePort {
         }
         case 'logTruncate':
           return { kind: 'truncated', logEndOffset: await log.truncateTo(op.offset) };
+        case 'logOffsetForTime': {
+          const found = await log.offsetForTime(op.timestamp, op.maxOffset);
+          return { kind: 'offsetForTime', offset: found.offset, timestamp: found.timestamp };
+        }
       }
     } catch (error) {
       if (error instanceof CorruptRecordError) return { kind: 'failed', code: 'corrupt', message: error.message };

@@ -8,7 +8,7 @@ import {
   type BatchHeader, InvalidBatchError, batchHeaderBytes, readBatchHeader, scanBatches, setBaseOffset,
   setPartitionLeaderEpoch,
 } from '../../actors/protocol/record-batch.js';
-import { crc32c } from './record-batch.js';
+import { crc32c, decodeRecords } from './record-batch.js';
 import { CheckpointError, checkpointInteger, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { ProducerSnapshot } from '../../actors/protocol/effects.js';
 import {
@@ -406,6 +406,38 @@ export class PartitionLog {
       throw new CorruptRecordError(segment.logPath, start + check.error.position, check.error.reason);
     }
     return { bytes, firstOffset, nextOffset };
+  }
+
+  /**
+   * The first offset below `maxOffset` whose record timestamp is at or after `timestamp`
+   * (ListOffsets by time), or -1. Segments are skipped by their largest timestamp and
+   * searched from the time index; records are looked at only in the one batch that matters.
+   */
+  offsetForTime(timestamp: number, maxOffset = this.logEndOffset): Promise<{ offset: number; timestamp: number }> {
+    return this.enqueue(async () => {
+      for (const segment of this.segments) {
+        if (segment.size === 0 || segment.maxTimestamp < timestamp) continue;
+        let startOffset = segment.baseOffset;
+        for (let i = 0; i < segment.timeIndexTimestamp.length; i++) {
+          if (segment.timeIndexTimestamp[i]! >= timestamp) break;
+          startOffset = segment.baseOffset + segment.timeIndexRelative[i]!;
+        }
+        let position = segment.lookup(startOffset);
+        while (position < segment.size) {
+          const header = await this.headerAt(segment, position);
+          if (header.baseOffset >= maxOffset) return { offset: -1, timestamp: -1 };
+          if (header.maxTimestamp >= timestamp) {
+            const batch = await segment.read(position, header.sizeBytes);
+            if (header.compression !== 0) return { offset: header.baseOffset, timestamp: header.maxTimestamp };
+            for (const record of decodeRecords(batch, readBatchHeader(batch, 0))) {
+              if (record.timestamp >= timestamp && record.offset < maxOffset) return { offset: record.offset, timestamp: record.timestamp };
+            }
+          }
+          position += header.sizeBytes;
+        }
+      }
+      return { offset: -1, timestamp: -1 };
+    });
   }
 
   /** The first batch of the segment whose last offset is at or after `offset`, walking from the index entry. */
