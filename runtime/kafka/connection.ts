@@ -20,7 +20,8 @@ export interface ConnectionOptions {
 }
 
 /**
- * What the connection asks of the protocol layer for each frame. `null` means the request
+ * What the connection asks of the protocol layer for each frame (without its size prefix);
+ * the answer is a whole response frame, size prefix included. `null` means the request
  * expects no response (a produce with acks=0). A thrown error closes the connection: the
  * stream cannot be trusted after a request it could not parse.
  */
@@ -115,12 +116,8 @@ export class KafkaConnection {
   private flushSlots(): void {
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const { bytes } = this.slots.shift()!;
-      if (bytes !== null && !this.closed) {
-        const size = Buffer.allocUnsafe(4);
-        size.writeInt32BE(bytes.length, 0);
-        this.socket.write(size);
-        this.socket.write(bytes);
-      }
+      // Frames come encoded with their size prefix.
+      if (bytes !== null && !this.closed) this.socket.write(bytes);
     }
   }
 

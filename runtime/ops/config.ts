@@ -36,6 +36,11 @@ export interface NodeConfig {
   replicaFetchWaitMaxMs: number;
   replicaFetchBackoffMs: number;
   leaderImbalanceCheckIntervalMs: number;
+  numPartitions: number;
+  defaultReplicationFactor: number;
+  autoCreateTopicsEnable: boolean;
+  socketRequestMaxBytes: number;
+  connectionsMaxIdleMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -116,6 +121,11 @@ export const configKeys: Record<string, KeySpec> = {
   'replica.fetch.wait.max.ms': { field: 'replicaFetchWaitMaxMs', parse: integer(0), default: 500 },
   'replica.fetch.backoff.ms': { field: 'replicaFetchBackoffMs', parse: integer(0), default: 1000 },
   'leader.imbalance.check.interval.seconds': { field: 'leaderImbalanceCheckIntervalMs', parse: seconds, default: 300_000 },
+  'num.partitions': { field: 'numPartitions', parse: integer(1), default: 1 },
+  'default.replication.factor': { field: 'defaultReplicationFactor', parse: integer(1), default: 1 },
+  'auto.create.topics.enable': { field: 'autoCreateTopicsEnable', parse: boolean, default: true },
+  'socket.request.max.bytes': { field: 'socketRequestMaxBytes', parse: integer(1024), default: 100 * 1024 * 1024 },
+  'connections.max.idle.ms': { field: 'connectionsMaxIdleMs', parse: integer(1000), default: 600_000 },
 };
 
 /** Parses server.properties text (plus `key=value` overrides). `source` names the file in errors. */

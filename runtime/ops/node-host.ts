@@ -16,7 +16,14 @@ import { PlacementTable } from '../kernel/placement.js';
 import { FileStoragePort } from '../storage/raft-store.js';
 import { NodeStorage } from '../storage/node-storage.js';
 import { type NodeConfig, listenerHostPort, logConfigOf } from './config.js';
+
+function listenerAddress(listeners: string): { host: string; port: number } {
+  const hostPort = listenerHostPort(listeners);
+  const at = hostPort.lastIndexOf(':');
+  return { host: hostPort.slice(0, at) || '0.0.0.0', port: Number(hostPort.slice(at + 1)) };
+}
 import { type MetricsServer, startMetricsServer } from './metrics-server.js';
+import { type KafkaListener, startKafkaListener } from '../kafka/listener.js';
 
 export const metadataDirName = '__cluster_metadata';
 
@@ -100,12 +107,29 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
       },
     });
   }
+  let kafkaListener: KafkaListener | null = null;
+  if (config.processRoles.includes('broker')) {
+    const { host, port } = listenerAddress(config.listeners);
+    try {
+      kafkaListener = await startKafkaListener({
+        kernel, clusterId: config.clusterId, logger: logger.child({ component: 'kafka' }), host, port,
+        autoCreateTopics: config.autoCreateTopicsEnable, numPartitions: config.numPartitions,
+        defaultReplicationFactor: config.defaultReplicationFactor, meshTimeoutMarginMs: 5000,
+        requestBytesMax: config.socketRequestMaxBytes, idleTimeoutMs: config.connectionsMaxIdleMs,
+      });
+    } catch (error) {
+      kernel.stop();
+      await storage.close();
+      throw new Error(`cannot listen for Kafka clients on ${host}:${port} (listeners): ${(error as Error).message}`);
+    }
+  }
   let metricsServer: MetricsServer | null = null;
   if (options.registry !== null && config.metricsPort > 0) {
     const host = listenerHostPort(config.listeners).replace(/:\d+$/, '') || '127.0.0.1';
     try {
       metricsServer = await startMetricsServer(options.registry, host, config.metricsPort);
     } catch (error) {
+      await kafkaListener?.close();
       kernel.stop();
       await storage.close();
       throw error;
@@ -116,6 +140,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
     kernel,
     config,
     stop: async () => {
+      await kafkaListener?.close();
       await metricsServer?.close();
       kernel.stop();
       await storage.close();

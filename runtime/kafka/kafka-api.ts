@@ -1,0 +1,463 @@
+// The Kafka APIs of one node: decodes a request frame, turns it into messages to this node's
+// actors (partition replicas, the controller through the broker's view), and encodes the
+// answer. Partition requests go only to replicas this node leads, as in Kafka: a client is
+// told NOT_LEADER_OR_FOLLOWER and asks the leader's own listener.
+import type { Logger } from 'pino';
+import { brokerActorId, type BrokerContext } from '../../actors/broker/broker-machine.js';
+import { controllerActorId } from '../../actors/controller/controller-machine.js';
+import type { MetadataImage } from '../../actors/controller/metadata-image.js';
+import { ErrorCode } from '../../actors/protocol/errors.js';
+import type { ConfigEntry, PartitionRecord, TopicState } from '../../actors/protocol/messages.js';
+import { consumerReplicaId } from '../../actors/protocol/messages.js';
+import { partitionActorId } from '../../actors/partition/partition-machine.js';
+import type { NodeKernel } from '../kernel/node-kernel.js';
+import {
+  ApiKeys, type ApiKey, type DecodedRequest, type RequestBody, type ResponseInput, UnsupportedVersionError, decodeRequestFrame,
+  encodeApiVersionsFallbackFrame, encodeResponseFrame, supportedApiVersions,
+} from './protocol/index.js';
+import { MeshPort } from './mesh-port.js';
+
+/** Kafka error codes the listener itself answers with (the rest come from the actors' table). */
+export const KafkaError = {
+  ...ErrorCode,
+  COORDINATOR_NOT_AVAILABLE: 15,
+  NOT_COORDINATOR: 16,
+  UNSUPPORTED_SASL_MECHANISM: 33,
+  UNSUPPORTED_VERSION: 35,
+  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: 53,
+} as const;
+
+export interface KafkaApiOptions {
+  kernel: NodeKernel;
+  clusterId: string;
+  logger: Logger;
+  autoCreateTopics: boolean;
+  numPartitions: number;
+  defaultReplicationFactor: number;
+  /** How long a request to an actor may take beyond what the client allowed. */
+  meshTimeoutMarginMs: number;
+}
+
+type Answer = Uint8Array | null;
+
+function hostPort(listener: string): { host: string; port: number } {
+  const at = listener.lastIndexOf(':');
+  return { host: listener.slice(0, at), port: Number(listener.slice(at + 1)) };
+}
+
+export class KafkaApi {
+  private readonly mesh: MeshPort;
+  private producerIdSeq = 0;
+
+  constructor(private readonly options: KafkaApiOptions) {
+    this.mesh = new MeshPort(options.kernel);
+  }
+
+  close(): void {
+    this.mesh.close();
+  }
+
+  /** Handles one request frame (without its size prefix); resolves with the response frame. */
+  async handle(frame: Uint8Array): Promise<Answer> {
+    let request: DecodedRequest;
+    try {
+      request = decodeRequestFrame(frame);
+    } catch (error) {
+      if (error instanceof UnsupportedVersionError && error.apiKey === ApiKeys.ApiVersions) {
+        return encodeApiVersionsFallbackFrame(error.correlationId);
+      }
+      throw error;
+    }
+    return this.dispatch(request);
+  }
+
+  private reply<K extends ApiKey>(request: { apiKey: K; apiVersion: number; header: { correlationId: number } }, body: ResponseInput<K>): Uint8Array {
+    return encodeResponseFrame(request.apiKey, request.apiVersion, request.header.correlationId, body);
+  }
+
+  private dispatch(request: DecodedRequest): Promise<Answer> | Answer {
+    switch (request.apiKey) {
+      case ApiKeys.ApiVersions:
+        return this.reply(request, { errorCode: 0, apiKeys: supportedApiVersions(), throttleTimeMs: 0 });
+      case ApiKeys.Metadata:
+        return this.metadata(request);
+      case ApiKeys.Produce:
+        return this.produce(request);
+      case ApiKeys.Fetch:
+        return this.fetch(request);
+      case ApiKeys.ListOffsets:
+        return this.listOffsets(request);
+      case ApiKeys.OffsetForLeaderEpoch:
+        return this.offsetForLeaderEpoch(request);
+      case ApiKeys.CreateTopics:
+        return this.createTopics(request);
+      case ApiKeys.DeleteTopics:
+        return this.deleteTopics(request);
+      case ApiKeys.InitProducerId:
+        return this.initProducerId(request);
+      case ApiKeys.DescribeCluster:
+        return this.describeCluster(request);
+      case ApiKeys.DescribeConfigs:
+        return this.describeConfigs(request);
+      case ApiKeys.FindCoordinator:
+        return this.findCoordinator(request);
+      default:
+        return this.unsupported(request);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // What the node's broker knows.
+
+  private broker(): BrokerContext | undefined {
+    return this.options.kernel.snapshotOf(brokerActorId)?.context as BrokerContext | undefined;
+  }
+
+  private image(): MetadataImage | undefined {
+    return this.broker()?.image;
+  }
+
+  private liveBrokers(image: MetadataImage | undefined): Array<{ nodeId: number; host: string; port: number }> {
+    if (image === undefined) return [];
+    return [...image.brokers.values()]
+      .filter((b) => !b.fenced)
+      .sort((a, b) => a.brokerId - b.brokerId)
+      .map((b) => ({ nodeId: b.brokerId, ...hostPort(b.listener) }));
+  }
+
+  private partitionOf(topic: string, partition: number): { topic: TopicState; record: PartitionRecord } | { errorCode: number } {
+    const state = this.image()?.topicsByName.get(topic);
+    if (state === undefined) return { errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION };
+    const record = state.partitions[partition];
+    if (record === undefined) return { errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION };
+    if (record.leader < 0) return { errorCode: KafkaError.LEADER_NOT_AVAILABLE };
+    if (record.leader !== this.options.kernel.nodeId) return { errorCode: KafkaError.NOT_LEADER_OR_FOLLOWER };
+    return { topic: state, record };
+  }
+
+  private replica(topic: string, partition: number): { node: number; actor: string } {
+    return { node: this.options.kernel.nodeId, actor: partitionActorId(topic, partition) };
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Metadata and admin.
+
+  private async metadata(request: Extract<DecodedRequest, { apiKey: 3 }>): Promise<Answer> {
+    const body = request.body as RequestBody<3>;
+    const image = this.image();
+    const names = body.topics === null || (request.apiVersion === 0 && body.topics.length === 0)
+      ? [...(image?.topicsByName.keys() ?? [])].sort()
+      : body.topics.map((t) => t.name ?? '');
+    const allowCreate = this.options.autoCreateTopics && (request.apiVersion < 4 || body.allowAutoTopicCreation);
+    const topics = [];
+    for (const name of names) {
+      const state = image?.topicsByName.get(name);
+      if (state === undefined) {
+        if (allowCreate && name !== '') void this.createTopic(name, this.options.numPartitions, this.options.defaultReplicationFactor, [], 30_000);
+        topics.push({ errorCode: allowCreate ? KafkaError.LEADER_NOT_AVAILABLE : KafkaError.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] });
+        continue;
+      }
+      topics.push({
+        errorCode: 0,
+        name,
+        topicId: state.topicId,
+        isInternal: name.startsWith('__'),
+        partitions: state.partitions.filter((p) => p !== undefined).map((p) => ({
+          errorCode: p.leader < 0 ? KafkaError.LEADER_NOT_AVAILABLE : 0,
+          partitionIndex: p.partition,
+          leaderId: p.leader,
+          leaderEpoch: p.leaderEpoch,
+          replicaNodes: p.replicas,
+          isrNodes: p.isr,
+          offlineReplicas: p.replicas.filter((id) => image?.brokers.get(id)?.fenced !== false),
+        })),
+      });
+    }
+    return this.reply(request, {
+      throttleTimeMs: 0,
+      brokers: this.liveBrokers(image),
+      clusterId: this.options.clusterId,
+      controllerId: this.broker()?.controllerNode ?? -1,
+      topics,
+    });
+  }
+
+  private describeCluster(request: Extract<DecodedRequest, { apiKey: 60 }>): Answer {
+    const image = this.image();
+    return this.reply(request, {
+      throttleTimeMs: 0, errorCode: 0, errorMessage: null, clusterId: this.options.clusterId, controllerId: this.broker()?.controllerNode ?? -1,
+      brokers: this.liveBrokers(image).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: null })),
+    });
+  }
+
+  /** Asks the active controller to create a topic, following leader hints; resolves with Kafka's error code. */
+  private async createTopic(name: string, numPartitions: number, replicationFactor: number, configs: ConfigEntry[], timeoutMs: number): Promise<{ errorCode: number; offset: number }> {
+    const deadline = Date.now() + timeoutMs;
+    let target = this.broker()?.controllerNode ?? 1;
+    while (Date.now() < deadline) {
+      const answer = await this.mesh.request({ node: target, actor: controllerActorId }, 'CreateTopicsRequest', {
+        requestId: this.mesh.nextRequestId(), topics: [{ name, numPartitions, replicationFactor, configs }],
+      }, 'CreateTopicsResponse', Math.min(3000, Math.max(1, deadline - Date.now())));
+      if (answer === null || answer.errorCode === KafkaError.NOT_CONTROLLER) {
+        const broker = this.broker();
+        target = answer !== null && answer.leaderHint >= 0 ? answer.leaderHint : nextVoter(broker, target);
+        if (answer !== null && answer.leaderHint < 0) await sleep(100);
+        continue;
+      }
+      return { errorCode: answer.results[0]?.errorCode ?? KafkaError.UNKNOWN_TOPIC_OR_PARTITION, offset: answer.offset };
+    }
+    return { errorCode: KafkaError.REQUEST_TIMED_OUT, offset: 0 };
+  }
+
+  /** Waits (bounded) until this node's metadata has applied `offset`, so a Metadata request right after sees it. */
+  private async awaitMetadata(offset: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((this.image()?.offset ?? 0) < offset && Date.now() < deadline) await sleep(10);
+  }
+
+  private async createTopics(request: Extract<DecodedRequest, { apiKey: 19 }>): Promise<Answer> {
+    const body = request.body as RequestBody<19>;
+    const results = await Promise.all(body.topics.map(async (topic) => {
+      const numPartitions = topic.numPartitions < 0 ? this.options.numPartitions : topic.numPartitions;
+      const replicationFactor = topic.replicationFactor < 0 ? this.options.defaultReplicationFactor : topic.replicationFactor;
+      if (topic.assignments.length > 0) {
+        return { name: topic.name, errorCode: KafkaError.INVALID_REQUEST, errorMessage: 'manual replica assignment is not supported' };
+      }
+      if (body.validateOnly) return { name: topic.name, errorCode: 0, errorMessage: null, numPartitions, replicationFactor };
+      const configs = topic.configs.map((c) => ({ name: c.name, value: c.value ?? '' }));
+      const created = await this.createTopic(topic.name, numPartitions, replicationFactor, configs, Math.max(1000, body.timeoutMs));
+      if (created.errorCode === 0) await this.awaitMetadata(created.offset, Math.max(1000, body.timeoutMs));
+      const topicId = this.image()?.topicsByName.get(topic.name)?.topicId;
+      return {
+        name: topic.name, topicId, errorCode: created.errorCode, errorMessage: created.errorCode === 0 ? null : errorText(created.errorCode),
+        numPartitions, replicationFactor, configs: [],
+      };
+    }));
+    return this.reply(request, { throttleTimeMs: 0, topics: results });
+  }
+
+  private async deleteTopics(request: Extract<DecodedRequest, { apiKey: 20 }>): Promise<Answer> {
+    const body = request.body as RequestBody<20>;
+    const names = request.apiVersion >= 6 ? body.topics.map((t) => t.name ?? '') : body.topicNames;
+    const deadline = Date.now() + Math.max(1000, body.timeoutMs);
+    let target = this.broker()?.controllerNode ?? 1;
+    let results: Array<{ name: string; errorCode: number }> | null = null;
+    while (results === null && Date.now() < deadline) {
+      const answer = await this.mesh.request({ node: target, actor: controllerActorId }, 'DeleteTopicsRequest', {
+        requestId: this.mesh.nextRequestId(), names,
+      }, 'DeleteTopicsResponse', Math.min(3000, Math.max(1, deadline - Date.now())));
+      if (answer === null || answer.errorCode === KafkaError.NOT_CONTROLLER) {
+        target = answer !== null && answer.leaderHint >= 0 ? answer.leaderHint : nextVoter(this.broker(), target);
+        continue;
+      }
+      results = answer.results.map((r) => ({ name: r.name, errorCode: r.errorCode }));
+    }
+    return this.reply(request, {
+      throttleTimeMs: 0,
+      responses: (results ?? names.map((name) => ({ name, errorCode: KafkaError.REQUEST_TIMED_OUT }))).map((r) => ({ ...r, errorMessage: null })),
+    });
+  }
+
+  private describeConfigs(request: Extract<DecodedRequest, { apiKey: 32 }>): Answer {
+    const body = request.body as RequestBody<32>;
+    const topicResource = 2;
+    const results = body.resources.map((resource) => {
+      const topic = resource.resourceType === topicResource ? this.image()?.topicsByName.get(resource.resourceName) : undefined;
+      if (topic === undefined) {
+        return { errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, resourceType: resource.resourceType, resourceName: resource.resourceName, configs: [] };
+      }
+      const wanted = resource.configurationKeys;
+      return {
+        errorCode: 0, errorMessage: null, resourceType: resource.resourceType, resourceName: resource.resourceName,
+        configs: topic.configs
+          .filter((c) => wanted === null || wanted.includes(c.name))
+          .map((c) => ({ name: c.name, value: c.value, readOnly: false, isDefault: false, configSource: 1, isSensitive: false, synonyms: [] })),
+      };
+    });
+    return this.reply(request, { throttleTimeMs: 0, results });
+  }
+
+  /**
+   * Producer ids are unique across the cluster without asking anyone: the broker epoch (the
+   * metadata offset of this broker's registration, never reused) in the high bits.
+   */
+  private initProducerId(request: Extract<DecodedRequest, { apiKey: 22 }>): Answer {
+    const body = request.body as RequestBody<22>;
+    if (body.transactionalId !== null && body.transactionalId !== '') {
+      return this.reply(request, { throttleTimeMs: 0, errorCode: KafkaError.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 });
+    }
+    const brokerEpoch = this.broker()?.brokerEpoch ?? -1;
+    if (brokerEpoch < 0) return this.reply(request, { throttleTimeMs: 0, errorCode: KafkaError.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 });
+    this.producerIdSeq += 1;
+    return this.reply(request, { throttleTimeMs: 0, errorCode: 0, producerId: brokerEpoch * 65536 + (this.producerIdSeq % 65536), producerEpoch: 0 });
+  }
+
+  /** Consumer groups arrive with their own issue: until then no coordinator is available. */
+  private findCoordinator(request: Extract<DecodedRequest, { apiKey: 10 }>): Answer {
+    const body = request.body as RequestBody<10>;
+    const code = KafkaError.COORDINATOR_NOT_AVAILABLE;
+    if (request.apiVersion >= 4) {
+      return this.reply(request, {
+        throttleTimeMs: 0,
+        coordinators: body.coordinatorKeys.map((key) => ({ key, nodeId: -1, host: '', port: -1, errorCode: code, errorMessage: 'no group coordinator yet' })),
+      });
+    }
+    return this.reply(request, { throttleTimeMs: 0, errorCode: code, errorMessage: 'no group coordinator yet', nodeId: -1, host: '', port: -1 });
+  }
+
+  private unsupported(request: DecodedRequest): Answer {
+    throw new Error(`${request.apiName} v${request.apiVersion} is not served yet`);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Produce, fetch, offsets.
+
+  private async produce(request: Extract<DecodedRequest, { apiKey: 0 }>): Promise<Answer> {
+    const body = request.body as RequestBody<0>;
+    const timeoutMs = body.timeoutMs + this.options.meshTimeoutMarginMs;
+    const responses = await Promise.all(body.topicData.map(async (topic) => ({
+      name: topic.name,
+      partitionResponses: await Promise.all(topic.partitionData.map(async (data) => {
+        const failed = (errorCode: number, errorMessage: string | null = null) => ({
+          index: data.index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage,
+        });
+        const found = this.partitionOf(topic.name, data.index);
+        if ('errorCode' in found) return failed(found.errorCode);
+        if (data.records === null || data.records.length === 0) return failed(KafkaError.CORRUPT_MESSAGE, 'no records');
+        const produce = {
+          requestId: this.mesh.nextRequestId(), topic: topic.name, partition: data.index, acks: body.acks, timeoutMs: body.timeoutMs,
+          records: data.records, leaderEpoch: -1,
+        };
+        if (body.acks === 0) {
+          this.mesh.send(this.replica(topic.name, data.index), 'ProduceRequest', produce);
+          return failed(0);
+        }
+        const answer = await this.mesh.request(this.replica(topic.name, data.index), 'ProduceRequest', produce, 'ProduceResponse', timeoutMs);
+        if (answer === null) return failed(KafkaError.REQUEST_TIMED_OUT);
+        return {
+          index: data.index, errorCode: answer.errorCode, baseOffset: answer.baseOffset, logAppendTimeMs: -1, logStartOffset: answer.logStartOffset,
+          recordErrors: [], errorMessage: answer.errorMessage === '' ? null : answer.errorMessage,
+        };
+      })),
+    })));
+    if (body.acks === 0) return null;
+    return this.reply(request, { responses, throttleTimeMs: 0 });
+  }
+
+  /**
+   * Fetch: every partition is asked at once without waiting; if nothing came back and the
+   * client allows waiting, they are asked again with its max wait, and the answer goes out
+   * as soon as one partition has records (or all have waited).
+   */
+  private async fetch(request: Extract<DecodedRequest, { apiKey: 1 }>): Promise<Answer> {
+    const body = request.body as RequestBody<1>;
+    type Item = { topic: string; partition: number; fetchOffset: number; maxBytes: number; currentLeaderEpoch: number };
+    const items: Item[] = body.topics.flatMap((t) => t.partitions.map((p) => ({
+      topic: t.topic, partition: p.partition, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes, currentLeaderEpoch: p.currentLeaderEpoch,
+    })));
+    const ask = (item: Item, maxWaitMs: number) => {
+      const found = this.partitionOf(item.topic, item.partition);
+      if ('errorCode' in found) return Promise.resolve(emptyFetch(found.errorCode));
+      return this.mesh.request(this.replica(item.topic, item.partition), 'FetchRequest', {
+        requestId: this.mesh.nextRequestId(), topic: item.topic, partition: item.partition, replicaId: consumerReplicaId,
+        fetchOffset: item.fetchOffset, lastFetchedEpoch: -1, currentLeaderEpoch: item.currentLeaderEpoch, maxBytes: item.maxBytes,
+        maxWaitMs, minBytes: 1,
+      }, 'FetchResponse', maxWaitMs + this.options.meshTimeoutMarginMs).then((answer) => answer ?? emptyFetch(KafkaError.REQUEST_TIMED_OUT));
+    };
+    let answers = await Promise.all(items.map((item) => ask(item, 0)));
+    const hasData = (list: typeof answers): boolean => list.some((a) => a.records.length > 0 || a.errorCode !== 0);
+    if (!hasData(answers) && body.maxWaitMs > 0 && items.length > 0) {
+      answers = await firstWithData(items.map((item) => ask(item, body.maxWaitMs)), (a) => a.records.length > 0 || a.errorCode !== 0, answers);
+    }
+    const byTopic = new Map<string, Array<Record<string, unknown>>>();
+    items.forEach((item, i) => {
+      const a = answers[i]!;
+      const partitions = byTopic.get(item.topic) ?? [];
+      byTopic.set(item.topic, partitions);
+      partitions.push({
+        partitionIndex: item.partition, errorCode: a.errorCode, highWatermark: a.highWatermark, lastStableOffset: a.highWatermark,
+        logStartOffset: a.logStartOffset, abortedTransactions: request.apiVersion >= 4 ? [] : null, preferredReadReplica: -1, records: a.records,
+      });
+    });
+    return this.reply(request, {
+      throttleTimeMs: 0, errorCode: 0, sessionId: 0,
+      responses: [...byTopic].map(([topic, partitions]) => ({ topic, partitions: partitions as never })),
+    });
+  }
+
+  private async listOffsets(request: Extract<DecodedRequest, { apiKey: 2 }>): Promise<Answer> {
+    const body = request.body as RequestBody<2>;
+    const topics = await Promise.all(body.topics.map(async (topic) => ({
+      name: topic.name,
+      partitions: await Promise.all(topic.partitions.map(async (p) => {
+        const found = this.partitionOf(topic.name, p.partitionIndex);
+        const answer = 'errorCode' in found ? null : await this.mesh.request(this.replica(topic.name, p.partitionIndex), 'ListOffsetsRequest', {
+          requestId: this.mesh.nextRequestId(), topic: topic.name, partition: p.partitionIndex, timestamp: p.timestamp, currentLeaderEpoch: p.currentLeaderEpoch,
+        }, 'ListOffsetsResponse', 5000 + this.options.meshTimeoutMarginMs);
+        const errorCode = 'errorCode' in found ? found.errorCode : answer === null ? KafkaError.REQUEST_TIMED_OUT : answer.errorCode;
+        const offset = answer?.offset ?? -1;
+        return {
+          partitionIndex: p.partitionIndex, errorCode, oldStyleOffsets: errorCode === 0 && offset >= 0 ? [offset] : [],
+          timestamp: answer?.timestamp ?? -1, offset, leaderEpoch: answer?.leaderEpoch ?? -1,
+        };
+      })),
+    })));
+    return this.reply(request, { throttleTimeMs: 0, topics });
+  }
+
+  private async offsetForLeaderEpoch(request: Extract<DecodedRequest, { apiKey: 23 }>): Promise<Answer> {
+    const body = request.body as RequestBody<23>;
+    const topics = await Promise.all(body.topics.map(async (topic) => ({
+      topic: topic.topic,
+      partitions: await Promise.all(topic.partitions.map(async (p) => {
+        const found = this.partitionOf(topic.topic, p.partition);
+        if ('errorCode' in found) return { errorCode: found.errorCode, partition: p.partition, leaderEpoch: -1, endOffset: -1 };
+        const answer = await this.mesh.request(this.replica(topic.topic, p.partition), 'OffsetForLeaderEpochRequest', {
+          requestId: this.mesh.nextRequestId(), topic: topic.topic, partition: p.partition, replicaId: consumerReplicaId,
+          currentLeaderEpoch: p.currentLeaderEpoch, leaderEpoch: p.leaderEpoch,
+        }, 'OffsetForLeaderEpochResponse', 5000 + this.options.meshTimeoutMarginMs);
+        if (answer === null) return { errorCode: KafkaError.REQUEST_TIMED_OUT, partition: p.partition, leaderEpoch: -1, endOffset: -1 };
+        return { errorCode: answer.errorCode, partition: p.partition, leaderEpoch: answer.leaderEpoch, endOffset: answer.endOffset };
+      })),
+    })));
+    return this.reply(request, { throttleTimeMs: 0, topics });
+  }
+}
+
+function emptyFetch(errorCode: number) {
+  return { errorCode, highWatermark: -1, logStartOffset: -1, records: new Uint8Array(0) };
+}
+
+/** Resolves with all results once every promise settles, or early once one satisfies `enough` (the rest keep `fallback`). */
+function firstWithData<T>(promises: Array<Promise<T>>, enough: (value: T) => boolean, fallback: T[]): Promise<T[]> {
+  return new Promise((resolve) => {
+    const results = fallback.slice();
+    let pending = promises.length;
+    let done = false;
+    promises.forEach((promise, i) => {
+      void promise.then((value) => {
+        results[i] = value;
+        pending -= 1;
+        if (done) return;
+        if (enough(value) || pending === 0) {
+          done = true;
+          resolve(results);
+        }
+      });
+    });
+  });
+}
+
+function nextVoter(broker: BrokerContext | undefined, current: number): number {
+  const voters = broker?.config.voters ?? [current];
+  return voters[(voters.indexOf(current) + 1) % voters.length]!;
+}
+
+function errorText(code: number): string {
+  const name = Object.entries(KafkaError).find(([, value]) => value === code)?.[0];
+  return name ?? `error ${code}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
