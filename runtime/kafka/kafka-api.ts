@@ -36,7 +36,12 @@ export interface KafkaApiOptions {
   defaultReplicationFactor: number;
   /** How long a request to an actor may take beyond what the client allowed. */
   meshTimeoutMarginMs: number;
+  /** The host endpoint name answers come back to (one per KafkaApi on a node). */
+  endpoint?: string;
 }
+
+/** A client may not hold a fetch or a produce longer than this, whatever it asks. */
+export const clientWaitMsMax = 60_000;
 
 type Answer = Uint8Array | null;
 
@@ -50,7 +55,7 @@ export class KafkaApi {
   private producerIdSeq = 0;
 
   constructor(private readonly options: KafkaApiOptions) {
-    this.mesh = new MeshPort(options.kernel);
+    this.mesh = new MeshPort(options.kernel, options.endpoint);
   }
 
   close(): void {
@@ -314,7 +319,8 @@ export class KafkaApi {
 
   private async produce(request: Extract<DecodedRequest, { apiKey: 0 }>): Promise<Answer> {
     const body = request.body as RequestBody<0>;
-    const timeoutMs = body.timeoutMs + this.options.meshTimeoutMarginMs;
+    const clientTimeoutMs = Math.min(Math.max(0, body.timeoutMs), clientWaitMsMax);
+    const timeoutMs = clientTimeoutMs + this.options.meshTimeoutMarginMs;
     const responses = await Promise.all(body.topicData.map(async (topic) => ({
       name: topic.name,
       partitionResponses: await Promise.all(topic.partitionData.map(async (data) => {
@@ -325,7 +331,7 @@ export class KafkaApi {
         if ('errorCode' in found) return failed(found.errorCode);
         if (data.records === null || data.records.length === 0) return failed(KafkaError.CORRUPT_MESSAGE, 'no records');
         const produce = {
-          requestId: this.mesh.nextRequestId(), topic: topic.name, partition: data.index, acks: body.acks, timeoutMs: body.timeoutMs,
+          requestId: this.mesh.nextRequestId(), topic: topic.name, partition: data.index, acks: body.acks, timeoutMs: clientTimeoutMs,
           records: data.records, leaderEpoch: -1,
         };
         if (body.acks === 0) {
@@ -351,9 +357,10 @@ export class KafkaApi {
    */
   private async fetch(request: Extract<DecodedRequest, { apiKey: 1 }>): Promise<Answer> {
     const body = request.body as RequestBody<1>;
+    const maxWaitMs = Math.min(Math.max(0, body.maxWaitMs), clientWaitMsMax);
     type Item = { topic: string; partition: number; fetchOffset: number; maxBytes: number; currentLeaderEpoch: number };
     const items: Item[] = body.topics.flatMap((t) => t.partitions.map((p) => ({
-      topic: t.topic, partition: p.partition, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes, currentLeaderEpoch: p.currentLeaderEpoch,
+      topic: t.topic, partition: p.partition, fetchOffset: p.fetchOffset, maxBytes: Math.max(0, p.partitionMaxBytes), currentLeaderEpoch: p.currentLeaderEpoch,
     })));
     const ask = (item: Item, maxWaitMs: number) => {
       const found = this.partitionOf(item.topic, item.partition);
@@ -366,8 +373,8 @@ export class KafkaApi {
     };
     let answers = await Promise.all(items.map((item) => ask(item, 0)));
     const hasData = (list: typeof answers): boolean => list.some((a) => a.records.length > 0 || a.errorCode !== 0);
-    if (!hasData(answers) && body.maxWaitMs > 0 && items.length > 0) {
-      answers = await firstWithData(items.map((item) => ask(item, body.maxWaitMs)), (a) => a.records.length > 0 || a.errorCode !== 0, answers);
+    if (!hasData(answers) && maxWaitMs > 0 && items.length > 0) {
+      answers = await firstWithData(items.map((item) => ask(item, maxWaitMs)), (a) => a.records.length > 0 || a.errorCode !== 0, answers);
     }
     const byTopic = new Map<string, Array<Record<string, unknown>>>();
     items.forEach((item, i) => {

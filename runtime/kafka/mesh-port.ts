@@ -17,8 +17,8 @@ export class MeshPort {
   private readonly waiting = new Map<string, Waiting>();
   private seq = 0;
 
-  constructor(private readonly kernel: NodeKernel) {
-    kernel.attachEndpoint(listenerEndpoint, ({ kind, body }) => {
+  constructor(private readonly kernel: NodeKernel, private readonly endpoint = listenerEndpoint) {
+    kernel.attachEndpoint(endpoint, ({ kind, body }) => {
       const requestId = (body as Answer).requestId;
       const waiter = this.waiting.get(requestId);
       if (waiter === undefined || waiter.kind !== kind) return; // a late answer
@@ -47,13 +47,13 @@ export class MeshPort {
         resolve(null);
       }, timeoutMs);
       this.waiting.set(body.requestId, { kind: answerKind, resolve: resolve as (body: unknown) => void, timer });
-      this.kernel.sendFrom({ node: this.kernel.nodeId, actor: listenerEndpoint }, { to, kind, body } as never);
+      this.kernel.sendFrom({ node: this.kernel.nodeId, actor: this.endpoint }, { to, kind, body } as never);
     });
   }
 
   /** Sends without waiting (a produce with acks=0). */
   send<K extends WireKind>(to: Address, kind: K, body: WireMessages[K]): void {
-    this.kernel.sendFrom({ node: this.kernel.nodeId, actor: listenerEndpoint }, { to, kind, body } as never);
+    this.kernel.sendFrom({ node: this.kernel.nodeId, actor: this.endpoint }, { to, kind, body } as never);
   }
 
   close(): void {
@@ -62,6 +62,6 @@ export class MeshPort {
       waiter.resolve(null);
     }
     this.waiting.clear();
-    this.kernel.detachEndpoint(listenerEndpoint);
+    this.kernel.detachEndpoint(this.endpoint);
   }
 }

@@ -30,6 +30,8 @@ export const metadataDirName = '__cluster_metadata';
 export interface NodeHost {
   kernel: NodeKernel;
   config: NodeConfig;
+  /** The port the Kafka listener is bound to (useful with port 0), or null without a broker. */
+  kafkaPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -139,6 +141,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
   return {
     kernel,
     config,
+    kafkaPort: kafkaListener?.port ?? null,
     stop: async () => {
       await kafkaListener?.close();
       await metricsServer?.close();
