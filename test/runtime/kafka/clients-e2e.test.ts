@@ -1,0 +1,176 @@
+// Real Kafka clients against the cluster `npm start` runs (the embedded 3-node cluster,
+// started here as a child process on loopback, ports 9092-9094): kcat (librdkafka),
+// kafka-python, confluent-kafka-python and kafkajs produce keyed records with acks=all and
+// read them back. Every record sent must come back once, in order per partition.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { cliPath, dumpOutputs, exitedWithin, signal, startChild, waitFor, type Child } from '../real-cluster-harness.js';
+
+const python = '/usr/bin/python3';
+const bootstrap = '127.0.0.1:9092';
+
+function hasPythonModule(module: string): boolean {
+  return existsSync(python) && spawnSync(python, ['-c', `import ${module}`]).status === 0;
+}
+const kcatFound = spawnSync('kcat', ['-V']).status === 0;
+const ci = process.env.CI === 'true';
+const skipWithout = (found: boolean, what: string): string | false => (found || ci ? false : `${what} not installed`);
+
+function run(command: string, args: string[], input: string | null, timeoutMs: number): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(command, args, { input: input ?? undefined, timeout: timeoutMs, encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+}
+
+/** Parses `partition offset key value` lines; checks offsets are increasing per partition. */
+function byPartition(lines: string[]): Map<number, Array<{ offset: number; key: string; value: string }>> {
+  const partitions = new Map<number, Array<{ offset: number; key: string; value: string }>>();
+  for (const line of lines) {
+    const [partition, offset, key, value] = line.split(' ');
+    const list = partitions.get(Number(partition)) ?? [];
+    partitions.set(Number(partition), list);
+    list.push({ offset: Number(offset), key: key!, value: value! });
+  }
+  for (const [partition, list] of partitions) {
+    for (let i = 1; i < list.length; i++) assert.ok(list[i]!.offset > list[i - 1]!.offset, `partition ${partition}: offsets out of order`);
+  }
+  return partitions;
+}
+
+/** Every value sent is read exactly once, and values with one key keep the order they were sent in. */
+function assertOnceInOrder(sent: Array<{ key: string; value: string }>, received: Map<number, Array<{ key: string; value: string }>>): void {
+  const all = [...received.values()].flat();
+  assert.deepEqual(all.map((r) => r.value).sort(), sent.map((s) => s.value).sort(), 'every record once');
+  for (const key of new Set(sent.map((s) => s.key))) {
+    const expected = sent.filter((s) => s.key === key).map((s) => s.value);
+    const partitionsWithKey = [...received.values()].filter((list) => list.some((r) => r.key === key));
+    assert.equal(partitionsWithKey.length, 1, `key ${key} lands in one partition`);
+    assert.deepEqual(partitionsWithKey[0]!.filter((r) => r.key === key).map((r) => r.value), expected, `key ${key} in order`);
+  }
+}
+
+function sentRecords(prefix: string, count: number): Array<{ key: string; value: string }> {
+  return Array.from({ length: count }, (_, i) => ({ key: `k${i % 5}`, value: `${prefix}-${i}` }));
+}
+
+const pythonClients = `
+import json, sys, time
+which, topic = sys.argv[1], sys.argv[2]
+sent = json.loads(sys.stdin.read())
+out = []
+if which == 'kafka-python':
+    from kafka import KafkaProducer, KafkaConsumer, TopicPartition
+    from kafka.admin import KafkaAdminClient, NewTopic
+    admin = KafkaAdminClient(bootstrap_servers='${bootstrap}', request_timeout_ms=10000)
+    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=3)], timeout_ms=10000)
+    producer = KafkaProducer(bootstrap_servers='${bootstrap}', acks='all', retries=10, max_in_flight_requests_per_connection=1)
+    for r in sent:
+        producer.send(topic, key=r['key'].encode(), value=r['value'].encode()).get(timeout=30)
+    producer.flush()
+    consumer = KafkaConsumer(bootstrap_servers='${bootstrap}', enable_auto_commit=False, consumer_timeout_ms=5000)
+    consumer.assign([TopicPartition(topic, p) for p in range(3)])
+    consumer.seek_to_beginning()
+    deadline = time.time() + 30
+    while len(out) < len(sent) and time.time() < deadline:
+        for batch in consumer.poll(timeout_ms=500).values():
+            for m in batch:
+                out.append('%d %d %s %s' % (m.partition, m.offset, m.key.decode(), m.value.decode()))
+else:
+    from confluent_kafka import Producer, Consumer, TopicPartition, OFFSET_BEGINNING
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({'bootstrap.servers': '${bootstrap}'})
+    for future in admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=3)]).values():
+        future.result(30)
+    errors = []
+    producer = Producer({'bootstrap.servers': '${bootstrap}', 'acks': 'all', 'enable.idempotence': True})
+    for r in sent:
+        producer.produce(topic, key=r['key'], value=r['value'], on_delivery=lambda err, msg: errors.append(str(err)) if err else None)
+    producer.flush(30)
+    if errors: raise SystemExit('delivery failed: %s' % errors)
+    consumer = Consumer({'bootstrap.servers': '${bootstrap}', 'group.id': 'e2e-unused', 'enable.auto.commit': False})
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(3)])
+    deadline = time.time() + 30
+    while len(out) < len(sent) and time.time() < deadline:
+        m = consumer.poll(0.5)
+        if m is None or m.error(): continue
+        out.append('%d %d %s %s' % (m.partition(), m.offset(), m.key().decode(), m.value().decode()))
+    consumer.close()
+print(json.dumps(out))
+`;
+
+test('real Kafka clients against the embedded cluster of npm start', { timeout: 300_000 }, async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'logmesh-e2e-'));
+  let cluster: Child | null = null;
+  let passed = false;
+  try {
+    cluster = startChild('embedded', process.execPath, [cliPath, 'embedded', '--data', dataDir]);
+    const kafka = new Kafka({ clientId: 'e2e', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+    const admin = kafka.admin();
+    await waitFor('three brokers in the metadata', 30_000, async () => {
+      try {
+        await admin.connect();
+        const described = await admin.describeCluster();
+        return described.brokers.length === 3 ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+
+    await t.test('kcat produces keyed records, lists metadata and consumes them', { skip: skipWithout(kcatFound, 'kcat') }, () => {
+      const sent = sentRecords('kcat', 40);
+      const produced = run('kcat', ['-b', bootstrap, '-P', '-t', 'kcat-e2e', '-K:', '-X', 'topic.request.required.acks=-1'], sent.map((s) => `${s.key}:${s.value}`).join('\n') + '\n', 30_000);
+      assert.equal(produced.status, 0, produced.stderr);
+      const listed = run('kcat', ['-b', bootstrap, '-L', '-t', 'kcat-e2e'], null, 15_000);
+      assert.equal(listed.status, 0, listed.stderr);
+      assert.match(listed.stdout, /3 brokers/);
+      assert.match(listed.stdout, /topic "kcat-e2e" with 1 partitions/);
+      const consumed = run('kcat', ['-b', bootstrap, '-C', '-t', 'kcat-e2e', '-o', 'beginning', '-e', '-f', '%p %o %k %s\\n'], null, 30_000);
+      assert.equal(consumed.status, 0, consumed.stderr);
+      assertOnceInOrder(sent, byPartition(consumed.stdout.trim().split('\n')));
+    });
+
+    for (const client of ['kafka-python', 'confluent-kafka']) {
+      const module = client === 'kafka-python' ? 'kafka' : 'confluent_kafka';
+      await t.test(`${client} creates a 3x3 topic, produces with acks=all and consumes from the beginning`, { skip: skipWithout(hasPythonModule(module), `python3 ${module}`) }, () => {
+        const sent = sentRecords(client, 60);
+        const result = run(python, ['-c', pythonClients, client, `${client}-e2e`], JSON.stringify(sent), 120_000);
+        assert.equal(result.status, 0, result.stderr);
+        const lines = JSON.parse(result.stdout.trim().split('\n').pop()!) as string[];
+        assertOnceInOrder(sent, byPartition(lines));
+      });
+    }
+
+    await t.test('kafkajs creates a 3x3 topic and produces idempotently with acks=-1; kcat reads it back', async () => {
+      const topic = 'kafkajs-e2e';
+      assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true }), true);
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      const sent = sentRecords('kafkajs', 60);
+      for (let i = 0; i < sent.length; i += 10) {
+        const results = await producer.send({ topic, acks: -1, messages: sent.slice(i, i + 10).map((s) => ({ key: s.key, value: s.value })) });
+        for (const r of results) assert.equal(r.errorCode, 0);
+      }
+      await producer.disconnect();
+      const offsets = await admin.fetchTopicOffsets(topic);
+      assert.equal(offsets.reduce((n, o) => n + Number(o.high), 0), sent.length, 'high watermarks add up to what was sent');
+      if (kcatFound) {
+        const consumed = run('kcat', ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-f', '%p %o %k %s\\n'], null, 30_000);
+        assert.equal(consumed.status, 0, consumed.stderr);
+        assertOnceInOrder(sent, byPartition(consumed.stdout.trim().split('\n')));
+      }
+    });
+    await admin.disconnect();
+    passed = true;
+  } finally {
+    if (cluster !== null) {
+      signal(cluster, 'SIGINT');
+      if (!(await exitedWithin(cluster, 10_000))) signal(cluster, 'SIGKILL');
+    }
+    if (!passed && cluster !== null) dumpOutputs([cluster]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
