@@ -107,7 +107,7 @@ export class KafkaApi {
       case ApiKeys.FindCoordinator:
         return this.findCoordinator(request);
       default:
-        return this.unsupported(request);
+        return this.withoutCoordinator(request);
     }
   }
 
@@ -310,8 +310,56 @@ export class KafkaApi {
     return this.reply(request, { throttleTimeMs: 0, errorCode: code, errorMessage: 'no group coordinator yet', nodeId: -1, host: '', port: -1 });
   }
 
-  private unsupported(request: DecodedRequest): Answer {
-    throw new Error(`${request.apiName} v${request.apiVersion} is not served yet`);
+  /**
+   * The group APIs reach this node, but no group coordinator runs here yet (consumer groups
+   * have their own issue): they get NOT_COORDINATOR, which clients treat as "look again".
+   * SASL is not offered, and adding partitions is not supported yet.
+   */
+  private withoutCoordinator(request: DecodedRequest): Answer {
+    const code = KafkaError.NOT_COORDINATOR;
+    switch (request.apiKey) {
+      case ApiKeys.JoinGroup:
+      case ApiKeys.SyncGroup:
+      case ApiKeys.Heartbeat:
+      case ApiKeys.LeaveGroup:
+        return this.reply(request as Extract<DecodedRequest, { apiKey: 11 }>, { throttleTimeMs: 0, errorCode: code });
+      case ApiKeys.OffsetCommit: {
+        const body = request.body as RequestBody<8>;
+        return this.reply(request, {
+          throttleTimeMs: 0,
+          topics: body.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) })),
+        });
+      }
+      case ApiKeys.OffsetFetch: {
+        const body = request.body as RequestBody<9>;
+        if (request.apiVersion >= 8) {
+          return this.reply(request, { throttleTimeMs: 0, groups: body.groups.map((g) => ({ groupId: g.groupId, topics: [], errorCode: code })) });
+        }
+        return this.reply(request, { throttleTimeMs: 0, topics: [], errorCode: code });
+      }
+      case ApiKeys.DescribeGroups: {
+        const body = request.body as RequestBody<15>;
+        return this.reply(request, {
+          throttleTimeMs: 0,
+          groups: body.groups.map((groupId) => ({ errorCode: code, groupId, groupState: '', protocolType: '', protocolData: '', members: [] })),
+        });
+      }
+      case ApiKeys.ListGroups:
+        return this.reply(request, { throttleTimeMs: 0, errorCode: 0, groups: [] });
+      case ApiKeys.SaslHandshake:
+        return this.reply(request, { errorCode: KafkaError.UNSUPPORTED_SASL_MECHANISM, mechanisms: [] });
+      case ApiKeys.SaslAuthenticate:
+        return this.reply(request, { errorCode: KafkaError.UNSUPPORTED_SASL_MECHANISM, errorMessage: 'SASL is not enabled', authBytes: new Uint8Array(0) });
+      case ApiKeys.CreatePartitions: {
+        const body = request.body as RequestBody<37>;
+        return this.reply(request, {
+          throttleTimeMs: 0,
+          results: body.topics.map((t) => ({ name: t.name, errorCode: KafkaError.INVALID_REQUEST, errorMessage: 'adding partitions is not supported yet' })),
+        });
+      }
+      default:
+        throw new Error(`${request.apiName} v${request.apiVersion} is not served`);
+    }
   }
 
   // -------------------------------------------------------------------------------------
