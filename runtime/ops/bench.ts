@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import cliProgress from 'cli-progress';
-import { runSimulation } from '../../sim/run.js';
+import { type WorkloadKind, runSimulation } from '../../sim/run.js';
 import type { FaultKind } from '../../sim/nemesis.js';
 import { appendBatches, rounds, runStorageBench } from './bench-storage.js';
 
@@ -23,10 +23,10 @@ const simSeeds = 10;
 const simRepetitions = 5;
 const simWarmupSeeds = 10;
 
-function simCase(name: string, nodes: number, faults: FaultKind[], progress: (done: number) => void): Row {
+function simCase(name: string, nodes: number, faults: FaultKind[], workload: WorkloadKind, progress: (done: number) => void): Row {
   // Warm-up seeds (not measured) so that JIT compilation is not billed to the figures: a
   // campaign worker runs thousands of seeds, so the steady state is what matters.
-  for (let seed = 1; seed <= simWarmupSeeds; seed++) runSimulation({ seed: 1_000_000 + seed, nodes, durationMs: 60_000, faults });
+  for (let seed = 1; seed <= simWarmupSeeds; seed++) runSimulation({ seed: 1_000_000 + seed, nodes, durationMs: 60_000, faults, workload });
   const repetitions: Array<{ wallMs: number; cpuMs: number; virtualMs: number; events: number }> = [];
   let violations = 0;
   for (let rep = 0; rep < simRepetitions; rep++) {
@@ -36,7 +36,7 @@ function simCase(name: string, nodes: number, faults: FaultKind[], progress: (do
     const cpuBefore = process.cpuUsage();
     for (let seed = 1; seed <= simSeeds; seed++) {
       const started = performance.now();
-      const result = runSimulation({ seed, nodes, durationMs: 60_000, faults });
+      const result = runSimulation({ seed, nodes, durationMs: 60_000, faults, workload });
       wallMs += performance.now() - started;
       virtualMs += result.virtualMs;
       events += result.events;
@@ -91,17 +91,18 @@ const scenarios: Record<string, Scenario> = {
     },
   },
   sim: {
-    describe: 'simulator speed: virtual seconds per wall second, one thread, 60 s runs (plus settling) with the admin workload',
+    describe: 'simulator speed: virtual seconds per wall second, one thread, 60 s runs (plus settling); the admin workload, and producers and consumers on a replicated topic',
     run(progress) {
-      const cases: Array<[string, number, FaultKind[]]> = [
-        ['3 nodes, partition+crash+drop', 3, ['partition', 'crash', 'drop']],
-        ['3 nodes, all faults', 3, ['partition', 'crash', 'drop', 'delay', 'duplicate', 'reorder']],
-        ['3 nodes, no faults', 3, []],
-        ['5 nodes, partition+crash+drop', 5, ['partition', 'crash', 'drop']],
+      const cases: Array<[string, number, FaultKind[], WorkloadKind]> = [
+        ['3 nodes, partition+crash+drop', 3, ['partition', 'crash', 'drop'], 'admin'],
+        ['3 nodes, all faults', 3, ['partition', 'crash', 'drop', 'delay', 'duplicate', 'reorder'], 'admin'],
+        ['3 nodes, no faults', 3, [], 'admin'],
+        ['5 nodes, partition+crash+drop', 5, ['partition', 'crash', 'drop'], 'admin'],
+        ['3 nodes, partition+crash+drop, produce-consume', 3, ['partition', 'crash', 'drop'], 'produce-consume'],
       ];
       const perCase = simSeeds * simRepetitions;
       const total = cases.length * perCase;
-      return cases.map(([name, nodes, faults], i) => simCase(name, nodes, faults, (done) => progress(i * perCase + done, total)));
+      return cases.map(([name, nodes, faults, workload], i) => simCase(name, nodes, faults, workload, (done) => progress(i * perCase + done, total)));
     },
   },
 };
