@@ -60,8 +60,12 @@ export const simTimings: SimTimings = {
     ...defaultPartitionTimings,
     replicaFetchMaxBytes: 64 * 1024,
     replicaFetchBackoffMs: 100,
-    // Short, so that followers cut off by faults leave the ISR (and come back) within a run.
-    replicaLagTimeMaxMs: 4000,
+    // An idle follower's long poll: a leader answers at once when records arrive, so a longer
+    // wait costs no latency and saves the simulator most of the idle partitions' events.
+    replicaFetchWaitMaxMs: 2000,
+    // Short, so that followers cut off by faults leave the ISR (and come back) within a run,
+    // yet over two idle polls long.
+    replicaLagTimeMaxMs: 5000,
     requestTimeoutMs: 2000,
   },
 };
