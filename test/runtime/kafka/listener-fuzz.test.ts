@@ -3,34 +3,19 @@
 // lose or corrupt what it stored, and keep serving other connections.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { readBatchHeader } from '../../../actors/protocol/record-batch.js';
-import { InProcessHub } from '../../../runtime/transport/in-process.js';
 import { KafkaApi } from '../../../runtime/kafka/kafka-api.js';
 import { ApiKeys, encodeRequestFrame } from '../../../runtime/kafka/protocol/index.js';
-import { parseConfig } from '../../../runtime/ops/config.js';
 import { silentLogger } from '../../../runtime/ops/logger.js';
-import { type NodeHost, startNodeHost } from '../../../runtime/ops/node-host.js';
 import { decodeRecords, encodeRecordBatch } from '../../../runtime/storage/record-batch.js';
 import { KafkaTestClient } from './kafka-test-client.js';
+import { type SingleNode, startSingleNode, waitUntil } from './single-node.js';
 
 export const fuzzCases = Number(process.env.LOGMESH_FUZZ_CASES ?? 50_000);
 const socketCases = Math.max(200, Math.floor(fuzzCases / 100));
 const topic = 'fuzzdata';
 const utf8 = new TextEncoder();
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** Valid request frames of many APIs (without their size prefix): the seeds of the mutations. */
 function corpus(records: Uint8Array): Uint8Array[] {
@@ -78,32 +63,18 @@ const mutation = (seeds: Uint8Array[]) => fc.oneof(
 );
 
 test(`${fuzzCases} fuzzed requests never crash a node nor touch its data; it keeps serving`, { timeout: 900_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'logmesh-fuzz-'));
-  const hub = new InProcessHub();
-  let fatal: Error | null = null;
-  let host: NodeHost | null = null;
-  const clients: KafkaTestClient[] = [];
+  let node: SingleNode | null = null;
   try {
-    host = await startNodeHost({
-      config: parseConfig([
-        'node.id=1', 'controller.quorum.voters=1', 'cluster.id=fuzz', `log.dirs=${dir}`, 'listeners=PLAINTEXT://127.0.0.1:0',
-        'auto.create.topics.enable=false', 'broker.heartbeat.interval.ms=200', 'broker.session.timeout.ms=3000',
-      ].join('\n'), 'fuzz'),
-      transport: hub.transportFor(1), logger: silentLogger, registry: null, onFatal: (error) => { fatal = error; },
-    });
-    const port = host.kafkaPort!;
-    const client = await KafkaTestClient.connect(port);
-    clients.push(client);
-    await waitFor('a live broker', 20_000, async () => {
-      const metadata = await client.request(ApiKeys.Metadata, 1, { topics: [] });
-      return metadata.brokers.length === 1 ? true : undefined;
-    });
+    node = await startSingleNode(['auto.create.topics.enable=false']);
+    const { port, host } = node;
+    const fatal = node.fatal;
+    const client = await node.connect();
     const created = await client.request(ApiKeys.CreateTopics, 5, { topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 10_000 });
     assert.equal(created.topics[0]?.errorCode, 0);
     const values = Array.from({ length: 20 }, (_, i) => `stored-${i}`);
     for (const value of values) {
       const records = encodeRecordBatch([{ key: null, value: utf8.encode(value) }]);
-      const produced = await waitFor('an acknowledged write', 10_000, async () => {
+      const produced = await waitUntil('an acknowledged write', 10_000, async () => {
         const answer = await client.request(ApiKeys.Produce, 3, { acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
         return answer.responses[0]?.partitionResponses[0]?.errorCode === 0 ? answer : undefined;
       });
@@ -125,7 +96,7 @@ test(`${fuzzCases} fuzzed requests never crash a node nor touch its data; it kee
         refused += 1;
       });
       await Promise.race([outcome, new Promise((resolve) => setTimeout(resolve, 20))]);
-      assert.equal(fatal, null);
+      assert.equal(fatal(), null);
     }), { numRuns: fuzzCases, seed: 20261127 });
     assert.ok(answered > 0 && refused > 0, `answered ${answered}, refused ${refused}`);
 
@@ -139,12 +110,11 @@ test(`${fuzzCases} fuzzed requests never crash a node nor touch its data; it kee
       victim.write(bytes);
       await Promise.race([victim.closed, new Promise((resolve) => setTimeout(resolve, 5))]);
       victim.close();
-      assert.equal(fatal, null);
+      assert.equal(fatal(), null);
     }), { numRuns: socketCases, seed: 42 });
 
     // Still serving, on the connection opened before the fuzzing and on a new one, with the data intact.
-    const fresh = await KafkaTestClient.connect(port);
-    clients.push(fresh);
+    const fresh = await node.connect();
     for (const c of [client, fresh]) {
       const versions = await c.request(ApiKeys.ApiVersions, 3, { clientSoftwareName: 'check', clientSoftwareVersion: '1' });
       assert.equal(versions.errorCode, 0);
@@ -165,11 +135,9 @@ test(`${fuzzCases} fuzzed requests never crash a node nor touch its data; it kee
       at += header.sizeBytes;
     }
     assert.deepEqual(seen.slice(0, values.length), values, 'the records stored before the fuzzing are intact, in order');
-    assert.equal(fatal, null);
+    assert.equal(fatal(), null);
     api.close();
   } finally {
-    for (const c of clients) c.close();
-    await host?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await node?.stop();
   }
 });

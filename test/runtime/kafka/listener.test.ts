@@ -1,0 +1,93 @@
+// The listener's contract with clients: responses in request order on a pipelined
+// connection, oversized or unparseable requests close only their own connection, unknown
+// ApiVersions versions get the v0 fallback, NOT_LEADER for partitions a node does not lead.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { ApiKeys, decodeResponseFrame, encodeRequestFrame } from '../../../runtime/kafka/protocol/index.js';
+import { startSingleNode, waitUntil } from './single-node.js';
+
+/** Sends raw bytes on a new connection; resolves with the response frames received (sizes stripped) and whether it was closed. */
+function exchange(port: number, bytes: Uint8Array, expectFrames: number, timeoutMs: number): Promise<{ frames: Buffer[]; closed: boolean }> {
+  return new Promise((resolve) => {
+    const frames: Buffer[] = [];
+    let buffered = Buffer.alloc(0);
+    let closed = false;
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(bytes));
+    const finish = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ frames, closed });
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) {
+        frames.push(buffered.subarray(4, 4 + buffered.readInt32BE(0)));
+        buffered = buffered.subarray(4 + buffered.readInt32BE(0));
+      }
+      if (frames.length >= expectFrames) finish();
+    });
+    socket.on('close', () => {
+      closed = true;
+      finish();
+    });
+    socket.on('error', () => {});
+  });
+}
+
+test('the Kafka listener keeps its promises to clients', { timeout: 120_000 }, async () => {
+  const node = await startSingleNode(['socket.request.max.bytes=65536']);
+  try {
+    const client = await node.connect();
+    const created = await client.request(ApiKeys.CreateTopics, 5, { topics: [{ name: 'orders', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 10_000 });
+    assert.equal(created.topics[0]?.errorCode, 0);
+    await waitUntil('the new partition to serve consumers', 10_000, async () => {
+      const answer = await client.request(ApiKeys.Fetch, 4, {
+        replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1024, isolationLevel: 0,
+        topics: [{ topic: 'orders', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1024 }] }],
+      });
+      return answer.responses[0]?.partitions[0]?.errorCode === 0 ? true : undefined;
+    });
+
+    // Pipelining: a fetch that waits 300 ms, then an ApiVersions that could be answered at once.
+    const fetch = encodeRequestFrame({ apiKey: ApiKeys.Fetch, apiVersion: 4, correlationId: 1, clientId: 't' }, {
+      replicaId: -1, maxWaitMs: 300, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0,
+      topics: [{ topic: 'orders', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
+    });
+    const versions = encodeRequestFrame({ apiKey: ApiKeys.ApiVersions, apiVersion: 0, correlationId: 2, clientId: 't' }, {});
+    const started = Date.now();
+    const pipelined = await exchange(node.port, Buffer.concat([fetch, versions]), 2, 10_000);
+    assert.deepEqual(pipelined.frames.map((f) => f.readInt32BE(0)), [1, 2], 'answers in request order');
+    assert.ok(Date.now() - started >= 250, 'the fetch waited');
+    assert.equal(decodeResponseFrame(ApiKeys.Fetch, 4, pipelined.frames[0]!).body.responses[0]?.partitions[0]?.errorCode, 0);
+
+    // An ApiVersions version the broker does not know: UNSUPPORTED_VERSION, v0 body listing what it knows.
+    const future = encodeRequestFrame({ apiKey: ApiKeys.ApiVersions, apiVersion: 3, correlationId: 9, clientId: 't' }, { clientSoftwareName: 'x', clientSoftwareVersion: '1' });
+    new DataView(future.buffer, future.byteOffset).setInt16(6, 42);
+    const fallback = await exchange(node.port, future, 1, 5000);
+    const body = decodeResponseFrame(ApiKeys.ApiVersions, 0, fallback.frames[0]!).body;
+    assert.equal(body.errorCode, 35);
+    assert.ok(body.apiKeys.some((k) => k.apiKey === ApiKeys.Produce));
+
+    // Oversized, unknown api and garbage: that connection closes, nothing answered.
+    const oversized = Buffer.alloc(8);
+    oversized.writeInt32BE(1 << 20, 0);
+    const unknownApi = encodeRequestFrame({ apiKey: ApiKeys.Metadata, apiVersion: 1, correlationId: 3, clientId: 't' }, { topics: [] });
+    new DataView(unknownApi.buffer, unknownApi.byteOffset).setInt16(4, 999);
+    for (const bad of [oversized, unknownApi, Buffer.from([0, 0, 0, 5, 1, 2, 3, 4, 5])]) {
+      const result = await exchange(node.port, bad, 1, 5000);
+      assert.equal(result.closed, true);
+      assert.equal(result.frames.length, 0);
+    }
+
+    // The first connection is unaffected, and a partition that does not exist is named as such.
+    const metadata = await client.request(ApiKeys.Metadata, 9, { topics: [{ name: 'orders' }, { name: 'nope' }], allowAutoTopicCreation: false });
+    assert.deepEqual(metadata.topics.map((t) => [t.name, t.errorCode]), [['orders', 0], ['nope', 3]]);
+    const produced = await client.request(ApiKeys.Produce, 3, { acks: -1, timeoutMs: 1000, topicData: [{ name: 'orders', partitionData: [{ index: 7, records: new Uint8Array(0) }] }] });
+    assert.equal(produced.responses[0]?.partitionResponses[0]?.errorCode, 3);
+    assert.equal(node.fatal(), null);
+  } finally {
+    await node.stop();
+  }
+});
