@@ -234,12 +234,14 @@ program
   .command('embedded')
   .description('run the embedded 3-node cluster in this process (what npm start runs)')
   .option('--data <dir>', 'data directory', './data')
-  .action(async (flags: { data: string }) => {
+  .option('--kafka-port <port>', 'Kafka listener of node 1 (nodes 2 and 3 take the next two ports)', asInt('--kafka-port', 1, 65533), 9092)
+  .option('--metrics-port <port>', 'metrics of node 1 (nodes 2 and 3 take the next two ports); 0 turns metrics off', asInt('--metrics-port', 0, 65533), 9401)
+  .action(async (flags: { data: string; kafkaPort: number; metricsPort: number }) => {
     const logger = createLogger({ name: 'embedded' });
     const cluster = await startEmbeddedCluster(resolve(flags.data), logger, (error) => {
       logger.fatal({ err: error }, `stopping: ${error.message}`);
       process.exit(70);
-    });
+    }, { kafkaPortBase: flags.kafkaPort, metricsPortBase: flags.metricsPort });
     logger.info({ data: resolve(flags.data) }, 'embedded 3-node cluster started; Ctrl-C stops it');
     const stop = (): void => {
       logger.info('stopping the embedded cluster');

@@ -20,19 +20,29 @@ export interface EmbeddedCluster {
   stop(): Promise<void>;
 }
 
-export function embeddedNodeConfig(nodeId: number, dataDir: string): NodeConfig {
+/** Where the embedded nodes listen: node N on kafkaPortBase + N - 1 and metricsPortBase + N - 1 (0: metrics off). */
+export interface EmbeddedPorts {
+  kafkaPortBase: number;
+  metricsPortBase: number;
+}
+
+export const embeddedPortsDefault: EmbeddedPorts = { kafkaPortBase: 9092, metricsPortBase: 9401 };
+
+export function embeddedNodeConfig(nodeId: number, dataDir: string, ports: EmbeddedPorts = embeddedPortsDefault): NodeConfig {
   const voters = Array.from({ length: embeddedNodeCount }, (_, i) => i + 1).join(',');
   return parseConfig([
     `node.id=${nodeId}`,
     `controller.quorum.voters=${voters}`,
     `cluster.id=${embeddedClusterId}`,
     `log.dirs=${join(dataDir, `node-${nodeId}`)}`,
-    `listeners=PLAINTEXT://127.0.0.1:${9091 + nodeId}`,
-    `metrics.port=${9400 + nodeId}`,
+    `listeners=PLAINTEXT://127.0.0.1:${ports.kafkaPortBase + nodeId - 1}`,
+    `metrics.port=${ports.metricsPortBase === 0 ? 0 : ports.metricsPortBase + nodeId - 1}`,
   ].join('\n'), 'embedded defaults');
 }
 
-export async function startEmbeddedCluster(dataDir: string, logger: Logger, onFatal: (error: Error) => void): Promise<EmbeddedCluster> {
+export async function startEmbeddedCluster(
+  dataDir: string, logger: Logger, onFatal: (error: Error) => void, ports: EmbeddedPorts = embeddedPortsDefault,
+): Promise<EmbeddedCluster> {
   const hub = new InProcessHub();
   const placement = new PlacementTable();
   const hosts: NodeHost[] = [];
@@ -42,7 +52,7 @@ export async function startEmbeddedCluster(dataDir: string, logger: Logger, onFa
       const registry = new Registry();
       registries.push(registry);
       hosts.push(await startNodeHost({
-        config: embeddedNodeConfig(nodeId, dataDir),
+        config: embeddedNodeConfig(nodeId, dataDir, ports),
         transport: hub.transportFor(nodeId),
         logger,
         registry,

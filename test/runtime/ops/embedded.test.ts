@@ -21,7 +21,8 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
 
 test('the embedded cluster elects a leader, registers three brokers and stops on SIGINT', { timeout: 60_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'logmesh-embedded-'));
-  const child = spawn(process.execPath, [cli, 'embedded', '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Ports apart from the defaults, which the end-to-end client test uses at the same time.
+  const child = spawn(process.execPath, [cli, 'embedded', '--data', dataDir, '--kafka-port', '19092', '--metrics-port', '19401'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk) => { output += String(chunk); });
   child.stderr.on('data', (chunk) => { output += String(chunk); });
@@ -32,9 +33,9 @@ test('the embedded cluster elects a leader, registers three brokers and stops on
     for (const node of [1, 2, 3]) {
       assert.ok(existsSync(join(dataDir, `node-${node}`, '__cluster_metadata', 'controller', 'quorum-state')), `node ${node} persisted its quorum state`);
     }
-    // Each node serves its own Prometheus metrics on 127.0.0.1:(9400+N).
+    // Each node serves its own Prometheus metrics on its own port (127.0.0.1:9400+N by default).
     for (const node of [1, 2, 3]) {
-      const response = await fetch(`http://127.0.0.1:${9400 + node}/metrics`);
+      const response = await fetch(`http://127.0.0.1:${19400 + node}/metrics`);
       assert.equal(response.status, 200);
       const text = await response.text();
       assert.match(text, new RegExp(`logmesh_mesh_envelopes_sent_total\\{node="${node}"\\} [1-9]`));
