@@ -12,26 +12,7 @@
 // token handed in is answered exactly once (a superseded or dropped request is answered with
 // an error rather than forgotten, so the host never leaks a pending request).
 
-// Codes the group protocol needs that actors/protocol/errors.ts does not list; Kafka's own
-// numbers and names (org.apache.kafka.common.protocol.Errors).
-export const GroupError = {
-  NONE: 0,
-  COORDINATOR_LOAD_IN_PROGRESS: 14,
-  COORDINATOR_NOT_AVAILABLE: 15,
-  NOT_COORDINATOR: 16,
-  ILLEGAL_GENERATION: 22,
-  INCONSISTENT_GROUP_PROTOCOL: 23,
-  INVALID_GROUP_ID: 24,
-  UNKNOWN_MEMBER_ID: 25,
-  INVALID_SESSION_TIMEOUT: 26,
-  REBALANCE_IN_PROGRESS: 27,
-  NON_EMPTY_GROUP: 68,
-  GROUP_ID_NOT_FOUND: 69,
-  MEMBER_ID_REQUIRED: 79,
-  GROUP_MAX_SIZE_REACHED: 81,
-  FENCED_INSTANCE_ID: 82,
-} as const;
-export type GroupErrorCode = (typeof GroupError)[keyof typeof GroupError];
+import { ErrorCode } from '../protocol/errors.js';
 
 export type GroupStateName = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -213,12 +194,12 @@ export function join<R>(group: GroupState<R>, request: JoinGroupRequest, to: R, 
     work.replies.push({ to, kind: 'JoinGroup', response: joinError(errorCode, memberId) });
   };
   const { config } = group;
-  if (group.groupId === '') error(GroupError.INVALID_GROUP_ID);
+  if (group.groupId === '') error(ErrorCode.INVALID_GROUP_ID);
   else if (request.sessionTimeoutMs < config.minSessionTimeoutMs || request.sessionTimeoutMs > config.maxSessionTimeoutMs) {
-    error(GroupError.INVALID_SESSION_TIMEOUT);
-  } else if (group.state === 'Dead') error(GroupError.COORDINATOR_NOT_AVAILABLE);
-  else if (!acceptsJoiningMember(group, request.memberId, request.groupInstanceId)) error(GroupError.GROUP_MAX_SIZE_REACHED);
-  else if (!supportsProtocols(group, request.protocolType, request.protocols)) error(GroupError.INCONSISTENT_GROUP_PROTOCOL);
+    error(ErrorCode.INVALID_SESSION_TIMEOUT);
+  } else if (group.state === 'Dead') error(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  else if (!acceptsJoiningMember(group, request.memberId, request.groupInstanceId)) error(ErrorCode.GROUP_MAX_SIZE_REACHED);
+  else if (!supportsProtocols(group, request.protocolType, request.protocols)) error(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
   else if (request.memberId === unknownMemberId) joinUnknownMember(group, request, to, nowMs, work);
   else joinKnownMember(group, request, to, nowMs, work);
   return finish(group, work, generationBefore);
@@ -256,7 +237,7 @@ function joinUnknownMember<R>(group: GroupState<R>, request: JoinGroupRequest, t
   } else if (request.version >= 4) {
     // KIP-394: hand out the id first; the member counts once it joins with it.
     group.pendingMembers.set(memberId, nowMs + request.sessionTimeoutMs);
-    work.replies.push({ to, kind: 'JoinGroup', response: joinError(GroupError.MEMBER_ID_REQUIRED, memberId) });
+    work.replies.push({ to, kind: 'JoinGroup', response: joinError(ErrorCode.MEMBER_ID_REQUIRED, memberId) });
   } else {
     addMemberAndRebalance(group, request, memberId, to, nowMs, work);
   }
@@ -312,10 +293,10 @@ function replaceStaticMember<R>(group: GroupState<R>, instanceId: string, oldMem
   const old = group.members.get(oldMemberId);
   invariant(old !== undefined, `static member ${instanceId} maps to missing member ${oldMemberId}`);
   if (old.awaitingJoin !== null) {
-    work.replies.push({ to: old.awaitingJoin.to, kind: 'JoinGroup', response: joinError(GroupError.FENCED_INSTANCE_ID, oldMemberId) });
+    work.replies.push({ to: old.awaitingJoin.to, kind: 'JoinGroup', response: joinError(ErrorCode.FENCED_INSTANCE_ID, oldMemberId) });
   }
   if (old.awaitingSync !== null) {
-    work.replies.push({ to: old.awaitingSync.to, kind: 'SyncGroup', response: syncError(GroupError.FENCED_INSTANCE_ID) });
+    work.replies.push({ to: old.awaitingSync.to, kind: 'SyncGroup', response: syncError(ErrorCode.FENCED_INSTANCE_ID) });
   }
   const member: MemberState<R> = { ...old, memberId: newMemberId, awaitingJoin: null, awaitingSync: null };
   group.members.delete(oldMemberId);
@@ -364,7 +345,7 @@ function joinKnownMember<R>(group: GroupState<R>, request: JoinGroupRequest, to:
       return;
     case 'Empty':
     case 'Dead':
-      work.replies.push({ to, kind: 'JoinGroup', response: joinError(GroupError.UNKNOWN_MEMBER_ID, memberId) });
+      work.replies.push({ to, kind: 'JoinGroup', response: joinError(ErrorCode.UNKNOWN_MEMBER_ID, memberId) });
   }
 }
 
@@ -404,14 +385,14 @@ function updateMemberAndRebalance<R>(
 function setAwaitingJoin<R>(member: MemberState<R>, to: R, work: Work<R>): void {
   // Kafka drops a superseded JoinGroup silently; answer it so the host can forget it.
   if (member.awaitingJoin !== null) {
-    work.replies.push({ to: member.awaitingJoin.to, kind: 'JoinGroup', response: joinError(GroupError.REBALANCE_IN_PROGRESS, member.memberId) });
+    work.replies.push({ to: member.awaitingJoin.to, kind: 'JoinGroup', response: joinError(ErrorCode.REBALANCE_IN_PROGRESS, member.memberId) });
   }
   member.awaitingJoin = { to };
 }
 
 function currentGenerationResponse<R>(group: GroupState<R>, memberId: string, withMembers: boolean, skipAssignment: boolean): JoinGroupResponse {
   return {
-    errorCode: GroupError.NONE, generationId: group.generationId, protocolType: group.protocolType,
+    errorCode: ErrorCode.NONE, generationId: group.generationId, protocolType: group.protocolType,
     protocolName: group.protocolName, leader: group.leaderId ?? '', skipAssignment, memberId,
     members: withMembers ? currentMemberMetadata(group) : [],
   };
@@ -468,11 +449,11 @@ export function selectProtocol<R>(group: GroupState<R>): string {
 function validateCurrentMember<R>(group: GroupState<R>, memberId: string, groupInstanceId: string | null): number | null {
   if (groupInstanceId !== null) {
     const current = group.staticMembers.get(groupInstanceId);
-    if (current === undefined) return GroupError.UNKNOWN_MEMBER_ID;
-    if (current !== memberId) return GroupError.FENCED_INSTANCE_ID;
+    if (current === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (current !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
     return null;
   }
-  return group.members.has(memberId) ? null : GroupError.UNKNOWN_MEMBER_ID;
+  return group.members.has(memberId) ? null : ErrorCode.UNKNOWN_MEMBER_ID;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -489,7 +470,7 @@ function prepareRebalance<R>(group: GroupState<R>, nowMs: number, work: Work<R>)
     // The assignment being computed is void: tell the waiting members to rejoin.
     for (const member of group.members.values()) {
       if (member.awaitingSync !== null) {
-        work.replies.push({ to: member.awaitingSync.to, kind: 'SyncGroup', response: syncError(GroupError.REBALANCE_IN_PROGRESS) });
+        work.replies.push({ to: member.awaitingSync.to, kind: 'SyncGroup', response: syncError(ErrorCode.REBALANCE_IN_PROGRESS) });
         releaseSync(member, nowMs);
       }
       member.assignment = emptyBytes;
@@ -563,10 +544,10 @@ function removeMember<R>(group: GroupState<R>, member: MemberState<R>, work: Wor
   // A member can go with a JoinGroup or SyncGroup still waiting: answer them so the client
   // rejoins if it is still alive.
   if (member.awaitingJoin !== null) {
-    work.replies.push({ to: member.awaitingJoin.to, kind: 'JoinGroup', response: joinError(GroupError.UNKNOWN_MEMBER_ID, unknownMemberId) });
+    work.replies.push({ to: member.awaitingJoin.to, kind: 'JoinGroup', response: joinError(ErrorCode.UNKNOWN_MEMBER_ID, unknownMemberId) });
   }
   if (member.awaitingSync !== null) {
-    work.replies.push({ to: member.awaitingSync.to, kind: 'SyncGroup', response: syncError(GroupError.UNKNOWN_MEMBER_ID) });
+    work.replies.push({ to: member.awaitingSync.to, kind: 'SyncGroup', response: syncError(ErrorCode.UNKNOWN_MEMBER_ID) });
   }
   group.members.delete(member.memberId);
   if (member.groupInstanceId !== null && group.staticMembers.get(member.groupInstanceId) === member.memberId) {
@@ -606,14 +587,14 @@ export function sync<R>(group: GroupState<R>, request: SyncGroupRequest, to: R, 
   const generationBefore = group.generationId;
   const work: Work<R> = { replies: [], changed: false };
   const error = (errorCode: number): void => { work.replies.push({ to, kind: 'SyncGroup', response: syncError(errorCode) }); };
-  const memberError = group.state === 'Dead' ? GroupError.COORDINATOR_NOT_AVAILABLE
+  const memberError = group.state === 'Dead' ? ErrorCode.COORDINATOR_NOT_AVAILABLE
     : validateCurrentMember(group, request.memberId, request.groupInstanceId);
   if (memberError !== null) error(memberError);
-  else if (request.generationId !== group.generationId) error(GroupError.ILLEGAL_GENERATION);
-  else if (request.protocolType !== null && request.protocolType !== group.protocolType) error(GroupError.INCONSISTENT_GROUP_PROTOCOL);
-  else if (request.protocolName !== null && request.protocolName !== group.protocolName) error(GroupError.INCONSISTENT_GROUP_PROTOCOL);
-  else if (group.state === 'Empty') error(GroupError.UNKNOWN_MEMBER_ID);
-  else if (group.state === 'PreparingRebalance') error(GroupError.REBALANCE_IN_PROGRESS);
+  else if (request.generationId !== group.generationId) error(ErrorCode.ILLEGAL_GENERATION);
+  else if (request.protocolType !== null && request.protocolType !== group.protocolType) error(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+  else if (request.protocolName !== null && request.protocolName !== group.protocolName) error(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+  else if (group.state === 'Empty') error(ErrorCode.UNKNOWN_MEMBER_ID);
+  else if (group.state === 'PreparingRebalance') error(ErrorCode.REBALANCE_IN_PROGRESS);
   else {
     const member = group.members.get(request.memberId)!;
     member.lastHeartbeatMs = nowMs;
@@ -623,7 +604,7 @@ export function sync<R>(group: GroupState<R>, request: SyncGroupRequest, to: R, 
       work.replies.push({ to, kind: 'SyncGroup', response: assignmentResponse(group, member) });
     } else {
       if (member.awaitingSync !== null) {
-        work.replies.push({ to: member.awaitingSync.to, kind: 'SyncGroup', response: syncError(GroupError.REBALANCE_IN_PROGRESS) });
+        work.replies.push({ to: member.awaitingSync.to, kind: 'SyncGroup', response: syncError(ErrorCode.REBALANCE_IN_PROGRESS) });
       }
       member.awaitingSync = { to };
       if (member.memberId === group.leaderId) installAssignment(group, request.assignments, nowMs, work);
@@ -642,7 +623,7 @@ function releaseSync<R>(member: MemberState<R>, nowMs: number): void {
 }
 
 function assignmentResponse<R>(group: GroupState<R>, member: MemberState<R>): SyncGroupResponse {
-  return { errorCode: GroupError.NONE, protocolType: group.protocolType, protocolName: group.protocolName, assignment: member.assignment };
+  return { errorCode: ErrorCode.NONE, protocolType: group.protocolType, protocolName: group.protocolName, assignment: member.assignment };
 }
 
 /** The leader's assignment: members it left out get an empty one; unknown ids are ignored. */
@@ -670,19 +651,19 @@ export function heartbeat<R>(group: GroupState<R>, request: HeartbeatRequest, to
 }
 
 function heartbeatError<R>(group: GroupState<R>, request: HeartbeatRequest, nowMs: number): number {
-  if (group.state === 'Dead') return GroupError.COORDINATOR_NOT_AVAILABLE;
-  if (group.state === 'Empty') return GroupError.UNKNOWN_MEMBER_ID;
+  if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  if (group.state === 'Empty') return ErrorCode.UNKNOWN_MEMBER_ID;
   const memberError = validateCurrentMember(group, request.memberId, request.groupInstanceId);
   if (memberError !== null) return memberError;
   const member = group.members.get(request.memberId)!;
   if (group.state === 'PreparingRebalance') {
     // Any generation: the answer tells the member to rejoin.
     member.lastHeartbeatMs = nowMs;
-    return GroupError.REBALANCE_IN_PROGRESS;
+    return ErrorCode.REBALANCE_IN_PROGRESS;
   }
-  if (request.generationId !== group.generationId) return GroupError.ILLEGAL_GENERATION;
+  if (request.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
   member.lastHeartbeatMs = nowMs;
-  return GroupError.NONE;
+  return ErrorCode.NONE;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -691,14 +672,14 @@ function heartbeatError<R>(group: GroupState<R>, request: HeartbeatRequest, nowM
 export function leave<R>(group: GroupState<R>, request: LeaveGroupRequest, to: R, nowMs: number): GroupStep<R> {
   const generationBefore = group.generationId;
   const work: Work<R> = { replies: [], changed: false };
-  const response: LeaveGroupResponse = { errorCode: GroupError.NONE, members: [] };
+  const response: LeaveGroupResponse = { errorCode: ErrorCode.NONE, members: [] };
   if (group.state === 'Dead') {
-    response.errorCode = GroupError.COORDINATOR_NOT_AVAILABLE;
+    response.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
   } else {
     for (const leaving of request.members) {
       response.members.push({ ...leaving, errorCode: leaveMember(group, leaving, nowMs, work) });
     }
-    if (request.version < 3) response.errorCode = response.members[0]?.errorCode ?? GroupError.NONE;
+    if (request.version < 3) response.errorCode = response.members[0]?.errorCode ?? ErrorCode.NONE;
   }
   work.replies.push({ to, kind: 'LeaveGroup', response });
   return finish(group, work, generationBefore);
@@ -709,17 +690,17 @@ function leaveMember<R>(group: GroupState<R>, leaving: { memberId: string; group
   if (memberId === unknownMemberId) {
     // Administrative removal by group.instance.id (KIP-345).
     const current = leaving.groupInstanceId === null ? undefined : group.staticMembers.get(leaving.groupInstanceId);
-    if (current === undefined) return GroupError.UNKNOWN_MEMBER_ID;
+    if (current === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     memberId = current;
   } else if (group.pendingMembers.delete(memberId)) {
     tryCompleteJoin(group, nowMs, work);
-    return GroupError.NONE;
+    return ErrorCode.NONE;
   } else {
     const memberError = validateCurrentMember(group, memberId, leaving.groupInstanceId);
     if (memberError !== null) return memberError;
   }
   removeMemberAndUpdateGroup(group, group.members.get(memberId)!, nowMs, work);
-  return GroupError.NONE;
+  return ErrorCode.NONE;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -785,7 +766,7 @@ export function nextWakeAtMs<R>(group: GroupState<R>): number | null {
  * deleted): waiting requests are answered with `errorCode` (NOT_COORDINATOR when it moved) and
  * the group is Dead.
  */
-export function unload<R>(group: GroupState<R>, errorCode: number = GroupError.NOT_COORDINATOR): GroupStep<R> {
+export function unload<R>(group: GroupState<R>, errorCode: number = ErrorCode.NOT_COORDINATOR): GroupStep<R> {
   const generationBefore = group.generationId;
   const work: Work<R> = { replies: [], changed: false };
   for (const member of group.members.values()) {

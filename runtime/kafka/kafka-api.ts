@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { brokerActorId, type BrokerContext } from '../../actors/broker/broker-machine.js';
 import { controllerActorId } from '../../actors/controller/controller-machine.js';
 import type { MetadataImage } from '../../actors/controller/metadata-image.js';
-import { ErrorCode } from '../../actors/protocol/errors.js';
+import { ErrorCode, errorName } from '../../actors/protocol/errors.js';
 import type { ConfigEntry, PartitionRecord, TopicState } from '../../actors/protocol/messages.js';
 import { consumerReplicaId } from '../../actors/protocol/messages.js';
 import { partitionActorId } from '../../actors/partition/partition-machine.js';
@@ -16,16 +16,6 @@ import {
   encodeApiVersionsFallbackFrame, encodeResponseFrame, supportedApiVersions,
 } from './protocol/index.js';
 import { MeshPort } from './mesh-port.js';
-
-/** Kafka error codes the listener itself answers with (the rest come from the actors' table). */
-export const KafkaError = {
-  ...ErrorCode,
-  COORDINATOR_NOT_AVAILABLE: 15,
-  NOT_COORDINATOR: 16,
-  UNSUPPORTED_SASL_MECHANISM: 33,
-  UNSUPPORTED_VERSION: 35,
-  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: 53,
-} as const;
 
 export interface KafkaApiOptions {
   kernel: NodeKernel;
@@ -132,11 +122,11 @@ export class KafkaApi {
 
   private partitionOf(topic: string, partition: number): { topic: TopicState; record: PartitionRecord } | { errorCode: number } {
     const state = this.image()?.topicsByName.get(topic);
-    if (state === undefined) return { errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION };
+    if (state === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
     const record = state.partitions[partition];
-    if (record === undefined) return { errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION };
-    if (record.leader < 0) return { errorCode: KafkaError.LEADER_NOT_AVAILABLE };
-    if (record.leader !== this.options.kernel.nodeId) return { errorCode: KafkaError.NOT_LEADER_OR_FOLLOWER };
+    if (record === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+    if (record.leader < 0) return { errorCode: ErrorCode.LEADER_NOT_AVAILABLE };
+    if (record.leader !== this.options.kernel.nodeId) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
     return { topic: state, record };
   }
 
@@ -159,7 +149,7 @@ export class KafkaApi {
       const state = image?.topicsByName.get(name);
       if (state === undefined) {
         if (allowCreate && name !== '') void this.createTopic(name, this.options.numPartitions, this.options.defaultReplicationFactor, [], 30_000);
-        topics.push({ errorCode: allowCreate ? KafkaError.LEADER_NOT_AVAILABLE : KafkaError.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] });
+        topics.push({ errorCode: allowCreate ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] });
         continue;
       }
       topics.push({
@@ -168,7 +158,7 @@ export class KafkaApi {
         topicId: state.topicId,
         isInternal: name.startsWith('__'),
         partitions: state.partitions.filter((p) => p !== undefined).map((p) => ({
-          errorCode: p.leader < 0 ? KafkaError.LEADER_NOT_AVAILABLE : 0,
+          errorCode: p.leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
           partitionIndex: p.partition,
           leaderId: p.leader,
           leaderEpoch: p.leaderEpoch,
@@ -203,15 +193,15 @@ export class KafkaApi {
       const answer = await this.mesh.request({ node: target, actor: controllerActorId }, 'CreateTopicsRequest', {
         requestId: this.mesh.nextRequestId(), topics: [{ name, numPartitions, replicationFactor, configs }],
       }, 'CreateTopicsResponse', Math.min(3000, Math.max(1, deadline - Date.now())));
-      if (answer === null || answer.errorCode === KafkaError.NOT_CONTROLLER) {
+      if (answer === null || answer.errorCode === ErrorCode.NOT_CONTROLLER) {
         const broker = this.broker();
         target = answer !== null && answer.leaderHint >= 0 ? answer.leaderHint : nextVoter(broker, target);
         if (answer !== null && answer.leaderHint < 0) await sleep(100);
         continue;
       }
-      return { errorCode: answer.results[0]?.errorCode ?? KafkaError.UNKNOWN_TOPIC_OR_PARTITION, offset: answer.offset };
+      return { errorCode: answer.results[0]?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, offset: answer.offset };
     }
-    return { errorCode: KafkaError.REQUEST_TIMED_OUT, offset: 0 };
+    return { errorCode: ErrorCode.REQUEST_TIMED_OUT, offset: 0 };
   }
 
   /** Waits (bounded) until this node's metadata has applied `offset`, so a Metadata request right after sees it. */
@@ -226,7 +216,7 @@ export class KafkaApi {
       const numPartitions = topic.numPartitions < 0 ? this.options.numPartitions : topic.numPartitions;
       const replicationFactor = topic.replicationFactor < 0 ? this.options.defaultReplicationFactor : topic.replicationFactor;
       if (topic.assignments.length > 0) {
-        return { name: topic.name, errorCode: KafkaError.INVALID_REQUEST, errorMessage: 'manual replica assignment is not supported' };
+        return { name: topic.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'manual replica assignment is not supported' };
       }
       if (body.validateOnly) return { name: topic.name, errorCode: 0, errorMessage: null, numPartitions, replicationFactor };
       const configs = topic.configs.map((c) => ({ name: c.name, value: c.value ?? '' }));
@@ -234,7 +224,7 @@ export class KafkaApi {
       if (created.errorCode === 0) await this.awaitMetadata(created.offset, Math.max(1000, body.timeoutMs));
       const topicId = this.image()?.topicsByName.get(topic.name)?.topicId;
       return {
-        name: topic.name, topicId, errorCode: created.errorCode, errorMessage: created.errorCode === 0 ? null : errorText(created.errorCode),
+        name: topic.name, topicId, errorCode: created.errorCode, errorMessage: created.errorCode === 0 ? null : errorName(created.errorCode),
         numPartitions, replicationFactor, configs: [],
       };
     }));
@@ -251,7 +241,7 @@ export class KafkaApi {
       const answer = await this.mesh.request({ node: target, actor: controllerActorId }, 'DeleteTopicsRequest', {
         requestId: this.mesh.nextRequestId(), names,
       }, 'DeleteTopicsResponse', Math.min(3000, Math.max(1, deadline - Date.now())));
-      if (answer === null || answer.errorCode === KafkaError.NOT_CONTROLLER) {
+      if (answer === null || answer.errorCode === ErrorCode.NOT_CONTROLLER) {
         target = answer !== null && answer.leaderHint >= 0 ? answer.leaderHint : nextVoter(this.broker(), target);
         continue;
       }
@@ -259,7 +249,7 @@ export class KafkaApi {
     }
     return this.reply(request, {
       throttleTimeMs: 0,
-      responses: (results ?? names.map((name) => ({ name, errorCode: KafkaError.REQUEST_TIMED_OUT }))).map((r) => ({ ...r, errorMessage: null })),
+      responses: (results ?? names.map((name) => ({ name, errorCode: ErrorCode.REQUEST_TIMED_OUT }))).map((r) => ({ ...r, errorMessage: null })),
     });
   }
 
@@ -269,7 +259,7 @@ export class KafkaApi {
     const results = body.resources.map((resource) => {
       const topic = resource.resourceType === topicResource ? this.image()?.topicsByName.get(resource.resourceName) : undefined;
       if (topic === undefined) {
-        return { errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, resourceType: resource.resourceType, resourceName: resource.resourceName, configs: [] };
+        return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, resourceType: resource.resourceType, resourceName: resource.resourceName, configs: [] };
       }
       const wanted = resource.configurationKeys;
       return {
@@ -289,10 +279,10 @@ export class KafkaApi {
   private initProducerId(request: Extract<DecodedRequest, { apiKey: 22 }>): Answer {
     const body = request.body as RequestBody<22>;
     if (body.transactionalId !== null && body.transactionalId !== '') {
-      return this.reply(request, { throttleTimeMs: 0, errorCode: KafkaError.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 });
+      return this.reply(request, { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 });
     }
     const brokerEpoch = this.broker()?.brokerEpoch ?? -1;
-    if (brokerEpoch < 0) return this.reply(request, { throttleTimeMs: 0, errorCode: KafkaError.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 });
+    if (brokerEpoch < 0) return this.reply(request, { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 });
     this.producerIdSeq += 1;
     return this.reply(request, { throttleTimeMs: 0, errorCode: 0, producerId: brokerEpoch * 65536 + (this.producerIdSeq % 65536), producerEpoch: 0 });
   }
@@ -300,7 +290,7 @@ export class KafkaApi {
   /** Consumer groups arrive with their own issue: until then no coordinator is available. */
   private findCoordinator(request: Extract<DecodedRequest, { apiKey: 10 }>): Answer {
     const body = request.body as RequestBody<10>;
-    const code = KafkaError.COORDINATOR_NOT_AVAILABLE;
+    const code = ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (request.apiVersion >= 4) {
       return this.reply(request, {
         throttleTimeMs: 0,
@@ -316,7 +306,7 @@ export class KafkaApi {
    * SASL is not offered, and adding partitions is not supported yet.
    */
   private withoutCoordinator(request: DecodedRequest): Answer {
-    const code = KafkaError.NOT_COORDINATOR;
+    const code = ErrorCode.NOT_COORDINATOR;
     switch (request.apiKey) {
       case ApiKeys.JoinGroup:
       case ApiKeys.SyncGroup:
@@ -347,14 +337,14 @@ export class KafkaApi {
       case ApiKeys.ListGroups:
         return this.reply(request, { throttleTimeMs: 0, errorCode: 0, groups: [] });
       case ApiKeys.SaslHandshake:
-        return this.reply(request, { errorCode: KafkaError.UNSUPPORTED_SASL_MECHANISM, mechanisms: [] });
+        return this.reply(request, { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: [] });
       case ApiKeys.SaslAuthenticate:
-        return this.reply(request, { errorCode: KafkaError.UNSUPPORTED_SASL_MECHANISM, errorMessage: 'SASL is not enabled', authBytes: new Uint8Array(0) });
+        return this.reply(request, { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, errorMessage: 'SASL is not enabled', authBytes: new Uint8Array(0) });
       case ApiKeys.CreatePartitions: {
         const body = request.body as RequestBody<37>;
         return this.reply(request, {
           throttleTimeMs: 0,
-          results: body.topics.map((t) => ({ name: t.name, errorCode: KafkaError.INVALID_REQUEST, errorMessage: 'adding partitions is not supported yet' })),
+          results: body.topics.map((t) => ({ name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'adding partitions is not supported yet' })),
         });
       }
       default:
@@ -377,7 +367,7 @@ export class KafkaApi {
         });
         const found = this.partitionOf(topic.name, data.index);
         if ('errorCode' in found) return failed(found.errorCode);
-        if (data.records === null || data.records.length === 0) return failed(KafkaError.CORRUPT_MESSAGE, 'no records');
+        if (data.records === null || data.records.length === 0) return failed(ErrorCode.CORRUPT_MESSAGE, 'no records');
         const produce = {
           requestId: this.mesh.nextRequestId(), topic: topic.name, partition: data.index, acks: body.acks, timeoutMs: clientTimeoutMs,
           records: data.records, leaderEpoch: -1,
@@ -387,7 +377,7 @@ export class KafkaApi {
           return failed(0);
         }
         const answer = await this.mesh.request(this.replica(topic.name, data.index), 'ProduceRequest', produce, 'ProduceResponse', timeoutMs);
-        if (answer === null) return failed(KafkaError.REQUEST_TIMED_OUT);
+        if (answer === null) return failed(ErrorCode.REQUEST_TIMED_OUT);
         return {
           index: data.index, errorCode: answer.errorCode, baseOffset: answer.baseOffset, logAppendTimeMs: -1, logStartOffset: answer.logStartOffset,
           recordErrors: [], errorMessage: answer.errorMessage === '' ? null : answer.errorMessage,
@@ -417,7 +407,7 @@ export class KafkaApi {
         requestId: this.mesh.nextRequestId(), topic: item.topic, partition: item.partition, replicaId: consumerReplicaId,
         fetchOffset: item.fetchOffset, lastFetchedEpoch: -1, currentLeaderEpoch: item.currentLeaderEpoch, maxBytes: item.maxBytes,
         maxWaitMs, minBytes: 1,
-      }, 'FetchResponse', maxWaitMs + this.options.meshTimeoutMarginMs).then((answer) => answer ?? emptyFetch(KafkaError.REQUEST_TIMED_OUT));
+      }, 'FetchResponse', maxWaitMs + this.options.meshTimeoutMarginMs).then((answer) => answer ?? emptyFetch(ErrorCode.REQUEST_TIMED_OUT));
     };
     let answers = await Promise.all(items.map((item) => ask(item, 0)));
     const hasData = (list: typeof answers): boolean => list.some((a) => a.records.length > 0 || a.errorCode !== 0);
@@ -449,7 +439,7 @@ export class KafkaApi {
         const answer = 'errorCode' in found ? null : await this.mesh.request(this.replica(topic.name, p.partitionIndex), 'ListOffsetsRequest', {
           requestId: this.mesh.nextRequestId(), topic: topic.name, partition: p.partitionIndex, timestamp: p.timestamp, currentLeaderEpoch: p.currentLeaderEpoch,
         }, 'ListOffsetsResponse', 5000 + this.options.meshTimeoutMarginMs);
-        const errorCode = 'errorCode' in found ? found.errorCode : answer === null ? KafkaError.REQUEST_TIMED_OUT : answer.errorCode;
+        const errorCode = 'errorCode' in found ? found.errorCode : answer === null ? ErrorCode.REQUEST_TIMED_OUT : answer.errorCode;
         const offset = answer?.offset ?? -1;
         return {
           partitionIndex: p.partitionIndex, errorCode, oldStyleOffsets: errorCode === 0 && offset >= 0 ? [offset] : [],
@@ -471,7 +461,7 @@ export class KafkaApi {
           requestId: this.mesh.nextRequestId(), topic: topic.topic, partition: p.partition, replicaId: consumerReplicaId,
           currentLeaderEpoch: p.currentLeaderEpoch, leaderEpoch: p.leaderEpoch,
         }, 'OffsetForLeaderEpochResponse', 5000 + this.options.meshTimeoutMarginMs);
-        if (answer === null) return { errorCode: KafkaError.REQUEST_TIMED_OUT, partition: p.partition, leaderEpoch: -1, endOffset: -1 };
+        if (answer === null) return { errorCode: ErrorCode.REQUEST_TIMED_OUT, partition: p.partition, leaderEpoch: -1, endOffset: -1 };
         return { errorCode: answer.errorCode, partition: p.partition, leaderEpoch: answer.leaderEpoch, endOffset: answer.endOffset };
       })),
     })));
@@ -506,11 +496,6 @@ function firstWithData<T>(promises: Array<Promise<T>>, enough: (value: T) => boo
 function nextVoter(broker: BrokerContext | undefined, current: number): number {
   const voters = broker?.config.voters ?? [current];
   return voters[(voters.indexOf(current) + 1) % voters.length]!;
-}
-
-function errorText(code: number): string {
-  const name = Object.entries(KafkaError).find(([, value]) => value === code)?.[0];
-  return name ?? `error ${code}`;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -2,9 +2,10 @@
 // differently: a malformed frame drops the connection (one log line, from `message`); an
 // api key or version this broker does not implement is answered with UNSUPPORTED_VERSION.
 
-// Kafka's UNSUPPORTED_VERSION error code (actors/protocol/errors.ts is the project's error
-// table; 35 is Kafka's own number for it).
-export const unsupportedVersionErrorCode = 35;
+import { ErrorCode } from '../../../actors/protocol/errors.js';
+
+/** Kafka's UNSUPPORTED_VERSION, from the project's one error table. */
+export const unsupportedVersionErrorCode = ErrorCode.UNSUPPORTED_VERSION;
 
 export interface ProtocolErrorContext {
   readonly apiKey?: number;

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { ErrorCode } from '../../../actors/protocol/errors.js';
 import {
-  GroupError, assertGroupInvariants, describeGroup, heartbeat, join, leave, listGroupsEntry, newGroup, sync, tick, unload,
+  assertGroupInvariants, describeGroup, heartbeat, join, leave, listGroupsEntry, newGroup, sync, tick, unload,
   type GroupProtocol, type GroupReply, type GroupState, type GroupStep, type JoinGroupRequest, type JoinGroupResponse,
   type SyncGroupResponse,
 } from '../../../actors/group/group-state.js';
@@ -65,9 +66,9 @@ test('two members join into one generation: the leader gets both metadata, sync 
   const group = newGroup<string>('g1');
   const a0 = join(group, joinRequest('a', ''), 'a0', 0);
   const a = joinReply(a0, 'a0');
-  assert.equal(a.errorCode, GroupError.MEMBER_ID_REQUIRED);
+  assert.equal(a.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
   const b = joinReply(join(group, joinRequest('b', ''), 'b0', 0), 'b0');
-  assert.equal(b.errorCode, GroupError.MEMBER_ID_REQUIRED);
+  assert.equal(b.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
   assert.notEqual(a.memberId, b.memberId);
 
   const a1 = join(group, joinRequest('a', a.memberId), 'a1', 10);
@@ -80,7 +81,7 @@ test('two members join into one generation: the leader gets both metadata, sync 
   const leader = joinReply(b1, 'a1');
   const follower = joinReply(b1, 'b1');
   assert.equal(group.state, 'CompletingRebalance');
-  assert.equal(leader.errorCode, GroupError.NONE);
+  assert.equal(leader.errorCode, ErrorCode.NONE);
   assert.equal(leader.generationId, 1);
   assert.equal(leader.leader, a.memberId);
   assert.equal(leader.protocolName, 'range');
@@ -97,7 +98,7 @@ test('two members join into one generation: the leader gets both metadata, sync 
   assert.equal(syncReply(a2, 'b2').protocolName, 'range');
   assert.equal(a2.changed, true);
   assert.equal(group.state, 'Stable');
-  assert.equal(errorOf(heartbeat(group, hb(1, b.memberId), 'b3', 50), 'b3'), GroupError.NONE);
+  assert.equal(errorOf(heartbeat(group, hb(1, b.memberId), 'b3', 50), 'b3'), ErrorCode.NONE);
 
   const description = describeGroup(group);
   assert.equal(description.state, 'Stable');
@@ -109,21 +110,21 @@ test('a third member triggers a rebalance: heartbeats answer REBALANCE_IN_PROGRE
   const { group, a, b, generationId } = stableGroupOfTwo();
   assert.deepEqual(join(group, joinRequest('c', '', { version: 3 }), 'c0', 100).replies, [], 'before v4 no member id is required');
   assert.equal(group.state, 'PreparingRebalance');
-  assert.equal(errorOf(heartbeat(group, hb(generationId, a), 'a3', 110), 'a3'), GroupError.REBALANCE_IN_PROGRESS);
-  assert.equal(errorOf(heartbeat(group, hb(generationId, b), 'b3', 110), 'b3'), GroupError.REBALANCE_IN_PROGRESS);
-  assert.equal(errorOf(sync(group, syncRequest(generationId, b), 'b4', 110), 'b4'), GroupError.REBALANCE_IN_PROGRESS);
-  assert.equal(errorOf(sync(group, syncRequest(generationId - 1, b), 'b4b', 110), 'b4b'), GroupError.ILLEGAL_GENERATION);
+  assert.equal(errorOf(heartbeat(group, hb(generationId, a), 'a3', 110), 'a3'), ErrorCode.REBALANCE_IN_PROGRESS);
+  assert.equal(errorOf(heartbeat(group, hb(generationId, b), 'b3', 110), 'b3'), ErrorCode.REBALANCE_IN_PROGRESS);
+  assert.equal(errorOf(sync(group, syncRequest(generationId, b), 'b4', 110), 'b4'), ErrorCode.REBALANCE_IN_PROGRESS);
+  assert.equal(errorOf(sync(group, syncRequest(generationId - 1, b), 'b4b', 110), 'b4b'), ErrorCode.ILLEGAL_GENERATION);
   assert.deepEqual(join(group, joinRequest('b', b), 'b5', 120).replies, []);
   const step = join(group, joinRequest('a', a), 'a5', 130);
   assert.equal(step.replies.length, 3);
-  assert.equal(joinReply(step, 'c0').errorCode, GroupError.NONE);
+  assert.equal(joinReply(step, 'c0').errorCode, ErrorCode.NONE);
   const leader = joinReply(step, 'a5');
   assert.equal(leader.generationId, generationId + 1);
   assert.equal(leader.leader, a, 'the leader keeps its role when it rejoins');
   assert.equal(leader.members.length, 3);
-  assert.equal(errorOf(heartbeat(group, hb(generationId, b), 'b6', 140), 'b6'), GroupError.ILLEGAL_GENERATION);
-  assert.equal(errorOf(heartbeat(group, hb(generationId + 1, b), 'b7', 140), 'b7'), GroupError.NONE, 'heartbeats count while completing');
-  assert.equal(errorOf(sync(group, syncRequest(generationId + 1, 'nobody'), 'x', 140), 'x'), GroupError.UNKNOWN_MEMBER_ID);
+  assert.equal(errorOf(heartbeat(group, hb(generationId, b), 'b6', 140), 'b6'), ErrorCode.ILLEGAL_GENERATION);
+  assert.equal(errorOf(heartbeat(group, hb(generationId + 1, b), 'b7', 140), 'b7'), ErrorCode.NONE, 'heartbeats count while completing');
+  assert.equal(errorOf(sync(group, syncRequest(generationId + 1, 'nobody'), 'x', 140), 'x'), ErrorCode.UNKNOWN_MEMBER_ID);
 });
 
 test('stale join with the same metadata from a follower is answered at once with the current generation', () => {
@@ -141,8 +142,8 @@ test('a member whose session expires is removed and the others rebalance without
   assert.deepEqual(expired.replies, []);
   assert.equal(group.members.has(b), false);
   assert.equal(group.state, 'PreparingRebalance');
-  assert.equal(errorOf(heartbeat(group, hb(generationId, b), 'b3', wake!), 'b3'), GroupError.UNKNOWN_MEMBER_ID);
-  assert.equal(errorOf(heartbeat(group, hb(generationId, a), 'a4', wake!), 'a4'), GroupError.REBALANCE_IN_PROGRESS);
+  assert.equal(errorOf(heartbeat(group, hb(generationId, b), 'b3', wake!), 'b3'), ErrorCode.UNKNOWN_MEMBER_ID);
+  assert.equal(errorOf(heartbeat(group, hb(generationId, a), 'a4', wake!), 'a4'), ErrorCode.REBALANCE_IN_PROGRESS);
   const rejoined = join(group, joinRequest('a', a), 'a5', wake! + 1);
   assert.equal(joinReply(rejoined, 'a5').generationId, generationId + 1);
   assert.equal(joinReply(rejoined, 'a5').members.length, 1);
@@ -153,7 +154,7 @@ test('a rebalance that times out goes on without the members that did not rejoin
   const step = join(group, joinRequest('a', a), 'a5', 1_000);
   assert.equal(step.wakeAtMs, 3 + 10_000, 'b, last seen at 3, would expire before the 30 s rebalance timeout');
   // b keeps heartbeating (told REBALANCE_IN_PROGRESS each time) but never rejoins.
-  for (const atMs of [9_000, 18_000, 27_000]) assert.equal(errorOf(heartbeat(group, hb(generationId, b), `b${atMs}`, atMs), `b${atMs}`), GroupError.REBALANCE_IN_PROGRESS);
+  for (const atMs of [9_000, 18_000, 27_000]) assert.equal(errorOf(heartbeat(group, hb(generationId, b), `b${atMs}`, atMs), `b${atMs}`), ErrorCode.REBALANCE_IN_PROGRESS);
   assert.equal(tick(group, 27_500).wakeAtMs, 31_000, 'now the rebalance timeout comes first');
   const timedOut = tick(group, 31_000);
   const leader = joinReply(timedOut, 'a5');
@@ -169,10 +170,10 @@ test('members that never send SyncGroup are removed after the rebalance timeout'
   assert.equal(round.wakeAtMs, 100 + 10_000, 'the leader\'s session');
   assert.equal(sync(group, syncRequest(generationId + 1, b), 'b6', 200).wakeAtMs, 10_100, 'b waits, kept alive');
   // The leader a heartbeats but never syncs.
-  for (const atMs of [9_000, 18_000, 27_000]) assert.equal(errorOf(heartbeat(group, hb(generationId + 1, a), `a${atMs}`, atMs), `a${atMs}`), GroupError.NONE);
+  for (const atMs of [9_000, 18_000, 27_000]) assert.equal(errorOf(heartbeat(group, hb(generationId + 1, a), `a${atMs}`, atMs), `a${atMs}`), ErrorCode.NONE);
   assert.equal(tick(group, 28_000).wakeAtMs, 30_100);
   const step = tick(group, 30_100);
-  assert.equal(syncReply(step, 'b6').errorCode, GroupError.REBALANCE_IN_PROGRESS);
+  assert.equal(syncReply(step, 'b6').errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
   assert.equal(group.members.has(a), false);
   assert.equal(group.leaderId, b);
   assert.equal(group.state, 'PreparingRebalance');
@@ -184,20 +185,20 @@ test('a follower kept waiting on SyncGroup past its session is not dropped when 
   join(group, joinRequest('b', b, { protocols: consumerProtocols('b') }), 'b5', 100);
   sync(group, syncRequest(generationId + 1, b), 'b6', 100); // the leader a goes silent
   const step = tick(group, 100 + 10_000); // a's session ends; b, last seen at 100 too, was kept alive
-  assert.equal(syncReply(step, 'b6').errorCode, GroupError.REBALANCE_IN_PROGRESS);
+  assert.equal(syncReply(step, 'b6').errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
   assert.deepEqual([...group.members.keys()], [b], 'b gets a fresh session with the answer');
-  assert.equal(joinReply(join(group, joinRequest('b', b), 'b7', 100 + 10_001), 'b7').errorCode, GroupError.NONE);
+  assert.equal(joinReply(join(group, joinRequest('b', b), 'b7', 100 + 10_001), 'b7').errorCode, ErrorCode.NONE);
 });
 
 test('leave removes the members and rebalances; an emptied group is Empty and keeps its generation', () => {
   const { group, a, b, generationId } = stableGroupOfTwo();
   const left = leave(group, { version: 5, members: [{ memberId: b, groupInstanceId: null }, { memberId: 'ghost', groupInstanceId: null }] }, 'l1', 100);
   const response = replyTo(left, 'l1').response as { errorCode: number; members: Array<{ errorCode: number }> };
-  assert.equal(response.errorCode, GroupError.NONE);
-  assert.deepEqual(response.members.map((m) => m.errorCode), [GroupError.NONE, GroupError.UNKNOWN_MEMBER_ID]);
+  assert.equal(response.errorCode, ErrorCode.NONE);
+  assert.deepEqual(response.members.map((m) => m.errorCode), [ErrorCode.NONE, ErrorCode.UNKNOWN_MEMBER_ID]);
   assert.equal(group.state, 'PreparingRebalance');
   const legacy = leave(group, { version: 1, members: [{ memberId: a, groupInstanceId: null }] }, 'l2', 200);
-  assert.equal((replyTo(legacy, 'l2').response as { errorCode: number }).errorCode, GroupError.NONE);
+  assert.equal((replyTo(legacy, 'l2').response as { errorCode: number }).errorCode, ErrorCode.NONE);
   assert.equal(group.state, 'Empty');
   assert.equal(group.members.size, 0);
   assert.equal(group.leaderId, null);
@@ -210,7 +211,7 @@ test('a static member restarts without a rebalance; its old member id is fenced'
   const group = newGroup<string>('g1');
   const s = joinRequest('s', '', { groupInstanceId: 'inst-s' });
   const first = joinReply(join(group, s, 's0', 0), 's0');
-  assert.equal(first.errorCode, GroupError.NONE, 'a static member needs no second join');
+  assert.equal(first.errorCode, ErrorCode.NONE, 'a static member needs no second join');
   const b = joinReply(join(group, joinRequest('b', ''), 'b0', 0), 'b0').memberId;
   join(group, joinRequest('b', b), 'b1', 1);
   const round = join(group, { ...s, memberId: first.memberId }, 's1', 2);
@@ -221,7 +222,7 @@ test('a static member restarts without a rebalance; its old member id is fenced'
 
   const restart = join(group, s, 's3', 100);
   const rejoined = joinReply(restart, 's3');
-  assert.equal(rejoined.errorCode, GroupError.NONE);
+  assert.equal(rejoined.errorCode, ErrorCode.NONE);
   assert.equal(rejoined.generationId, generationId, 'no new generation');
   assert.notEqual(rejoined.memberId, first.memberId);
   assert.equal(rejoined.leader, rejoined.memberId, 'the leader role moves to the new member id');
@@ -230,21 +231,21 @@ test('a static member restarts without a rebalance; its old member id is fenced'
   assert.equal(restart.changed, true);
   assert.equal(group.state, 'Stable');
   assert.equal(text(syncReply(sync(group, syncRequest(generationId, rejoined.memberId, [], 'inst-s'), 's4', 110), 's4').assignment), 'S');
-  assert.equal(errorOf(heartbeat(group, hb(generationId, b), 'b3', 110), 'b3'), GroupError.NONE, 'the others go on');
+  assert.equal(errorOf(heartbeat(group, hb(generationId, b), 'b3', 110), 'b3'), ErrorCode.NONE, 'the others go on');
 
-  assert.equal(errorOf(heartbeat(group, hb(generationId, first.memberId, 'inst-s'), 'z1', 120), 'z1'), GroupError.FENCED_INSTANCE_ID);
-  assert.equal(errorOf(sync(group, syncRequest(generationId, first.memberId, [], 'inst-s'), 'z2', 120), 'z2'), GroupError.FENCED_INSTANCE_ID);
-  assert.equal(errorOf(join(group, { ...s, memberId: first.memberId }, 'z3', 120), 'z3'), GroupError.FENCED_INSTANCE_ID);
+  assert.equal(errorOf(heartbeat(group, hb(generationId, first.memberId, 'inst-s'), 'z1', 120), 'z1'), ErrorCode.FENCED_INSTANCE_ID);
+  assert.equal(errorOf(sync(group, syncRequest(generationId, first.memberId, [], 'inst-s'), 'z2', 120), 'z2'), ErrorCode.FENCED_INSTANCE_ID);
+  assert.equal(errorOf(join(group, { ...s, memberId: first.memberId }, 'z3', 120), 'z3'), ErrorCode.FENCED_INSTANCE_ID);
   const zombieLeave = leave(group, { version: 5, members: [{ memberId: first.memberId, groupInstanceId: 'inst-s' }] }, 'z4', 120);
-  assert.equal((replyTo(zombieLeave, 'z4').response as { members: Array<{ errorCode: number }> }).members[0]!.errorCode, GroupError.FENCED_INSTANCE_ID);
-  assert.equal(errorOf(heartbeat(group, hb(generationId, 'never-was', 'inst-other'), 'z5', 120), 'z5'), GroupError.UNKNOWN_MEMBER_ID);
+  assert.equal((replyTo(zombieLeave, 'z4').response as { members: Array<{ errorCode: number }> }).members[0]!.errorCode, ErrorCode.FENCED_INSTANCE_ID);
+  assert.equal(errorOf(heartbeat(group, hb(generationId, 'never-was', 'inst-other'), 'z5', 120), 'z5'), ErrorCode.UNKNOWN_MEMBER_ID);
 
   // A zombie waiting on a round is answered FENCED_INSTANCE_ID when its successor joins.
   join(group, joinRequest('c', '', { version: 3 }), 'c0', 200);
   assert.equal(group.state, 'PreparingRebalance');
   assert.deepEqual(join(group, { ...s, memberId: rejoined.memberId }, 's5', 210).replies, []);
   const successor = join(group, s, 's6', 220);
-  assert.equal(joinReply(successor, 's5').errorCode, GroupError.FENCED_INSTANCE_ID);
+  assert.equal(joinReply(successor, 's5').errorCode, ErrorCode.FENCED_INSTANCE_ID);
   assert.equal(successor.replies.length, 1, 'the successor waits for b like everyone else');
   const completed = join(group, joinRequest('b', b), 'b4', 230);
   assert.equal(joinReply(completed, 's6').generationId, generationId + 1);
@@ -252,7 +253,7 @@ test('a static member restarts without a rebalance; its old member id is fenced'
 
   // Administrative removal by instance id.
   const removed = leave(group, { version: 5, members: [{ memberId: '', groupInstanceId: 'inst-s' }] }, 'l1', 300);
-  assert.equal((replyTo(removed, 'l1').response as { members: Array<{ errorCode: number }> }).members[0]!.errorCode, GroupError.NONE);
+  assert.equal((replyTo(removed, 'l1').response as { members: Array<{ errorCode: number }> }).members[0]!.errorCode, ErrorCode.NONE);
   assert.equal(group.staticMembers.size, 0);
 });
 
@@ -260,28 +261,28 @@ test('MEMBER_ID_REQUIRED from v4; an unused member id expires with the session t
   const group = newGroup<string>('g1');
   const first = join(group, joinRequest('a', '', { version: 4 }), 'a0', 0);
   const required = joinReply(first, 'a0');
-  assert.equal(required.errorCode, GroupError.MEMBER_ID_REQUIRED);
+  assert.equal(required.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
   assert.match(required.memberId, /^a-/);
   assert.equal(first.wakeAtMs, 10_000);
   assert.equal(group.state, 'Empty');
   tick(group, 10_000);
   assert.equal(group.pendingMembers.size, 0);
-  assert.equal(errorOf(join(group, joinRequest('a', required.memberId), 'a1', 10_001), 'a1'), GroupError.UNKNOWN_MEMBER_ID);
+  assert.equal(errorOf(join(group, joinRequest('a', required.memberId), 'a1', 10_001), 'a1'), ErrorCode.UNKNOWN_MEMBER_ID);
 });
 
 test('join rejects bad session timeouts and protocols no member shares; the most voted protocol wins', () => {
   const group = newGroup<string>('g1');
-  assert.equal(errorOf(join(group, joinRequest('a', '', { sessionTimeoutMs: 5_999 }), 't1', 0), 't1'), GroupError.INVALID_SESSION_TIMEOUT);
-  assert.equal(errorOf(join(group, joinRequest('a', '', { sessionTimeoutMs: 1_800_001 }), 't2', 0), 't2'), GroupError.INVALID_SESSION_TIMEOUT);
-  assert.equal(errorOf(join(group, joinRequest('a', '', { protocols: [] }), 't3', 0), 't3'), GroupError.INCONSISTENT_GROUP_PROTOCOL);
+  assert.equal(errorOf(join(group, joinRequest('a', '', { sessionTimeoutMs: 5_999 }), 't1', 0), 't1'), ErrorCode.INVALID_SESSION_TIMEOUT);
+  assert.equal(errorOf(join(group, joinRequest('a', '', { sessionTimeoutMs: 1_800_001 }), 't2', 0), 't2'), ErrorCode.INVALID_SESSION_TIMEOUT);
+  assert.equal(errorOf(join(group, joinRequest('a', '', { protocols: [] }), 't3', 0), 't3'), ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
 
   const rrFirst: GroupProtocol[] = [{ name: 'roundrobin', metadata: bytes('x') }, { name: 'range', metadata: bytes('x') }];
   join(group, joinRequest('a', '', { version: 3, protocols: rrFirst }), 'a0', 0);
   assert.equal(group.protocolName, 'roundrobin');
   assert.equal(errorOf(join(group, joinRequest('b', '', { version: 3, protocols: [{ name: 'sticky', metadata: bytes('') }] }), 'b0', 0), 'b0'),
-    GroupError.INCONSISTENT_GROUP_PROTOCOL);
+    ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
   assert.equal(errorOf(join(group, joinRequest('b', '', { version: 3, protocolType: 'connect' }), 'b1', 0), 'b1'),
-    GroupError.INCONSISTENT_GROUP_PROTOCOL);
+    ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
   const a = [...group.members.keys()][0]!;
   join(group, joinRequest('b', '', { version: 3 }), 'b2', 1);
   join(group, joinRequest('c', '', { version: 3 }), 'c2', 1);
@@ -290,19 +291,19 @@ test('join rejects bad session timeouts and protocols no member shares; the most
 
   const small = newGroup<string>('g2', { minSessionTimeoutMs: 6_000, maxSessionTimeoutMs: 60_000, groupMaxSize: 1 });
   join(small, joinRequest('a', '', { version: 3 }), 'a0', 0);
-  assert.equal(errorOf(join(small, joinRequest('b', '', { version: 3 }), 'b0', 0), 'b0'), GroupError.GROUP_MAX_SIZE_REACHED);
+  assert.equal(errorOf(join(small, joinRequest('b', '', { version: 3 }), 'b0', 0), 'b0'), ErrorCode.GROUP_MAX_SIZE_REACHED);
 });
 
 test('unloading the group answers the waiting requests with NOT_COORDINATOR; a Dead group sends clients elsewhere', () => {
   const { group, a, b, generationId } = stableGroupOfTwo();
   join(group, joinRequest('a', a), 'a5', 100);
   const step = unload(group);
-  assert.equal(joinReply(step, 'a5').errorCode, GroupError.NOT_COORDINATOR);
+  assert.equal(joinReply(step, 'a5').errorCode, ErrorCode.NOT_COORDINATOR);
   assert.equal(group.state, 'Dead');
   assert.equal(step.wakeAtMs, null);
-  assert.equal(errorOf(heartbeat(group, hb(generationId, b), 'b5', 110), 'b5'), GroupError.COORDINATOR_NOT_AVAILABLE);
-  assert.equal(errorOf(join(group, joinRequest('c', ''), 'c5', 110), 'c5'), GroupError.COORDINATOR_NOT_AVAILABLE);
-  assert.equal(errorOf(sync(group, syncRequest(generationId, b), 'b6', 110), 'b6'), GroupError.COORDINATOR_NOT_AVAILABLE);
+  assert.equal(errorOf(heartbeat(group, hb(generationId, b), 'b5', 110), 'b5'), ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  assert.equal(errorOf(join(group, joinRequest('c', ''), 'c5', 110), 'c5'), ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  assert.equal(errorOf(sync(group, syncRequest(generationId, b), 'b6', 110), 'b6'), ErrorCode.COORDINATOR_NOT_AVAILABLE);
   assert.equal(listGroupsEntry(group).groupState, 'Dead');
 });
 
@@ -311,9 +312,9 @@ test('a known static member restarting in a full group takes its own place', () 
   const s = joinRequest('s', '', { groupInstanceId: 'inst-s' });
   const first = joinReply(join(group, s, 's0', 0), 's0');
   sync(group, syncRequest(first.generationId, first.memberId, [[first.memberId, 'S']], 'inst-s'), 's1', 1);
-  assert.equal(errorOf(join(group, joinRequest('b', '', { version: 3 }), 'b0', 2), 'b0'), GroupError.GROUP_MAX_SIZE_REACHED);
+  assert.equal(errorOf(join(group, joinRequest('b', '', { version: 3 }), 'b0', 2), 'b0'), ErrorCode.GROUP_MAX_SIZE_REACHED);
   const again = joinReply(join(group, s, 's2', 3), 's2');
-  assert.equal(again.errorCode, GroupError.NONE);
+  assert.equal(again.errorCode, ErrorCode.NONE);
   assert.equal(again.generationId, first.generationId);
 });
 
@@ -392,7 +393,7 @@ function runModel(commands: Command[]): ModelStats {
       const t = reply.to;
       assert.ok(!answered.has(t.id), `token ${t.id} answered twice`);
       assert.ok(outstanding.has(t.id), `token ${t.id} was never sent`);
-      if (reply.kind === 'SyncGroup' && t.leaderAssignments !== null && reply.response.errorCode === GroupError.NONE
+      if (reply.kind === 'SyncGroup' && t.leaderAssignments !== null && reply.response.errorCode === ErrorCode.NONE
           && !acceptedAssignments.has(t.generationId)) {
         acceptedAssignments.set(t.generationId, t.leaderAssignments);
       }
@@ -405,7 +406,7 @@ function runModel(commands: Command[]): ModelStats {
       const current = client.memberId === t.memberId || t.memberId === '';
       if (reply.kind === 'JoinGroup') {
         const r = reply.response;
-        if (r.errorCode === GroupError.NONE) {
+        if (r.errorCode === ErrorCode.NONE) {
           assert.ok(r.generationId >= client.generationId || !current, 'a client never sees its generation go back');
           if (staticBefore !== null && t.id === sent?.id && r.generationId === staticBefore.generationId && staticBefore.memberId !== undefined
               && r.memberId !== staticBefore.memberId) {
@@ -415,15 +416,15 @@ function runModel(commands: Command[]): ModelStats {
           Object.assign(client, { memberId: r.memberId, generationId: r.generationId, leader: r.leader === r.memberId && !r.skipAssignment,
             members: r.members.map((m) => m.memberId), phase: 'joined' });
           if (client === diligent) diligentEverJoined = true;
-        } else if (r.errorCode === GroupError.MEMBER_ID_REQUIRED) {
+        } else if (r.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
           Object.assign(client, { memberId: r.memberId, phase: 'fresh' });
         } else if (current) {
-          if (r.errorCode === GroupError.UNKNOWN_MEMBER_ID || r.errorCode === GroupError.FENCED_INSTANCE_ID) client.memberId = '';
+          if (r.errorCode === ErrorCode.UNKNOWN_MEMBER_ID || r.errorCode === ErrorCode.FENCED_INSTANCE_ID) client.memberId = '';
           client.phase = 'rejoin';
         }
       } else if (reply.kind === 'SyncGroup') {
         const r = reply.response;
-        if (r.errorCode === GroupError.NONE) {
+        if (r.errorCode === ErrorCode.NONE) {
           const accepted = acceptedAssignments.get(t.generationId);
           assert.ok(accepted !== undefined, `a member was answered in generation ${t.generationId} before its leader`);
           let owner = t.memberId;
@@ -434,12 +435,12 @@ function runModel(commands: Command[]): ModelStats {
         } else if (current) client.phase = 'rejoin';
       } else if (reply.kind === 'Heartbeat') {
         assert.equal(t.id, sent?.id, 'heartbeats are answered at once');
-        if (reply.response.errorCode !== GroupError.NONE && current) client.phase = 'rejoin';
+        if (reply.response.errorCode !== ErrorCode.NONE && current) client.phase = 'rejoin';
       }
-      if ((reply.response as { errorCode: number }).errorCode === GroupError.FENCED_INSTANCE_ID) stats.fenced += 1;
+      if ((reply.response as { errorCode: number }).errorCode === ErrorCode.FENCED_INSTANCE_ID) stats.fenced += 1;
       if (client === diligent && diligentEverJoined) {
         const code = (reply.response as { errorCode: number }).errorCode;
-        assert.notEqual(code, GroupError.UNKNOWN_MEMBER_ID, 'the diligent member is never dropped');
+        assert.notEqual(code, ErrorCode.UNKNOWN_MEMBER_ID, 'the diligent member is never dropped');
       }
     }
     if (sent !== null && (sent.kind === 'heartbeat' || sent.kind === 'leave')) assert.ok(answered.has(sent.id), `${sent.kind} answered at once`);
