@@ -7,7 +7,7 @@ import { brokerActorId, type BrokerContext } from '../../actors/broker/broker-ma
 import { controllerActorId } from '../../actors/controller/controller-machine.js';
 import type { MetadataImage } from '../../actors/controller/metadata-image.js';
 import { ErrorCode, errorName } from '../../actors/protocol/errors.js';
-import type { ConfigEntry, PartitionRecord, TopicState } from '../../actors/protocol/messages.js';
+import type { ConfigEntry, PartitionRecord, TopicState, WireMessages } from '../../actors/protocol/messages.js';
 import { consumerReplicaId } from '../../actors/protocol/messages.js';
 import { partitionActorId } from '../../actors/partition/partition-machine.js';
 import type { NodeKernel } from '../kernel/node-kernel.js';
@@ -185,23 +185,34 @@ export class KafkaApi {
     });
   }
 
-  /** Asks the active controller to create a topic, following leader hints; resolves with Kafka's error code. */
-  private async createTopic(name: string, numPartitions: number, replicationFactor: number, configs: ConfigEntry[], timeoutMs: number): Promise<{ errorCode: number; offset: number }> {
+  /**
+   * Sends a request to the active controller, following NOT_CONTROLLER hints (a short pause
+   * when there is none: an election is on) and trying the next voter on silence, until
+   * `timeoutMs` is spent. Resolves with the controller's answer, or null.
+   */
+  private async askController<K extends 'CreateTopicsRequest' | 'DeleteTopicsRequest', R extends 'CreateTopicsResponse' | 'DeleteTopicsResponse'>(
+    kind: K, body: (requestId: string) => WireMessages[K], answerKind: R, timeoutMs: number,
+  ): Promise<WireMessages[R] | null> {
     const deadline = Date.now() + timeoutMs;
     let target = this.broker()?.controllerNode ?? 1;
     while (Date.now() < deadline) {
-      const answer = await this.mesh.request({ node: target, actor: controllerActorId }, 'CreateTopicsRequest', {
-        requestId: this.mesh.nextRequestId(), topics: [{ name, numPartitions, replicationFactor, configs }],
-      }, 'CreateTopicsResponse', Math.min(3000, Math.max(1, deadline - Date.now())));
-      if (answer === null || answer.errorCode === ErrorCode.NOT_CONTROLLER) {
-        const broker = this.broker();
-        target = answer !== null && answer.leaderHint >= 0 ? answer.leaderHint : nextVoter(broker, target);
-        if (answer !== null && answer.leaderHint < 0) await sleep(100);
-        continue;
-      }
-      return { errorCode: answer.results[0]?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, offset: answer.offset };
+      const requestBody = body(this.mesh.nextRequestId());
+      const answer = await this.mesh.request({ node: target, actor: controllerActorId }, kind, requestBody, answerKind,
+        Math.min(3000, Math.max(1, deadline - Date.now())));
+      if (answer !== null && answer.errorCode !== ErrorCode.NOT_CONTROLLER) return answer;
+      target = answer !== null && answer.leaderHint >= 0 ? answer.leaderHint : nextVoter(this.broker(), target);
+      if (answer !== null && answer.leaderHint < 0) await sleep(100);
     }
-    return { errorCode: ErrorCode.REQUEST_TIMED_OUT, offset: 0 };
+    return null;
+  }
+
+  /** Asks the active controller to create a topic; resolves with Kafka's error code. */
+  private async createTopic(name: string, numPartitions: number, replicationFactor: number, configs: ConfigEntry[], timeoutMs: number): Promise<{ errorCode: number; offset: number }> {
+    const answer = await this.askController('CreateTopicsRequest', (requestId) => ({
+      requestId, topics: [{ name, numPartitions, replicationFactor, configs }],
+    }), 'CreateTopicsResponse', timeoutMs);
+    if (answer === null) return { errorCode: ErrorCode.REQUEST_TIMED_OUT, offset: 0 };
+    return { errorCode: answer.results[0]?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, offset: answer.offset };
   }
 
   /** Waits (bounded) until this node's metadata has applied `offset`, so a Metadata request right after sees it. */
@@ -234,19 +245,8 @@ export class KafkaApi {
   private async deleteTopics(request: Extract<DecodedRequest, { apiKey: 20 }>): Promise<Answer> {
     const body = request.body as RequestBody<20>;
     const names = request.apiVersion >= 6 ? body.topics.map((t) => t.name ?? '') : body.topicNames;
-    const deadline = Date.now() + Math.max(1000, body.timeoutMs);
-    let target = this.broker()?.controllerNode ?? 1;
-    let results: Array<{ name: string; errorCode: number }> | null = null;
-    while (results === null && Date.now() < deadline) {
-      const answer = await this.mesh.request({ node: target, actor: controllerActorId }, 'DeleteTopicsRequest', {
-        requestId: this.mesh.nextRequestId(), names,
-      }, 'DeleteTopicsResponse', Math.min(3000, Math.max(1, deadline - Date.now())));
-      if (answer === null || answer.errorCode === ErrorCode.NOT_CONTROLLER) {
-        target = answer !== null && answer.leaderHint >= 0 ? answer.leaderHint : nextVoter(this.broker(), target);
-        continue;
-      }
-      results = answer.results.map((r) => ({ name: r.name, errorCode: r.errorCode }));
-    }
+    const answer = await this.askController('DeleteTopicsRequest', (requestId) => ({ requestId, names }), 'DeleteTopicsResponse', Math.max(1000, body.timeoutMs));
+    const results = answer?.results.map((r) => ({ name: r.name, errorCode: r.errorCode })) ?? null;
     return this.reply(request, {
       throttleTimeMs: 0,
       responses: (results ?? names.map((name) => ({ name, errorCode: ErrorCode.REQUEST_TIMED_OUT }))).map((r) => ({ ...r, errorMessage: null })),
