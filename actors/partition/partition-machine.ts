@@ -372,11 +372,9 @@ function logFailed(ctx: PartitionContext, work: LogWork, current: boolean, code:
     case 'offsetForTime':
       effects.push(send(work.from, 'ListOffsetsResponse', listOffsetsReply(ctx, work.requestId, ErrorCode.KAFKA_STORAGE_ERROR, -1, -1)));
       return effects;
-    case 'followerAppend':
-      // A batch the log refused (bad CRC, wrong offset) never reaches it: fetch again later.
-      if (current && ctx.role === 'follower') effects.push(...retryLater(ctx));
-      return effects;
     default:
+      // A follower whose append the log refused (bad CRC, wrong offset: it never reaches the
+      // log), or whose truncation or flush failed, fetches again later.
       if (current && ctx.role === 'follower') effects.push(...retryLater(ctx));
       return effects;
   }

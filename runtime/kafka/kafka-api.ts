@@ -16,6 +16,7 @@ import {
   encodeApiVersionsFallbackFrame, encodeResponseFrame, supportedApiVersions,
 } from './protocol/index.js';
 import { MeshPort } from './mesh-port.js';
+import { splitHostPort } from '../ops/config.js';
 
 export interface KafkaApiOptions {
   kernel: NodeKernel;
@@ -34,11 +35,6 @@ export interface KafkaApiOptions {
 export const clientWaitMsMax = 60_000;
 
 type Answer = Uint8Array | null;
-
-function hostPort(listener: string): { host: string; port: number } {
-  const at = listener.lastIndexOf(':');
-  return { host: listener.slice(0, at), port: Number(listener.slice(at + 1)) };
-}
 
 export class KafkaApi {
   private readonly mesh: MeshPort;
@@ -117,7 +113,7 @@ export class KafkaApi {
     return [...image.brokers.values()]
       .filter((b) => !b.fenced)
       .sort((a, b) => a.brokerId - b.brokerId)
-      .map((b) => ({ nodeId: b.brokerId, ...hostPort(b.listener) }));
+      .map((b) => ({ nodeId: b.brokerId, ...splitHostPort(b.listener) }));
   }
 
   private partitionOf(topic: string, partition: number): { topic: TopicState; record: PartitionRecord } | { errorCode: number } {

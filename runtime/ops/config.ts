@@ -169,6 +169,12 @@ export function parseConfig(textContent: string, source: string, overrides: stri
   return result;
 }
 
+/** A host:port split in two (the last colon separates the port). */
+export function splitHostPort(hostPort: string): { host: string; port: number } {
+  const at = hostPort.lastIndexOf(':');
+  return { host: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) };
+}
+
 /** host:port of the first listener, as brokers advertise it. */
 export function listenerHostPort(listeners: string): string {
   const first = listeners.split(',')[0]!.trim();

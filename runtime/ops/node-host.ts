@@ -15,12 +15,11 @@ import { realClock } from '../kernel/real-clock.js';
 import { PlacementTable } from '../kernel/placement.js';
 import { FileStoragePort } from '../storage/raft-store.js';
 import { NodeStorage } from '../storage/node-storage.js';
-import { type NodeConfig, listenerHostPort, logConfigOf } from './config.js';
+import { type NodeConfig, listenerHostPort, logConfigOf, splitHostPort } from './config.js';
 
 function listenerAddress(listeners: string): { host: string; port: number } {
-  const hostPort = listenerHostPort(listeners);
-  const at = hostPort.lastIndexOf(':');
-  return { host: hostPort.slice(0, at) || '0.0.0.0', port: Number(hostPort.slice(at + 1)) };
+  const { host, port } = splitHostPort(listenerHostPort(listeners));
+  return { host: host || '0.0.0.0', port };
 }
 import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 import { type KafkaListener, startKafkaListener } from '../kafka/listener.js';
