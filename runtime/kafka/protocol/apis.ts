@@ -5,6 +5,7 @@ import { parseVersions, type MessageInput, type MessageSpec, type MessageValue }
 import { ApiVersionsRequest, ApiVersionsResponse } from './messages/api-versions.js';
 import { CreatePartitionsRequest, CreatePartitionsResponse } from './messages/create-partitions.js';
 import { CreateTopicsRequest, CreateTopicsResponse } from './messages/create-topics.js';
+import { DeleteGroupsRequest, DeleteGroupsResponse } from './messages/delete-groups.js';
 import { DeleteTopicsRequest, DeleteTopicsResponse } from './messages/delete-topics.js';
 import { DescribeClusterRequest, DescribeClusterResponse } from './messages/describe-cluster.js';
 import { DescribeConfigsRequest, DescribeConfigsResponse } from './messages/describe-configs.js';
@@ -19,6 +20,7 @@ import { ListGroupsRequest, ListGroupsResponse } from './messages/list-groups.js
 import { ListOffsetsRequest, ListOffsetsResponse } from './messages/list-offsets.js';
 import { MetadataRequest, MetadataResponse } from './messages/metadata.js';
 import { OffsetCommitRequest, OffsetCommitResponse } from './messages/offset-commit.js';
+import { OffsetDeleteRequest, OffsetDeleteResponse } from './messages/offset-delete.js';
 import { OffsetFetchRequest, OffsetFetchResponse } from './messages/offset-fetch.js';
 import { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from './messages/offset-for-leader-epoch.js';
 import { ProduceRequest, ProduceResponse } from './messages/produce.js';
@@ -50,6 +52,8 @@ export const ApiKeys = {
   DescribeConfigs: 32,
   SaslAuthenticate: 36,
   CreatePartitions: 37,
+  DeleteGroups: 42,
+  OffsetDelete: 47,
   DescribeCluster: 60,
 } as const;
 
@@ -110,6 +114,8 @@ export const apis = {
   [ApiKeys.DescribeConfigs]: defineApi('DescribeConfigs', DescribeConfigsRequest, DescribeConfigsResponse),
   [ApiKeys.SaslAuthenticate]: defineApi('SaslAuthenticate', SaslAuthenticateRequest, SaslAuthenticateResponse),
   [ApiKeys.CreatePartitions]: defineApi('CreatePartitions', CreatePartitionsRequest, CreatePartitionsResponse),
+  [ApiKeys.DeleteGroups]: defineApi('DeleteGroups', DeleteGroupsRequest, DeleteGroupsResponse),
+  [ApiKeys.OffsetDelete]: defineApi('OffsetDelete', OffsetDeleteRequest, OffsetDeleteResponse),
   [ApiKeys.DescribeCluster]: defineApi('DescribeCluster', DescribeClusterRequest, DescribeClusterResponse),
 } as const;
 

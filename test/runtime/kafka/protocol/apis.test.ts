@@ -31,6 +31,8 @@ const advertised: [number, string, number, number, number][] = [
   [32, 'DescribeConfigs', 0, 4, 4],
   [36, 'SaslAuthenticate', 0, 2, 2],
   [37, 'CreatePartitions', 0, 3, 2],
+  [42, 'DeleteGroups', 0, 2, 2],
+  [47, 'OffsetDelete', 0, 0, Infinity],
   [60, 'DescribeCluster', 0, 0, 0],
 ];
 
@@ -75,9 +77,15 @@ test('supportsApiVersion and apiByKey', () => {
   assert.equal(supportsApiVersion(0, -1), false);
   assert.equal(supportsApiVersion(4, 0), false);
   assert.equal(supportsApiVersion(60, 0), true);
+  assert.equal(supportsApiVersion(42, 2), true);
+  assert.equal(supportsApiVersion(42, 3), false);
+  assert.equal(supportsApiVersion(47, 0), true);
+  assert.equal(supportsApiVersion(47, 1), false);
   assert.equal(apiByKey(-1), undefined);
   assert.equal(apiByKey(1.5), undefined);
   assert.equal(apiByKey(1)?.name, 'Fetch');
+  assert.equal(apiByKey(42)?.name, 'DeleteGroups');
+  assert.equal(apiByKey(47)?.name, 'OffsetDelete');
 });
 
 test('body-level calls by api key: typed bodies, UnsupportedVersionError for what the table lacks', () => {
