@@ -3,16 +3,17 @@
 // retrying on timeouts, as a Kafka client does. Producers write acks=all batches of unique
 // values; consumers read every partition from offset 0 below the high watermark. Both keep
 // the history the replication checkers read.
-import { decodeEnvelope, decodePayload, encodeEnvelope, encodePayload } from '../../actors/protocol/codec.js';
 import { ErrorCode, errorName } from '../../actors/protocol/errors.js';
-import { type FetchResponse, type ProduceResponse, type WireKind, type WireMessages, acksAll, consumerReplicaId } from '../../actors/protocol/messages.js';
+import { type FetchResponse, type ProduceResponse, acksAll, consumerReplicaId } from '../../actors/protocol/messages.js';
 import { readBatchHeader } from '../../actors/protocol/record-batch.js';
-import { partitionActorId } from '../../actors/partition/partition-machine.js';
 import type { Tracer } from '../../runtime/kernel/ports.js';
 import { decodeRecords, encodeRecordBatch } from '../../runtime/storage/record-batch.js';
 import type { SimNetwork } from '../network.js';
 import type { Prng } from '../prng.js';
 import type { Scheduler } from '../scheduler.js';
+import { SimClient, partitionKey } from './sim-client.js';
+
+export { partitionKey };
 
 export const produceRequestTimeoutMs = 3000;
 /** The client gives up on an answer a little after the broker's own timeout. */
@@ -70,19 +71,10 @@ export interface DataHistory {
   resentAcrossEpochs: Set<string>;
 }
 
-interface PendingRequest {
-  requestId: string;
-  onAnswer: (body: unknown, fromNode: number) => void;
-  onTimeout: () => void;
-  timeout: ReturnType<Scheduler['after']>;
-}
-
 const utf8 = new TextEncoder();
 const utf8Decode = new TextDecoder();
 
-export function partitionKey(topic: string, partition: number): string {
-  return `${topic}/${partition}`;
-}
+export const dataClientActor = 'data-client';
 
 export class ProduceConsumeWorkload {
   readonly history: DataHistory = {
@@ -90,24 +82,22 @@ export class ProduceConsumeWorkload {
     resentAcrossEpochs: new Set(),
   };
   private readonly idempotence: IdempotenceState = { epoch: 0, sequences: new Map() };
-  private readonly pending = new Map<string, PendingRequest>();
-  private readonly leaderGuess = new Map<string, number>();
-  private readonly transport;
-  private requestSeq = 0;
+  private readonly client: SimClient;
   private producersBusy = 0;
   private producing = false;
 
   constructor(
-    private readonly clientNode: number,
-    private readonly clusterId: string,
-    private readonly nodeIds: number[],
+    clientNode: number,
+    clusterId: string,
+    nodeIds: number[],
     network: SimNetwork,
     private readonly scheduler: Scheduler,
     private readonly prng: Prng,
-    private readonly tracer: Tracer,
+    tracer: Tracer,
   ) {
-    this.transport = network.transportFor(clientNode);
-    this.transport.onReceive((bytes) => this.receive(bytes));
+    this.client = new SimClient({
+      clientNode, actor: dataClientActor, clusterId, nodeIds, network, scheduler, tracer, answerKinds: ['ProduceResponse', 'FetchResponse'],
+    });
   }
 
   /** No produce is outstanding. */
@@ -198,9 +188,9 @@ export class ProduceConsumeWorkload {
       }
       this.scheduler.after(retryBackoffMs, () => this.produce(topic, partition, values, attempt + 1, next, done));
     };
-    this.request(topic, partition, 'ProduceRequest', (requestId) => ({
+    this.client.sendToPartition(topic, partition, 'ProduceRequest', (requestId) => ({
       requestId, topic, partition, acks: acksAll, timeoutMs: produceRequestTimeoutMs, records, leaderEpoch: -1,
-    }), (body, fromNode) => {
+    }), clientTimeoutMs, (body, fromNode) => {
       const response = body as ProduceResponse;
       if (response.errorCode === ErrorCode.NONE) {
         this.history.acked.push({ topic, partition, baseOffset: response.baseOffset, values, leaderEpoch: response.leaderEpoch, node: fromNode, atMs: this.scheduler.now });
@@ -220,10 +210,10 @@ export class ProduceConsumeWorkload {
       this.scheduler.after(delayMs, () => this.consume(topic, partition));
     };
     this.history.fetches += 1;
-    this.request(topic, partition, 'FetchRequest', (requestId) => ({
+    this.client.sendToPartition(topic, partition, 'FetchRequest', (requestId) => ({
       requestId, topic, partition, replicaId: consumerReplicaId, fetchOffset: state.nextOffset, lastFetchedEpoch: -1,
       currentLeaderEpoch: -1, maxBytes: fetchMaxBytes, maxWaitMs: fetchMaxWaitMs, minBytes: 1,
-    }), (body) => {
+    }), clientTimeoutMs, (body) => {
       const response = body as FetchResponse;
       if (response.errorCode !== ErrorCode.NONE) {
         again(retryBackoffMs);
@@ -253,64 +243,5 @@ export class ProduceConsumeWorkload {
       }
       position += header.sizeBytes;
     }
-  }
-
-  /** Sends a request to the node believed to lead the partition; follows hints; rotates on timeouts. */
-  private request<K extends 'ProduceRequest' | 'FetchRequest'>(
-    topic: string, partition: number, kind: K, body: (requestId: string) => WireMessages[K],
-    onAnswer: (body: unknown, fromNode: number) => void, onTimeout: () => void,
-  ): void {
-    const key = partitionKey(topic, partition);
-    const target = this.leaderGuess.get(key) ?? this.nodeIds[partition % this.nodeIds.length]!;
-    this.requestSeq += 1;
-    const requestId = `c${this.clientNode}-${this.requestSeq}`;
-    const pending: PendingRequest = {
-      requestId,
-      onAnswer: (answer, fromNode) => {
-        const { errorCode, leaderHint } = answer as { errorCode: number; leaderHint: number };
-        if (errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER || errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
-          this.leaderGuess.set(key, leaderHint >= 0 && leaderHint !== fromNode ? leaderHint : this.nextNode(fromNode));
-        }
-        onAnswer(answer, fromNode);
-      },
-      onTimeout: () => {
-        this.leaderGuess.set(key, this.nextNode(target));
-        onTimeout();
-      },
-      timeout: this.scheduler.after(clientTimeoutMs, () => {
-        this.pending.delete(requestId);
-        pending.onTimeout();
-      }),
-    };
-    this.pending.set(requestId, pending);
-    this.transport.send(target, encodeEnvelope({
-      clusterId: this.clusterId,
-      from: { node: this.clientNode, actor: 'data-client' },
-      to: { node: target, actor: partitionActorId(topic, partition) },
-      kind,
-      payload: encodePayload(kind, body(requestId)),
-      msgId: `${this.clientNode}:${requestId}`,
-      parentId: '',
-    }));
-  }
-
-  private nextNode(node: number): number {
-    const at = this.nodeIds.indexOf(node);
-    return this.nodeIds[(at + 1) % this.nodeIds.length]!;
-  }
-
-  private receive(bytes: Uint8Array): void {
-    const envelope = decodeEnvelope(bytes);
-    if (envelope.kind !== 'ProduceResponse' && envelope.kind !== 'FetchResponse') return;
-    const body = decodePayload(envelope.kind as WireKind, envelope.payload) as { requestId: string };
-    this.tracer.record({
-      t: this.scheduler.now, node: this.clientNode, actor: 'data-client', kind: envelope.kind, id: envelope.msgId,
-      parent: envelope.parentId, from: `${envelope.from.node}/${envelope.from.actor}`,
-    });
-    const pending = this.pending.get(body.requestId);
-    if (pending === undefined) return; // an answer after we gave up on it
-    this.pending.delete(body.requestId);
-    this.scheduler.cancel(pending.timeout);
-    pending.onAnswer(body, envelope.from.node);
   }
 }
