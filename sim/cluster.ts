@@ -8,6 +8,10 @@ import {
 import {
   type PartitionContext, type PartitionTimings, partitionMachine, partitionMachineName,
 } from '../actors/partition/partition-machine.js';
+import {
+  type CoordinatorContext, type GroupCoordinatorSettings, defaultGroupCoordinatorSettings, groupCoordinatorMachine, groupCoordinatorMachineName,
+} from '../actors/group/coordinator-machine.js';
+import { defaultGroupConfig } from '../actors/group/group-state.js';
 import { NodeKernel } from '../runtime/kernel/node-kernel.js';
 import { PlacementTable } from '../runtime/kernel/placement.js';
 import type { Tracer } from '../runtime/kernel/ports.js';
@@ -23,8 +27,22 @@ const silentLogger = pino({ level: 'silent' });
 export interface SimTimings {
   controller: Omit<ControllerConfig, 'clusterId' | 'nodeId' | 'voters' | 'bugs'>;
   broker: Pick<BrokerConfig, 'heartbeatIntervalMs' | 'requestTimeoutMs' | 'metadataFetchWaitMaxMs' | 'retryBackoffMs' | 'defaultMinInsyncReplicas'>;
+  /** Default: simGroupCoordinator. */
+  groupCoordinator?: GroupCoordinatorSettings;
   partition: PartitionTimings;
 }
+
+/** __consumer_offsets partitions in simulated clusters: few, so that runs stay cheap and groups share coordinators. */
+export const simOffsetsPartitions = 4;
+
+/** Group coordinators in simulated clusters: short session bounds, quick retention checks. */
+export const simGroupCoordinator: GroupCoordinatorSettings = {
+  ...defaultGroupCoordinatorSettings,
+  offsetsTopicPartitions: simOffsetsPartitions,
+  group: { ...defaultGroupConfig, minSessionTimeoutMs: 1000 },
+  offsetsRetentionCheckIntervalMs: 5000,
+  offsetsCommitTimeoutMs: 3000,
+};
 
 /** A partition replica as a checker sees it. */
 export interface ReplicaView {
@@ -35,6 +53,19 @@ export interface ReplicaView {
 }
 
 const systemActors = new Set([controllerActorId, brokerActorId]);
+
+/** Partition replicas are the actors other than the controller, the broker and the group coordinators. */
+function isReplicaActor(actorId: string): boolean {
+  return !systemActors.has(actorId) && !actorId.startsWith('group-coordinator-');
+}
+
+/** A group coordinator as a checker sees it. */
+export interface CoordinatorView {
+  node: number;
+  actorId: string;
+  state: string;
+  context: CoordinatorContext;
+}
 
 export interface SimBugs {
   controller: ControllerBugs;
@@ -135,7 +166,7 @@ export class SimCluster {
       const kernel = this.nodes.get(id)!.kernel;
       if (kernel === null) continue;
       for (const actorId of kernel.actorIds()) {
-        if (systemActors.has(actorId)) continue;
+        if (!isReplicaActor(actorId)) continue;
         const view = this.view<PartitionContext>(id, actorId);
         if (view !== undefined) views.push({ ...view, actorId });
       }
@@ -144,8 +175,24 @@ export class SimCluster {
   }
 
   replica(node: number, actorId: string): ReplicaView | undefined {
+    if (!isReplicaActor(actorId)) return undefined;
     const view = this.view<PartitionContext>(node, actorId);
     return view === undefined ? undefined : { ...view, actorId };
+  }
+
+  /** Every group coordinator on a live node. */
+  coordinators(): CoordinatorView[] {
+    const views: CoordinatorView[] = [];
+    for (const id of this.nodeIds) {
+      const kernel = this.nodes.get(id)!.kernel;
+      if (kernel === null) continue;
+      for (const actorId of kernel.actorIds()) {
+        if (!actorId.startsWith('group-coordinator-')) continue;
+        const view = this.view<CoordinatorContext>(id, actorId);
+        if (view !== undefined) views.push({ ...view, actorId });
+      }
+    }
+    return views;
   }
 
   /** The batches a replica's log holds on its node's disk, for checkers. */
@@ -179,7 +226,7 @@ export class SimCluster {
       tracer: this.tracer,
       placement: this.placement,
       onActorFailure: (actor, error) => this.onActorFailure(id, actor, error),
-      machines: { [partitionMachineName]: partitionMachine },
+      machines: { [partitionMachineName]: partitionMachine, [groupCoordinatorMachineName]: groupCoordinatorMachine },
       fallbackActor: brokerActorId,
     });
     node.kernel = kernel;
@@ -196,6 +243,7 @@ export class SimCluster {
         listener: `127.0.0.1:${9091 + id}`,
         incarnationId: this.prng.hex(16),
         partition: this.timings.partition,
+        groupCoordinator: this.timings.groupCoordinator ?? simGroupCoordinator,
         bugs: this.bugs.broker,
       },
     });

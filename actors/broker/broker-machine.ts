@@ -6,10 +6,15 @@
 // replicas this node does not have with where the leader is.
 import { setup } from 'xstate';
 import type { Address, Delivered, Outgoing, WireEvent, WireKind, WireMessages } from '../protocol/messages.js';
+import { groupRequestKinds } from '../protocol/messages.js';
 import { type Effect, type EffectBatch, type TimerFired, effectfulStep } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { controllerActorId } from '../controller/controller-machine.js';
 import { type MetadataImage, applyEntry, emptyImage, imageFromMessage } from '../controller/metadata-image.js';
+import {
+  type GroupCoordinatorBugs, type GroupCoordinatorInput, type GroupCoordinatorSettings, groupCoordinatorMachineName, groupRequestRefusal,
+} from '../group/coordinator-machine.js';
+import { consumerOffsetsTopic, groupCoordinatorActorId } from '../group/offsets-topic.js';
 import {
   type PartitionConfig, type PartitionInput, type PartitionTimings, partitionActorId, partitionMachineName,
 } from '../partition/partition-machine.js';
@@ -34,12 +39,15 @@ export interface BrokerConfig {
   partition: PartitionTimings;
   /** min.insync.replicas, the broker default. */
   defaultMinInsyncReplicas: number;
+  /** The group coordinators this node runs beside its __consumer_offsets replicas. */
+  groupCoordinator: GroupCoordinatorSettings;
   bugs: BrokerBugs;
 }
 
 export interface BrokerBugs {
   /** Drop the last entry of every fetched batch while still advancing (breaks convergence). */
   skipLastFetchedEntry?: boolean;
+  group?: GroupCoordinatorBugs;
 }
 
 export const defaultBrokerTimings = {
@@ -239,17 +247,37 @@ function reconcileReplicas(ctx: BrokerContext): Effect[] {
       }
       // A replica that already exists (perhaps still deleting an older topic of this name) learns it by message.
       effects.push(send({ node: ctx.config.brokerId, actor: actorId }, 'PartitionStateChange', state));
+      if (topic.name === consumerOffsetsTopic) effects.push(...tellCoordinator(ctx, state, last === undefined));
     }
   }
   for (const [actorId, last] of [...ctx.replicaStates]) {
     if (seen.has(actorId)) continue;
     ctx.replicaStates.delete(actorId);
     const at = actorId.lastIndexOf('-');
-    effects.push(send({ node: ctx.config.brokerId, actor: actorId }, 'PartitionStateChange', {
+    const removed: WireMessages['PartitionStateChange'] = {
       topic: actorId.slice(0, at), topicId: last.topicId, partition: Number(actorId.slice(at + 1)), replicas: [], isr: [], leader: -1,
       leaderEpoch: last.leaderEpoch, partitionEpoch: last.partitionEpoch, configs: [], removed: true,
-    }));
+    };
+    effects.push(send({ node: ctx.config.brokerId, actor: actorId }, 'PartitionStateChange', removed));
+    if (removed.topic === consumerOffsetsTopic) effects.push(...tellCoordinator(ctx, removed, false));
   }
+  return effects;
+}
+
+/**
+ * Each __consumer_offsets replica here has a group coordinator beside it, told the same
+ * partition state: it serves while the replica leads.
+ */
+function tellCoordinator(ctx: BrokerContext, state: WireMessages['PartitionStateChange'], spawn: boolean): Effect[] {
+  const actorId = groupCoordinatorActorId(state.partition);
+  const effects: Effect[] = [];
+  if (spawn) {
+    const input: GroupCoordinatorInput = {
+      config: { ...ctx.config.groupCoordinator, nodeId: ctx.config.brokerId, bugs: ctx.config.bugs.group ?? {} }, partition: state.partition,
+    };
+    effects.push({ type: 'spawn', actorId, machine: groupCoordinatorMachineName, input });
+  }
+  effects.push(send({ node: ctx.config.brokerId, actor: actorId }, 'PartitionStateChange', state));
   return effects;
 }
 
@@ -296,6 +324,9 @@ const answerForAbsentReplica: Handler = (ctx, event) => {
   }
 };
 
+/** A group request for a coordinator this node does not run: NOT_COORDINATOR sends the client to look again. */
+const answerForAbsentCoordinator: Handler = (_ctx, event) => groupRequestRefusal(event as WireEvent, ErrorCode.NOT_COORDINATOR);
+
 const fetchTimedOut: Handler = (ctx) => {
   retarget(ctx, -1);
   return fetchRequest(ctx);
@@ -321,6 +352,7 @@ export const brokerMachine = setup({
     forwardAlterPartition: effectful(forwardAlterPartition),
     alterPartitionAnswered: effectful(alterPartitionAnswered),
     answerForAbsentReplica: effectful(answerForAbsentReplica),
+    answerForAbsentCoordinator: effectful(answerForAbsentCoordinator),
   },
   guards: {
     registrationAccepted: ({ event }) => event.type === 'BrokerRegistrationResponse' && event.body.errorCode === ErrorCode.NONE,
@@ -348,6 +380,7 @@ export const brokerMachine = setup({
     FetchRequest: { actions: 'answerForAbsentReplica' },
     OffsetForLeaderEpochRequest: { actions: 'answerForAbsentReplica' },
     ListOffsetsRequest: { actions: 'answerForAbsentReplica' },
+    ...Object.fromEntries([...groupRequestKinds].map((kind) => [kind, { actions: 'answerForAbsentCoordinator' as const }])),
   },
   states: {
     registering: {

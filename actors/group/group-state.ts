@@ -703,6 +703,22 @@ function leaveMember<R>(group: GroupState<R>, leaving: { memberId: string; group
   return ErrorCode.NONE;
 }
 
+/**
+ * The host could not persist the group's new assignment (Kafka's storeGroup failing during
+ * SyncGroup): the assignment is void and a new round starts, so that an assignment that is
+ * not durable is never the one a failed-over coordinator's generation reuses.
+ */
+export function rebalance<R>(group: GroupState<R>, nowMs: number): GroupStep<R> {
+  const generationBefore = group.generationId;
+  const work: Work<R> = { replies: [], changed: false };
+  if (group.state === 'Stable' || group.state === 'CompletingRebalance') {
+    for (const member of group.members.values()) member.assignment = emptyBytes;
+    prepareRebalance(group, nowMs, work);
+    tryCompleteJoin(group, nowMs, work);
+  }
+  return finish(group, work, generationBefore);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Timers
 

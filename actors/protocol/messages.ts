@@ -265,6 +265,78 @@ export interface OffsetForLeaderEpochResponse {
   partition: number;
 }
 
+// ---- Consumer groups. Kafka's nullable strings are '' here (see schema.ts). ----
+export interface GroupProtocolEntry { name: string; metadata: Uint8Array }
+export interface JoinGroupRequest {
+  requestId: string;
+  groupId: string;
+  version: number;
+  memberId: string;
+  groupInstanceId: string;
+  clientId: string;
+  clientHost: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  protocolType: string;
+  protocols: GroupProtocolEntry[];
+}
+export interface JoinGroupMemberEntry { memberId: string; groupInstanceId: string; metadata: Uint8Array }
+export interface JoinGroupResponse {
+  requestId: string;
+  errorCode: number;
+  generationId: number;
+  protocolType: string;
+  protocolName: string;
+  leader: string;
+  skipAssignment: boolean;
+  memberId: string;
+  members: JoinGroupMemberEntry[];
+}
+export interface SyncGroupRequest {
+  requestId: string;
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string;
+  protocolType: string;
+  protocolName: string;
+  assignments: Array<{ memberId: string; assignment: Uint8Array }>;
+}
+export interface SyncGroupResponse { requestId: string; errorCode: number; protocolType: string; protocolName: string; assignment: Uint8Array }
+export interface HeartbeatRequest { requestId: string; groupId: string; generationId: number; memberId: string; groupInstanceId: string }
+export interface HeartbeatResponse { requestId: string; errorCode: number }
+export interface LeaveGroupMemberEntry { memberId: string; groupInstanceId: string; errorCode: number }
+export interface LeaveGroupRequest { requestId: string; groupId: string; version: number; members: LeaveGroupMemberEntry[] }
+export interface LeaveGroupResponse { requestId: string; errorCode: number; members: LeaveGroupMemberEntry[] }
+export interface OffsetEntry { topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string; errorCode: number }
+export interface TopicPartitionEntry { topic: string; partition: number }
+export interface OffsetCommitRequest {
+  requestId: string;
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string;
+  retentionMs: number;
+  offsets: OffsetEntry[];
+}
+export interface OffsetCommitResponse { requestId: string; results: OffsetEntry[] }
+export interface OffsetFetchRequest { requestId: string; groupId: string; allPartitions: boolean; partitions: TopicPartitionEntry[] }
+export interface OffsetFetchResponse { requestId: string; errorCode: number; offsets: OffsetEntry[] }
+export interface DescribedMember {
+  memberId: string; groupInstanceId: string; clientId: string; clientHost: string; metadata: Uint8Array; assignment: Uint8Array;
+}
+export interface DescribedGroup { errorCode: number; groupId: string; state: string; protocolType: string; protocolName: string; members: DescribedMember[] }
+export interface DescribeGroupsRequest { requestId: string; groupIds: string[] }
+export interface DescribeGroupsResponse { requestId: string; groups: DescribedGroup[] }
+export interface ListedGroup { groupId: string; protocolType: string; groupState: string }
+export interface ListGroupsRequest { requestId: string; statesFilter: string[] }
+export interface ListGroupsResponse { requestId: string; errorCode: number; groups: ListedGroup[] }
+export interface GroupResult { groupId: string; errorCode: number }
+export interface DeleteGroupsRequest { requestId: string; groupIds: string[] }
+export interface DeleteGroupsResponse { requestId: string; results: GroupResult[] }
+export interface OffsetDeleteRequest { requestId: string; groupId: string; partitions: TopicPartitionEntry[] }
+export interface OffsetDeleteResponse { requestId: string; errorCode: number; results: OffsetEntry[] }
+
 /** Every message kind that crosses a transport, with its payload type. */
 export interface WireMessages {
   VoteRequest: VoteRequest;
@@ -296,6 +368,26 @@ export interface WireMessages {
   OffsetForLeaderEpochResponse: OffsetForLeaderEpochResponse;
   ListOffsetsRequest: ListOffsetsRequest;
   ListOffsetsResponse: ListOffsetsResponse;
+  JoinGroupRequest: JoinGroupRequest;
+  JoinGroupResponse: JoinGroupResponse;
+  SyncGroupRequest: SyncGroupRequest;
+  SyncGroupResponse: SyncGroupResponse;
+  HeartbeatRequest: HeartbeatRequest;
+  HeartbeatResponse: HeartbeatResponse;
+  LeaveGroupRequest: LeaveGroupRequest;
+  LeaveGroupResponse: LeaveGroupResponse;
+  OffsetCommitRequest: OffsetCommitRequest;
+  OffsetCommitResponse: OffsetCommitResponse;
+  OffsetFetchRequest: OffsetFetchRequest;
+  OffsetFetchResponse: OffsetFetchResponse;
+  DescribeGroupsRequest: DescribeGroupsRequest;
+  DescribeGroupsResponse: DescribeGroupsResponse;
+  ListGroupsRequest: ListGroupsRequest;
+  ListGroupsResponse: ListGroupsResponse;
+  DeleteGroupsRequest: DeleteGroupsRequest;
+  DeleteGroupsResponse: DeleteGroupsResponse;
+  OffsetDeleteRequest: OffsetDeleteRequest;
+  OffsetDeleteResponse: OffsetDeleteResponse;
 }
 export type WireKind = keyof WireMessages;
 export const wireKinds: readonly WireKind[] = [
@@ -307,10 +399,24 @@ export const wireKinds: readonly WireKind[] = [
   'PartitionStateChange', 'AlterPartitionRequest', 'AlterPartitionResponse', 'ProduceRequest', 'ProduceResponse',
   'FetchRequest', 'FetchResponse', 'OffsetForLeaderEpochRequest', 'OffsetForLeaderEpochResponse',
   'ListOffsetsRequest', 'ListOffsetsResponse',
+  'JoinGroupRequest', 'JoinGroupResponse',
+  'SyncGroupRequest', 'SyncGroupResponse',
+  'HeartbeatRequest', 'HeartbeatResponse',
+  'LeaveGroupRequest', 'LeaveGroupResponse',
+  'OffsetCommitRequest', 'OffsetCommitResponse',
+  'OffsetFetchRequest', 'OffsetFetchResponse',
+  'DescribeGroupsRequest', 'DescribeGroupsResponse',
+  'ListGroupsRequest', 'ListGroupsResponse',
+  'DeleteGroupsRequest', 'DeleteGroupsResponse',
+  'OffsetDeleteRequest', 'OffsetDeleteResponse',
 ];
 
 /** Requests addressed to a partition replica; a node without that replica lets its broker answer. */
 export const partitionRequestKinds: ReadonlySet<string> = new Set(['ProduceRequest', 'FetchRequest', 'OffsetForLeaderEpochRequest', 'ListOffsetsRequest']);
+/** Requests addressed to a group coordinator; a node without that coordinator lets its broker answer. */
+export const groupRequestKinds: ReadonlySet<string> = new Set(['JoinGroupRequest', 'SyncGroupRequest', 'HeartbeatRequest', 'LeaveGroupRequest', 'OffsetCommitRequest', 'OffsetFetchRequest', 'DescribeGroupsRequest', 'ListGroupsRequest', 'DeleteGroupsRequest', 'OffsetDeleteRequest']);
+/** Requests that the broker answers when the actor they are addressed to does not exist. */
+export const fallbackRequestKinds: ReadonlySet<string> = new Set([...partitionRequestKinds, ...groupRequestKinds]);
 
 /** A message as an actor receives it: the payload plus who sent it and when it arrived. */
 export type Delivered<K extends WireKind> = {

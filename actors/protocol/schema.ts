@@ -335,4 +335,130 @@ message OffsetForLeaderEpochResponse {
   string topic = 6;
   uint32 partition = 7;
 }
+
+// ---- Consumer groups (to the group coordinator of the group's __consumer_offsets partition) ----
+// Kafka's nullable strings travel as "" (an empty group.instance.id, protocol type or name
+// means none). Every request names its group; the coordinator answers NOT_COORDINATOR for a
+// group that does not hash to its partition.
+message GroupProtocolEntry { string name = 1; bytes metadata = 2; }
+message JoinGroupRequest {
+  string request_id = 1;
+  string group_id = 2;
+  uint32 version = 3;
+  string member_id = 4;
+  string group_instance_id = 5;
+  string client_id = 6;
+  string client_host = 7;
+  sint32 session_timeout_ms = 8;
+  sint32 rebalance_timeout_ms = 9;
+  string protocol_type = 10;
+  repeated GroupProtocolEntry protocols = 11;
+}
+message JoinGroupMemberEntry { string member_id = 1; string group_instance_id = 2; bytes metadata = 3; }
+message JoinGroupResponse {
+  string request_id = 1;
+  sint32 error_code = 2;
+  sint32 generation_id = 3;
+  string protocol_type = 4;
+  string protocol_name = 5;
+  string leader = 6;
+  bool skip_assignment = 7;
+  string member_id = 8;
+  repeated JoinGroupMemberEntry members = 9;
+}
+message SyncGroupAssignment { string member_id = 1; bytes assignment = 2; }
+message SyncGroupRequest {
+  string request_id = 1;
+  string group_id = 2;
+  sint32 generation_id = 3;
+  string member_id = 4;
+  string group_instance_id = 5;
+  string protocol_type = 6;
+  string protocol_name = 7;
+  repeated SyncGroupAssignment assignments = 8;
+}
+message SyncGroupResponse {
+  string request_id = 1;
+  sint32 error_code = 2;
+  string protocol_type = 3;
+  string protocol_name = 4;
+  bytes assignment = 5;
+}
+message HeartbeatRequest {
+  string request_id = 1;
+  string group_id = 2;
+  sint32 generation_id = 3;
+  string member_id = 4;
+  string group_instance_id = 5;
+}
+message HeartbeatResponse { string request_id = 1; sint32 error_code = 2; }
+message LeaveGroupMemberEntry { string member_id = 1; string group_instance_id = 2; sint32 error_code = 3; }
+message LeaveGroupRequest {
+  string request_id = 1;
+  string group_id = 2;
+  uint32 version = 3;
+  repeated LeaveGroupMemberEntry members = 4;
+}
+message LeaveGroupResponse {
+  string request_id = 1;
+  sint32 error_code = 2;
+  repeated LeaveGroupMemberEntry members = 3;
+}
+// One partition's committed offset (requests and answers; error_code only in answers,
+// offset -1 when the group has none).
+message OffsetEntry {
+  string topic = 1;
+  uint32 partition = 2;
+  double offset = 3;
+  sint32 leader_epoch = 4;
+  string metadata = 5;
+  sint32 error_code = 6;
+}
+message TopicPartitionEntry { string topic = 1; uint32 partition = 2; }
+// generation_id -1 with an empty member id: a commit outside group management.
+// retention_ms -1: the broker's offsets.retention.minutes.
+message OffsetCommitRequest {
+  string request_id = 1;
+  string group_id = 2;
+  sint32 generation_id = 3;
+  string member_id = 4;
+  string group_instance_id = 5;
+  double retention_ms = 6;
+  repeated OffsetEntry offsets = 7;
+}
+message OffsetCommitResponse { string request_id = 1; repeated OffsetEntry results = 2; }
+// all_partitions: every offset the group has (Kafka's null topic list).
+message OffsetFetchRequest {
+  string request_id = 1;
+  string group_id = 2;
+  bool all_partitions = 3;
+  repeated TopicPartitionEntry partitions = 4;
+}
+message OffsetFetchResponse { string request_id = 1; sint32 error_code = 2; repeated OffsetEntry offsets = 3; }
+message DescribedMember {
+  string member_id = 1;
+  string group_instance_id = 2;
+  string client_id = 3;
+  string client_host = 4;
+  bytes metadata = 5;
+  bytes assignment = 6;
+}
+message DescribedGroup {
+  sint32 error_code = 1;
+  string group_id = 2;
+  string state = 3;
+  string protocol_type = 4;
+  string protocol_name = 5;
+  repeated DescribedMember members = 6;
+}
+message DescribeGroupsRequest { string request_id = 1; repeated string group_ids = 2; }
+message DescribeGroupsResponse { string request_id = 1; repeated DescribedGroup groups = 2; }
+message ListedGroup { string group_id = 1; string protocol_type = 2; string group_state = 3; }
+message ListGroupsRequest { string request_id = 1; repeated string states_filter = 2; }
+message ListGroupsResponse { string request_id = 1; sint32 error_code = 2; repeated ListedGroup groups = 3; }
+message GroupResult { string group_id = 1; sint32 error_code = 2; }
+message DeleteGroupsRequest { string request_id = 1; repeated string group_ids = 2; }
+message DeleteGroupsResponse { string request_id = 1; repeated GroupResult results = 2; }
+message OffsetDeleteRequest { string request_id = 1; string group_id = 2; repeated TopicPartitionEntry partitions = 3; }
+message OffsetDeleteResponse { string request_id = 1; sint32 error_code = 2; repeated OffsetEntry results = 3; }
 `;

@@ -8,7 +8,7 @@ import {
   type Envelope, decodeEnvelope, decodePayload, encodeEnvelope, encodePayload,
 } from '../../actors/protocol/codec.js';
 import type { Effect, EffectBatch } from '../../actors/protocol/effects.js';
-import { type Address, type Outgoing, type WireKind, partitionRequestKinds } from '../../actors/protocol/messages.js';
+import { type Address, type Outgoing, type WireKind, fallbackRequestKinds } from '../../actors/protocol/messages.js';
 import type { Clock, StoragePort, TimerHandle, Tracer, Transport } from './ports.js';
 import type { DropReason, KernelMetrics } from './metrics.js';
 import type { PlacementTable } from './placement.js';
@@ -210,7 +210,7 @@ export class NodeKernel {
       return;
     }
     let cell = this.cells.get(envelope.to.actor);
-    if ((cell === undefined || cell.failed) && this.options.fallbackActor !== undefined && partitionRequestKinds.has(envelope.kind)) {
+    if ((cell === undefined || cell.failed) && this.options.fallbackActor !== undefined && fallbackRequestKinds.has(envelope.kind)) {
       cell = this.cells.get(this.options.fallbackActor);
     }
     if (cell === undefined || cell.failed) {

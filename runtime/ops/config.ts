@@ -41,6 +41,15 @@ export interface NodeConfig {
   autoCreateTopicsEnable: boolean;
   socketRequestMaxBytes: number;
   connectionsMaxIdleMs: number;
+  offsetsTopicNumPartitions: number;
+  offsetsTopicReplicationFactor: number;
+  offsetsRetentionMs: number;
+  offsetsRetentionCheckIntervalMs: number;
+  offsetMetadataMaxBytes: number;
+  offsetsCommitTimeoutMs: number;
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  groupMaxSize: number;
 }
 
 export class ConfigError extends Error {}
@@ -69,6 +78,7 @@ const boolean: Parser = (value) => {
   return value === 'true';
 };
 const seconds: Parser = (value) => (integer(1)(value) as number) * 1000;
+const minutes: Parser = (value) => (integer(1)(value) as number) * 60_000;
 const list: Parser = (value) => value.split(',').map((v) => v.trim()).filter((v) => v !== '');
 const roles: Parser = (value) => {
   const parts = list(value) as string[];
@@ -126,6 +136,16 @@ export const configKeys: Record<string, KeySpec> = {
   'auto.create.topics.enable': { field: 'autoCreateTopicsEnable', parse: boolean, default: true },
   'socket.request.max.bytes': { field: 'socketRequestMaxBytes', parse: integer(1024), default: 100 * 1024 * 1024 },
   'connections.max.idle.ms': { field: 'connectionsMaxIdleMs', parse: integer(1000), default: 600_000 },
+  // Consumer groups: Kafka's names and defaults.
+  'offsets.topic.num.partitions': { field: 'offsetsTopicNumPartitions', parse: integer(1, 10_000), default: 50 },
+  'offsets.topic.replication.factor': { field: 'offsetsTopicReplicationFactor', parse: integer(1, 32767), default: 3 },
+  'offsets.retention.minutes': { field: 'offsetsRetentionMs', parse: minutes, default: 7 * 24 * 3600_000 },
+  'offsets.retention.check.interval.ms': { field: 'offsetsRetentionCheckIntervalMs', parse: integer(1), default: 600_000 },
+  'offset.metadata.max.bytes': { field: 'offsetMetadataMaxBytes', parse: integer(0), default: 4096 },
+  'offsets.commit.timeout.ms': { field: 'offsetsCommitTimeoutMs', parse: integer(1), default: 5000 },
+  'group.min.session.timeout.ms': { field: 'groupMinSessionTimeoutMs', parse: integer(1), default: 6000 },
+  'group.max.session.timeout.ms': { field: 'groupMaxSessionTimeoutMs', parse: integer(1), default: 1_800_000 },
+  'group.max.size': { field: 'groupMaxSize', parse: integer(1), default: 2_147_483_647 },
 };
 
 /** Parses server.properties text (plus `key=value` overrides). `source` names the file in errors. */
@@ -162,6 +182,9 @@ export function parseConfig(textContent: string, source: string, overrides: stri
   if (result.advertisedListeners === '') result.advertisedListeners = result.listeners;
   if (result.brokerSessionTimeoutMs < 3 * result.brokerHeartbeatIntervalMs) {
     throw new ConfigError(`${source}: broker.session.timeout.ms (${result.brokerSessionTimeoutMs}) must be at least 3 x broker.heartbeat.interval.ms (${result.brokerHeartbeatIntervalMs}), or brokers are fenced while they look for a new controller`);
+  }
+  if (result.groupMaxSessionTimeoutMs < result.groupMinSessionTimeoutMs) {
+    throw new ConfigError(`${source}: group.max.session.timeout.ms (${result.groupMaxSessionTimeoutMs}) is below group.min.session.timeout.ms (${result.groupMinSessionTimeoutMs})`);
   }
   if (result.processRoles.includes('controller') && !result.controllerQuorumVoters.includes(result.nodeId)) {
     throw new ConfigError(`${source}: controller.quorum.voters does not list node.id ${result.nodeId}, but process.roles includes controller`);

@@ -8,6 +8,9 @@ import type { Registry } from 'prom-client';
 import { brokerActorId, brokerMachine, defaultBrokerTimings } from '../../actors/broker/broker-machine.js';
 import { controllerActorId, controllerMachine, defaultControllerTimings } from '../../actors/controller/controller-machine.js';
 import { defaultPartitionTimings, partitionMachine, partitionMachineName } from '../../actors/partition/partition-machine.js';
+import {
+  type GroupCoordinatorSettings, defaultGroupCoordinatorSettings, groupCoordinatorMachine, groupCoordinatorMachineName,
+} from '../../actors/group/coordinator-machine.js';
 import { createKernelMetrics } from '../kernel/metrics.js';
 import { NodeKernel } from '../kernel/node-kernel.js';
 import type { Transport } from '../kernel/ports.js';
@@ -65,7 +68,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
     placement: options.placement ?? new PlacementTable(),
     onStateChange: (actor, state) => logger.info({ actor, state }, `${actor} is now ${state}`),
     onActorFailure: (actor, error) => options.onFatal(new Error(`actor ${actor} failed: ${error.message}`)),
-    machines: { [partitionMachineName]: partitionMachine },
+    machines: { [partitionMachineName]: partitionMachine, [groupCoordinatorMachineName]: groupCoordinatorMachine },
     fallbackActor: brokerActorId,
   });
   if (config.processRoles.includes('controller')) {
@@ -97,6 +100,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
         listener: listenerHostPort(config.advertisedListeners),
         incarnationId: randomBytes(8).toString('hex'),
         defaultMinInsyncReplicas: config.minInsyncReplicas,
+        groupCoordinator: groupCoordinatorSettings(config),
         partition: {
           ...defaultPartitionTimings,
           replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
@@ -148,5 +152,18 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
       await storage.close();
       await transport.close();
     },
+  };
+}
+
+/** The group coordinator's settings from server.properties. */
+export function groupCoordinatorSettings(config: NodeConfig): GroupCoordinatorSettings {
+  return {
+    ...defaultGroupCoordinatorSettings,
+    offsetsTopicPartitions: config.offsetsTopicNumPartitions,
+    group: { minSessionTimeoutMs: config.groupMinSessionTimeoutMs, maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs, groupMaxSize: config.groupMaxSize },
+    offsetsRetentionMs: config.offsetsRetentionMs,
+    offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
+    offsetMetadataMaxBytes: config.offsetMetadataMaxBytes,
+    offsetsCommitTimeoutMs: config.offsetsCommitTimeoutMs,
   };
 }
