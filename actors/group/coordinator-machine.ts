@@ -459,9 +459,10 @@ function committedOffsets(entry: GroupEntry | undefined, request: { all: boolean
   });
 }
 
-/** An Empty group with neither offsets nor a persisted record is forgotten. */
+/** An Empty group with neither offsets, a persisted record nor member ids handed out (KIP-394) is forgotten. */
 function dropIfForgotten(ctx: CoordinatorContext, entry: GroupEntry): void {
-  if (entry.group.state === 'Empty' && entry.offsets.size === 0 && entry.persisted === null && entry.metadataWrite === null) {
+  if (entry.group.state === 'Empty' && entry.offsets.size === 0 && entry.persisted === null && entry.metadataWrite === null
+    && entry.group.pendingMembers.size === 0) {
     ctx.groups.delete(entry.group.groupId);
   }
 }
