@@ -322,7 +322,7 @@ function metadataValue(entry: GroupEntry): GroupMetadataValue {
     generationId: group.generationId,
     protocolName: group.protocolName,
     leaderId: group.leaderId,
-    currentStateTimestamp: entry.emptySinceMs ?? -1,
+    currentStateTimestamp: entry.emptySinceMs === null ? -1 : Math.floor(entry.emptySinceMs),
     members: [...group.members.values()].map((m) => ({
       memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
       rebalanceTimeoutMs: m.rebalanceTimeoutMs, sessionTimeoutMs: m.sessionTimeoutMs,
