@@ -16,6 +16,8 @@ import {
   encodeApiVersionsFallbackFrame, encodeResponseFrame, supportedApiVersions,
 } from './protocol/index.js';
 import { MeshPort } from './mesh-port.js';
+import { GroupApi } from './group-api.js';
+import { consumerOffsetsTopic, offsetsTopicPartitionsDefault } from '../../actors/group/offsets-topic.js';
 import { splitHostPort } from '../ops/config.js';
 
 export interface KafkaApiOptions {
@@ -29,6 +31,10 @@ export interface KafkaApiOptions {
   meshTimeoutMarginMs: number;
   /** The host endpoint name answers come back to (one per KafkaApi on a node). */
   endpoint?: string;
+  /** offsets.topic.num.partitions (default 50) */
+  offsetsTopicPartitions?: number;
+  /** offsets.topic.replication.factor (default 3, capped by the live brokers) */
+  offsetsTopicReplicationFactor?: number;
 }
 
 /** A client may not hold a fetch or a produce longer than this, whatever it asks. */
@@ -38,10 +44,19 @@ type Answer = Uint8Array | null;
 
 export class KafkaApi {
   private readonly mesh: MeshPort;
+  private readonly groups: GroupApi;
   private producerIdSeq = 0;
 
   constructor(private readonly options: KafkaApiOptions) {
     this.mesh = new MeshPort(options.kernel, options.endpoint);
+    this.groups = new GroupApi({
+      mesh: this.mesh,
+      image: () => this.image(),
+      createTopic: (name, partitions, replicationFactor, configs, timeoutMs) => this.createTopic(name, partitions, replicationFactor, configs, timeoutMs),
+      offsetsTopicPartitions: options.offsetsTopicPartitions ?? offsetsTopicPartitionsDefault,
+      offsetsTopicReplicationFactor: options.offsetsTopicReplicationFactor ?? 3,
+      meshTimeoutMarginMs: options.meshTimeoutMarginMs,
+    });
   }
 
   close(): void {
@@ -49,7 +64,7 @@ export class KafkaApi {
   }
 
   /** Handles one request frame (without its size prefix); resolves with the response frame. */
-  async handle(frame: Uint8Array): Promise<Answer> {
+  async handle(frame: Uint8Array, clientHost = ''): Promise<Answer> {
     let request: DecodedRequest;
     try {
       request = decodeRequestFrame(frame);
@@ -59,7 +74,26 @@ export class KafkaApi {
       }
       throw error;
     }
+    if (GroupApi.serves(request.apiKey)) return this.reply(request as never, await this.group(request, clientHost) as never);
     return this.dispatch(request);
+  }
+
+  private group(request: DecodedRequest, clientHost: string): Promise<Record<string, unknown>> | Record<string, unknown> {
+    const groups = this.groups;
+    switch (request.apiKey) {
+      case ApiKeys.FindCoordinator: return groups.findCoordinator(request);
+      case ApiKeys.JoinGroup: return groups.joinGroup(request, { clientId: request.header.clientId ?? '', clientHost });
+      case ApiKeys.SyncGroup: return groups.syncGroup(request);
+      case ApiKeys.Heartbeat: return groups.heartbeat(request);
+      case ApiKeys.LeaveGroup: return groups.leaveGroup(request);
+      case ApiKeys.OffsetCommit: return groups.offsetCommit(request);
+      case ApiKeys.OffsetFetch: return groups.offsetFetch(request);
+      case ApiKeys.DescribeGroups: return groups.describeGroups(request);
+      case ApiKeys.ListGroups: return groups.listGroups(request);
+      case ApiKeys.DeleteGroups: return groups.deleteGroups(request);
+      case ApiKeys.OffsetDelete: return groups.offsetDelete(request);
+      default: throw new Error(`${request.apiName} is not a group API`);
+    }
   }
 
   private reply<K extends ApiKey>(request: { apiKey: K; apiVersion: number; header: { correlationId: number } }, body: ResponseInput<K>): Uint8Array {
@@ -90,10 +124,8 @@ export class KafkaApi {
         return this.describeCluster(request);
       case ApiKeys.DescribeConfigs:
         return this.describeConfigs(request);
-      case ApiKeys.FindCoordinator:
-        return this.findCoordinator(request);
       default:
-        return this.withoutCoordinator(request);
+        return this.unsupported(request);
     }
   }
 
@@ -283,55 +315,9 @@ export class KafkaApi {
     return this.reply(request, { throttleTimeMs: 0, errorCode: 0, producerId: brokerEpoch * 65536 + (this.producerIdSeq % 65536), producerEpoch: 0 });
   }
 
-  /** Consumer groups arrive with their own issue: until then no coordinator is available. */
-  private findCoordinator(request: Extract<DecodedRequest, { apiKey: 10 }>): Answer {
-    const body = request.body as RequestBody<10>;
-    const code = ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (request.apiVersion >= 4) {
-      return this.reply(request, {
-        throttleTimeMs: 0,
-        coordinators: body.coordinatorKeys.map((key) => ({ key, nodeId: -1, host: '', port: -1, errorCode: code, errorMessage: 'no group coordinator yet' })),
-      });
-    }
-    return this.reply(request, { throttleTimeMs: 0, errorCode: code, errorMessage: 'no group coordinator yet', nodeId: -1, host: '', port: -1 });
-  }
-
-  /**
-   * The group APIs reach this node, but no group coordinator runs here yet (consumer groups
-   * have their own issue): they get NOT_COORDINATOR, which clients treat as "look again".
-   * SASL is not offered, and adding partitions is not supported yet.
-   */
-  private withoutCoordinator(request: DecodedRequest): Answer {
-    const code = ErrorCode.NOT_COORDINATOR;
+  /** SASL is not offered, and adding partitions is not supported yet. */
+  private unsupported(request: DecodedRequest): Answer {
     switch (request.apiKey) {
-      case ApiKeys.JoinGroup:
-      case ApiKeys.SyncGroup:
-      case ApiKeys.Heartbeat:
-      case ApiKeys.LeaveGroup:
-        return this.reply(request as Extract<DecodedRequest, { apiKey: 11 }>, { throttleTimeMs: 0, errorCode: code });
-      case ApiKeys.OffsetCommit: {
-        const body = request.body as RequestBody<8>;
-        return this.reply(request, {
-          throttleTimeMs: 0,
-          topics: body.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) })),
-        });
-      }
-      case ApiKeys.OffsetFetch: {
-        const body = request.body as RequestBody<9>;
-        if (request.apiVersion >= 8) {
-          return this.reply(request, { throttleTimeMs: 0, groups: body.groups.map((g) => ({ groupId: g.groupId, topics: [], errorCode: code })) });
-        }
-        return this.reply(request, { throttleTimeMs: 0, topics: [], errorCode: code });
-      }
-      case ApiKeys.DescribeGroups: {
-        const body = request.body as RequestBody<15>;
-        return this.reply(request, {
-          throttleTimeMs: 0,
-          groups: body.groups.map((groupId) => ({ errorCode: code, groupId, groupState: '', protocolType: '', protocolData: '', members: [] })),
-        });
-      }
-      case ApiKeys.ListGroups:
-        return this.reply(request, { throttleTimeMs: 0, errorCode: 0, groups: [] });
       case ApiKeys.SaslHandshake:
         return this.reply(request, { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: [] });
       case ApiKeys.SaslAuthenticate:
@@ -361,6 +347,8 @@ export class KafkaApi {
         const failed = (errorCode: number, errorMessage: string | null = null) => ({
           index: data.index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage,
         });
+        // Internal topics are written by their coordinators only, as in Kafka.
+        if (topic.name === consumerOffsetsTopic) return failed(ErrorCode.INVALID_TOPIC_EXCEPTION, 'internal topic');
         const found = this.partitionOf(topic.name, data.index);
         if ('errorCode' in found) return failed(found.errorCode);
         if (data.records === null || data.records.length === 0) return failed(ErrorCode.CORRUPT_MESSAGE, 'no records');

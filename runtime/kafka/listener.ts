@@ -27,7 +27,7 @@ export async function startKafkaListener(options: KafkaListenerOptions): Promise
     nextId += 1;
     const connection = new KafkaConnection(nextId, socket, async (frame) => {
       try {
-        return await api.handle(frame);
+        return await api.handle(frame, `/${socket.remoteAddress ?? ''}`);
       } catch (error) {
         // A request that cannot be parsed (or is not served) ends this connection only.
         const reason = error instanceof KafkaProtocolError || error instanceof UnsupportedVersionError

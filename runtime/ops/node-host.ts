@@ -121,6 +121,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
         autoCreateTopics: config.autoCreateTopicsEnable, numPartitions: config.numPartitions,
         defaultReplicationFactor: config.defaultReplicationFactor, meshTimeoutMarginMs: 5000,
         requestBytesMax: config.socketRequestMaxBytes, idleTimeoutMs: config.connectionsMaxIdleMs,
+        offsetsTopicPartitions: config.offsetsTopicNumPartitions, offsetsTopicReplicationFactor: config.offsetsTopicReplicationFactor,
       });
     } catch (error) {
       kernel.stop();

@@ -1,0 +1,307 @@
+// The consumer-group APIs of one node's Kafka listener. FindCoordinator names the leader of
+// the __consumer_offsets partition a group hashes to (creating the topic on first use, as
+// Kafka does); the other group APIs go to that partition's coordinator actor on this node,
+// and a node that is not the coordinator answers NOT_COORDINATOR, which sends clients back to
+// FindCoordinator.
+import type { MetadataImage } from '../../actors/controller/metadata-image.js';
+import { ErrorCode } from '../../actors/protocol/errors.js';
+import type { ConfigEntry, OffsetEntry, WireKind, WireMessages } from '../../actors/protocol/messages.js';
+import { consumerOffsetsTopic, groupCoordinatorActorId, offsetsPartitionFor } from '../../actors/group/offsets-topic.js';
+import { ApiKeys, type DecodedRequest, type RequestBody } from './protocol/index.js';
+import type { MeshPort } from './mesh-port.js';
+import { splitHostPort } from '../ops/config.js';
+
+export interface GroupApiOptions {
+  mesh: MeshPort;
+  /** This node's view of the cluster metadata. */
+  image: () => MetadataImage | undefined;
+  /** Asks the controller to create a topic; resolves with Kafka's error code. */
+  createTopic: (name: string, partitions: number, replicationFactor: number, configs: ConfigEntry[], timeoutMs: number) => Promise<{ errorCode: number }>;
+  /** offsets.topic.num.partitions */
+  offsetsTopicPartitions: number;
+  /** offsets.topic.replication.factor (capped by the live brokers) */
+  offsetsTopicReplicationFactor: number;
+  /** How long a request to a coordinator may take beyond what the protocol lets it wait. */
+  meshTimeoutMarginMs: number;
+}
+
+/** Who sent a request: the group protocol records it per member. */
+export interface ClientInfo {
+  clientId: string;
+  clientHost: string;
+}
+
+/** Group requests answer with a body for the response encoder (the listener frames it). */
+type Body = Record<string, unknown>;
+
+/** The longest a JoinGroup may wait for its round (a rebalance timeout is capped at this). */
+const joinWaitMsMax = 300_000;
+/** A SyncGroup waits for the leader's assignment; the coordinator's session bounds it, this bounds us. */
+const syncWaitMsMax = 60_000;
+const quickRequestMs = 10_000;
+
+const coordinatorKeyGroup = 0;
+
+export class GroupApi {
+  private creatingOffsetsTopic = false;
+
+  constructor(private readonly options: GroupApiOptions) {}
+
+  /** The partition and its leader for a group, or the error a client gets. */
+  private coordinatorOf(groupId: string): { partition: number; leader: number } | { errorCode: number } {
+    const topic = this.options.image()?.topicsByName.get(consumerOffsetsTopic);
+    if (topic === undefined) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+    const partition = offsetsPartitionFor(groupId, topic.partitions.length);
+    const leader = topic.partitions[partition]?.leader ?? -1;
+    if (leader < 0) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+    return { partition, leader };
+  }
+
+  /** Creates __consumer_offsets once, in the background; clients retry meanwhile. */
+  private ensureOffsetsTopic(): void {
+    const image = this.options.image();
+    if (image === undefined || image.topicsByName.has(consumerOffsetsTopic) || this.creatingOffsetsTopic) return;
+    const liveBrokers = [...image.brokers.values()].filter((b) => !b.fenced).length;
+    if (liveBrokers === 0) return;
+    this.creatingOffsetsTopic = true;
+    const replicationFactor = Math.min(this.options.offsetsTopicReplicationFactor, liveBrokers);
+    // Kafka's settings for the topic: compacted, 100 MiB segments.
+    const configs = [{ name: 'cleanup.policy', value: 'compact' }, { name: 'segment.bytes', value: String(100 * 1024 * 1024) }];
+    void this.options.createTopic(consumerOffsetsTopic, this.options.offsetsTopicPartitions, replicationFactor, configs, 30_000)
+      .finally(() => { this.creatingOffsetsTopic = false; });
+  }
+
+  findCoordinator(request: Extract<DecodedRequest, { apiKey: 10 }>): Body {
+    const body = request.body as RequestBody<10>;
+    const locate = (key: string, keyType: number) => {
+      if (keyType !== coordinatorKeyGroup) {
+        return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'transactions are not supported', nodeId: -1, host: '', port: -1 };
+      }
+      const found = this.coordinatorOf(key);
+      if ('errorCode' in found) {
+        this.ensureOffsetsTopic();
+        return { errorCode: found.errorCode, errorMessage: null, nodeId: -1, host: '', port: -1 };
+      }
+      const broker = this.options.image()?.brokers.get(found.leader);
+      if (broker === undefined || broker.fenced) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null, nodeId: -1, host: '', port: -1 };
+      return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: found.leader, ...splitHostPort(broker.listener) };
+    };
+    if (request.apiVersion >= 4) {
+      return { throttleTimeMs: 0, coordinators: body.coordinatorKeys.map((key) => ({ key, ...locate(key, body.keyType) })) };
+    }
+    return { throttleTimeMs: 0, ...locate(body.key, request.apiVersion >= 1 ? body.keyType : coordinatorKeyGroup) };
+  }
+
+  /**
+   * Sends a request to the group's coordinator on this node. Resolves with its answer, or
+   * with the error code to give the client (this node is not the coordinator, or it did not
+   * answer in time).
+   */
+  private async ask<K extends WireKind, R extends WireKind>(
+    groupId: string, kind: K, body: (requestId: string) => WireMessages[K] & { requestId: string }, answerKind: R, waitMs: number,
+  ): Promise<WireMessages[R] | { errorCode: number; failed: true }> {
+    const found = this.coordinatorOf(groupId);
+    if ('errorCode' in found) return { errorCode: found.errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE ? ErrorCode.NOT_COORDINATOR : found.errorCode, failed: true };
+    const { mesh } = this.options;
+    if (found.leader !== mesh.nodeId) return { errorCode: ErrorCode.NOT_COORDINATOR, failed: true };
+    const answer = await mesh.request({ node: mesh.nodeId, actor: groupCoordinatorActorId(found.partition) }, kind, body(mesh.nextRequestId()),
+      answerKind, waitMs + this.options.meshTimeoutMarginMs);
+    return answer ?? { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, failed: true };
+  }
+
+  async joinGroup(request: Extract<DecodedRequest, { apiKey: 11 }>, client: ClientInfo): Promise<Body> {
+    const body = request.body as RequestBody<11>;
+    const rebalanceTimeoutMs = request.apiVersion >= 1 ? body.rebalanceTimeoutMs : body.sessionTimeoutMs;
+    const answer = await this.ask(body.groupId, 'JoinGroupRequest', (requestId) => ({
+      requestId, groupId: body.groupId, version: request.apiVersion, memberId: body.memberId, groupInstanceId: body.groupInstanceId ?? '',
+      clientId: client.clientId, clientHost: client.clientHost, sessionTimeoutMs: body.sessionTimeoutMs, rebalanceTimeoutMs,
+      protocolType: body.protocolType, protocols: body.protocols.map((p) => ({ name: p.name, metadata: p.metadata })),
+    }), 'JoinGroupResponse', Math.min(Math.max(rebalanceTimeoutMs, body.sessionTimeoutMs, 0), joinWaitMsMax));
+    if ('failed' in answer) {
+      return { throttleTimeMs: 0, errorCode: answer.errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId: body.memberId, members: [] };
+    }
+    return {
+      throttleTimeMs: 0, errorCode: answer.errorCode, generationId: answer.generationId, protocolType: nullable(answer.protocolType),
+      // Before version 7 the protocol name is not nullable.
+      protocolName: request.apiVersion >= 7 ? nullable(answer.protocolName) : answer.protocolName, leader: answer.leader,
+      skipAssignment: answer.skipAssignment, memberId: answer.memberId,
+      members: answer.members.map((m) => ({ memberId: m.memberId, groupInstanceId: nullable(m.groupInstanceId), metadata: m.metadata })),
+    };
+  }
+
+  async syncGroup(request: Extract<DecodedRequest, { apiKey: 14 }>): Promise<Body> {
+    const body = request.body as RequestBody<14>;
+    const answer = await this.ask(body.groupId, 'SyncGroupRequest', (requestId) => ({
+      requestId, groupId: body.groupId, generationId: body.generationId, memberId: body.memberId, groupInstanceId: body.groupInstanceId ?? '',
+      protocolType: body.protocolType ?? '', protocolName: body.protocolName ?? '',
+      assignments: body.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
+    }), 'SyncGroupResponse', syncWaitMsMax);
+    if ('failed' in answer) return { throttleTimeMs: 0, errorCode: answer.errorCode, protocolType: null, protocolName: null, assignment: new Uint8Array(0) };
+    return {
+      throttleTimeMs: 0, errorCode: answer.errorCode, protocolType: nullable(answer.protocolType), protocolName: nullable(answer.protocolName),
+      assignment: answer.assignment,
+    };
+  }
+
+  async heartbeat(request: Extract<DecodedRequest, { apiKey: 12 }>): Promise<Body> {
+    const body = request.body as RequestBody<12>;
+    const answer = await this.ask(body.groupId, 'HeartbeatRequest', (requestId) => ({
+      requestId, groupId: body.groupId, generationId: body.generationId, memberId: body.memberId, groupInstanceId: body.groupInstanceId ?? '',
+    }), 'HeartbeatResponse', quickRequestMs);
+    return { throttleTimeMs: 0, errorCode: answer.errorCode };
+  }
+
+  async leaveGroup(request: Extract<DecodedRequest, { apiKey: 13 }>): Promise<Body> {
+    const body = request.body as RequestBody<13>;
+    const members = request.apiVersion >= 3
+      ? body.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId ?? '', errorCode: 0 }))
+      : [{ memberId: body.memberId, groupInstanceId: '', errorCode: 0 }];
+    const answer = await this.ask(body.groupId, 'LeaveGroupRequest', (requestId) => ({
+      requestId, groupId: body.groupId, version: request.apiVersion, members,
+    }), 'LeaveGroupResponse', quickRequestMs);
+    if ('failed' in answer) return { throttleTimeMs: 0, errorCode: answer.errorCode, members: [] };
+    return {
+      throttleTimeMs: 0, errorCode: answer.errorCode,
+      members: answer.members.map((m) => ({ memberId: m.memberId, groupInstanceId: nullable(m.groupInstanceId), errorCode: m.errorCode })),
+    };
+  }
+
+  async offsetCommit(request: Extract<DecodedRequest, { apiKey: 8 }>): Promise<Body> {
+    const body = request.body as RequestBody<8>;
+    const image = this.options.image();
+    const known = (topic: string, partition: number): boolean => image?.topicsByName.get(topic)?.partitions[partition] !== undefined;
+    const wanted: OffsetEntry[] = [];
+    const unknown: OffsetEntry[] = [];
+    for (const t of body.topics) {
+      for (const p of t.partitions) {
+        const entry = {
+          topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: request.apiVersion >= 6 ? p.committedLeaderEpoch : -1,
+          metadata: p.committedMetadata ?? '', errorCode: 0,
+        };
+        if (known(t.name, p.partitionIndex)) wanted.push(entry);
+        else unknown.push({ ...entry, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+      }
+    }
+    let results: OffsetEntry[] = [];
+    if (wanted.length > 0) {
+      const answer = await this.ask(body.groupId, 'OffsetCommitRequest', (requestId) => ({
+        requestId, groupId: body.groupId, generationId: request.apiVersion >= 1 ? body.generationIdOrMemberEpoch : -1,
+        memberId: request.apiVersion >= 1 ? body.memberId : '', groupInstanceId: body.groupInstanceId ?? '', retentionMs: -1, offsets: wanted,
+      }), 'OffsetCommitResponse', quickRequestMs);
+      results = 'failed' in answer ? wanted.map((o) => ({ ...o, errorCode: answer.errorCode })) : answer.results;
+    }
+    return { throttleTimeMs: 0, topics: byTopic([...results, ...unknown], (o) => ({ partitionIndex: o.partition, errorCode: o.errorCode })) };
+  }
+
+  async offsetFetch(request: Extract<DecodedRequest, { apiKey: 9 }>): Promise<Body> {
+    const body = request.body as RequestBody<9>;
+    const fetchOne = async (groupId: string, topics: Array<{ name: string; partitionIndexes: number[] }> | null) => {
+      const partitions = (topics ?? []).flatMap((t) => t.partitionIndexes.map((partition) => ({ topic: t.name, partition })));
+      const answer = await this.ask(groupId, 'OffsetFetchRequest', (requestId) => ({
+        requestId, groupId, allPartitions: topics === null, partitions,
+      }), 'OffsetFetchResponse', quickRequestMs);
+      const errorCode = answer.errorCode;
+      // Before version 2 there is no group-level error: each partition carries it.
+      const offsets = 'failed' in answer || answer.errorCode !== 0
+        ? partitions.map((p) => ({ ...p, offset: -1, leaderEpoch: -1, metadata: '', errorCode: request.apiVersion < 2 ? errorCode : 0 }))
+        : answer.offsets;
+      return { errorCode, offsets };
+    };
+    const partitionOut = (o: OffsetEntry) => ({
+      partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: o.errorCode,
+    });
+    if (request.apiVersion >= 8) {
+      const groups = await Promise.all(body.groups.map(async (g) => {
+        const { errorCode, offsets } = await fetchOne(g.groupId, g.topics);
+        return { groupId: g.groupId, errorCode, topics: byTopic(offsets, partitionOut) };
+      }));
+      return { throttleTimeMs: 0, groups };
+    }
+    const { errorCode, offsets } = await fetchOne(body.groupId, body.topics);
+    return { throttleTimeMs: 0, errorCode, topics: byTopic(offsets, partitionOut) };
+  }
+
+  async describeGroups(request: Extract<DecodedRequest, { apiKey: 15 }>): Promise<Body> {
+    const body = request.body as RequestBody<15>;
+    const groups = await Promise.all(body.groups.map(async (groupId) => {
+      const answer = await this.ask(groupId, 'DescribeGroupsRequest', (requestId) => ({ requestId, groupIds: [groupId] }), 'DescribeGroupsResponse', quickRequestMs);
+      const described = 'failed' in answer ? undefined : answer.groups[0];
+      if (described === undefined) {
+        const errorCode = 'failed' in answer ? answer.errorCode : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        return { errorCode, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: -2147483648 };
+      }
+      return {
+        errorCode: described.errorCode, groupId, groupState: described.state, protocolType: described.protocolType, protocolData: described.protocolName,
+        members: described.members.map((m) => ({
+          memberId: m.memberId, groupInstanceId: nullable(m.groupInstanceId), clientId: m.clientId, clientHost: m.clientHost,
+          memberMetadata: m.metadata, memberAssignment: m.assignment,
+        })),
+        authorizedOperations: -2147483648,
+      };
+    }));
+    return { throttleTimeMs: 0, groups };
+  }
+
+  /** Every group whose coordinator runs on this node (Kafka's ListGroups is per broker). */
+  async listGroups(request: Extract<DecodedRequest, { apiKey: 16 }>): Promise<Body> {
+    const body = request.body as RequestBody<16>;
+    const topic = this.options.image()?.topicsByName.get(consumerOffsetsTopic);
+    const { mesh } = this.options;
+    const led = (topic?.partitions ?? []).filter((p) => p !== undefined && p.leader === mesh.nodeId).map((p) => p.partition);
+    const answers = await Promise.all(led.map((partition) => mesh.request({ node: mesh.nodeId, actor: groupCoordinatorActorId(partition) }, 'ListGroupsRequest', {
+      requestId: mesh.nextRequestId(), statesFilter: request.apiVersion >= 4 ? body.statesFilter : [],
+    }, 'ListGroupsResponse', quickRequestMs)));
+    let errorCode: number = ErrorCode.NONE;
+    const groups = [];
+    for (const answer of answers) {
+      if (answer === null) errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      else if (answer.errorCode !== ErrorCode.NONE) errorCode = answer.errorCode;
+      else groups.push(...answer.groups);
+    }
+    return { throttleTimeMs: 0, errorCode, groups: groups.sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0)) };
+  }
+
+  async deleteGroups(request: Extract<DecodedRequest, { apiKey: 42 }>): Promise<Body> {
+    const body = request.body as RequestBody<42>;
+    const results = await Promise.all(body.groupsNames.map(async (groupId) => {
+      const answer = await this.ask(groupId, 'DeleteGroupsRequest', (requestId) => ({ requestId, groupIds: [groupId] }), 'DeleteGroupsResponse', quickRequestMs);
+      const errorCode = 'failed' in answer ? answer.errorCode : answer.results[0]?.errorCode ?? ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      return { groupId, errorCode };
+    }));
+    return { throttleTimeMs: 0, results };
+  }
+
+  async offsetDelete(request: Extract<DecodedRequest, { apiKey: 47 }>): Promise<Body> {
+    const body = request.body as RequestBody<47>;
+    const partitions = body.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
+    const answer = await this.ask(body.groupId, 'OffsetDeleteRequest', (requestId) => ({ requestId, groupId: body.groupId, partitions }),
+      'OffsetDeleteResponse', quickRequestMs);
+    if ('failed' in answer || answer.errorCode !== ErrorCode.NONE) return { errorCode: answer.errorCode, throttleTimeMs: 0, topics: [] };
+    return { errorCode: 0, throttleTimeMs: 0, topics: byTopic(answer.results, (o) => ({ partitionIndex: o.partition, errorCode: o.errorCode })) };
+  }
+
+  /** Whether this request is one of the group APIs this module serves. */
+  static serves(apiKey: number): boolean {
+    return groupApiKeys.has(apiKey);
+  }
+}
+
+const groupApiKeys: ReadonlySet<number> = new Set([
+  ApiKeys.FindCoordinator, ApiKeys.JoinGroup, ApiKeys.SyncGroup, ApiKeys.Heartbeat, ApiKeys.LeaveGroup, ApiKeys.OffsetCommit,
+  ApiKeys.OffsetFetch, ApiKeys.DescribeGroups, ApiKeys.ListGroups, ApiKeys.DeleteGroups, ApiKeys.OffsetDelete,
+]);
+
+function nullable(value: string): string | null {
+  return value === '' ? null : value;
+}
+
+/** Per-partition entries grouped under their topics, in first-seen order. */
+function byTopic<T>(entries: OffsetEntry[], partition: (entry: OffsetEntry) => T): Array<{ name: string; partitions: T[] }> {
+  const topics = new Map<string, T[]>();
+  for (const entry of entries) {
+    const list = topics.get(entry.topic) ?? [];
+    topics.set(entry.topic, list);
+    list.push(partition(entry));
+  }
+  return [...topics].map(([name, partitions]) => ({ name, partitions }));
+}
