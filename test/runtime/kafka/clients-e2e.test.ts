@@ -1,7 +1,8 @@
 // Real Kafka clients against the cluster `npm start` runs (the embedded 3-node cluster,
 // started here as a child process on loopback, ports 9092-9094): kcat (librdkafka),
 // kafka-python, confluent-kafka-python and kafkajs produce keyed records with acks=all and
-// read them back. Every record sent must come back once, in order per partition.
+// read them back (kafkajs as a consumer group). Every record sent must come back once, in
+// order per partition.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -144,7 +145,7 @@ test('real Kafka clients against the embedded cluster of npm start', { timeout: 
       });
     }
 
-    await t.test('kafkajs creates a 3x3 topic and produces idempotently with acks=-1; kcat reads it back', async () => {
+    await t.test('kafkajs creates a 3x3 topic, produces idempotently with acks=-1 and consumes it in a group; kcat reads it back', async () => {
       const topic = 'kafkajs-e2e';
       assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true }), true);
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -162,6 +163,24 @@ test('real Kafka clients against the embedded cluster of npm start', { timeout: 
         assert.equal(consumed.status, 0, consumed.stderr);
         assertOnceInOrder(sent, byPartition(consumed.stdout.trim().split('\n')));
       }
+      // A kafkajs consumer in a group reads the topic from the beginning and commits.
+      const consumer = kafka.consumer({ groupId: 'kafkajs-e2e-group', sessionTimeout: 10_000 });
+      const lines: string[] = [];
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await consumer.run({
+          eachMessage: async ({ partition, message }) => {
+            lines.push(`${partition} ${message.offset} ${message.key?.toString() ?? ''} ${message.value?.toString() ?? ''}`);
+          },
+        });
+        await waitFor('the group consumer to read every record', 60_000, async () => (lines.length >= sent.length ? true : undefined));
+      } finally {
+        await consumer.disconnect();
+      }
+      assertOnceInOrder(sent, byPartition(lines));
+      const committed = await admin.fetchOffsets({ groupId: 'kafkajs-e2e-group', topics: [topic] });
+      assert.equal(committed[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0), sent.length, 'the group committed every offset');
     });
     await admin.disconnect();
     passed = true;
