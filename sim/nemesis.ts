@@ -35,6 +35,12 @@ export class Nemesis {
     private readonly scheduler: Scheduler,
     private readonly prng: Prng,
     private readonly tracer: Tracer,
+    /**
+     * Partition replicas (actor ids) whose leaders the workload cares most about, such as the
+     * __consumer_offsets partition of a consumer group: when a fault aims at a partition
+     * leader, it picks the leader of one of these half of the time.
+     */
+    private readonly focusPartitions: readonly string[] = [],
   ) {}
 
   /** Starts one schedule per fault kind; none injects after `untilMs`. */
@@ -92,7 +98,12 @@ export class Nemesis {
 
   /** The leader of some partition, if any node leads one. */
   private partitionLeader(): number | undefined {
-    const leaders = this.cluster.replicas().filter((r) => r.context.role === 'leader').map((r) => r.node);
+    const leaderViews = this.cluster.replicas().filter((r) => r.context.role === 'leader');
+    if (this.focusPartitions.length > 0 && this.prng.int(0, 1) === 0) {
+      const focused = leaderViews.filter((r) => this.focusPartitions.includes(r.actorId)).map((r) => r.node);
+      if (focused.length > 0) return this.prng.pick(focused);
+    }
+    const leaders = leaderViews.map((r) => r.node);
     return leaders.length === 0 ? undefined : this.prng.pick(leaders);
   }
 

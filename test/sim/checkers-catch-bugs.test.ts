@@ -4,6 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCampaign } from '../../sim/campaign.js';
 import { bugSwitches } from '../../runtime/ops/bugs.js';
+import {
+  ackedCommitsDurable, checkGroups, committedOffsetsMonotonic, groupCheckerNames, groupExclusiveAssignment, resumeFromCommit,
+} from '../../sim/checkers/groups.js';
+import { ViolationLog } from '../../sim/checkers/types.js';
+import { type AckedCommit, type FetchedOffset, type GroupHistory, type StartPosition, newGroupHistory } from '../../sim/workloads/groups.js';
 
 // Two leaders in one term need two candidates racing in the same term, which pre-vote
 // makes rare; five nodes give more candidates to race.
@@ -31,4 +36,77 @@ for (const { bug, checker, nodes } of cases) {
 test('without bugs the same seeds are clean', { timeout: 300_000 }, async () => {
   const summary = await runCampaign({ seedFrom: 1, seedTo: 30, nodes: 3, durationMs: 30_000, faults: ['partition', 'crash', 'drop'] });
   assert.deepEqual(summary.failedSeeds, []);
+});
+
+// The consumer-group checkers on made-up histories: each fires on the history that breaks its
+// property, and none fires on a history that keeps them all.
+function commit(key: string, offset: number, sentSeq: number, ackedSeq: number, memberId = 'm1', generation = 1): AckedCommit {
+  return { group: 'g1', key, offset, generation, memberId, sentSeq, ackedSeq, sentAtMs: sentSeq, ackedAtMs: ackedSeq };
+}
+function fetched(key: string, offset: number, sentSeq: number, answeredSeq: number, memberId = 'm2'): FetchedOffset {
+  return { group: 'g1', key, offset, memberId, sentSeq, answeredSeq, sentAtMs: sentSeq, answeredAtMs: answeredSeq };
+}
+function start(key: string, fetchedOffset: number, startOffset: number, fetchSentSeq: number): StartPosition {
+  return { group: 'g1', key, memberId: 'm2', generation: 2, fetchedOffset, startOffset, fetchSentSeq, atMs: fetchSentSeq + 1 };
+}
+
+/** Two generations, a handover of orders/0 from m1 to m2 at the committed offset, a final fetch. */
+function cleanGroupHistory(): GroupHistory {
+  const history = newGroupHistory();
+  history.syncs.push(
+    { group: 'g1', generation: 1, memberId: 'm1', partitions: ['orders/0', 'orders/1'], atMs: 1 },
+    { group: 'g1', generation: 1, memberId: 'm2', partitions: ['orders/2', 'orders/3'], atMs: 1 },
+    { group: 'g1', generation: 2, memberId: 'm2', partitions: ['orders/0', 'orders/1', 'orders/2', 'orders/3'], atMs: 20 },
+  );
+  history.commits.push(commit('orders/0', 5, 2, 3), commit('orders/0', 9, 10, 12), commit('orders/0', 14, 30, 31, 'm2', 2));
+  // Sent before the commit of 9 was acknowledged: 5 is enough.
+  history.fetchedOffsets.push(fetched('orders/0', 5, 11, 13), fetched('orders/0', 9, 21, 22), fetched('orders/0', 14, 40, 41, ''));
+  history.starts.push(start('orders/0', 9, 9, 21), start('orders/1', -1, 0, 21));
+  history.finalFetch = { sentSeq: 40, answeredSeq: 41, offsets: new Map([['orders/0', 14], ['orders/1', -1], ['orders/2', -1], ['orders/3', -1]]) };
+  return history;
+}
+
+function groupViolations(history: GroupHistory): Record<string, number> {
+  const log = new ViolationLog();
+  checkGroups(history, log, 100);
+  return Object.fromEntries(groupCheckerNames.map((name) => [name, log.countFor(name)]));
+}
+
+test('the group checkers are silent on a history that keeps every property', () => {
+  assert.deepEqual(groupViolations(cleanGroupHistory()), {
+    [groupExclusiveAssignment]: 0, [committedOffsetsMonotonic]: 0, [ackedCommitsDurable]: 0, [resumeFromCommit]: 0,
+  });
+});
+
+test('group-exclusive-assignment fires when two members of one generation own a partition', () => {
+  const history = cleanGroupHistory();
+  history.syncs.push({ group: 'g1', generation: 1, memberId: 'm3', partitions: ['orders/1'], atMs: 2 });
+  assert.equal(groupViolations(history)[groupExclusiveAssignment], 1);
+  // The same partition in another generation is a handover, not a conflict.
+  const handover = cleanGroupHistory();
+  handover.syncs.push({ group: 'g1', generation: 3, memberId: 'm3', partitions: ['orders/1'], atMs: 50 });
+  assert.equal(groupViolations(handover)[groupExclusiveAssignment], 0);
+});
+
+test('committed-offsets-monotonic fires when an OffsetFetch answers below an acknowledged commit', () => {
+  const history = cleanGroupHistory();
+  history.fetchedOffsets.push(fetched('orders/0', 5, 13, 14));
+  assert.equal(groupViolations(history)[committedOffsetsMonotonic], 1);
+});
+
+test('acked-commits-durable fires when the settled committed offset lost an acknowledged commit', () => {
+  const history = cleanGroupHistory();
+  history.finalFetch!.offsets.set('orders/0', 9);
+  assert.equal(groupViolations(history)[ackedCommitsDurable], 1);
+  history.finalFetch!.offsets.delete('orders/0');
+  assert.equal(groupViolations(history)[ackedCommitsDurable], 1);
+});
+
+test('resume-from-commit fires when a member resumes below a commit or not where the commit says', () => {
+  const below = cleanGroupHistory();
+  below.starts.push(start('orders/0', 5, 5, 21));
+  assert.equal(groupViolations(below)[resumeFromCommit], 1);
+  const elsewhere = cleanGroupHistory();
+  elsewhere.starts.push(start('orders/2', -1, 3, 21));
+  assert.equal(groupViolations(elsewhere)[resumeFromCommit], 1);
 });
