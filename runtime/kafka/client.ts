@@ -1,18 +1,18 @@
-// A minimal Kafka client for tests: one TCP connection, requests encoded by the codec,
-// responses matched by correlation id. Not a test file itself.
+// A minimal Kafka client: one TCP connection, requests encoded by the codec, responses matched
+// by correlation id. The CLI's group tools and the tests use it.
 import { type Socket, connect } from 'node:net';
 import {
   type ApiKey, type RequestInput, type ResponseBody, decodeResponseFrame, encodeRequestFrame,
-} from '../../../runtime/kafka/protocol/index.js';
+} from './protocol/index.js';
 
-export class KafkaTestClient {
+export class KafkaClient {
   private buffered = Buffer.alloc(0);
   private correlation = 0;
   private readonly waiting = new Map<number, (frame: Uint8Array) => void>();
   private closedWith: Error | null = null;
   readonly closed: Promise<void>;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(private readonly socket: Socket, private readonly clientId: string) {
     socket.on('data', (chunk: Buffer) => this.received(chunk));
     this.closed = new Promise((resolve) => socket.on('close', () => {
       this.closedWith = new Error('connection closed');
@@ -21,9 +21,9 @@ export class KafkaTestClient {
     socket.on('error', () => {});
   }
 
-  static connect(port: number): Promise<KafkaTestClient> {
+  static connect(port: number, host = '127.0.0.1', clientId = 'logmesh-test'): Promise<KafkaClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new KafkaTestClient(socket)));
+      const socket = connect({ host, port }, () => resolve(new KafkaClient(socket, clientId)));
       socket.once('error', reject);
     });
   }
@@ -37,7 +37,7 @@ export class KafkaTestClient {
     if (this.closedWith !== null) throw this.closedWith;
     this.correlation += 1;
     const correlationId = this.correlation;
-    const frame = encodeRequestFrame({ apiKey, apiVersion, correlationId, clientId: 'logmesh-test' }, body);
+    const frame = encodeRequestFrame({ apiKey, apiVersion, correlationId, clientId: this.clientId }, body);
     const response = await new Promise<Uint8Array>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(correlationId);

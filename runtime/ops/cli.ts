@@ -21,6 +21,7 @@ import { startEmbeddedCluster } from './embedded.js';
 import { createLogger } from './logger.js';
 import { MeshClient } from './mesh-client.js';
 import { startNodeHost } from './node-host.js';
+import { describeConsumerGroup, formatGroupLag, listConsumerGroups } from './consumer-groups.js';
 import { Registry } from 'prom-client';
 
 const program = new Command();
@@ -315,6 +316,27 @@ meshOptions(program.command('create-topic').description('create a topic through 
       }
       throw new Error(`no controller answered within ${flags.timeout} ms`);
     });
+  });
+
+program
+  .command('consumer-groups')
+  .description('list consumer groups, or describe one: members, committed offsets, log end and lag per partition (over the Kafka protocol)')
+  .option('--bootstrap-server <host:port>', 'a Kafka listener of the cluster', '127.0.0.1:9092')
+  .option('--list', 'list every group')
+  .option('--describe', 'describe the group named by --group')
+  .option('--group <id>', 'the group to describe')
+  .option('--json', 'print JSON instead of a table')
+  .option('--timeout <time>', 'how long to wait for answers', asDuration, 10_000)
+  .action(async (flags: { bootstrapServer: string; list?: boolean; describe?: boolean; group?: string; json?: boolean; timeout: number }) => {
+    if (flags.list === true) {
+      const groups = await listConsumerGroups(flags.bootstrapServer, flags.timeout);
+      if (flags.json === true) process.stdout.write(`${JSON.stringify(groups)}\n`);
+      else for (const g of groups) process.stdout.write(`${g.groupId}\t${g.state}\t${g.protocolType}\tcoordinator ${g.coordinator}\n`);
+      return;
+    }
+    if (flags.describe !== true || flags.group === undefined) throw new InvalidArgumentError('give --list, or --describe --group <id>');
+    const described = await describeConsumerGroup(flags.bootstrapServer, flags.group, flags.timeout);
+    process.stdout.write(flags.json === true ? `${JSON.stringify(described)}\n` : `${formatGroupLag(described)}\n`);
   });
 
 program

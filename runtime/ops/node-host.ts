@@ -26,6 +26,7 @@ function listenerAddress(listeners: string): { host: string; port: number } {
 }
 import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 import { type KafkaListener, startKafkaListener } from '../kafka/listener.js';
+import { registerGroupLagMetrics } from '../kafka/group-lag-metrics.js';
 
 export const metadataDirName = '__cluster_metadata';
 
@@ -142,6 +143,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
     }
     logger.info({ metrics: `http://${host}:${metricsServer.port}/metrics` }, 'serving metrics');
   }
+  const detachLagMetrics = options.registry === null ? null : registerGroupLagMetrics(kernel, options.registry);
   return {
     kernel,
     config,
@@ -149,6 +151,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
     stop: async () => {
       await kafkaListener?.close();
       await metricsServer?.close();
+      detachLagMetrics?.();
       kernel.stop();
       await storage.close();
       await transport.close();

@@ -9,7 +9,7 @@ import { KafkaApi } from '../../../runtime/kafka/kafka-api.js';
 import { ApiKeys, encodeRequestFrame } from '../../../runtime/kafka/protocol/index.js';
 import { silentLogger } from '../../../runtime/ops/logger.js';
 import { decodeRecords, encodeRecordBatch } from '../../../runtime/storage/record-batch.js';
-import { KafkaTestClient } from './kafka-test-client.js';
+import { KafkaClient } from '../../../runtime/kafka/client.js';
 import { type SingleNode, startSingleNode, waitUntil } from './single-node.js';
 
 export const fuzzCases = Number(process.env.LOGMESH_FUZZ_CASES ?? 50_000);
@@ -106,7 +106,7 @@ test(`${fuzzCases} fuzzed requests never crash a node nor touch its data; it kee
       fc.tuple(mutation(seeds), fc.integer({ min: -5, max: 200 * 1024 * 1024 })).map(([frame, size]) => { const sized = new Uint8Array(frame.length + 4); new DataView(sized.buffer).setInt32(0, size); sized.set(frame, 4); return sized; }),
       fc.uint8Array({ minLength: 1, maxLength: 64 }),
     ), async (bytes) => {
-      const victim = await KafkaTestClient.connect(port);
+      const victim = await KafkaClient.connect(port);
       victim.write(bytes);
       await Promise.race([victim.closed, new Promise((resolve) => setTimeout(resolve, 5))]);
       victim.close();

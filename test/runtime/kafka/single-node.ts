@@ -2,6 +2,7 @@
 // temporary directory, Kafka listener on a free loopback port) for listener tests. Not a test
 // file itself.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiKeys } from '../../../runtime/kafka/protocol/index.js';
@@ -9,14 +10,15 @@ import { parseConfig } from '../../../runtime/ops/config.js';
 import { silentLogger } from '../../../runtime/ops/logger.js';
 import { type NodeHost, startNodeHost } from '../../../runtime/ops/node-host.js';
 import { InProcessHub } from '../../../runtime/transport/in-process.js';
-import { KafkaTestClient } from './kafka-test-client.js';
+import { KafkaClient } from '../../../runtime/kafka/client.js';
+import type { Registry } from 'prom-client';
 
 export interface SingleNode {
   host: NodeHost;
   port: number;
   /** The first failure the node reported, if any (a node must never fail on client input). */
   fatal(): Error | null;
-  connect(): Promise<KafkaTestClient>;
+  connect(): Promise<KafkaClient>;
   stop(): Promise<void>;
 }
 
@@ -30,25 +32,38 @@ export async function waitUntil<T>(what: string, timeoutMs: number, probe: () =>
   }
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
 /** Starts the node and waits until its broker is live in its own metadata. */
-export async function startSingleNode(extraConfig: string[] = []): Promise<SingleNode> {
+export async function startSingleNode(extraConfig: string[] = [], registry: Registry | null = null): Promise<SingleNode> {
   const dir = mkdtempSync(join(tmpdir(), 'logmesh-kafka-'));
+  // A free port chosen up front, so that the listener advertises the port clients reach it on.
+  const port = await freePort();
   const hub = new InProcessHub();
   let fatal: Error | null = null;
-  const clients: KafkaTestClient[] = [];
+  const clients: KafkaClient[] = [];
   const host = await startNodeHost({
     config: parseConfig([
-      'node.id=1', 'controller.quorum.voters=1', 'cluster.id=single', `log.dirs=${dir}`, 'listeners=PLAINTEXT://127.0.0.1:0',
+      'node.id=1', 'controller.quorum.voters=1', 'cluster.id=single', `log.dirs=${dir}`, `listeners=PLAINTEXT://127.0.0.1:${port}`,
       'broker.heartbeat.interval.ms=200', 'broker.session.timeout.ms=3000', ...extraConfig,
     ].join('\n'), 'test'),
-    transport: hub.transportFor(1), logger: silentLogger, registry: null, onFatal: (error) => { fatal = error; },
+    transport: hub.transportFor(1), logger: silentLogger, registry, onFatal: (error) => { fatal = error; },
   });
   const node: SingleNode = {
     host,
     port: host.kafkaPort!,
     fatal: () => fatal,
     connect: async () => {
-      const client = await KafkaTestClient.connect(host.kafkaPort!);
+      const client = await KafkaClient.connect(host.kafkaPort!);
       clients.push(client);
       return client;
     },
