@@ -47,3 +47,25 @@ test('unclean leader election loses acknowledged writes, and the checker says so
   assert.ok(lost.length > 0, `no seed in ${summary.seeds} lost an acknowledged write with unclean election on`);
   assert.match(lost[0]!.firstViolation?.message ?? '', /acknowledged|high watermark/);
 });
+
+// Consumer groups under faults: three members of one group read a topic the producers write,
+// leave, crash and pause (from the workload's own schedule), while nodes crash (the group's
+// coordinator among them), the network splits and drops messages. Members must own disjoint
+// partitions per generation, resume from the committed offsets, and no acknowledged commit
+// may be lost or overtaken by an older offset.
+test('300 seeds of consumer groups under partition, crash and drop: no violations', { timeout: 900_000 }, async () => {
+  const summary = await runCampaign({
+    seedFrom: 1, seedTo: 300, nodes: 3, durationMs: 30_000, faults: ['partition', 'crash', 'drop'], workload: 'groups',
+  });
+  assert.equal(summary.seeds, 300);
+  const failures = summary.results.filter((r) => r.violations > 0).map((r) => `seed ${r.seed}: ${r.firstViolation?.checker}: ${r.firstViolation?.message}`);
+  assert.deepEqual(failures, []);
+  const total = (key: 'generations' | 'commitsAcked' | 'memberCrashes' | 'memberPauses' | 'memberLeaves' | 'fencedAfterPause' | 'coordinatorMoves'): number =>
+    summary.results.reduce((n, r) => n + r.workload.group[key], 0);
+  assert.ok(total('generations') > 600, `only ${total('generations')} generations`);
+  assert.ok(total('commitsAcked') > 5000, `only ${total('commitsAcked')} commits acknowledged`);
+  assert.ok(total('memberCrashes') > 100 && total('memberPauses') > 100 && total('memberLeaves') > 100, 'member faults happened');
+  assert.ok(total('fencedAfterPause') > 10, `only ${total('fencedAfterPause')} paused members were fenced`);
+  assert.ok(total('coordinatorMoves') > 200, `the coordinator moved only ${total('coordinatorMoves')} times`);
+  assert.ok((summary.faultsInjected.crash ?? 0) > 600, 'faults were injected');
+});
