@@ -110,3 +110,22 @@ test('resume-from-commit fires when a member resumes below a commit or not where
   elsewhere.starts.push(start('orders/2', -1, 3, 21));
   assert.equal(groupViolations(elsewhere)[resumeFromCommit], 1);
 });
+
+// A coordinator that ignores the offset records when it loads after a failover loses every
+// acknowledged commit of its groups: the lag monitor, resuming members or the final fetch see
+// a committed offset below one that was acknowledged.
+test('the group checkers catch a coordinator that forgets committed offsets when it loads', { timeout: 300_000 }, async () => {
+  const lostCommit = (r: { checks: Record<string, number> }): boolean => (r.checks[committedOffsetsMonotonic] ?? 0) + (r.checks[ackedCommitsDurable] ?? 0) > 0;
+  const summary = await runCampaign({
+    seedFrom: 1, seedTo: 300, nodes: 3, durationMs: 30_000, faults: ['partition', 'crash', 'drop'], workload: 'groups',
+    bugs: { controller: {}, broker: { group: { forgetOffsetsOnLoad: true } } }, eventsMax: 200_000, stopWhen: lostCommit,
+  });
+  const caught = summary.results.filter(lostCommit);
+  assert.ok(caught.length > 0, `no seed in 1..${summary.seeds} lost a commit with forgetOffsetsOnLoad switched on`);
+  assert.match(caught[0]!.firstViolation?.message ?? '', /acknowledged commit|was acknowledged/);
+});
+
+test('without the bug the same group seeds are clean', { timeout: 300_000 }, async () => {
+  const summary = await runCampaign({ seedFrom: 1, seedTo: 30, nodes: 3, durationMs: 30_000, faults: ['partition', 'crash', 'drop'], workload: 'groups' });
+  assert.deepEqual(summary.failedSeeds, []);
+});
