@@ -35,6 +35,18 @@ export interface KafkaApiOptions {
   offsetsTopicPartitions?: number;
   /** offsets.topic.replication.factor (default 3, capped by the live brokers) */
   offsetsTopicReplicationFactor?: number;
+  /** Where requests and topic traffic are counted for /metrics (runtime/ops/node-metrics.ts); absent: nowhere. */
+  metrics?: KafkaApiMetrics | null;
+}
+
+/** What the Kafka APIs report to /metrics. `api` is Kafka's API name, or 'unknown' for a frame that could not be read. */
+export interface KafkaApiMetrics {
+  requestStarted(api: string): void;
+  requestDone(api: string, durationSeconds: number, failed: boolean): void;
+  /** Record batches a leader here accepted from a producer (acks=0: sent to it). */
+  produced(topic: string, records: Uint8Array): void;
+  /** Record batches handed to a consumer. */
+  fetched(topic: string, records: Uint8Array): void;
 }
 
 /** A client may not hold a fetch or a produce longer than this, whatever it asks. */
@@ -65,15 +77,36 @@ export class KafkaApi {
 
   /** Handles one request frame (without its size prefix); resolves with the response frame. */
   async handle(frame: Uint8Array, clientHost = ''): Promise<Answer> {
+    const metrics = this.options.metrics;
+    if (metrics === undefined || metrics === null) return this.answer(frame, clientHost, () => {});
+    const startedMs = performance.now();
+    let api = 'unknown';
+    const seconds = () => (performance.now() - startedMs) / 1000;
+    try {
+      const answer = await this.answer(frame, clientHost, (name) => {
+        api = name;
+        metrics.requestStarted(name);
+      });
+      metrics.requestDone(api, seconds(), false);
+      return answer;
+    } catch (error) {
+      metrics.requestDone(api, seconds(), true);
+      throw error;
+    }
+  }
+
+  private async answer(frame: Uint8Array, clientHost: string, decoded: (api: string) => void): Promise<Answer> {
     let request: DecodedRequest;
     try {
       request = decodeRequestFrame(frame);
     } catch (error) {
       if (error instanceof UnsupportedVersionError && error.apiKey === ApiKeys.ApiVersions) {
+        decoded('ApiVersions');
         return encodeApiVersionsFallbackFrame(error.correlationId);
       }
       throw error;
     }
+    decoded(request.apiName);
     if (GroupApi.serves(request.apiKey)) return this.reply(request as never, await this.group(request, clientHost) as never);
     return this.dispatch(request);
   }
@@ -358,10 +391,12 @@ export class KafkaApi {
         };
         if (body.acks === 0) {
           this.mesh.send(this.replica(topic.name, data.index), 'ProduceRequest', produce);
+          this.options.metrics?.produced(topic.name, data.records);
           return failed(0);
         }
         const answer = await this.mesh.request(this.replica(topic.name, data.index), 'ProduceRequest', produce, 'ProduceResponse', timeoutMs);
         if (answer === null) return failed(ErrorCode.REQUEST_TIMED_OUT);
+        if (answer.errorCode === ErrorCode.NONE) this.options.metrics?.produced(topic.name, data.records);
         return {
           index: data.index, errorCode: answer.errorCode, baseOffset: answer.baseOffset, logAppendTimeMs: -1, logStartOffset: answer.logStartOffset,
           recordErrors: [], errorMessage: answer.errorMessage === '' ? null : answer.errorMessage,
@@ -401,6 +436,7 @@ export class KafkaApi {
     const byTopic = new Map<string, Array<Record<string, unknown>>>();
     items.forEach((item, i) => {
       const a = answers[i]!;
+      if (a.records.length > 0) this.options.metrics?.fetched(item.topic, a.records);
       const partitions = byTopic.get(item.topic) ?? [];
       byTopic.set(item.topic, partitions);
       partitions.push({

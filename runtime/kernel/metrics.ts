@@ -1,6 +1,7 @@
 // Kernel counters, exported through prom-client. Hosts that do not serve /metrics (the
 // simulator) pass `null` and pay nothing.
 import { Counter, type Registry } from 'prom-client';
+import type { Transport } from './ports.js';
 
 export type DropReason = 'malformed' | 'wrong_cluster' | 'wrong_node' | 'unknown_actor' | 'mailbox_full' | 'actor_failed';
 
@@ -10,7 +11,16 @@ export interface KernelMetrics {
   envelopeDropped(nodeId: number, reason: DropReason): void;
 }
 
+/** What crosses the transport between nodes (envelopes between actors of one node never do). */
+interface TransportCounters {
+  envelopesSent: Counter<'node'>;
+  bytesSent: Counter<'node'>;
+  envelopesReceived: Counter<'node'>;
+  bytesReceived: Counter<'node'>;
+}
+
 const metricsByRegistry = new WeakMap<Registry, KernelMetrics>();
+const transportCountersByRegistry = new WeakMap<Registry, TransportCounters>();
 
 /** The kernel counters in this registry; nodes sharing a registry share them (labelled by node). */
 export function createKernelMetrics(registry: Registry): KernelMetrics {
@@ -26,4 +36,43 @@ export function createKernelMetrics(registry: Registry): KernelMetrics {
   };
   metricsByRegistry.set(registry, metrics);
   return metrics;
+}
+
+function transportCounters(registry: Registry): TransportCounters {
+  const existing = transportCountersByRegistry.get(registry);
+  if (existing !== undefined) return existing;
+  const counter = (name: string, help: string) => new Counter({ name, help, labelNames: ['node'], registers: [registry] });
+  const counters: TransportCounters = {
+    envelopesSent: counter('logmesh_transport_envelopes_sent_total', 'Envelopes this node handed to the transport for other nodes'),
+    bytesSent: counter('logmesh_transport_bytes_sent_total', 'Encoded envelope bytes this node handed to the transport for other nodes'),
+    envelopesReceived: counter('logmesh_transport_envelopes_received_total', 'Envelopes the transport brought to this node from other nodes (before any check)'),
+    bytesReceived: counter('logmesh_transport_bytes_received_total', 'Encoded envelope bytes the transport brought to this node from other nodes'),
+  };
+  transportCountersByRegistry.set(registry, counters);
+  return counters;
+}
+
+/**
+ * Wraps a node's transport so that what it carries is counted: envelopes and their encoded
+ * bytes, each way. Wrapping the port keeps the kernel as it is and counts exactly the bytes on
+ * the wire (NATS payloads, or the in-process hub's buffers).
+ */
+export function meteredTransport(transport: Transport, nodeId: number, registry: Registry): Transport {
+  const counters = transportCounters(registry);
+  const labels = { node: String(nodeId) };
+  return {
+    send(toNode, bytes) {
+      counters.envelopesSent.inc(labels);
+      counters.bytesSent.inc(labels, bytes.byteLength);
+      transport.send(toNode, bytes);
+    },
+    onReceive(handler) {
+      transport.onReceive((bytes) => {
+        counters.envelopesReceived.inc(labels);
+        counters.bytesReceived.inc(labels, bytes.byteLength);
+        handler(bytes);
+      });
+    },
+    close: () => transport.close(),
+  };
 }

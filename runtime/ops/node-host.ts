@@ -11,7 +11,6 @@ import { defaultPartitionTimings, partitionMachine, partitionMachineName } from 
 import {
   type GroupCoordinatorSettings, defaultGroupCoordinatorSettings, groupCoordinatorMachine, groupCoordinatorMachineName,
 } from '../../actors/group/coordinator-machine.js';
-import { createKernelMetrics } from '../kernel/metrics.js';
 import { NodeKernel } from '../kernel/node-kernel.js';
 import type { Transport } from '../kernel/ports.js';
 import { realClock } from '../kernel/real-clock.js';
@@ -27,6 +26,7 @@ function listenerAddress(listeners: string): { host: string; port: number } {
 import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 import { type KafkaListener, startKafkaListener } from '../kafka/listener.js';
 import { registerGroupLagMetrics } from '../kafka/group-lag-metrics.js';
+import { createNodeMetrics } from './node-metrics.js';
 
 export const metadataDirName = '__cluster_metadata';
 
@@ -56,22 +56,25 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
   mkdirSync(metadataDir, { recursive: true });
   // Raft stores under __cluster_metadata; partition logs beside it, one directory each.
   const storage = new NodeStorage(new FileStoragePort(metadataDir, logger, options.onFatal), config.logDirs[0]!, logger, options.onFatal, logConfigOf(config));
+  const metrics = options.registry === null ? null : createNodeMetrics(options.registry, config.nodeId);
   const kernel = new NodeKernel({
     nodeId: config.nodeId,
     clusterId: config.clusterId,
     clock: realClock,
     random: () => randomInt(0, 1 << 30) / (1 << 30),
-    transport,
+    transport: metrics?.meter(transport) ?? transport,
     storage,
     logger,
-    metrics: options.registry === null ? null : createKernelMetrics(options.registry),
-    tracer: null,
+    metrics: metrics?.kernel ?? null,
+    tracer: metrics?.stepObserver ?? null,
     placement: options.placement ?? new PlacementTable(),
     onStateChange: (actor, state) => logger.info({ actor, state }, `${actor} is now ${state}`),
     onActorFailure: (actor, error) => options.onFatal(new Error(`actor ${actor} failed: ${error.message}`)),
     machines: { [partitionMachineName]: partitionMachine, [groupCoordinatorMachineName]: groupCoordinatorMachine },
     fallbackActor: brokerActorId,
   });
+  let kafkaListener: KafkaListener | null = null;
+  metrics?.observe(kernel, () => kafkaListener?.connections() ?? null);
   if (config.processRoles.includes('controller')) {
     kernel.spawn(controllerActorId, controllerMachine, {
       config: {
@@ -113,7 +116,6 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
       },
     });
   }
-  let kafkaListener: KafkaListener | null = null;
   if (config.processRoles.includes('broker')) {
     const { host, port } = listenerAddress(config.listeners);
     try {
@@ -123,8 +125,10 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
         defaultReplicationFactor: config.defaultReplicationFactor, meshTimeoutMarginMs: 5000,
         requestBytesMax: config.socketRequestMaxBytes, idleTimeoutMs: config.connectionsMaxIdleMs,
         offsetsTopicPartitions: config.offsetsTopicNumPartitions, offsetsTopicReplicationFactor: config.offsetsTopicReplicationFactor,
+        metrics: metrics?.kafka ?? null,
       });
     } catch (error) {
+      metrics?.detach();
       kernel.stop();
       await storage.close();
       throw new Error(`cannot listen for Kafka clients on ${host}:${port} (listeners): ${(error as Error).message}`);
@@ -137,6 +141,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
       metricsServer = await startMetricsServer(options.registry, host, config.metricsPort);
     } catch (error) {
       await kafkaListener?.close();
+      metrics?.detach();
       kernel.stop();
       await storage.close();
       throw error;
@@ -152,6 +157,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
       await kafkaListener?.close();
       await metricsServer?.close();
       detachLagMetrics?.();
+      metrics?.detach();
       kernel.stop();
       await storage.close();
       await transport.close();
