@@ -4,7 +4,7 @@
 // partition replicas: it spawns them, tells them what the metadata says about their
 // partition, carries their ISR changes to the controller, and answers requests for
 // replicas this node does not have with where the leader is.
-import { setup } from 'xstate';
+import { and, setup } from 'xstate';
 import type { Address, Delivered, Outgoing, WireEvent, WireKind, WireMessages } from '../protocol/messages.js';
 import { groupRequestKinds } from '../protocol/messages.js';
 import { type Effect, type EffectBatch, type TimerFired, effectfulStep } from '../protocol/effects.js';
@@ -70,6 +70,8 @@ export interface BrokerContext {
   image: MetadataImage;
   /** When the controller last answered a heartbeat. */
   lastHeartbeatAnswerMs: number;
+  /** A controlled shutdown in progress: who asked, to be answered once the controller lets us go. */
+  shutdown: { from: Address; requestId: string } | null;
   /** What each hosted replica was last told (by actor id). */
   replicaStates: Map<string, { topicId: string; leaderEpoch: number; partitionEpoch: number }>;
   nowMs: number;
@@ -134,8 +136,13 @@ const retryRegistration: Handler = (ctx, event) => {
 
 function heartbeatRequest(ctx: BrokerContext): Effect {
   return send(toController(ctx), 'BrokerHeartbeatRequest', {
-    brokerId: ctx.config.brokerId, brokerEpoch: ctx.brokerEpoch, metadataOffset: ctx.image.offset,
+    brokerId: ctx.config.brokerId, brokerEpoch: ctx.brokerEpoch, metadataOffset: ctx.image.offset, wantShutDown: ctx.shutdown !== null,
   });
+}
+
+/** While shutting down, heartbeats go out often: each one asks whether the controller is done. */
+function heartbeatIntervalMs(ctx: BrokerContext): number {
+  return ctx.shutdown === null ? ctx.config.heartbeatIntervalMs : ctx.config.retryBackoffMs;
 }
 
 function fetchRequest(ctx: BrokerContext): Effect[] {
@@ -151,7 +158,7 @@ const startSession: Handler = (ctx) => {
   ctx.lastHeartbeatAnswerMs = ctx.nowMs;
   return [
   heartbeatRequest(ctx),
-  { type: 'timer.set', event: 'HeartbeatTimerFired', delayMs: ctx.config.heartbeatIntervalMs, jitterMs: 0 },
+  { type: 'timer.set', event: 'HeartbeatTimerFired', delayMs: heartbeatIntervalMs(ctx), jitterMs: 0 },
   ...fetchRequest(ctx),
   ];
 };
@@ -174,7 +181,7 @@ const sendHeartbeat: Handler = (ctx) => {
     ctx.lastHeartbeatAnswerMs = ctx.nowMs;
     effects.push(...fetchRequest(ctx));
   }
-  effects.push(heartbeatRequest(ctx), { type: 'timer.set', event: 'HeartbeatTimerFired', delayMs: ctx.config.heartbeatIntervalMs, jitterMs: 0 });
+  effects.push(heartbeatRequest(ctx), { type: 'timer.set', event: 'HeartbeatTimerFired', delayMs: heartbeatIntervalMs(ctx), jitterMs: 0 });
   return effects;
 };
 
@@ -183,8 +190,29 @@ const heartbeatAnswered: Handler = (ctx, event) => {
   if (from.node === ctx.controllerNode) ctx.lastHeartbeatAnswerMs = ctx.nowMs;
   if (body.errorCode === ErrorCode.NOT_CONTROLLER) retarget(ctx, body.leaderHint);
   if (body.errorCode === ErrorCode.NONE) ctx.fenced = body.fenced;
+  if (body.shouldShutDown && ctx.shutdown !== null) return answerShutdown(ctx, ErrorCode.NONE);
   return [];
 };
+
+/**
+ * The host asks for a controlled shutdown (SIGTERM): heartbeats now say so, the controller
+ * moves this broker's leadership away and takes it out of the ISRs, and the host hears back
+ * once that is committed. A broker not registered leads nothing: it may go at once.
+ */
+const shutdownRequested: Handler = (ctx, event) => {
+  const { body, from } = event as Delivered<'ControlledShutdownRequest'>;
+  ctx.shutdown = { from, requestId: body.requestId };
+  if (ctx.brokerEpoch < 0) return answerShutdown(ctx, ErrorCode.NONE);
+  return [heartbeatRequest(ctx), { type: 'timer.set', event: 'HeartbeatTimerFired', delayMs: heartbeatIntervalMs(ctx), jitterMs: 0 }];
+};
+
+function answerShutdown(ctx: BrokerContext, errorCode: number): Effect[] {
+  const asked = ctx.shutdown!;
+  return [send(asked.from, 'ControlledShutdownResponse', { requestId: asked.requestId, errorCode })];
+}
+
+/** The controller no longer knows this incarnation: it leads nothing, the shutdown may proceed. */
+const sessionLostWhileShuttingDown: Handler = (ctx) => answerShutdown(ctx, ErrorCode.NONE);
 
 const metadataArrived: Handler = (ctx, event) => {
   const { body, from } = event as Delivered<'MetadataFetchResponse'>;
@@ -353,9 +381,12 @@ export const brokerMachine = setup({
     alterPartitionAnswered: effectful(alterPartitionAnswered),
     answerForAbsentReplica: effectful(answerForAbsentReplica),
     answerForAbsentCoordinator: effectful(answerForAbsentCoordinator),
+    shutdownRequested: effectful(shutdownRequested),
+    sessionLostWhileShuttingDown: effectful(sessionLostWhileShuttingDown),
   },
   guards: {
     registrationAccepted: ({ event }) => event.type === 'BrokerRegistrationResponse' && event.body.errorCode === ErrorCode.NONE,
+    shuttingDown: ({ context }) => context.shutdown !== null,
     sessionLost: ({ event }) =>
       event.type === 'BrokerHeartbeatResponse' &&
       (event.body.errorCode === ErrorCode.STALE_BROKER_EPOCH || event.body.errorCode === ErrorCode.BROKER_ID_NOT_REGISTERED),
@@ -370,6 +401,7 @@ export const brokerMachine = setup({
     image: emptyImage(),
     lastHeartbeatAnswerMs: 0,
     replicaStates: new Map(),
+    shutdown: null,
     nowMs: 0,
   }),
   initial: 'registering',
@@ -380,6 +412,7 @@ export const brokerMachine = setup({
     FetchRequest: { actions: 'answerForAbsentReplica' },
     OffsetForLeaderEpochRequest: { actions: 'answerForAbsentReplica' },
     ListOffsetsRequest: { actions: 'answerForAbsentReplica' },
+    ControlledShutdownRequest: { actions: 'shutdownRequested' },
     ...Object.fromEntries([...groupRequestKinds].map((kind) => [kind, { actions: 'answerForAbsentCoordinator' as const }])),
   },
   states: {
@@ -399,6 +432,7 @@ export const brokerMachine = setup({
       on: {
         HeartbeatTimerFired: { actions: 'sendHeartbeat' },
         BrokerHeartbeatResponse: [
+          { guard: and(['sessionLost', 'shuttingDown']), actions: 'sessionLostWhileShuttingDown' },
           { guard: 'sessionLost', target: 'registering' },
           { actions: 'heartbeatAnswered' },
         ],

@@ -594,15 +594,26 @@ const brokerHeartbeat: Handler = (ctx, event) => {
   const image = ctx.pendingImage!;
   const broker = image.brokers.get(body.brokerId);
   if (broker === undefined || broker.brokerEpoch !== body.brokerEpoch) {
-    return send(ctx, from, 'BrokerHeartbeatResponse', { errorCode: ErrorCode.STALE_BROKER_EPOCH, fenced: true, leaderHint: ctx.config.nodeId });
+    return send(ctx, from, 'BrokerHeartbeatResponse', {
+      errorCode: ErrorCode.STALE_BROKER_EPOCH, fenced: true, leaderHint: ctx.config.nodeId, shouldShutDown: body.wantShutDown,
+    });
   }
   ctx.brokerHeartbeatMs.set(body.brokerId, ctx.nowMs);
   const effects: Effect[] = [];
+  if (body.wantShutDown) {
+    // Controlled shutdown: fence it as if its session had ended (leadership moves to the next
+    // live ISR member, it leaves every ISR), and let it go once that is committed.
+    if (!broker.fenced) effects.push(...appendAsLeader(ctx, recordsForFence(image, body.brokerId, ctx.config.uncleanLeaderElectionEnable)));
+    const committed = ctx.image.brokers.get(body.brokerId);
+    const shouldShutDown = committed !== undefined && committed.brokerEpoch === body.brokerEpoch && committed.fenced;
+    effects.push(...send(ctx, from, 'BrokerHeartbeatResponse', { errorCode: ErrorCode.NONE, fenced: true, leaderHint: ctx.config.nodeId, shouldShutDown }));
+    return effects;
+  }
   // A broker is unfenced once it has caught up with the log up to its own registration.
   if (broker.fenced && body.metadataOffset >= broker.brokerEpoch) {
     effects.push(...appendAsLeader(ctx, recordsForUnfence(image, body.brokerId, ctx.config.uncleanLeaderElectionEnable)));
   }
-  effects.push(...send(ctx, from, 'BrokerHeartbeatResponse', { errorCode: ErrorCode.NONE, fenced: broker.fenced, leaderHint: ctx.config.nodeId }));
+  effects.push(...send(ctx, from, 'BrokerHeartbeatResponse', { errorCode: ErrorCode.NONE, fenced: broker.fenced, leaderHint: ctx.config.nodeId, shouldShutDown: false }));
   return effects;
 };
 
@@ -690,7 +701,7 @@ const redirectToLeader: Handler = (ctx, event) => {
     case 'BrokerRegistrationRequest':
       return send(ctx, request.from, 'BrokerRegistrationResponse', { errorCode: code, brokerEpoch: 0, leaderHint });
     case 'BrokerHeartbeatRequest':
-      return send(ctx, request.from, 'BrokerHeartbeatResponse', { errorCode: code, fenced: true, leaderHint });
+      return send(ctx, request.from, 'BrokerHeartbeatResponse', { errorCode: code, fenced: true, leaderHint, shouldShutDown: false });
     case 'MetadataFetchRequest':
       return send(ctx, request.from, 'MetadataFetchResponse', { errorCode: code, leaderHint, entries: [], snapshot: null, hasSnapshot: false });
     case 'CreateTopicsRequest':

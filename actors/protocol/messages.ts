@@ -105,8 +105,10 @@ export interface InstallSnapshotResponse {
 
 export interface BrokerRegistrationRequest { brokerId: number; incarnationId: string; listener: string }
 export interface BrokerRegistrationResponse { errorCode: number; brokerEpoch: number; leaderHint: number }
-export interface BrokerHeartbeatRequest { brokerId: number; brokerEpoch: number; metadataOffset: number }
-export interface BrokerHeartbeatResponse { errorCode: number; fenced: boolean; leaderHint: number }
+export interface BrokerHeartbeatRequest { brokerId: number; brokerEpoch: number; metadataOffset: number; wantShutDown: boolean }
+export interface BrokerHeartbeatResponse { errorCode: number; fenced: boolean; leaderHint: number; shouldShutDown: boolean }
+export interface ControlledShutdownRequest { requestId: string }
+export interface ControlledShutdownResponse { requestId: string; errorCode: number }
 export interface MetadataFetchRequest { brokerId: number; fromOffset: number; maxWaitMs: number }
 export interface MetadataFetchResponse {
   errorCode: number;
@@ -368,6 +370,8 @@ export interface WireMessages {
   OffsetForLeaderEpochResponse: OffsetForLeaderEpochResponse;
   ListOffsetsRequest: ListOffsetsRequest;
   ListOffsetsResponse: ListOffsetsResponse;
+  ControlledShutdownRequest: ControlledShutdownRequest;
+  ControlledShutdownResponse: ControlledShutdownResponse;
   JoinGroupRequest: JoinGroupRequest;
   JoinGroupResponse: JoinGroupResponse;
   SyncGroupRequest: SyncGroupRequest;
@@ -398,7 +402,7 @@ export const wireKinds: readonly WireKind[] = [
   'DeleteTopicsRequest', 'DeleteTopicsResponse', 'DescribeQuorumRequest', 'DescribeQuorumResponse',
   'PartitionStateChange', 'AlterPartitionRequest', 'AlterPartitionResponse', 'ProduceRequest', 'ProduceResponse',
   'FetchRequest', 'FetchResponse', 'OffsetForLeaderEpochRequest', 'OffsetForLeaderEpochResponse',
-  'ListOffsetsRequest', 'ListOffsetsResponse',
+  'ListOffsetsRequest', 'ListOffsetsResponse', 'ControlledShutdownRequest', 'ControlledShutdownResponse',
   'JoinGroupRequest', 'JoinGroupResponse',
   'SyncGroupRequest', 'SyncGroupResponse',
   'HeartbeatRequest', 'HeartbeatResponse',

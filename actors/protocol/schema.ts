@@ -144,16 +144,25 @@ message BrokerRegistrationResponse {
   uint32 broker_epoch = 2;
   sint32 leader_hint = 3;
 }
+// want_shut_down: a controlled shutdown (KRaft's): the controller moves the broker's
+// leadership away and takes it out of every ISR (it fences it), and answers
+// should_shut_down once that is committed.
 message BrokerHeartbeatRequest {
   uint32 broker_id = 1;
   uint32 broker_epoch = 2;
   uint32 metadata_offset = 3;
+  bool want_shut_down = 4;
 }
 message BrokerHeartbeatResponse {
   sint32 error_code = 1;
   bool fenced = 2;
   sint32 leader_hint = 3;
+  bool should_shut_down = 4;
 }
+// From a node's host to its broker: shut down in a controlled way; answered when the
+// controller has moved this broker's leadership away (or could not: error_code).
+message ControlledShutdownRequest { string request_id = 1; }
+message ControlledShutdownResponse { string request_id = 1; sint32 error_code = 2; }
 message MetadataFetchRequest {
   uint32 broker_id = 1;
   uint32 from_offset = 2;

@@ -26,6 +26,7 @@ function listenerAddress(listeners: string): { host: string; port: number } {
 import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 import { type KafkaListener, startKafkaListener } from '../kafka/listener.js';
 import { registerGroupLagMetrics } from '../kafka/group-lag-metrics.js';
+import { MeshPort } from '../kafka/mesh-port.js';
 import { createNodeMetrics } from './node-metrics.js';
 
 export const metadataDirName = '__cluster_metadata';
@@ -35,6 +36,12 @@ export interface NodeHost {
   config: NodeConfig;
   /** The port the Kafka listener is bound to (useful with port 0), or null without a broker. */
   kafkaPort: number | null;
+  /**
+   * Kafka's controlled shutdown: asks the controller (through this node's broker) to move
+   * this node's partition leadership away and take it out of every ISR; resolves true once
+   * that is committed, false if it did not happen within `timeoutMs`.
+   */
+  controlledShutdown(timeoutMs: number): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -153,6 +160,17 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
     kernel,
     config,
     kafkaPort: kafkaListener?.port ?? null,
+    controlledShutdown: async (timeoutMs: number) => {
+      if (!config.processRoles.includes('broker')) return true;
+      const mesh = new MeshPort(kernel, 'controlled-shutdown');
+      try {
+        const answer = await mesh.request({ node: config.nodeId, actor: brokerActorId }, 'ControlledShutdownRequest', { requestId: mesh.nextRequestId() },
+          'ControlledShutdownResponse', timeoutMs);
+        return answer !== null && answer.errorCode === 0;
+      } finally {
+        mesh.close();
+      }
+    },
     stop: async () => {
       await kafkaListener?.close();
       await metricsServer?.close();
