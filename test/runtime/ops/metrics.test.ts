@@ -4,9 +4,10 @@
 // stops, the leaders left behind report under-replicated partitions and count ISR shrinks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { ErrorCode } from '../../../actors/protocol/errors.js';
 import { KafkaClient } from '../../../runtime/kafka/client.js';
@@ -23,6 +24,7 @@ const topic = 'metrics-demo';
 const partitions = 3;
 const recordsPerPartition = 10;
 const utf8 = new TextEncoder();
+const dashboardPath = join(dirname(fileURLToPath(import.meta.url)), '../../../../docs/grafana/logmesh.json');
 
 async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -170,6 +172,13 @@ test('/metrics: counters move after produce and fetch; under-replicated partitio
     assert.equal(total(all, 'logmesh_leader_partitions'), partitions);
     assert.equal(total(all, 'logmesh_under_replicated_partitions'), 0);
     assert.equal(total(all, 'logmesh_partition_isr_size', { topic }), partitions * 3);
+
+    // The Grafana dashboard asks only for metrics a node exports.
+    const exported = new Set([...(await (await fetch(`http://127.0.0.1:${ports.metricsPortBase}/metrics`)).text()).matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    const dashboard = JSON.parse(readFileSync(dashboardPath, 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const asked = new Set(dashboard.panels.flatMap((p) => p.targets ?? []).flatMap((t) => [...t.expr.matchAll(/logmesh_\w+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, ''))));
+    assert.ok(asked.size > 20);
+    for (const name of asked) assert.ok(exported.has(name), `the dashboard asks for ${name}, which no node exports`);
 
     // Node 3 stops: a partition led by node 1 or 2 loses a follower from its ISR.
     const [watched, watchedLeader] = [...leaders].find(([, leader]) => leader !== 3)!;
