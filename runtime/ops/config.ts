@@ -50,6 +50,8 @@ export interface NodeConfig {
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
   groupMaxSize: number;
+  /** null: the process's level (LOGMESH_LOG_LEVEL, default info). */
+  logLevel: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -78,6 +80,10 @@ const boolean: Parser = (value) => {
   return value === 'true';
 };
 const seconds: Parser = (value) => (integer(1)(value) as number) * 1000;
+const oneOf = (allowed: string[]): Parser => (value) => {
+  if (!allowed.includes(value)) throw new Error(`expected one of ${allowed.join(', ')}, got "${value}"`);
+  return value;
+};
 const minutes: Parser = (value) => (integer(1)(value) as number) * 60_000;
 const list: Parser = (value) => value.split(',').map((v) => v.trim()).filter((v) => v !== '');
 const roles: Parser = (value) => {
@@ -146,6 +152,8 @@ export const configKeys: Record<string, KeySpec> = {
   'group.min.session.timeout.ms': { field: 'groupMinSessionTimeoutMs', parse: integer(1), default: 6000 },
   'group.max.session.timeout.ms': { field: 'groupMaxSessionTimeoutMs', parse: integer(1), default: 1_800_000 },
   'group.max.size': { field: 'groupMaxSize', parse: integer(1), default: 2_147_483_647 },
+  // Not Kafka's (it configures log4j): the level of this node's pino log lines.
+  'log.level': { field: 'logLevel', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: null },
 };
 
 /** Parses server.properties text (plus `key=value` overrides). `source` names the file in errors. */

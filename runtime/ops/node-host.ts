@@ -58,7 +58,7 @@ export interface NodeHostOptions {
 
 export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost> {
   const { config, transport } = options;
-  const logger = options.logger.child({ node: config.nodeId });
+  const logger = options.logger.child({ node: config.nodeId }, config.logLevel === null ? {} : { level: config.logLevel });
   const metadataDir = join(config.logDirs[0]!, metadataDirName);
   mkdirSync(metadataDir, { recursive: true });
   // Raft stores under __cluster_metadata; partition logs beside it, one directory each.

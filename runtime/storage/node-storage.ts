@@ -57,7 +57,7 @@ export class NodeStorage implements StoragePort {
   private log(store: string): Promise<PartitionLog> {
     let log = this.logs.get(store);
     if (log === undefined) {
-      log = PartitionLog.open(join(this.logDir, store), store, 0, this.configs.get(store) ?? this.defaults, this.logger);
+      log = PartitionLog.open(join(this.logDir, store), store, 0, this.configs.get(store) ?? this.defaults, this.logger.child({ actor: store }));
       this.logs.set(store, log);
     }
     return log;

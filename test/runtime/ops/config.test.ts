@@ -32,6 +32,9 @@ test('bad configuration stops with one line naming the file, line and key', () =
     [good, ['broker.session.timeout.ms=1000', 'broker.heartbeat.interval.ms=500'], /broker\.session\.timeout\.ms \(1000\) must be at least 3 x broker\.heartbeat\.interval\.ms/],
     [good, ['unclean.leader.election.enable=maybe'], /unclean\.leader\.election\.enable: expected true or false/],
     [good, ['min.insync.replicas=0'], /min\.insync\.replicas: expected an integer in \[1/],
+    [good, ['log.level=loud'], /^--override: log\.level: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"$/],
+    [good, ['group.min.session.timeout.ms=9000', 'group.max.session.timeout.ms=8000'], /group\.max\.session\.timeout\.ms \(8000\) is below group\.min\.session\.timeout\.ms \(9000\)/],
+    [good, ['offsets.retention.minutes=0'], /offsets\.retention\.minutes: expected an integer in \[1/],
   ];
   for (const [text, overrides, message] of cases) {
     assert.throws(() => parseConfig(text, 'server.properties', overrides), (error: Error) => {
@@ -55,4 +58,12 @@ test('log.* keys become the partition logs\' settings, with Kafka\'s hours and m
   assert.deepEqual([tuned.segmentBytes, tuned.retentionMs, tuned.retentionBytes, tuned.segmentMs, tuned.flushMessages], [1048576, -1, 5000000, 60000, 100]);
   assert.equal(logConfigOf(parseConfig(good, 'f', ['log.retention.ms=1000', 'log.retention.hours=5'])).retentionMs, 1000, 'ms wins over hours, as in Kafka');
   assert.throws(() => parseConfig(good, 'f', ['log.segment.bytes=12']), /log\.segment\.bytes: expected an integer in \[1024/);
+});
+
+test('consumer-group keys: Kafka\'s names and defaults, minutes converted', () => {
+  const defaults = parseConfig(good, 'server.properties');
+  assert.deepEqual([defaults.offsetsTopicNumPartitions, defaults.offsetsTopicReplicationFactor, defaults.offsetsRetentionMs, defaults.groupMinSessionTimeoutMs, defaults.logLevel],
+    [50, 3, 7 * 24 * 3600_000, 6000, null]);
+  const tuned = parseConfig(good, 'server.properties', ['offsets.topic.num.partitions=3', 'offsets.retention.minutes=2', 'log.level=debug']);
+  assert.deepEqual([tuned.offsetsTopicNumPartitions, tuned.offsetsRetentionMs, tuned.logLevel], [3, 120_000, 'debug']);
 });
