@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, logConfigOf, parseConfig } from '../../../runtime/ops/config.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, configKeys, logConfigOf, parseConfig } from '../../../runtime/ops/config.js';
+import { repoRoot } from '../real-cluster-harness.js';
 
 const good = [
   '# a comment',
@@ -66,4 +69,10 @@ test('consumer-group keys: Kafka\'s names and defaults, minutes converted', () =
     [50, 3, 7 * 24 * 3600_000, 6000, null]);
   const tuned = parseConfig(good, 'server.properties', ['offsets.topic.num.partitions=3', 'offsets.retention.minutes=2', 'log.level=debug']);
   assert.deepEqual([tuned.offsetsTopicNumPartitions, tuned.offsetsRetentionMs, tuned.logLevel], [3, 120_000, 'debug']);
+});
+
+test('docs/operations.md documents every configuration key', () => {
+  const docs = readFileSync(join(repoRoot, 'docs', 'operations.md'), 'utf8');
+  const missing = Object.keys(configKeys).filter((key) => !docs.includes(`\`${key}\``));
+  assert.deepEqual(missing, [], 'keys missing from the configuration reference');
 });
