@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `logmesh` command: nodes, the embedded cluster, simulations and campaigns, and small
-// tools that talk to the controller quorum over the mesh.
+// The `logmesh` command: nodes, the embedded cluster, simulations and campaigns, small tools
+// that talk to the controller quorum over the mesh, and Kafka-style tools (topics, produce,
+// consume, groups, cluster) that speak the public Kafka protocol through kafkajs (tools/).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -21,7 +22,12 @@ import { startEmbeddedCluster } from './embedded.js';
 import { createLogger } from './logger.js';
 import { MeshClient } from './mesh-client.js';
 import { startNodeHost } from './node-host.js';
-import { describeConsumerGroup, formatGroupLag, listConsumerGroups } from './consumer-groups.js';
+import { registerClusterCommand } from './tools/cluster.js';
+import { registerConsumeCommand } from './tools/consume.js';
+import { registerGroupsCommand } from './tools/groups.js';
+import { asInt, collectConfig } from './tools/options.js';
+import { registerProduceCommand } from './tools/produce.js';
+import { registerTopicsCommand } from './tools/topics.js';
 import { Registry } from 'prom-client';
 
 const program = new Command();
@@ -37,21 +43,6 @@ function asWorkload(text: string): WorkloadKind {
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
-}
-
-function collectConfig(text: string, previous: ConfigEntry[]): ConfigEntry[] {
-  const at = text.indexOf('=');
-  if (at <= 0) throw new InvalidArgumentError(`--config expects key=value, got "${text}"`);
-  return [...previous, { name: text.slice(0, at).trim(), value: text.slice(at + 1).trim() }];
-}
-
-function asInt(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be an integer`);
-    const n = Number(value);
-    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be in [${min}, ${max}]`);
-    return n;
-  };
 }
 
 function asDuration(value: string): number {
@@ -318,26 +309,11 @@ meshOptions(program.command('create-topic').description('create a topic through 
     });
   });
 
-program
-  .command('consumer-groups')
-  .description('list consumer groups, or describe one: members, committed offsets, log end and lag per partition (over the Kafka protocol)')
-  .option('--bootstrap-server <host:port>', 'a Kafka listener of the cluster', '127.0.0.1:9092')
-  .option('--list', 'list every group')
-  .option('--describe', 'describe the group named by --group')
-  .option('--group <id>', 'the group to describe')
-  .option('--json', 'print JSON instead of a table')
-  .option('--timeout <time>', 'how long to wait for answers', asDuration, 10_000)
-  .action(async (flags: { bootstrapServer: string; list?: boolean; describe?: boolean; group?: string; json?: boolean; timeout: number }) => {
-    if (flags.list === true) {
-      const groups = await listConsumerGroups(flags.bootstrapServer, flags.timeout);
-      if (flags.json === true) process.stdout.write(`${JSON.stringify(groups)}\n`);
-      else for (const g of groups) process.stdout.write(`${g.groupId}\t${g.state}\t${g.protocolType}\tcoordinator ${g.coordinator}\n`);
-      return;
-    }
-    if (flags.describe !== true || flags.group === undefined) throw new InvalidArgumentError('give --list, or --describe --group <id>');
-    const described = await describeConsumerGroup(flags.bootstrapServer, flags.group, flags.timeout);
-    process.stdout.write(flags.json === true ? `${JSON.stringify(described)}\n` : `${formatGroupLag(described)}\n`);
-  });
+registerTopicsCommand(program);
+registerProduceCommand(program);
+registerConsumeCommand(program);
+registerGroupsCommand(program);
+registerClusterCommand(program);
 
 program
   .command('proto')

@@ -7,7 +7,8 @@ import { Registry } from 'prom-client';
 import { ErrorCode } from '../../../actors/protocol/errors.js';
 import type { KafkaClient } from '../../../runtime/kafka/client.js';
 import { ApiKeys } from '../../../runtime/kafka/protocol/index.js';
-import { describeConsumerGroup, listConsumerGroups } from '../../../runtime/ops/consumer-groups.js';
+import { withAdmin } from '../../../runtime/ops/tools/connection.js';
+import { describeConsumerGroup, listConsumerGroups } from '../../../runtime/ops/tools/groups.js';
 import { encodeRecordBatch } from '../../../runtime/storage/record-batch.js';
 import { startSingleNode, waitUntil } from './single-node.js';
 
@@ -94,12 +95,12 @@ test('consumer groups through the Kafka listener: find, join, sync, commit, desc
     assert.equal(fetched.errorCode, ErrorCode.NONE);
     assert.deepEqual(fetched.topics[0]!.partitions.map((p) => [p.partitionIndex, Number(p.committedOffset)]).sort(), [[0, 6], [1, 4]]);
 
-    // What the CLI shows, and what /metrics exports.
+    // What the CLI (`logmesh groups`, on kafkajs' admin client) shows, and what /metrics exports.
     const bootstrap = `127.0.0.1:${node.port}`;
-    const listed = await listConsumerGroups(bootstrap);
+    const [listed, described] = await withAdmin(bootstrap, async (admin) => [await listConsumerGroups(admin), await describeConsumerGroup(admin, group)] as const);
     assert.deepEqual(listed.map((g) => [g.groupId, g.state]), [[group, 'Stable']]);
-    const described = await describeConsumerGroup(bootstrap, group);
     assert.equal(described.state, 'Stable');
+    assert.deepEqual(described.members.map((m) => [m.consumerId, m.assignment]), [[joined.memberId, [{ topic: 'invoices', partitions: [0, 1] }]]]);
     assert.deepEqual(described.partitions.map((p) => [p.partition, p.committedOffset, p.logEndOffset, p.lag, p.consumerId]),
       [[0, 6, 10, 4, joined.memberId], [1, 4, 4, 0, joined.memberId]]);
     const metrics = await registry.metrics();
