@@ -151,8 +151,12 @@ test('real Kafka clients against the embedded cluster of npm start', { timeout: 
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       const sent = sentRecords('kafkajs', 60);
-      for (let i = 0; i < sent.length; i += 10) {
-        const results = await producer.send({ topic, acks: -1, messages: sent.slice(i, i + 10).map((s) => ({ key: s.key, value: s.value })) });
+      // One record per send: kafkajs 2.2.4 retries a multi-broker send to every broker that has
+      // not answered yet with new sequence numbers when one broker answers NOT_LEADER, which
+      // writes those records twice (its bug, not the broker's); a send to one partition is
+      // retried with the same sequence numbers and deduplicated.
+      for (const s of sent) {
+        const results = await producer.send({ topic, acks: -1, messages: [{ key: s.key, value: s.value }] });
         for (const r of results) assert.equal(r.errorCode, 0);
       }
       await producer.disconnect();
