@@ -19,6 +19,7 @@ import { NatsTransport } from '../transport/nats.js';
 import { ConfigError, parseConfig } from './config.js';
 import { formatDuration, parseDuration, parseSeedRange } from './duration.js';
 import { startEmbeddedCluster } from './embedded.js';
+import { startDevCluster } from './dev.js';
 import { createLogger } from './logger.js';
 import { MeshClient } from './mesh-client.js';
 import { startNodeHost } from './node-host.js';
@@ -31,6 +32,9 @@ import { registerTopicsCommand } from './tools/topics.js';
 import { Registry } from 'prom-client';
 
 const program = new Command();
+
+/** How long SIGTERM waits for the controller to move a node's leadership away. */
+const controlledShutdownTimeoutMs = 30_000;
 program
   .name('logmesh')
   .description('Kafka-compatible distributed log: actors on a NATS mesh, with a deterministic simulator')
@@ -214,12 +218,40 @@ program
       throw error;
     }
     logger.info({ voters: config.controllerQuorumVoters, nats: config.natsServers }, `node ${config.nodeId} started`);
-    const stop = (signal: string): void => {
-      logger.info(`${signal}: stopping node ${config.nodeId}`);
-      void host.stop().then(() => process.exit(0));
+    // SIGTERM: a controlled shutdown first (leadership moves away, this node leaves the ISRs),
+    // then the logs are flushed and closed. SIGINT stops at once.
+    const stop = async (signal: string): Promise<void> => {
+      if (signal === 'SIGTERM') {
+        logger.info(`SIGTERM: controlled shutdown of node ${config.nodeId}`);
+        const moved = await host.controlledShutdown(controlledShutdownTimeoutMs);
+        if (moved) logger.info('leadership moved away; stopping');
+        else logger.warn(`the controller did not complete the controlled shutdown within ${controlledShutdownTimeoutMs} ms; stopping anyway`);
+      } else {
+        logger.info(`${signal}: stopping node ${config.nodeId}`);
+      }
+      await host.stop();
+      process.exit(0);
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+
+program
+  .command('dev')
+  .description('a development cluster of real processes on loopback: nats-server and three node processes, their lines prefixed by name')
+  .requiredOption('--nats', 'run the nodes over a nats-server it starts (the only mode)')
+  .option('--data <dir>', 'data directory (one sub-directory and server.properties per node)', './data-dev')
+  .option('--nats-port <port>', 'nats-server port', asInt('--nats-port', 1, 65535), 4222)
+  .option('--kafka-port <port>', 'Kafka listener of node 1 (the others take the next ports)', asInt('--kafka-port', 1, 65533), 9092)
+  .option('--metrics-port <port>', 'metrics of node 1 (the others take the next ports); 0 turns metrics off', asInt('--metrics-port', 0, 65533), 9401)
+  .action((flags: { data: string; natsPort: number; kafkaPort: number; metricsPort: number }) => {
+    const cluster = startDevCluster({
+      dataDir: resolve(flags.data), natsPort: flags.natsPort, kafkaPortBase: flags.kafkaPort, metricsPortBase: flags.metricsPort, nodes: 3,
+      write: (line) => process.stdout.write(`${line}\n`),
+    });
+    process.once('SIGINT', () => cluster.stop());
+    process.once('SIGTERM', () => cluster.stop());
+    void cluster.exited.then(() => process.exit(0));
   });
 
 program
