@@ -2,8 +2,8 @@
 // record, optionally `key<separator>value`, sent with the chosen acks through a kafkajs producer.
 import { createInterface } from 'node:readline';
 import { type Command, InvalidArgumentError } from 'commander';
-import { type Message, Partitioners, type Producer } from 'kafkajs';
-import { type ConnectionFlags, ToolError, failingAs, kafkaClient, withBootstrapOption } from './connection.js';
+import { type Message, type PartitionMetadata, Partitioners, type Producer } from 'kafkajs';
+import { type ConnectionFlags, ToolError, failingAs, kafkaClient, withAdmin, withBootstrapOption } from './connection.js';
 import { asInt, booleanProperty, propertyCollector, separatorProperty } from './options.js';
 import { Spinner } from './spinner.js';
 
@@ -45,13 +45,38 @@ export function recordOfLine(line: string, lineNumber: number, parseKey: boolean
   return { key: line.slice(0, at), value: line.slice(at + separator.length) };
 }
 
+/**
+ * The records of a batch by partition, in line order within each, placed by kafkajs' default
+ * partitioner (Java's murmur2: a key lands where Kafka's own clients put it). The tool sends
+ * one partition per request because kafkajs 2.2.4 retries a send that spans brokers with new
+ * sequence numbers on the brokers that had not answered when one answered NOT_LEADER, which
+ * writes those records twice; a one-partition send is retried with the same sequence numbers,
+ * and the leader drops the duplicate.
+ */
+export function recordsByPartition(topic: string, partitionMetadata: PartitionMetadata[], messages: Message[],
+  partitioner = Partitioners.DefaultPartitioner()): Map<number, Message[]> {
+  const byPartition = new Map<number, Message[]>();
+  for (const message of messages) {
+    const partition = partitioner({ topic, partitionMetadata, message });
+    const list = byPartition.get(partition) ?? [];
+    byPartition.set(partition, list);
+    list.push({ ...message, partition });
+  }
+  return byPartition;
+}
+
 async function produceLines(flags: ProduceFlags): Promise<void> {
   const parseKey = booleanProperty(flags.property, 'parse.key');
   const separator = separatorProperty(flags.property, 'key.separator', '\t');
   // Typing at a terminal, each line goes at once; piped input goes in batches.
   const batchRecordsMax = process.stdin.isTTY === true ? 1 : flags.batchSize;
+  // The partitions, before reading a line: a missing topic fails at once.
+  const partitionMetadata = await withAdmin(flags.bootstrapServer, (admin) => failingAs(`produce: topic ${flags.topic}`,
+    async () => (await admin.fetchTopicMetadata({ topics: [flags.topic] })).topics[0]?.partitions ?? []));
+  if (partitionMetadata.length === 0) throw new ToolError(`produce: topic ${flags.topic}: no partitions`);
+  const partitioner = Partitioners.DefaultPartitioner();
   const producer = kafkaClient(flags.bootstrapServer, 'logmesh-console-producer').producer({
-    createPartitioner: Partitioners.DefaultPartitioner, // Java's murmur2: a key lands where Kafka's clients put it
+    createPartitioner: Partitioners.DefaultPartitioner, // unused (records carry their partition), but kafkajs warns without one
     allowAutoTopicCreation: false,
     idempotent: flags.acks === -1,
     maxInFlightRequests: 1, // keeps the order of lines per partition across retries
@@ -68,19 +93,24 @@ async function produceLines(flags: ProduceFlags): Promise<void> {
       lineNumber += 1;
       batch.push(recordOfLine(line, lineNumber, parseKey, separator));
       if (batch.length >= batchRecordsMax) {
-        sent += await send(producer, flags, batch);
+        sent += await send(producer, flags, recordsByPartition(flags.topic, partitionMetadata, batch, partitioner));
         batch = [];
         spinner.update(`sent ${sent} records to ${flags.topic}`);
       }
     }
-    if (batch.length > 0) await send(producer, flags, batch);
+    if (batch.length > 0) await send(producer, flags, recordsByPartition(flags.topic, partitionMetadata, batch, partitioner));
   } finally {
     spinner.stop();
     await producer.disconnect().catch(() => {});
   }
 }
 
-async function send(producer: Producer, flags: ProduceFlags, messages: Message[]): Promise<number> {
-  await failingAs(`produce: topic ${flags.topic}`, () => producer.send({ topic: flags.topic, acks: flags.acks, timeout: sendTimeoutMs, messages }));
-  return messages.length;
+async function send(producer: Producer, flags: ProduceFlags, byPartition: Map<number, Message[]>): Promise<number> {
+  let sent = 0;
+  for (const [partition, messages] of byPartition) {
+    await failingAs(`produce: topic ${flags.topic} partition ${partition}`,
+      () => producer.send({ topic: flags.topic, acks: flags.acks, timeout: sendTimeoutMs, messages }));
+    sent += messages.length;
+  }
+  return sent;
 }

@@ -12,7 +12,7 @@ import { type LogEntry, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { kafkaErrorText, kafkajsLogCreator } from '../../../runtime/ops/tools/connection.js';
 import { formatRecord } from '../../../runtime/ops/tools/consume.js';
-import { recordOfLine } from '../../../runtime/ops/tools/produce.js';
+import { recordOfLine, recordsByPartition } from '../../../runtime/ops/tools/produce.js';
 import { cliPath, dumpOutputs, exitedWithin, signal, startChild, tcpAccepts, waitFor, type Child } from '../real-cluster-harness.js';
 
 const kafkaPort = 39092;
@@ -111,6 +111,20 @@ test('one line for a kafkajs error; lines to records and records to lines', () =
   assert.deepEqual(recordOfLine('no key here', 1, false, ':'), { value: 'no key here' });
   assert.throws(() => recordOfLine('no separator', 7, true, ':'), /no key separator ":" on line 7/);
 
+  // One send per partition; a key always in the same partition, lines in their order within it.
+  const partitionMetadata = [0, 1, 2].map((p) => ({ partitionErrorCode: 0, partitionId: p, leader: p + 1, replicas: [p + 1], isr: [p + 1] }));
+  const lines = Array.from({ length: 40 }, (_, i) => ({ key: `k${i % 7}`, value: `v${i}` }));
+  const grouped = recordsByPartition('t', partitionMetadata, lines);
+  assert.deepEqual([...grouped.values()].flat().map((m) => m.value).sort(), lines.map((l) => l.value).sort());
+  for (const [partition, messages] of grouped) {
+    assert.ok(messages.every((m) => m.partition === partition));
+    assert.deepEqual(messages.map((m) => Number(String(m.value).slice(1))), messages.map((m) => Number(String(m.value).slice(1))).sort((a, b) => a - b));
+  }
+  for (const key of new Set(lines.map((l) => l.key))) {
+    assert.equal([...grouped.values()].filter((messages) => messages.some((m) => m.key === key)).length, 1, `key ${key} in one partition`);
+  }
+  assert.equal(grouped.size, 3, 'seven keys over three partitions');
+
   const message = { key: Buffer.from('k1'), value: Buffer.from('hello'), offset: '41', timestamp: '1700000000000', attributes: 0, headers: {} };
   const all = { printKey: true, printPartition: true, printOffset: true, printTimestamp: true, keySeparator: '=' };
   assert.equal(formatRecord(2, message, all), 'CreateTime:1700000000000\tPartition:2\tOffset:41\tk1=hello\n');
@@ -164,14 +178,16 @@ test('the Kafka-style tools against the embedded cluster: topics, produce, consu
     // Create and describe: 3 partitions, 2 replicas each, a leader among them, the ISR within them.
     assert.equal((await tool('topics', ['--create', '--topic', topic, '--partitions', '3', '--replication-factor', '2'])).stdout, `Created topic ${topic}.\n`);
     // Independent of each other, so side by side: the CLI's start-up is most of each one's time.
-    const [createdAgain, listed, describedJson, describedText, altered] = await Promise.all([
+    const [createdAgain, listed, describedJson, describedText, altered, producedToNothing] = await Promise.all([
       failingTool(['topics', '--bootstrap-server', bootstrap, '--create', '--topic', topic]),
       tool('topics', ['--list']),
       tool('topics', ['--describe', '--topic', topic, '--json']),
       tool('topics', ['--describe', '--topic', topic]),
       // Adding partitions is refused by the cluster for now: one line, non-zero exit.
       failingTool(['topics', '--bootstrap-server', bootstrap, '--alter', '--topic', topic, '--partitions', '6']),
+      failingTool(['produce', '--bootstrap-server', bootstrap, '--topic', 'missing']),
     ]);
+    assert.match(producedToNothing, /^logmesh: produce: topic missing: UNKNOWN_TOPIC_OR_PARTITION$/);
     assert.match(createdAgain, /^logmesh: topics --create: topic greetings: TOPIC_ALREADY_EXISTS$/);
     assert.match(altered, /^logmesh: topics --alter: cannot add partitions to topic greetings: INVALID_REQUEST$/);
     assert.ok(listed.stdout.split('\n').includes(topic));
