@@ -8,4 +8,6 @@ export const bugSwitches: Record<string, SimBugs> = {
   'skip-prev-log-check': { controller: { skipPrevLogCheck: true }, broker: {} },
   'commit-without-quorum': { controller: { commitWithoutQuorum: true }, broker: {} },
   'broker-skips-records': { controller: {}, broker: { skipLastFetchedEntry: true } },
+  /** The group coordinator ignores committed offsets when it loads after a failover (run with --workload groups). */
+  'forget-offsets-on-load': { controller: {}, broker: { group: { forgetOffsetsOnLoad: true } } },
 };

@@ -107,7 +107,7 @@ program
   .option('--nodes <n>', 'cluster size', asInt('--nodes', 1, 9), 3)
   .option('--duration <time>', 'virtual time with faults (then faults heal and the cluster must settle)', asDuration, 60_000)
   .option('--faults <list>', 'comma list of partition,crash,drop,delay,duplicate,reorder,slow-disk (or none)', asFaults, ['partition', 'crash', 'drop'] as FaultKind[])
-  .option('--workload <kind>', 'admin (topic churn), produce-consume (producers and consumers on a replicated topic) or mixed', asWorkload, 'mixed' as WorkloadKind)
+  .option('--workload <kind>', 'admin (topic churn), produce-consume (producers and consumers on a replicated topic), groups (a consumer group under member faults and coordinator moves) or mixed', asWorkload, 'mixed' as WorkloadKind)
   .option('--unclean-leader-election', 'set unclean.leader.election.enable on the data topic (loses acknowledged writes)')
   .option('--trace <file>', 'write the JSON Lines trace of a single run')
   .option('--workers <n>', 'worker threads for a campaign (default: one per core)', asInt('--workers', 1, 64))
@@ -175,10 +175,10 @@ async function campaignCommand(flags: SimFlags, bugName: string | undefined): Pr
     `events             ${summary.events}`,
     '',
     'fault class        injected',
-    ...Object.entries(summary.faultsInjected).sort().map(([fault, count]) => `  ${fault.padEnd(17)}${count}`),
+    ...Object.entries(summary.faultsInjected).sort().map(([fault, count]) => `  ${fault.padEnd(17)} ${count}`),
     '',
     'checker            violations',
-    ...Object.entries(summary.violationsByChecker).map(([checker, count]) => `  ${checker.padEnd(25)}${count}`),
+    ...Object.entries(summary.violationsByChecker).map(([checker, count]) => `  ${checker.padEnd(30)} ${count}`),
   ];
   for (const seed of summary.failedSeeds.slice(0, 20)) {
     const result = summary.results.find((r) => r.seed === seed)!;
