@@ -17,7 +17,7 @@ import {
   type MetadataImage, applyEntry, cloneImage, emptyImage, imageFromMessage, imageToMessage,
 } from './metadata-image.js';
 import {
-  decideAlterPartition, decideCreateTopic, deriveTopicId, recordsForFence, recordsForPreferredLeaders, recordsForUnfence,
+  decideAlterPartition, decideCreatePartitions, decideCreateTopic, deriveTopicId, recordsForFence, recordsForPreferredLeaders, recordsForUnfence,
 } from './decisions.js';
 import {
   type RaftLog, compactThrough, entriesAfter, entryAt, isUpToDate, lastIndex, lastTerm, termAt, truncateFrom,
@@ -645,6 +645,26 @@ const createTopics: Handler = (ctx, event) => {
   return effects;
 };
 
+const createPartitions: Handler = (ctx, event) => {
+  const { body, from } = wire(event, 'CreatePartitionsRequest');
+  const results: CreatableTopicResult[] = [];
+  const effects: Effect[] = [];
+  for (const topic of body.topics) {
+    const decision = decideCreatePartitions(ctx.pendingImage!, topic.name, topic.count);
+    effects.push(...appendAsLeader(ctx, decision.records));
+    results.push({ name: topic.name, errorCode: decision.errorCode, topicId: ctx.pendingImage!.topicsByName.get(topic.name)?.topicId ?? '' });
+  }
+  ctx.pendingReplies.push({
+    index: lastIndex(ctx.log),
+    message: {
+      to: from, kind: 'CreatePartitionsResponse',
+      body: { requestId: body.requestId, errorCode: ErrorCode.NONE, leaderHint: ctx.config.nodeId, results, offset: lastIndex(ctx.log) },
+    },
+  });
+  effects.push(...applyCommitted(ctx));
+  return effects;
+};
+
 const deleteTopics: Handler = (ctx, event) => {
   const { body, from } = wire(event, 'DeleteTopicsRequest');
   const results: CreatableTopicResult[] = [];
@@ -708,6 +728,8 @@ const redirectToLeader: Handler = (ctx, event) => {
       return send(ctx, request.from, 'CreateTopicsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [], offset: 0 });
     case 'DeleteTopicsRequest':
       return send(ctx, request.from, 'DeleteTopicsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [] });
+    case 'CreatePartitionsRequest':
+      return send(ctx, request.from, 'CreatePartitionsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [], offset: 0 });
     case 'AlterPartitionRequest':
       return send(ctx, request.from, 'AlterPartitionResponse', {
         errorCode: code, leaderHint, topicId: request.body.topicId, partition: request.body.partition, leader: -1, leaderEpoch: 0,
@@ -762,6 +784,7 @@ export const controllerMachine = setup({
     brokerHeartbeat: effectful(brokerHeartbeat),
     serveMetadataFetch: effectful(serveMetadataFetch),
     createTopics: effectful(createTopics),
+    createPartitions: effectful(createPartitions),
     deleteTopics: effectful(deleteTopics),
     alterPartition: effectful(alterPartition),
     balanceLeaders: effectful(balanceLeaders),
@@ -816,6 +839,7 @@ export const controllerMachine = setup({
     BrokerHeartbeatRequest: { actions: 'redirectToLeader' },
     MetadataFetchRequest: { actions: 'redirectToLeader' },
     CreateTopicsRequest: { actions: 'redirectToLeader' },
+    CreatePartitionsRequest: { actions: 'redirectToLeader' },
     DeleteTopicsRequest: { actions: 'redirectToLeader' },
     AlterPartitionRequest: { actions: 'redirectToLeader' },
   },
@@ -877,6 +901,7 @@ export const controllerMachine = setup({
         BrokerHeartbeatRequest: { actions: 'brokerHeartbeat' },
         MetadataFetchRequest: { actions: 'serveMetadataFetch' },
         CreateTopicsRequest: { actions: 'createTopics' },
+        CreatePartitionsRequest: { actions: 'createPartitions' },
         DeleteTopicsRequest: { actions: 'deleteTopics' },
         AlterPartitionRequest: { actions: 'alterPartition' },
         LeaderBalanceTimerFired: { actions: 'balanceLeaders' },

@@ -61,6 +61,29 @@ export function decideCreateTopic(
 }
 
 /**
+ * Adds partitions to a topic, up to `count`, with the replication factor it has, placed as
+ * topic creation places them (continuing its assignment). The partition count of
+ * __consumer_offsets is fixed: groups are placed by it.
+ */
+export function decideCreatePartitions(image: MetadataImage, name: string, count: number): CreateTopicDecision {
+  const topic = image.topicsByName.get(name);
+  if (topic === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, records: [] };
+  if (name.startsWith('__')) return { errorCode: ErrorCode.INVALID_REQUEST, records: [] };
+  const current = topic.partitions.length;
+  if (count <= current) return { errorCode: ErrorCode.INVALID_PARTITIONS, records: [] };
+  const replicationFactor = topic.partitions[0]?.replicas.length ?? 1;
+  const live = liveBrokerIds(image);
+  if (replicationFactor > live.length) return { errorCode: ErrorCode.INVALID_REPLICATION_FACTOR, records: [] };
+  const assignment = assignReplicas(live, count, replicationFactor, stableHash(name) % live.length);
+  const records: MetadataRecord[] = [];
+  for (let partition = current; partition < count; partition++) {
+    const replicas = assignment[partition]!;
+    records.push({ partition: { topicId: topic.topicId, partition, replicas, isr: [...replicas], leader: replicas[0]!, leaderEpoch: 0, partitionEpoch: 0 } });
+  }
+  return { errorCode: 0, records };
+}
+
+/**
  * Fencing a broker takes it out of every ISR it is in (unless it is the last member, so
  * that the ISR never empties) and moves leadership to the next live ISR member.
  */

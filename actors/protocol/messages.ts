@@ -134,6 +134,14 @@ export interface DeleteTopicsResponse {
   leaderHint: number;
   results: CreatableTopicResult[];
 }
+export interface CreatePartitionsRequest { requestId: string; topics: Array<{ name: string; count: number }> }
+export interface CreatePartitionsResponse {
+  requestId: string;
+  errorCode: number;
+  leaderHint: number;
+  results: CreatableTopicResult[];
+  offset: number;
+}
 export interface DescribeQuorumRequest { requestId: string }
 export interface DescribeQuorumResponse {
   requestId: string;
@@ -357,6 +365,8 @@ export interface WireMessages {
   CreateTopicsResponse: CreateTopicsResponse;
   DeleteTopicsRequest: DeleteTopicsRequest;
   DeleteTopicsResponse: DeleteTopicsResponse;
+  CreatePartitionsRequest: CreatePartitionsRequest;
+  CreatePartitionsResponse: CreatePartitionsResponse;
   DescribeQuorumRequest: DescribeQuorumRequest;
   DescribeQuorumResponse: DescribeQuorumResponse;
   PartitionStateChange: PartitionStateChange;
@@ -399,7 +409,7 @@ export const wireKinds: readonly WireKind[] = [
   'InstallSnapshotRequest', 'InstallSnapshotResponse', 'BrokerRegistrationRequest',
   'BrokerRegistrationResponse', 'BrokerHeartbeatRequest', 'BrokerHeartbeatResponse',
   'MetadataFetchRequest', 'MetadataFetchResponse', 'CreateTopicsRequest', 'CreateTopicsResponse',
-  'DeleteTopicsRequest', 'DeleteTopicsResponse', 'DescribeQuorumRequest', 'DescribeQuorumResponse',
+  'DeleteTopicsRequest', 'DeleteTopicsResponse', 'CreatePartitionsRequest', 'CreatePartitionsResponse', 'DescribeQuorumRequest', 'DescribeQuorumResponse',
   'PartitionStateChange', 'AlterPartitionRequest', 'AlterPartitionResponse', 'ProduceRequest', 'ProduceResponse',
   'FetchRequest', 'FetchResponse', 'OffsetForLeaderEpochRequest', 'OffsetForLeaderEpochResponse',
   'ListOffsetsRequest', 'ListOffsetsResponse', 'ControlledShutdownRequest', 'ControlledShutdownResponse',

@@ -207,6 +207,16 @@ message DeleteTopicsResponse {
   sint32 leader_hint = 3;
   repeated CreatableTopicResult results = 4;
 }
+// Adds partitions to existing topics, up to count each (Kafka's CreatePartitions).
+message PartitionCount { string name = 1; uint32 count = 2; }
+message CreatePartitionsRequest { string request_id = 1; repeated PartitionCount topics = 2; }
+message CreatePartitionsResponse {
+  string request_id = 1;
+  sint32 error_code = 2;
+  sint32 leader_hint = 3;
+  repeated CreatableTopicResult results = 4;
+  uint32 offset = 5;
+}
 message DescribeQuorumRequest { string request_id = 1; }
 message DescribeQuorumResponse {
   string request_id = 1;

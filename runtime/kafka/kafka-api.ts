@@ -151,6 +151,8 @@ export class KafkaApi {
         return this.createTopics(request);
       case ApiKeys.DeleteTopics:
         return this.deleteTopics(request);
+      case ApiKeys.CreatePartitions:
+        return this.createPartitions(request);
       case ApiKeys.InitProducerId:
         return this.initProducerId(request);
       case ApiKeys.DescribeCluster:
@@ -251,7 +253,10 @@ export class KafkaApi {
    * when there is none: an election is on) and trying the next voter on silence, until
    * `timeoutMs` is spent. Resolves with the controller's answer, or null.
    */
-  private async askController<K extends 'CreateTopicsRequest' | 'DeleteTopicsRequest', R extends 'CreateTopicsResponse' | 'DeleteTopicsResponse'>(
+  private async askController<
+    K extends 'CreateTopicsRequest' | 'DeleteTopicsRequest' | 'CreatePartitionsRequest',
+    R extends 'CreateTopicsResponse' | 'DeleteTopicsResponse' | 'CreatePartitionsResponse',
+  >(
     kind: K, body: (requestId: string) => WireMessages[K], answerKind: R, timeoutMs: number,
   ): Promise<WireMessages[R] | null> {
     const deadline = Date.now() + timeoutMs;
@@ -303,6 +308,36 @@ export class KafkaApi {
     return this.reply(request, { throttleTimeMs: 0, topics: results });
   }
 
+  /** CreatePartitions: through the active controller; answered once this node's metadata has the new partitions. */
+  private async createPartitions(request: Extract<DecodedRequest, { apiKey: 37 }>): Promise<Answer> {
+    const body = request.body as RequestBody<37>;
+    const refused = (name: string, errorCode: number, errorMessage: string) => ({ name, errorCode, errorMessage });
+    const asked = body.topics.filter((t) => t.assignments === null);
+    const manual = body.topics.filter((t) => t.assignments !== null).map((t) => refused(t.name, ErrorCode.INVALID_REQUEST, 'manual replica assignment is not supported'));
+    let results: Array<{ name: string; errorCode: number; errorMessage: string | null }>;
+    if (body.validateOnly) {
+      results = asked.map((t) => {
+        const current = this.image()?.topicsByName.get(t.name)?.partitions.length;
+        if (current === undefined) return refused(t.name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'unknown topic');
+        if (t.count <= current) return refused(t.name, ErrorCode.INVALID_PARTITIONS, `the topic has ${current} partitions`);
+        return { name: t.name, errorCode: 0, errorMessage: null };
+      });
+    } else if (asked.length === 0) {
+      results = [];
+    } else {
+      const timeoutMs = Math.max(1000, body.timeoutMs);
+      const answer = await this.askController('CreatePartitionsRequest', (requestId) => ({
+        requestId, topics: asked.map((t) => ({ name: t.name, count: t.count })),
+      }), 'CreatePartitionsResponse', timeoutMs);
+      if (answer !== null) await this.awaitMetadata(answer.offset, timeoutMs);
+      results = asked.map((t, i) => {
+        const errorCode = answer?.results[i]?.errorCode ?? ErrorCode.REQUEST_TIMED_OUT;
+        return { name: t.name, errorCode, errorMessage: errorCode === 0 ? null : errorName(errorCode) };
+      });
+    }
+    return this.reply(request, { throttleTimeMs: 0, results: [...results, ...manual] });
+  }
+
   private async deleteTopics(request: Extract<DecodedRequest, { apiKey: 20 }>): Promise<Answer> {
     const body = request.body as RequestBody<20>;
     const names = request.apiVersion >= 6 ? body.topics.map((t) => t.name ?? '') : body.topicNames;
@@ -348,20 +383,13 @@ export class KafkaApi {
     return this.reply(request, { throttleTimeMs: 0, errorCode: 0, producerId: brokerEpoch * 65536 + (this.producerIdSeq % 65536), producerEpoch: 0 });
   }
 
-  /** SASL is not offered, and adding partitions is not supported yet. */
+  /** SASL is not offered. */
   private unsupported(request: DecodedRequest): Answer {
     switch (request.apiKey) {
       case ApiKeys.SaslHandshake:
         return this.reply(request, { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: [] });
       case ApiKeys.SaslAuthenticate:
         return this.reply(request, { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, errorMessage: 'SASL is not enabled', authBytes: new Uint8Array(0) });
-      case ApiKeys.CreatePartitions: {
-        const body = request.body as RequestBody<37>;
-        return this.reply(request, {
-          throttleTimeMs: 0,
-          results: body.topics.map((t) => ({ name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'adding partitions is not supported yet' })),
-        });
-      }
       default:
         throw new Error(`${request.apiName} v${request.apiVersion} is not served`);
     }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  assignReplicas, decideAlterPartition, decideCreateTopic, electLeader, recordsForFence, recordsForPreferredLeaders, recordsForUnfence,
+  assignReplicas, decideAlterPartition, decideCreatePartitions, decideCreateTopic, electLeader, recordsForFence, recordsForPreferredLeaders, recordsForUnfence,
   validateTopicName,
 } from '../../../actors/controller/decisions.js';
 import { applyEntry, emptyImage, type MetadataImage } from '../../../actors/controller/metadata-image.js';
@@ -57,6 +57,21 @@ test('topic creation validates the name, the partitions and the replication fact
   assert.equal(decideCreateTopic(image, 't', 1, 1, 'id2').errorCode, ErrorCode.TOPIC_ALREADY_EXISTS);
   assert.ok(validateTopicName('a.b_c-1'));
   assert.ok(!validateTopicName('..'));
+
+  // Adding partitions: more than it has, with its replication factor, continuing its placement.
+  assert.equal(decideCreatePartitions(image, 'nope', 5).errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  assert.equal(decideCreatePartitions(image, 't', 3).errorCode, ErrorCode.INVALID_PARTITIONS);
+  const grown = decideCreatePartitions(image, 't', 5);
+  assert.equal(grown.errorCode, 0);
+  assert.deepEqual(grown.records.map((r) => ('partition' in r ? [r.partition.partition, r.partition.replicas.length, r.partition.leader >= 1] : null)),
+    [[3, 2, true], [4, 2, true]]);
+  apply(image, grown.records);
+  assert.equal(image.topicsByName.get('t')!.partitions.length, 5);
+  assert.deepEqual(image.topicsByName.get('t')!.partitions.map((p) => p.replicas), assignReplicas([1, 2], 5, 2, image.topicsByName.get('t')!.partitions[0]!.replicas[0]! - 1),
+    'the new partitions continue the topic\'s assignment');
+  const internal = decideCreateTopic(image, '__consumer_offsets', 2, 1, 'id3');
+  apply(image, internal.records);
+  assert.equal(decideCreatePartitions(image, '__consumer_offsets', 4).errorCode, ErrorCode.INVALID_REQUEST, 'group placement depends on its count');
 });
 
 test('fencing moves leadership to a live ISR member and never empties the ISR; unfencing restores a leader', () => {

@@ -1,11 +1,14 @@
 // The listener's contract with clients: responses in request order on a pipelined
 // connection, oversized or unparseable requests close only their own connection, unknown
-// ApiVersions versions get the v0 fallback, NOT_LEADER for partitions a node does not lead.
+// ApiVersions versions get the v0 fallback, NOT_LEADER for partitions a node does not lead;
+// CreatePartitions grows a topic.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { ApiKeys, decodeResponseFrame, encodeRequestFrame } from '../../../runtime/kafka/protocol/index.js';
 import { startSingleNode, waitUntil } from './single-node.js';
+import { ErrorCode } from '../../../actors/protocol/errors.js';
+import { encodeRecordBatch } from '../../../runtime/storage/record-batch.js';
 
 /** Sends raw bytes on a new connection; resolves with the response frames received (sizes stripped) and whether it was closed. */
 function exchange(port: number, bytes: Uint8Array, expectFrames: number, timeoutMs: number): Promise<{ frames: Buffer[]; closed: boolean }> {
@@ -86,6 +89,33 @@ test('the Kafka listener keeps its promises to clients', { timeout: 120_000 }, a
     assert.deepEqual(metadata.topics.map((t) => [t.name, t.errorCode]), [['orders', 0], ['nope', 3]]);
     const produced = await client.request(ApiKeys.Produce, 3, { acks: -1, timeoutMs: 1000, topicData: [{ name: 'orders', partitionData: [{ index: 7, records: new Uint8Array(0) }] }] });
     assert.equal(produced.responses[0]?.partitionResponses[0]?.errorCode, 3);
+    assert.equal(node.fatal(), null);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('CreatePartitions grows a topic through the controller; the new partitions take writes', { timeout: 60_000 }, async () => {
+  const node = await startSingleNode();
+  try {
+    const client = await node.connect();
+    const created = await client.request(ApiKeys.CreateTopics, 5, { topics: [{ name: 'growing', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 10_000 });
+    assert.equal(created.topics[0]?.errorCode, 0);
+    const tooFew = await client.request(ApiKeys.CreatePartitions, 1, { topics: [{ name: 'growing', count: 1, assignments: null }], timeoutMs: 5000, validateOnly: false });
+    assert.equal(tooFew.results[0]?.errorCode, ErrorCode.INVALID_PARTITIONS);
+    const unknown = await client.request(ApiKeys.CreatePartitions, 1, { topics: [{ name: 'nope', count: 3, assignments: null }], timeoutMs: 5000, validateOnly: true });
+    assert.equal(unknown.results[0]?.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    const grown = await client.request(ApiKeys.CreatePartitions, 1, { topics: [{ name: 'growing', count: 3, assignments: null }], timeoutMs: 10_000, validateOnly: false });
+    assert.equal(grown.results[0]?.errorCode, ErrorCode.NONE);
+    const metadata = await client.request(ApiKeys.Metadata, 1, { topics: [{ name: 'growing' }] });
+    assert.deepEqual(metadata.topics[0]?.partitions.map((p) => p.partitionIndex).sort(), [0, 1, 2], 'answered once this node\'s metadata has them');
+    const records = encodeRecordBatch([{ key: null, value: new TextEncoder().encode('into the new partition') }]);
+    const produced = await waitUntil('partition 2 to take a write', 10_000, async () => {
+      const answer = await client.request(ApiKeys.Produce, 3, { acks: -1, timeoutMs: 2000, topicData: [{ name: 'growing', partitionData: [{ index: 2, records }] }] });
+      const response = answer.responses[0]?.partitionResponses[0];
+      return response?.errorCode === ErrorCode.NONE ? response : undefined;
+    });
+    assert.equal(Number(produced.baseOffset), 0);
     assert.equal(node.fatal(), null);
   } finally {
     await node.stop();

@@ -183,13 +183,13 @@ test('the Kafka-style tools against the embedded cluster: topics, produce, consu
       tool('topics', ['--list']),
       tool('topics', ['--describe', '--topic', topic, '--json']),
       tool('topics', ['--describe', '--topic', topic]),
-      // Adding partitions is refused by the cluster for now: one line, non-zero exit.
-      failingTool(['topics', '--bootstrap-server', bootstrap, '--alter', '--topic', topic, '--partitions', '6']),
+      // Fewer partitions than the topic has: the cluster refuses, one line, non-zero exit.
+      failingTool(['topics', '--bootstrap-server', bootstrap, '--alter', '--topic', topic, '--partitions', '2']),
       failingTool(['produce', '--bootstrap-server', bootstrap, '--topic', 'missing']),
     ]);
     assert.match(producedToNothing, /^logmesh: produce: topic missing: UNKNOWN_TOPIC_OR_PARTITION$/);
     assert.match(createdAgain, /^logmesh: topics --create: topic greetings: TOPIC_ALREADY_EXISTS$/);
-    assert.match(altered, /^logmesh: topics --alter: cannot add partitions to topic greetings: INVALID_REQUEST$/);
+    assert.match(altered, /^logmesh: topics --alter: cannot add partitions to topic greetings: INVALID_PARTITIONS$/);
     assert.ok(listed.stdout.split('\n').includes(topic));
     const described = JSON.parse(describedJson.stdout) as Array<{ name: string; partitions: Array<{ partition: number; leader: number; replicas: number[]; isr: number[] }> }>;
     assert.deepEqual(described.map((t) => t.name), [topic]);
@@ -256,6 +256,11 @@ test('the Kafka-style tools against the embedded cluster: topics, produce, consu
     assert.equal(reset.partitions.reduce((n, p) => n + (p.lag ?? 0), 0), sent.length + 6, 'the whole topic is lag again');
 
     // Delete: gone from the list; describing it fails in one line.
+    // Adding partitions: the topic grows to 5, the new ones led and in sync like the first.
+    assert.equal((await tool('topics', ['--alter', '--topic', topic, '--partitions', '5'])).stdout, `Topic ${topic} now has 5 partitions.\n`);
+    const grown = JSON.parse((await tool('topics', ['--describe', '--topic', topic, '--json'])).stdout) as Array<{ partitions: Array<{ partition: number; leader: number; replicas: number[] }> }>;
+    assert.deepEqual(grown[0]!.partitions.map((p) => p.partition), [0, 1, 2, 3, 4]);
+    for (const p of grown[0]!.partitions) assert.ok(p.replicas.length === 2 && p.replicas.includes(p.leader), `partition ${p.partition}: ${JSON.stringify(p)}`);
     assert.equal((await tool('topics', ['--delete', '--topic', topic])).stdout, `Deleted topic ${topic}.\n`);
     await waitFor('the topic to leave `topics --list`', 10_000, async () => ((await tool('topics', ['--list'])).stdout.split('\n').includes(topic) ? undefined : true));
     assert.match(await failingTool(['topics', '--bootstrap-server', bootstrap, '--describe', '--topic', topic]), /^logmesh: topics --describe: topic greetings: UNKNOWN_TOPIC_OR_PARTITION$/);
