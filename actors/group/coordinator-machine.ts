@@ -493,43 +493,31 @@ const joinGroup: Handler = (ctx, event) => {
   return [...effects, ...armTick(ctx)];
 };
 
-/** Sync, heartbeat and leave for a group this coordinator does not know: UNKNOWN_MEMBER_ID. */
-function knownGroup(ctx: CoordinatorContext, event: CoordinatorEvent): GroupEntry | null {
-  const groupId = groupIdOf(event)!;
-  return ctx.groups.get(groupId) ?? null;
+/** Sync, heartbeat and leave run on a group this coordinator knows; for any other: UNKNOWN_MEMBER_ID. */
+function onKnownGroup<K extends 'SyncGroupRequest' | 'HeartbeatRequest' | 'LeaveGroupRequest'>(
+  run: (group: GroupState<ReplyTo>, body: WireMessages[K], replyTo: ReplyTo, nowMs: number) => GroupStep<ReplyTo>,
+): Handler {
+  return (ctx, event) => {
+    const { body, from } = event as Delivered<K>;
+    const entry = ctx.groups.get(body.groupId);
+    if (entry === undefined) return refusal(event, ErrorCode.UNKNOWN_MEMBER_ID);
+    return [...applyStep(ctx, entry, run(entry.group, body, { to: from, requestId: body.requestId }, ctx.nowMs)), ...armTick(ctx)];
+  };
 }
 
-const syncGroup: Handler = (ctx, event) => {
-  const { body, from } = event as Delivered<'SyncGroupRequest'>;
-  const entry = knownGroup(ctx, event);
-  if (entry === null) return refusal(event, ErrorCode.UNKNOWN_MEMBER_ID);
-  const step = sync(entry.group, {
-    generationId: body.generationId, memberId: body.memberId, groupInstanceId: nullString(body.groupInstanceId),
-    protocolType: nullString(body.protocolType), protocolName: nullString(body.protocolName),
-    assignments: body.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
-  }, { to: from, requestId: body.requestId }, ctx.nowMs);
-  return [...applyStep(ctx, entry, step), ...armTick(ctx)];
-};
+const syncGroup = onKnownGroup<'SyncGroupRequest'>((group, body, replyTo, nowMs) => sync(group, {
+  generationId: body.generationId, memberId: body.memberId, groupInstanceId: nullString(body.groupInstanceId),
+  protocolType: nullString(body.protocolType), protocolName: nullString(body.protocolName),
+  assignments: body.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
+}, replyTo, nowMs));
 
-const heartbeatGroup: Handler = (ctx, event) => {
-  const { body, from } = event as Delivered<'HeartbeatRequest'>;
-  const entry = knownGroup(ctx, event);
-  if (entry === null) return refusal(event, ErrorCode.UNKNOWN_MEMBER_ID);
-  const step = heartbeat(entry.group, {
-    generationId: body.generationId, memberId: body.memberId, groupInstanceId: nullString(body.groupInstanceId),
-  }, { to: from, requestId: body.requestId }, ctx.nowMs);
-  return [...applyStep(ctx, entry, step), ...armTick(ctx)];
-};
+const heartbeatGroup = onKnownGroup<'HeartbeatRequest'>((group, body, replyTo, nowMs) => heartbeat(group, {
+  generationId: body.generationId, memberId: body.memberId, groupInstanceId: nullString(body.groupInstanceId),
+}, replyTo, nowMs));
 
-const leaveGroup: Handler = (ctx, event) => {
-  const { body, from } = event as Delivered<'LeaveGroupRequest'>;
-  const entry = knownGroup(ctx, event);
-  if (entry === null) return refusal(event, ErrorCode.UNKNOWN_MEMBER_ID);
-  const step = leave(entry.group, {
-    version: body.version, members: body.members.map((m) => ({ memberId: m.memberId, groupInstanceId: nullString(m.groupInstanceId) })),
-  }, { to: from, requestId: body.requestId }, ctx.nowMs);
-  return [...applyStep(ctx, entry, step), ...armTick(ctx)];
-};
+const leaveGroup = onKnownGroup<'LeaveGroupRequest'>((group, body, replyTo, nowMs) => leave(group, {
+  version: body.version, members: body.members.map((m) => ({ memberId: m.memberId, groupInstanceId: nullString(m.groupInstanceId) })),
+}, replyTo, nowMs));
 
 /** Kafka's GroupCoordinator.doCommitOffsets checks, in its order; null when the commit may go ahead. */
 function commitError(entry: GroupEntry | undefined, body: WireMessages['OffsetCommitRequest']): number | null {
