@@ -83,10 +83,13 @@ export class NodeKernel {
   private readonly mailboxCapacity: number;
   /** Receivers on this node that are not actors (a Kafka listener's connections), by address. */
   private readonly endpoints = new Map<string, (message: EndpointMessage) => void>();
+  /** Every line names the node: the given logger if it already does (a node host's child), else a child that does. */
+  private readonly logger: KernelOptions['logger'];
 
   constructor(options: KernelOptions) {
     this.options = options;
     this.nodeId = options.nodeId;
+    this.logger = options.logger.bindings().node === undefined ? options.logger.child({ node: options.nodeId }) : options.logger;
     this.mailboxCapacity = options.mailboxCapacity ?? mailboxCapacityDefault;
     options.transport.onReceive((bytes) => this.receive(bytes));
   }
@@ -296,7 +299,7 @@ export class NodeKernel {
     cell.failed = true;
     for (const handle of cell.timers.values()) this.options.clock.clearTimeout(handle);
     cell.timers.clear();
-    this.options.logger.error({ node: this.nodeId, actor: cell.id, err: error }, `actor ${cell.id} failed: ${error.message}`);
+    this.logger.error({ actor: cell.id, err: error }, `actor ${cell.id} failed: ${error.message}`);
     this.options.onActorFailure?.(cell.id, error);
   }
 
@@ -357,7 +360,7 @@ export class NodeKernel {
         this.afterStep.push(() => this.remove(cell));
         return;
       case 'note':
-        this.options.logger[effect.level]({ node: this.nodeId, actor: cell.id }, effect.message);
+        this.logger[effect.level]({ actor: cell.id }, effect.message);
         return;
     }
   }
@@ -400,7 +403,7 @@ export class NodeKernel {
 
   private drop(reason: DropReason, detail: string): void {
     this.options.metrics?.envelopeDropped(this.nodeId, reason);
-    this.options.logger.warn({ node: this.nodeId, reason }, `dropped envelope: ${detail}`);
+    this.logger.warn({ reason }, `dropped envelope: ${detail}`);
   }
 }
 
