@@ -67,6 +67,15 @@ export interface CoordinatorView {
   context: CoordinatorContext;
 }
 
+/** Any actor, as replay shows it. */
+export interface ActorView {
+  node: number;
+  actorId: string;
+  /** The xstate state value: a string, or an object for nested states. */
+  value: unknown;
+  context: unknown;
+}
+
 export interface SimBugs {
   controller: ControllerBugs;
   broker: BrokerBugs;
@@ -190,6 +199,20 @@ export class SimCluster {
         if (!actorId.startsWith('group-coordinator-')) continue;
         const view = this.view<CoordinatorContext>(id, actorId);
         if (view !== undefined) views.push({ ...view, actorId });
+      }
+    }
+    return views;
+  }
+
+  /** Every actor on every live node, with its raw xstate state value and context (replay prints these). */
+  actors(): ActorView[] {
+    const views: ActorView[] = [];
+    for (const id of this.nodeIds) {
+      const kernel = this.nodes.get(id)!.kernel;
+      if (kernel === null) continue;
+      for (const actorId of kernel.actorIds()) {
+        const snapshot = kernel.snapshotOf(actorId);
+        if (snapshot !== undefined) views.push({ node: id, actorId, value: snapshot.value, context: snapshot.context });
       }
     }
     return views;

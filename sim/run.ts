@@ -15,7 +15,7 @@ import { type FaultKind, Nemesis } from './nemesis.js';
 import { SimNetwork } from './network.js';
 import { Prng } from './prng.js';
 import { Scheduler } from './scheduler.js';
-import { TraceRecorder } from './trace.js';
+import { type RunHeader, TraceRecorder, traceVersion } from './trace.js';
 import { AdminClient } from './workloads/admin-client.js';
 import { type DataTopic, ProduceConsumeWorkload, partitionKey } from './workloads/produce-consume.js';
 import { HighWatermarkChecker, checkReplication, replicationCheckerNames, settledLeaders } from './checkers/replication.js';
@@ -113,6 +113,14 @@ export interface SimOptions {
   settleMaxMs?: number;
   eventsMax?: number;
   bugs?: SimBugs;
+  /** The `--bug` name the bugs came from, for the trace's run header. */
+  bugName?: string;
+  /**
+   * Called with every trace line as it is written (the run header is line 1), while the
+   * cluster is in the state that line leaves it in. Returning true stops the run: no heal,
+   * no settle, no final checks (replay uses this).
+   */
+  onTraceLine?: (line: string, lineNumber: number, cluster: SimCluster) => boolean;
   onProgress?: (progress: SimProgress) => void;
   /** Called with the cluster once the run is over, for tests and debugging. */
   onFinish?: (cluster: SimCluster) => void;
@@ -134,6 +142,8 @@ export interface SimResult {
   durationMs: number;
   virtualMs: number;
   settledMs: number | null;
+  /** Set when onTraceLine stopped the run: the line it stopped at. */
+  stoppedAtLine?: number;
   events: number;
   traceLines: number;
   faults: Record<string, number>;
@@ -166,6 +176,14 @@ export function runSimulation(options: SimOptions): SimResult {
   const completeness = new LeaderCompletenessChecker(violations, committed);
   const logMatchingChecker = new LogMatchingChecker(violations);
   const highWatermarks = new HighWatermarkChecker(violations);
+  const stop: { atLine: number | null } = { atLine: null };
+  const onTraceLine = options.onTraceLine;
+  if (onTraceLine !== undefined) {
+    tracer.lineListener = (line, lineNumber) => {
+      if (stop.atLine === null && onTraceLine(line, lineNumber, cluster)) stop.atLine = lineNumber;
+    };
+  }
+  tracer.recordHeader(runHeader(options));
   tracer.listener = (event) => {
     if (event.node >= adminClientNode) return;
     if (event.actor === 'controller') {
@@ -236,41 +254,46 @@ export function runSimulation(options: SimOptions): SimResult {
 
   const eventsMax = options.eventsMax ?? eventsMaxDefault;
   const overBudget = (): boolean => scheduler.eventsRun >= eventsMax;
-  for (let t = checkIntervalMs; t <= options.durationMs && !overBudget(); t += checkIntervalMs) {
-    scheduler.runUntil(t, overBudget);
+  const halted = (): boolean => overBudget() || stop.atLine !== null;
+  for (let t = checkIntervalMs; t <= options.durationMs && !halted(); t += checkIntervalMs) {
+    scheduler.runUntil(t, halted);
     report('faults');
   }
-  nemesis.healAll();
-  if (groupsOn) groups.healMembers();
-
-  // Settle: after the faults heal, the metadata must converge within a bound.
-  const settleMaxMs = options.settleMaxMs ?? settleMaxMsDefault;
+  // A run stopped by onTraceLine ends where it stopped: no heal, no settle, no final checks.
   let settledMs: number | null = null;
-  let gaps: string[] = [];
-  for (let waited = 0; waited <= settleMaxMs && !overBudget(); waited += checkIntervalMs) {
-    scheduler.runUntil(options.durationMs + waited, overBudget);
-    gaps = [...convergenceGaps(cluster.controllers(), cluster.brokers(), cluster.nodeIds), ...replicationGaps(cluster, dataTopics, data)];
-    // The group settles last: its final OffsetFetch goes out once everything else has.
-    if (gaps.length === 0 && admin.idle && groupsOn) gaps = groups.settleGaps(leaderHighWatermarks(cluster));
-    if (gaps.length === 0 && admin.idle) {
-      settledMs = waited;
-      break;
-    }
-    report('settling');
-  }
-  logMatchingChecker.check(cluster.controllers(), scheduler.now);
-  if (overBudget()) {
-    violations.report(eventBudget, scheduler.now, `stopped after ${eventsMax} events at ${scheduler.now.toFixed(0)} ms: an event storm`);
-  } else if (settledMs === null) {
-    const why = gaps.length > 0 ? gaps.slice(0, 3).join('; ') : 'admin requests still outstanding';
-    violations.report(metadataConvergence, scheduler.now, `no convergence ${settleMaxMs} ms after faults healed: ${why}`);
-  } else {
-    checkAckedMetadata(cluster, admin, violations, scheduler.now);
-    if (dataTopics.length > 0) checkReplication(cluster, data.history, violations, scheduler.now);
-  }
-  // Without settling there is no final OffsetFetch; the other group checks hold all along.
-  if (groupsOn) checkGroups(groups.history, violations, scheduler.now);
+  if (stop.atLine === null) {
+    nemesis.healAll();
+    if (groupsOn) groups.healMembers();
 
+    // Settle: after the faults heal, the metadata must converge within a bound.
+    const settleMaxMs = options.settleMaxMs ?? settleMaxMsDefault;
+    let gaps: string[] = [];
+    for (let waited = 0; waited <= settleMaxMs && !halted(); waited += checkIntervalMs) {
+      scheduler.runUntil(options.durationMs + waited, halted);
+      gaps = [...convergenceGaps(cluster.controllers(), cluster.brokers(), cluster.nodeIds), ...replicationGaps(cluster, dataTopics, data)];
+      // The group settles last: its final OffsetFetch goes out once everything else has.
+      if (gaps.length === 0 && admin.idle && groupsOn) gaps = groups.settleGaps(leaderHighWatermarks(cluster));
+      if (gaps.length === 0 && admin.idle) {
+        settledMs = waited;
+        break;
+      }
+      report('settling');
+    }
+    logMatchingChecker.check(cluster.controllers(), scheduler.now);
+    if (stop.atLine !== null) {
+      // Stopped while settling: no verdict.
+    } else if (overBudget()) {
+      violations.report(eventBudget, scheduler.now, `stopped after ${eventsMax} events at ${scheduler.now.toFixed(0)} ms: an event storm`);
+    } else if (settledMs === null) {
+      const why = gaps.length > 0 ? gaps.slice(0, 3).join('; ') : 'admin requests still outstanding';
+      violations.report(metadataConvergence, scheduler.now, `no convergence ${settleMaxMs} ms after faults healed: ${why}`);
+    } else {
+      checkAckedMetadata(cluster, admin, violations, scheduler.now);
+      if (dataTopics.length > 0) checkReplication(cluster, data.history, violations, scheduler.now);
+    }
+    // Without settling there is no final OffsetFetch; the other group checks hold all along.
+    if (groupsOn && stop.atLine === null) checkGroups(groups.history, violations, scheduler.now);
+  }
   options.onFinish?.(cluster);
   const checks: Record<string, number> = {};
   for (const name of checkerNames) checks[name] = violations.countFor(name);
@@ -283,6 +306,7 @@ export function runSimulation(options: SimOptions): SimResult {
     durationMs: options.durationMs,
     virtualMs: scheduler.now,
     settledMs,
+    ...(stop.atLine === null ? {} : { stoppedAtLine: stop.atLine }),
     events: scheduler.eventsRun,
     traceLines: tracer.lines,
     faults: { ...nemesis.injected },
@@ -306,6 +330,27 @@ export function runSimulation(options: SimOptions): SimResult {
     checks,
     violationDetails: violations.violations,
     wallMs: Math.round(wallMs),
+  };
+}
+
+/** The trace's first line: everything needed to run this simulation again. */
+export function runHeader(options: SimOptions): RunHeader {
+  return {
+    t: 0,
+    kind: '@run',
+    version: traceVersion,
+    options: {
+      seed: options.seed,
+      nodes: options.nodes,
+      durationMs: options.durationMs,
+      faults: [...options.faults],
+      workload: options.workload ?? 'mixed',
+      uncleanLeaderElection: options.uncleanLeaderElection === true,
+      settleMaxMs: options.settleMaxMs ?? settleMaxMsDefault,
+      eventsMax: options.eventsMax ?? eventsMaxDefault,
+      bug: options.bugName ?? null,
+      bugs: options.bugs ?? noBugs,
+    },
   };
 }
 

@@ -3,8 +3,35 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { TraceEvent, Tracer } from '../runtime/kernel/ports.js';
+import type { SimBugs } from './cluster.js';
 
 const flushBytes = 1 << 16;
+
+/** The version of the trace format, written in every run header; replay reads only this one. */
+export const traceVersion = 1;
+
+/** Everything `runSimulation` needs to run the same simulation again (see sim/run.ts SimOptions). */
+export interface RunHeaderOptions {
+  seed: number;
+  nodes: number;
+  durationMs: number;
+  faults: string[];
+  workload: string;
+  uncleanLeaderElection: boolean;
+  settleMaxMs: number;
+  eventsMax: number;
+  /** The `--bug` name, when the bugs came from one. */
+  bug: string | null;
+  bugs: SimBugs;
+}
+
+/** The first line of every trace. */
+export interface RunHeader {
+  t: 0;
+  kind: '@run';
+  version: number;
+  options: RunHeaderOptions;
+}
 
 export class TraceRecorder implements Tracer {
   private readonly hash: Hash = createHash('sha256');
@@ -15,13 +42,25 @@ export class TraceRecorder implements Tracer {
   lines = 0;
   /** Called with every event after it is recorded (the checkers listen here). */
   listener: ((event: TraceEvent) => void) | null = null;
+  /** Called with every line as written, the run header included, numbered from 1 (replay listens here). */
+  lineListener: ((line: string, lineNumber: number) => void) | null = null;
 
   constructor(path: string | null) {
     if (path !== null) this.fd = openSync(path, 'w');
   }
 
+  /** The run header: the first line of every trace, written and hashed like any other. */
+  recordHeader(header: RunHeader): void {
+    if (this.lines > 0) throw new Error('the run header must be the first trace line');
+    this.write(JSON.stringify(header));
+  }
+
   record(event: TraceEvent): void {
-    const line = traceLine(event);
+    this.write(traceLine(event));
+    this.listener?.(event);
+  }
+
+  private write(line: string): void {
     // Hashing in chunks gives the same digest as hashing line by line, with fewer calls.
     this.pendingHash += `${line}\n`;
     if (this.pendingHash.length >= flushBytes) this.flushHash();
@@ -31,7 +70,7 @@ export class TraceRecorder implements Tracer {
       this.bufferedBytes += line.length + 1;
       if (this.bufferedBytes >= flushBytes) this.flush();
     }
-    this.listener?.(event);
+    this.lineListener?.(line, this.lines);
   }
 
   digest(): string {

@@ -28,6 +28,7 @@ import { registerConsumeCommand } from './tools/consume.js';
 import { registerGroupsCommand } from './tools/groups.js';
 import { asInt, collectConfig } from './tools/options.js';
 import { registerProduceCommand } from './tools/produce.js';
+import { registerReplayCommand } from './replay-cli.js';
 import { registerTopicsCommand } from './tools/topics.js';
 import { Registry } from 'prom-client';
 
@@ -127,7 +128,7 @@ program
     };
     const result = runSimulation({
       seed, nodes: flags.nodes, durationMs: flags.duration, faults: flags.faults, workload: flags.workload,
-      uncleanLeaderElection: flags.uncleanLeaderElection, tracePath: flags.trace ?? null, bugs: flags.bug, onProgress: progress,
+      uncleanLeaderElection: flags.uncleanLeaderElection, tracePath: flags.trace ?? null, bugs: flags.bug, bugName, onProgress: progress,
     });
     if (progress !== undefined && process.stderr.isTTY) process.stderr.write('\n');
     printRun(result, flags, bugName);
@@ -346,6 +347,7 @@ registerProduceCommand(program);
 registerConsumeCommand(program);
 registerGroupsCommand(program);
 registerClusterCommand(program);
+registerReplayCommand(program);
 
 program
   .command('proto')
