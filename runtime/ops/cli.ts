@@ -29,6 +29,7 @@ import { registerGroupsCommand } from './tools/groups.js';
 import { asInt, collectConfig } from './tools/options.js';
 import { registerProduceCommand } from './tools/produce.js';
 import { registerReplayCommand } from './replay-cli.js';
+import { registerTraceCommand } from './trace-cli.js';
 import { registerTopicsCommand } from './tools/topics.js';
 import { Registry } from 'prom-client';
 
@@ -348,6 +349,7 @@ registerConsumeCommand(program);
 registerGroupsCommand(program);
 registerClusterCommand(program);
 registerReplayCommand(program);
+registerTraceCommand(program);
 
 program
   .command('proto')
