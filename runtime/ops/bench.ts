@@ -1,7 +1,8 @@
 // `npm run bench [-- SCENARIO ...] [--json FILE]`: measures, prints a table, optionally
 // writes the figures as JSON. Scenarios start what they measure themselves.
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
+import { runCampaign } from '../../sim/campaign.js';
 import cliProgress from 'cli-progress';
 import { type WorkloadKind, runSimulation } from '../../sim/run.js';
 import type { FaultKind } from '../../sim/nemesis.js';
@@ -91,7 +92,7 @@ const scenarios: Record<string, Scenario> = {
     },
   },
   sim: {
-    describe: 'simulator speed: virtual seconds per wall second, one thread, 60 s runs (plus settling); the admin workload, and producers and consumers on a replicated topic',
+    describe: 'simulator speed: virtual seconds per wall second, one thread, 60 s runs (plus settling); the admin workload, producers and consumers on a replicated topic, and a consumer group',
     run(progress) {
       const cases: Array<[string, number, FaultKind[], WorkloadKind]> = [
         ['3 nodes, partition+crash+drop', 3, ['partition', 'crash', 'drop'], 'admin'],
@@ -99,10 +100,32 @@ const scenarios: Record<string, Scenario> = {
         ['3 nodes, no faults', 3, [], 'admin'],
         ['5 nodes, partition+crash+drop', 5, ['partition', 'crash', 'drop'], 'admin'],
         ['3 nodes, partition+crash+drop, produce-consume', 3, ['partition', 'crash', 'drop'], 'produce-consume'],
+        ['3 nodes, partition+crash+drop, groups', 3, ['partition', 'crash', 'drop'], 'groups'],
       ];
       const perCase = simSeeds * simRepetitions;
       const total = cases.length * perCase;
       return cases.map(([name, nodes, faults, workload], i) => simCase(name, nodes, faults, workload, (done) => progress(i * perCase + done, total)));
+    },
+  },
+  campaign: {
+    describe: 'campaign rate: seeds per minute on worker threads (one per core), 60 s mixed runs under partition, crash and drop',
+    async run(progress) {
+      const seeds = 4 * Math.max(1, availableParallelism()) * 5;
+      const summary = await runCampaign({
+        seedFrom: 1, seedTo: seeds, nodes: 3, durationMs: 60_000, faults: ['partition', 'crash', 'drop'], workload: 'mixed',
+        onResult: (_result, done, total) => progress(done, total),
+      });
+      return [{
+        scenario: 'campaign',
+        case: `${seeds} mixed seeds, 3 nodes, 60 s, partition+crash+drop`,
+        figures: {
+          workers: Math.max(1, availableParallelism()),
+          'seeds per minute': Math.round((summary.seeds / summary.wallMs) * 60_000),
+          'virtual s per wall s': Math.round(summary.virtualMs / summary.wallMs),
+          'failed seeds': summary.failedSeeds.length,
+          'wall s': Math.round(summary.wallMs / 1000),
+        },
+      }];
     },
   },
 };
