@@ -1,10 +1,15 @@
 // The fault injector: on a schedule drawn from the seed, it partitions the network, crashes
-// and restarts nodes, and makes links drop, delay, duplicate and reorder messages.
+// and restarts nodes, and makes links drop, delay, duplicate and reorder messages. It records
+// every fault it injects as a schedule (sim/schedule.ts), and can inject a given schedule
+// instead of drawing one: that is how a shrunk run is replayed.
 import type { Tracer } from '../runtime/kernel/ports.js';
 import type { SimCluster } from './cluster.js';
 import { type LinkFaults, type SimNetwork, healthyLinks } from './network.js';
 import type { Prng } from './prng.js';
 import type { Scheduler } from './scheduler.js';
+import { type FaultSchedule, type PartitionFault, type ScheduledFault, partitionShapes } from './schedule.js';
+
+export { partitionShapes } from './schedule.js';
 
 export const faultKinds = ['partition', 'crash', 'drop', 'delay', 'duplicate', 'reorder', 'slow-disk'] as const;
 export type FaultKind = (typeof faultKinds)[number];
@@ -20,10 +25,20 @@ export function parseFaults(text: string): FaultKind[] {
   return kinds as FaultKind[];
 }
 
-export const partitionShapes = ['isolate-one', 'isolate-leader', 'halves', 'asymmetric', 'bridge', 'leader-cut-from-controller'] as const;
+/** A drawn fault with nothing to inject (a partition while one is in place, a crash with every node down). */
+interface SkippedFault {
+  kind: 'skipped';
+  lastsMs: number;
+}
+
+/** A scheduled fault before it has a time. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type FaultChoice = DistributiveOmit<ScheduledFault, 'atMs'> | SkippedFault;
 
 export class Nemesis {
   readonly injected: Record<string, number> = {};
+  /** Every fault injected so far, in order: replaying it injects the same faults. */
+  readonly schedule: FaultSchedule = [];
   private readonly crashed = new Set<number>();
   private partitioned = false;
   private seq = 0;
@@ -41,10 +56,24 @@ export class Nemesis {
      * leader, it picks the leader of one of these half of the time.
      */
     private readonly focusPartitions: readonly string[] = [],
-  ) {}
+    /** Inject exactly these faults instead of drawing them (the kinds then play no part). */
+    private readonly replay: FaultSchedule | null = null,
+  ) {
+    if (replay !== null) {
+      for (const fault of replay) {
+        for (const node of faultNodes(fault)) {
+          if (!cluster.nodeIds.includes(node)) throw new Error(`fault schedule names node ${node}, not one of nodes ${cluster.nodeIds.join(',')}`);
+        }
+      }
+    }
+  }
 
   /** Starts one schedule per fault kind; none injects after `untilMs`. */
   start(untilMs: number): void {
+    if (this.replay !== null) {
+      this.startReplay(untilMs);
+      return;
+    }
     for (const kind of this.kinds) {
       const loop = (): void => {
         if (this.scheduler.now >= untilMs) return;
@@ -52,6 +81,32 @@ export class Nemesis {
         this.scheduler.after(lastsMs + this.prng.int(1000, 6000), loop);
       };
       this.scheduler.after(this.prng.int(500, 5000), loop);
+    }
+  }
+
+  /**
+   * One chain per kind, as when drawing: each fault is scheduled when the one before it of its
+   * kind is injected, so that a full recorded schedule replays event for event.
+   */
+  private startReplay(untilMs: number): void {
+    const byKind = new Map<string, ScheduledFault[]>();
+    for (const kind of this.kinds) byKind.set(kind, []);
+    for (const fault of this.replay!) {
+      if (fault.atMs >= untilMs) continue;
+      const list = byKind.get(fault.kind) ?? [];
+      list.push(fault);
+      byKind.set(fault.kind, list);
+    }
+    for (const faults of byKind.values()) {
+      faults.sort((a, b) => a.atMs - b.atMs);
+      const next = (i: number): void => {
+        if (i >= faults.length) return;
+        this.scheduler.after(Math.max(0, faults[i]!.atMs - this.scheduler.now), () => {
+          this.apply(faults[i]!);
+          next(i + 1);
+        });
+      };
+      next(0);
     }
   }
 
@@ -65,35 +120,50 @@ export class Nemesis {
     this.note(0, 'heal-all', 'every fault healed');
   }
 
-  /** Injects one fault of this kind; returns how long it lasts. */
+  /** Draws one fault of this kind and injects it; returns how long it lasts. */
   private inject(kind: FaultKind): number {
+    const choice = this.draw(kind);
+    if (choice.kind === 'skipped') return choice.lastsMs;
+    this.apply({ atMs: this.scheduler.now, ...choice } as ScheduledFault);
+    return choice.lastsMs;
+  }
+
+  private draw(kind: FaultKind): FaultChoice {
     switch (kind) {
       case 'partition':
-        return this.partition();
+        return this.drawPartition();
       case 'crash':
-        return this.crash();
-      case 'drop':
-        return this.degradeLinks(kind, { dropProbability: this.prng.int(5, 30) / 100 });
-      case 'delay':
-        return this.degradeLinks(kind, { delayProbability: this.prng.int(10, 50) / 100, delayMaxMs: this.prng.int(20, 400) });
-      case 'duplicate':
-        return this.degradeLinks(kind, { duplicateProbability: this.prng.int(5, 30) / 100 });
-      case 'reorder':
-        return this.degradeLinks(kind, { reorderProbability: this.prng.int(20, 80) / 100, reorderMaxMs: this.prng.int(2, 20) });
-      case 'slow-disk':
-        return this.slowDisk();
+        return this.drawCrash();
+      case 'drop': {
+        const probability = this.prng.int(5, 30) / 100;
+        return { kind, probability, lastsMs: this.drawLinkFaultMs() };
+      }
+      case 'delay': {
+        const probability = this.prng.int(10, 50) / 100;
+        const maxMs = this.prng.int(20, 400);
+        return { kind, probability, maxMs, lastsMs: this.drawLinkFaultMs() };
+      }
+      case 'duplicate': {
+        const probability = this.prng.int(5, 30) / 100;
+        return { kind, probability, lastsMs: this.drawLinkFaultMs() };
+      }
+      case 'reorder': {
+        const probability = this.prng.int(20, 80) / 100;
+        const maxMs = this.prng.int(2, 20);
+        return { kind, probability, maxMs, lastsMs: this.drawLinkFaultMs() };
+      }
+      case 'slow-disk': {
+        // One node's disk gets many times slower for a while: its replicas fall behind (a slow follower).
+        const lastsMs = this.prng.int(2000, 10_000);
+        const node = this.prng.pick(this.cluster.nodeIds);
+        const factor = this.prng.int(10, 200);
+        return { kind, node, factor, lastsMs };
+      }
     }
   }
 
-  /** One node's disk gets many times slower for a while: its replicas fall behind (a slow follower). */
-  private slowDisk(): number {
-    const lastsMs = this.prng.int(2000, 10_000);
-    const victim = this.prng.pick(this.cluster.nodeIds);
-    const factor = this.prng.int(10, 200);
-    this.cluster.setDiskSlowdown(victim, factor);
-    this.note(victim, 'slow-disk', `node ${victim} disk ${factor}x slower for ${lastsMs} ms`);
-    this.scheduler.after(lastsMs, () => this.cluster.setDiskSlowdown(victim, 1));
-    return lastsMs;
+  private drawLinkFaultMs(): number {
+    return this.prng.int(1000, 6000);
   }
 
   /** The leader of some partition, if any node leads one. */
@@ -107,8 +177,90 @@ export class Nemesis {
     return leaders.length === 0 ? undefined : this.prng.pick(leaders);
   }
 
-  private degradeLinks(kind: FaultKind, change: Partial<LinkFaults>): number {
-    const lastsMs = this.prng.int(1000, 6000);
+  private controllerLeader(): number | undefined {
+    return this.cluster.controllers().find((c) => c.state === 'leader')?.node;
+  }
+
+  private drawPartition(): FaultChoice {
+    const lastsMs = this.prng.int(1000, 8000);
+    if (this.partitioned) return { kind: 'skipped', lastsMs };
+    const nodes = this.cluster.nodeIds;
+    const shape = this.prng.pick(partitionShapes);
+    let fault: PartitionFault;
+    if (shape === 'isolate-one' || shape === 'isolate-leader') {
+      const leader = this.controllerLeader();
+      fault = { shape, node: shape === 'isolate-leader' && leader !== undefined ? leader : this.prng.pick(nodes) };
+    } else if (shape === 'halves') {
+      const shuffled = this.shuffle(nodes);
+      const cut = this.prng.int(1, nodes.length - 1);
+      fault = { shape, groups: [shuffled.slice(0, cut), shuffled.slice(cut)] };
+    } else if (shape === 'leader-cut-from-controller') {
+      // A partition leader that clients and followers still reach, but the active controller
+      // does not (and it does not reach the controller): a stale leader in the making.
+      const controller = this.controllerLeader() ?? this.prng.pick(nodes);
+      fault = { shape, node: this.partitionLeader() ?? this.prng.pick(nodes), controller };
+    } else if (shape === 'asymmetric') {
+      fault = { shape, node: this.prng.pick(nodes) };
+    } else {
+      // Bridge: two sides that cannot talk to each other, both reaching one bridge node.
+      const shuffled = this.shuffle(nodes);
+      const rest = shuffled.slice(1);
+      const cut = Math.max(1, Math.floor(rest.length / 2));
+      fault = { shape, node: shuffled[0]!, groups: [rest.slice(0, cut), rest.slice(cut)] };
+    }
+    return { kind: 'partition', lastsMs, ...fault };
+  }
+
+  private drawCrash(): FaultChoice {
+    const up = this.cluster.upNodes();
+    const lastsMs = this.prng.int(300, 6000);
+    if (up.length === 0) return { kind: 'skipped', lastsMs };
+    // A third of crashes hit the active controller, a third a partition leader.
+    const choice = this.prng.int(0, 2);
+    const leader = choice === 0 ? this.controllerLeader() : choice === 1 ? this.partitionLeader() : undefined;
+    return { kind: 'crash', lastsMs, node: leader !== undefined && up.includes(leader) ? leader : this.prng.pick(up) };
+  }
+
+  /** Injects one resolved fault and arranges its end. */
+  private apply(fault: ScheduledFault): void {
+    switch (fault.kind) {
+      case 'partition':
+        this.applyPartition(fault);
+        break;
+      case 'crash': {
+        const victim = fault.node;
+        // A replayed schedule may name a node that is down; a drawn one never does.
+        if (!this.cluster.upNodes().includes(victim)) return;
+        this.cluster.crash(victim);
+        this.crashed.add(victim);
+        this.note(victim, 'crash', `node ${victim} down for ${fault.lastsMs} ms`);
+        this.scheduler.after(fault.lastsMs, () => this.restart(victim));
+        break;
+      }
+      case 'drop':
+        this.degradeLinks(fault.kind, fault.lastsMs, { dropProbability: fault.probability });
+        break;
+      case 'delay':
+        this.degradeLinks(fault.kind, fault.lastsMs, { delayProbability: fault.probability, delayMaxMs: fault.maxMs });
+        break;
+      case 'duplicate':
+        this.degradeLinks(fault.kind, fault.lastsMs, { duplicateProbability: fault.probability });
+        break;
+      case 'reorder':
+        this.degradeLinks(fault.kind, fault.lastsMs, { reorderProbability: fault.probability, reorderMaxMs: fault.maxMs });
+        break;
+      case 'slow-disk': {
+        const { node, factor } = fault;
+        this.cluster.setDiskSlowdown(node, factor);
+        this.note(node, 'slow-disk', `node ${node} disk ${factor}x slower for ${fault.lastsMs} ms`);
+        this.scheduler.after(fault.lastsMs, () => this.cluster.setDiskSlowdown(node, 1));
+        break;
+      }
+    }
+    this.schedule.push({ ...fault, atMs: this.scheduler.now });
+  }
+
+  private degradeLinks(kind: FaultKind, lastsMs: number, change: Partial<LinkFaults>): void {
     this.network.faults = { ...this.network.faults, ...change };
     this.note(0, kind, JSON.stringify(change));
     this.scheduler.after(lastsMs, () => {
@@ -116,74 +268,47 @@ export class Nemesis {
       for (const key of Object.keys(change) as (keyof LinkFaults)[]) healed[key] = 0;
       this.network.faults = { ...this.network.faults, ...healed };
     });
-    return lastsMs;
   }
 
-  private partition(): number {
-    const lastsMs = this.prng.int(1000, 8000);
-    if (this.partitioned) return lastsMs;
+  private applyPartition(fault: PartitionFault & { lastsMs: number }): void {
     const nodes = this.cluster.nodeIds;
-    const shape = this.prng.pick(partitionShapes);
+    const isolate = (victim: number): void => this.network.partition([[victim], nodes.filter((n) => n !== victim)]);
     let description: string;
-    if (shape === 'isolate-one' || shape === 'isolate-leader') {
-      const leader = this.cluster.controllers().find((c) => c.state === 'leader')?.node;
-      const victim = shape === 'isolate-leader' && leader !== undefined ? leader : this.prng.pick(nodes);
-      this.network.partition([[victim], nodes.filter((n) => n !== victim)]);
-      description = `${shape} ${victim}`;
-    } else if (shape === 'halves') {
-      const shuffled = this.shuffle(nodes);
-      const cut = this.prng.int(1, nodes.length - 1);
-      const groups = [shuffled.slice(0, cut), shuffled.slice(cut)];
-      this.network.partition(groups);
-      description = `halves ${JSON.stringify(groups)}`;
-    } else if (shape === 'leader-cut-from-controller') {
-      // A partition leader that clients and followers still reach, but the active controller
-      // does not (and it does not reach the controller): a stale leader in the making.
-      const controller = this.cluster.controllers().find((c) => c.state === 'leader')?.node ?? this.prng.pick(nodes);
-      const victim = this.partitionLeader() ?? this.prng.pick(nodes);
-      if (victim === controller) {
-        this.network.partition([[victim], nodes.filter((n) => n !== victim)]);
-      } else {
-        this.network.block(victim, controller);
-        this.network.block(controller, victim);
-      }
-      description = `${shape}: node ${victim} and controller ${controller}`;
-    } else if (shape === 'asymmetric') {
-      const from = this.prng.pick(nodes);
-      for (const to of nodes) if (to !== from) this.network.block(from, to);
-      description = `asymmetric: ${from} cannot send`;
-    } else {
-      // Bridge: two sides that cannot talk to each other, both reaching one bridge node.
-      const shuffled = this.shuffle(nodes);
-      const bridge = shuffled[0]!;
-      const rest = shuffled.slice(1);
-      const cut = Math.max(1, Math.floor(rest.length / 2));
-      this.network.partition([rest.slice(0, cut), rest.slice(cut)]);
-      description = `bridge ${bridge} between ${JSON.stringify(rest.slice(0, cut))} and ${JSON.stringify(rest.slice(cut))}`;
+    switch (fault.shape) {
+      case 'isolate-one':
+      case 'isolate-leader':
+        isolate(fault.node);
+        description = `${fault.shape} ${fault.node}`;
+        break;
+      case 'halves':
+        this.network.partition(fault.groups);
+        description = `halves ${JSON.stringify(fault.groups)}`;
+        break;
+      case 'leader-cut-from-controller':
+        if (fault.node === fault.controller) {
+          isolate(fault.node);
+        } else {
+          this.network.block(fault.node, fault.controller);
+          this.network.block(fault.controller, fault.node);
+        }
+        description = `${fault.shape}: node ${fault.node} and controller ${fault.controller}`;
+        break;
+      case 'asymmetric':
+        for (const to of nodes) if (to !== fault.node) this.network.block(fault.node, to);
+        description = `asymmetric: ${fault.node} cannot send`;
+        break;
+      case 'bridge':
+        this.network.partition(fault.groups);
+        description = `bridge ${fault.node} between ${fault.groups.map((g) => JSON.stringify(g)).join(' and ')}`;
+        break;
     }
     this.partitioned = true;
     this.note(0, 'partition', description);
-    this.scheduler.after(lastsMs, () => {
+    this.scheduler.after(fault.lastsMs, () => {
       this.network.healPartitions();
       this.partitioned = false;
       this.note(0, 'partition-healed', '');
     });
-    return lastsMs;
-  }
-
-  private crash(): number {
-    const up = this.cluster.upNodes();
-    const downMs = this.prng.int(300, 6000);
-    if (up.length === 0) return downMs;
-    // A third of crashes hit the active controller, a third a partition leader.
-    const choice = this.prng.int(0, 2);
-    const leader = choice === 0 ? this.cluster.controllers().find((c) => c.state === 'leader')?.node : choice === 1 ? this.partitionLeader() : undefined;
-    const victim = leader !== undefined && up.includes(leader) ? leader : this.prng.pick(up);
-    this.cluster.crash(victim);
-    this.crashed.add(victim);
-    this.note(victim, 'crash', `node ${victim} down for ${downMs} ms`);
-    this.scheduler.after(downMs, () => this.restart(victim));
-    return downMs;
   }
 
   private restart(id: number): void {
@@ -207,5 +332,27 @@ export class Nemesis {
     }
     this.seq += 1;
     this.tracer.record({ t: this.scheduler.now, node, actor: 'nemesis', kind: `@fault:${kind}`, id: `nemesis:${this.seq}`, parent: '', state: description });
+  }
+}
+
+/** The nodes a fault names. */
+function faultNodes(fault: ScheduledFault): number[] {
+  switch (fault.kind) {
+    case 'crash':
+    case 'slow-disk':
+      return [fault.node];
+    case 'partition':
+      switch (fault.shape) {
+        case 'halves':
+          return fault.groups.flat();
+        case 'bridge':
+          return [fault.node, ...fault.groups.flat()];
+        case 'leader-cut-from-controller':
+          return [fault.node, fault.controller];
+        default:
+          return [fault.node];
+      }
+    default:
+      return [];
   }
 }

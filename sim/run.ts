@@ -12,6 +12,7 @@ import { committedAgreement } from './checkers/committed-agreement.js';
 import { type Violation, ViolationLog } from './checkers/types.js';
 import { type SimBugs, type SimTimings, SimCluster, simOffsetsPartitions } from './cluster.js';
 import { type FaultKind, Nemesis } from './nemesis.js';
+import type { FaultSchedule } from './schedule.js';
 import { SimNetwork } from './network.js';
 import { Prng } from './prng.js';
 import { Scheduler } from './scheduler.js';
@@ -115,6 +116,8 @@ export interface SimOptions {
   bugs?: SimBugs;
   /** The `--bug` name the bugs came from, for the trace's run header. */
   bugName?: string;
+  /** Inject exactly these faults (a recorded or shrunk schedule) instead of drawing them from the seed. */
+  faultSchedule?: FaultSchedule;
   /**
    * Called with every trace line as it is written (the run header is line 1), while the
    * cluster is in the state that line leaves it in. Returning true stops the run: no heal,
@@ -147,6 +150,8 @@ export interface SimResult {
   events: number;
   traceLines: number;
   faults: Record<string, number>;
+  /** The faults injected, resolved: `faultSchedule` replays them. */
+  faultSchedule: FaultSchedule;
   network: Record<string, number>;
   disk: Record<string, number>;
   workload: {
@@ -209,7 +214,8 @@ export function runSimulation(options: SimOptions): SimResult {
   }, cluster.clusterId, cluster.nodeIds, network, scheduler, Prng.forPurpose(seed, 'groups'), tracer);
   // Crashes and cuts aimed at partition leaders hit the group's coordinator half of the time.
   const focusPartitions = groupsOn ? [partitionActorId(consumerOffsetsTopic, offsetsPartitionFor(groupId, simOffsetsPartitions))] : [];
-  const nemesis = new Nemesis(options.faults, cluster, network, scheduler, Prng.forPurpose(seed, 'nemesis'), tracer, focusPartitions);
+  const nemesis = new Nemesis(options.faults, cluster, network, scheduler, Prng.forPurpose(seed, 'nemesis'), tracer, focusPartitions,
+    options.faultSchedule ?? null);
   const replicationFactor = Math.min(3, options.nodes);
   const dataTopics: DataTopic[] = [
     ...(workloadKind === 'produce-consume' || workloadKind === 'mixed' ? [{ name: dataTopicName, partitions: dataTopicPartitions }] : []),
@@ -310,6 +316,7 @@ export function runSimulation(options: SimOptions): SimResult {
     events: scheduler.eventsRun,
     traceLines: tracer.lines,
     faults: { ...nemesis.injected },
+    faultSchedule: [...nemesis.schedule],
     network: { ...network.stats },
     disk: cluster.diskStats() as unknown as Record<string, number>,
     workload: {

@@ -15,6 +15,8 @@ import { type FaultKind, parseFaults } from '../../sim/nemesis.js';
 import { type SimResult, type WorkloadKind, parseWorkload, runSimulation } from '../../sim/run.js';
 import type { SimBugs } from '../../sim/cluster.js';
 import { bugSwitches } from './bugs.js';
+import { type FaultSchedule, formatSchedule, parseSchedule } from '../../sim/schedule.js';
+import { shrinkCommand } from './shrink-cli.js';
 import { NatsTransport } from '../transport/nats.js';
 import { ConfigError, parseConfig } from './config.js';
 import { formatDuration, parseDuration, parseSeedRange } from './duration.js';
@@ -81,10 +83,19 @@ function asBug(value: string): SimBugs {
   return bugs;
 }
 
+function asSchedule(value: string): FaultSchedule {
+  try {
+    return parseSchedule(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 function reproCommand(seed: number, flags: SimFlags, bug: string | undefined): string {
   const faultText = flags.faults.length === 0 ? 'none' : flags.faults.join(',');
   const unclean = flags.uncleanLeaderElection === true ? ' --unclean-leader-election' : '';
-  return `npx logmesh sim --seed ${seed} --nodes ${flags.nodes} --duration ${formatDuration(flags.duration)} --faults ${faultText} --workload ${flags.workload}${unclean}${bug === undefined ? '' : ` --bug ${bug}`}`;
+  const schedule = flags.schedule === undefined ? '' : ` --schedule ${formatSchedule(flags.schedule)}`;
+  return `npx logmesh sim --seed ${seed} --nodes ${flags.nodes} --duration ${formatDuration(flags.duration)} --faults ${faultText} --workload ${flags.workload}${unclean}${bug === undefined ? '' : ` --bug ${bug}`}${schedule}`;
 }
 
 interface SimFlags {
@@ -99,6 +110,8 @@ interface SimFlags {
   bug?: SimBugs;
   workers?: number;
   quiet?: boolean;
+  schedule?: FaultSchedule;
+  shrink?: boolean;
 }
 
 program
@@ -114,14 +127,24 @@ program
   .option('--trace <file>', 'write the JSON Lines trace of a single run')
   .option('--workers <n>', 'worker threads for a campaign (default: one per core)', asInt('--workers', 1, 64))
   .option('--quiet', 'no progress output')
+  .option('--schedule <faults>', 'inject exactly these faults instead of drawing them (the form --shrink prints, or none)', asSchedule)
+  .option('--shrink', 'if the run fails, shrink it to fewer faults and a shorter fault phase that fail the same checker')
   .addOption(new Option('--bug <name>', 'test only: switch on a deliberate protocol bug').argParser(asBug).hideHelp())
   .action(async (flags: SimFlags) => {
     const bugName = process.argv.includes('--bug') ? process.argv[process.argv.indexOf('--bug') + 1] : undefined;
     if (flags.seeds !== undefined) {
+      if (flags.shrink === true || flags.schedule !== undefined) throw new InvalidArgumentError('--shrink and --schedule work on one --seed, not a campaign');
       await campaignCommand(flags, bugName);
       return;
     }
     const seed = flags.seed ?? 1;
+    if (flags.shrink === true) {
+      process.exitCode = shrinkCommand({
+        seed, nodes: flags.nodes, durationMs: flags.duration, faults: flags.faults, workload: flags.workload,
+        uncleanLeaderElection: flags.uncleanLeaderElection, bugs: flags.bug, bugName, faultSchedule: flags.schedule,
+      }, (shrunk) => reproCommand(seed, { ...flags, duration: shrunk.durationMs, schedule: shrunk.schedule }, bugName), flags.quiet === true);
+      return;
+    }
     const progress = flags.quiet === true ? undefined : (p: { virtualMs: number; durationMs: number; events: number; violations: number; phase: string }) => {
       const line = `[sim] seed ${seed} ${p.phase} t=${(p.virtualMs / 1000).toFixed(0)}s/${(p.durationMs / 1000).toFixed(0)}s events=${p.events} violations=${p.violations}`;
       if (process.stderr.isTTY) process.stderr.write(`\r${line}\x1b[K`);
@@ -130,6 +153,7 @@ program
     const result = runSimulation({
       seed, nodes: flags.nodes, durationMs: flags.duration, faults: flags.faults, workload: flags.workload,
       uncleanLeaderElection: flags.uncleanLeaderElection, tracePath: flags.trace ?? null, bugs: flags.bug, bugName, onProgress: progress,
+      faultSchedule: flags.schedule,
     });
     if (progress !== undefined && process.stderr.isTTY) process.stderr.write('\n');
     printRun(result, flags, bugName);
@@ -144,8 +168,8 @@ function printRun(result: SimResult, flags: SimFlags, bugName: string | undefine
   if (result.violations > 0) {
     process.stderr.write(`[sim] reproduce with: ${reproCommand(result.seed, flags, bugName)}\n`);
   }
-  const { violationDetails, ...summary } = result;
-  process.stdout.write(`${JSON.stringify({ ...summary, speedup: speed, firstViolation: violationDetails[0] ?? null })}\n`);
+  const { violationDetails, faultSchedule, ...summary } = result;
+  process.stdout.write(`${JSON.stringify({ ...summary, faultSchedule: formatSchedule(faultSchedule), speedup: speed, firstViolation: violationDetails[0] ?? null })}\n`);
 }
 
 async function campaignCommand(flags: SimFlags, bugName: string | undefined): Promise<void> {
