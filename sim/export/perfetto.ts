@@ -67,11 +67,13 @@ export function toPerfetto(events: readonly TraceEvent[], metadata: Record<strin
     const args: Record<string, unknown> = { line: i + 2, id: event.id, parent: event.parent };
     if (event.from !== undefined) args.from = event.from;
     if (event.state !== undefined) args.state = event.state;
-    out.push({ name: event.state === undefined ? event.kind : `${event.kind} → ${event.state}`, ph: 'i', s: 't', cat: category(event), pid, tid, ts, args });
+    // A flow event binds to the event with the same (cat, pid, tid, ts), as Chrome's viewers match them.
+    const cat = category(event);
+    out.push({ name: event.state === undefined ? event.kind : `${event.kind} → ${event.state}`, ph: 'i', s: 't', cat, pid, tid, ts, args });
     for (const child of children.get(i) ?? []) {
-      out.push({ name: events[child]!.kind, ph: 's', cat: 'message', id: child + 2, pid, tid, ts });
+      out.push({ name: events[child]!.kind, ph: 's', cat, id: child + 2, pid, tid, ts });
     }
-    if (parents[i]! >= 0) out.push({ name: event.kind, ph: 'f', bp: 'e', cat: 'message', id: i + 2, pid, tid, ts });
+    if (parents[i]! >= 0) out.push({ name: event.kind, ph: 'f', bp: 'e', cat, id: i + 2, pid, tid, ts });
   });
   return { traceEvents: out, displayTimeUnit: 'ms', metadata };
 }

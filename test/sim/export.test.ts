@@ -60,6 +60,11 @@ test('perfetto: the JSON parses, has an instant per trace line, matching flow pa
     assert.equal(threadNames.get(`${start.pid}/${start.tid}`), parent.actor);
     assert.equal(finish.pid, events[child]!.node);
     assert.ok(start.ts! <= finish.ts!, 'a message arrives after it is sent');
+    // Each flow end sits exactly on an instant (same cat, pid, tid, ts): the parent's and the child's.
+    const sent = instants[parents[child]!]!;
+    const received = instants[child]!;
+    assert.deepEqual([start.cat, start.pid, start.tid, start.ts], [sent.cat, sent.pid, sent.tid, sent.ts]);
+    assert.deepEqual([finish.cat, finish.pid, finish.tid, finish.ts], [received.cat, received.pid, received.tid, received.ts]);
   }
   const lastTs = new Map<string, number>();
   for (const e of all) {
