@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { FaultKind } from './nemesis.js';
 import { type SimOptions, type WorkloadKind, runSimulation } from './run.js';
 import type { SimCluster } from './cluster.js';
+import { parseSchedule } from './schedule.js';
 import { type TraceFile, TraceFileError, readTraceFile } from './trace-file.js';
 import type { RunHeaderOptions } from './trace.js';
 
@@ -43,6 +44,7 @@ export function simOptionsFromHeader(options: RunHeaderOptions): SimOptions {
     eventsMax: options.eventsMax,
     bugs: options.bugs,
     ...(options.bug === null ? {} : { bugName: options.bug }),
+    ...(options.schedule === undefined ? {} : { faultSchedule: parseSchedule(options.schedule) }),
   };
 }
 

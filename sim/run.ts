@@ -12,7 +12,7 @@ import { committedAgreement } from './checkers/committed-agreement.js';
 import { type Violation, ViolationLog } from './checkers/types.js';
 import { type SimBugs, type SimTimings, SimCluster, simOffsetsPartitions } from './cluster.js';
 import { type FaultKind, Nemesis } from './nemesis.js';
-import type { FaultSchedule } from './schedule.js';
+import { type FaultSchedule, formatSchedule } from './schedule.js';
 import { SimNetwork } from './network.js';
 import { Prng } from './prng.js';
 import { Scheduler } from './scheduler.js';
@@ -357,6 +357,7 @@ export function runHeader(options: SimOptions): RunHeader {
       eventsMax: options.eventsMax ?? eventsMaxDefault,
       bug: options.bugName ?? null,
       bugs: options.bugs ?? noBugs,
+      ...(options.faultSchedule === undefined ? {} : { schedule: formatSchedule(options.faultSchedule) }),
     },
   };
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { TraceEvent } from '../runtime/kernel/ports.js';
 import { parseFaults } from './nemesis.js';
 import { parseWorkload } from './run.js';
+import { parseSchedule } from './schedule.js';
 import { type RunHeader, type RunHeaderOptions, traceVersion } from './trace.js';
 
 /** A trace file that cannot be read as one; the message is `FILE:LINE: what is wrong`. */
@@ -88,10 +89,19 @@ function parseHeader(path: string, line: string): RunHeader {
   const bugs = o.bugs as Record<string, unknown> | undefined;
   if (typeof bugs !== 'object' || bugs === null || typeof bugs.controller !== 'object' || bugs.controller === null
     || typeof bugs.broker !== 'object' || bugs.broker === null) fail('run header: options.bugs must be {"controller":{...},"broker":{...}}');
+  if (o.schedule !== undefined) {
+    if (typeof o.schedule !== 'string') fail('run header: options.schedule must be a fault schedule in text form');
+    try {
+      parseSchedule(o.schedule as string);
+    } catch (error) {
+      fail(`run header: options.schedule: ${(error as Error).message}`);
+    }
+  }
   const checked: RunHeaderOptions = {
     seed, nodes, durationMs: durationMs as number, faults: faults as string[], workload: o.workload as string,
     uncleanLeaderElection: o.uncleanLeaderElection as boolean, settleMaxMs, eventsMax, bug: o.bug as string | null,
     bugs: bugs as unknown as RunHeaderOptions['bugs'],
+    ...(o.schedule === undefined ? {} : { schedule: o.schedule as string }),
   };
   return { t: 0, kind: '@run', version: traceVersion, options: checked };
 }

@@ -23,6 +23,8 @@ export interface RunHeaderOptions {
   /** The `--bug` name, when the bugs came from one. */
   bug: string | null;
   bugs: SimBugs;
+  /** The fault schedule the run was given (`--schedule`, text form of sim/schedule.ts); absent when faults were drawn from the seed. */
+  schedule?: string;
 }
 
 /** The first line of every trace. */

@@ -50,6 +50,17 @@ test('replaying a recorded trace gives the same hash (logmesh replay)', () => {
   assert.equal(run.stdout, `same trace: ${recorded.traceHash} (${recorded.traceLines} lines)\n`);
 });
 
+test('a run given a fault schedule carries it in the header and replays the same', () => {
+  const path = join(dir, 'scheduled.jsonl');
+  const schedule = recorded.faultSchedule.slice(0, 1);
+  assert.equal(schedule.length, 1);
+  const scheduled = runSimulation({ seed: 7, nodes: 3, durationMs: 10_000, faults: ['crash'], tracePath: path, faultSchedule: schedule });
+  const header = JSON.parse(readFileSync(path, 'utf8').split('\n')[0]!) as { options: { schedule?: string } };
+  assert.equal(typeof header.options.schedule, 'string');
+  assert.deepEqual(replayTraceFile(path), { kind: 'same', hash: scheduled.traceHash, lines: scheduled.traceLines });
+  assert.equal('schedule' in (JSON.parse(lines[0]!) as { options: object }).options, false, 'no schedule key when faults were drawn');
+});
+
 test('an edited trace reports the divergence at the edited line', () => {
   const at = 400;
   const edited = lines.map((line, i) => (i === at - 1 ? line.replace(/"kind":"[^"]*"/, '"kind":"EditedByHand"') : line));
