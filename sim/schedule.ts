@@ -151,8 +151,3 @@ export function parseSchedule(text: string): FaultSchedule {
   if (text.trim() === '' || text.trim() === 'none') return [];
   return text.split(',').map(parseFault);
 }
-
-/** How long all the faults of a schedule take, from the start of the run to the last one's end. */
-export function scheduleEndMs(schedule: FaultSchedule): number {
-  return schedule.reduce((end, f) => Math.max(end, f.atMs + f.lastsMs), 0);
-}

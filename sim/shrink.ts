@@ -1,10 +1,11 @@
 // Shrinking a failing run: the smallest fault schedule and the shortest fault phase that still
-// make the same checker fire. Delta debugging (Zeller's ddmin) removes faults, then each
-// remaining fault is made shorter, then the fault phase. Every candidate is one whole run
+// make the same checker fire. The run is first cut where the checker fired, then delta
+// debugging (Zeller's ddmin) removes faults, each remaining fault is made shorter, and then
+// the fault phase. Every candidate is one whole run
 // with the same seed and options and an explicit schedule (SimOptions.faultSchedule), so the
 // result is reproduced by `logmesh sim ... --schedule <text>`.
 import { type SimOptions, type SimResult, checkIntervalMs, runSimulation } from './run.js';
-import { type FaultSchedule, scheduleEndMs } from './schedule.js';
+import type { FaultSchedule } from './schedule.js';
 
 /** Candidate runs one shrink may make, the first (failing) run included. */
 export const shrinkRunsMaxDefault = 200;
@@ -88,6 +89,8 @@ export function shrinkRun(options: SimOptions, shrinkOptions: ShrinkOptions = {}
   };
 
   try {
+    const firedAtMs = firstResult.violationDetails.find((v) => v.checker === checker)!.atMs;
+    cutAfterViolation(() => current, attempt, firedAtMs);
     removeFaults(() => current, attempt);
     shortenFaults(() => current, attempt);
     shortenFaultPhase(() => current, attempt);
@@ -99,6 +102,27 @@ export function shrinkRun(options: SimOptions, shrinkOptions: ShrinkOptions = {}
 }
 
 type Attempt = (candidate: ShrinkCase, change: string) => boolean;
+
+/** A fault phase in whole check intervals, at least one. */
+function roundUpToCheck(ms: number): number {
+  return Math.max(checkIntervalMs, Math.ceil(ms / checkIntervalMs) * checkIntervalMs);
+}
+
+/** The faults that start within the fault phase, each cut to end by its end (heal-all would end it then). */
+function fitSchedule(schedule: FaultSchedule, durationMs: number): FaultSchedule {
+  return schedule.filter((f) => f.atMs < durationMs).map((f) => (f.atMs + f.lastsMs <= durationMs ? f : { ...f, lastsMs: durationMs - f.atMs }));
+}
+
+/**
+ * A checker that fires while the run goes (election safety, log matching, ...) saw nothing of
+ * what came after: the fault phase can end at the next check after it, without the faults after.
+ */
+function cutAfterViolation(current: () => ShrinkCase, attempt: Attempt, firedAtMs: number): void {
+  const durationMs = roundUpToCheck(firedAtMs);
+  if (durationMs >= current().durationMs) return;
+  const schedule = fitSchedule(current().schedule, durationMs);
+  attempt({ schedule, durationMs }, `cut after the violation at ${firedAtMs.toFixed(0)} ms: fault phase ${durationMs} ms, ${schedule.length} faults`);
+}
 
 /** ddmin over the faults: first none at all, then ever smaller chunks removed. */
 function removeFaults(current: () => ShrinkCase, attempt: Attempt): void {
@@ -140,18 +164,19 @@ function shortenFaults(current: () => ShrinkCase, attempt: Attempt): void {
 }
 
 /**
- * The fault phase, in whole check intervals, no shorter than the end of the last fault: first
- * the shortest, then a binary search between it and the current length.
+ * The fault phase, in whole check intervals, long enough for the last fault to start: first the
+ * shortest, then a binary search between it and the current length. Faults that would outlast
+ * the phase are cut to end with it.
  */
 function shortenFaultPhase(current: () => ShrinkCase, attempt: Attempt): void {
-  const roundUp = (ms: number): number => Math.max(checkIntervalMs, Math.ceil(ms / checkIntervalMs) * checkIntervalMs);
   let failing = current().durationMs;
-  let tooShort = roundUp(scheduleEndMs(current().schedule));
+  let tooShort = roundUpToCheck(current().schedule.reduce((last, f) => Math.max(last, f.atMs + 1), 0));
   if (tooShort >= failing) return;
-  const tryLength = (durationMs: number): boolean => attempt({ ...current(), durationMs }, `fault phase ${durationMs} ms instead of ${current().durationMs}`);
+  const tryLength = (durationMs: number): boolean => attempt(
+    { schedule: fitSchedule(current().schedule, durationMs), durationMs }, `fault phase ${durationMs} ms instead of ${current().durationMs}`);
   if (tryLength(tooShort)) return;
   while (failing - tooShort > checkIntervalMs) {
-    const middle = roundUp((failing + tooShort) / 2 - checkIntervalMs / 2);
+    const middle = roundUpToCheck((failing + tooShort) / 2 - checkIntervalMs / 2);
     if (middle <= tooShort || middle >= failing) break;
     if (tryLength(middle)) failing = middle;
     else tooShort = middle;

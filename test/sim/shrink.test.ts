@@ -78,7 +78,8 @@ test('logmesh sim --shrink prints each step and a command that reproduces the sh
   const run = spawnSync(process.execPath, [cli, 'sim', '--seed', '5', '--duration', '20s', '--bug', 'commit-without-quorum', '--shrink', '--quiet'], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(run.status, 1, run.stderr);
   assert.match(run.stdout, /\[shrink\] original: 7 faults, fault phase 20s, checker leader-completeness/);
-  assert.match(run.stdout, /\[shrink\] run \d+: removed \d+ of 7 faults/);
+  assert.match(run.stdout, /\[shrink\] run 2: cut after the violation at \d+ ms: fault phase \d+ ms, \d+ faults: still fails/);
+  assert.match(run.stdout, /\[shrink\] run \d+: removed \d+ of \d+ faults: still fails/);
   const shrunk = /\[shrink\] shrunk: (\d+) faults?, fault phase (\d+)s/.exec(run.stdout);
   assert.ok(shrunk !== null, run.stdout);
   assert.ok(Number(shrunk[1]) < 7 && Number(shrunk[2]) < 20);
