@@ -9,7 +9,8 @@ import { KafkaClient } from '../../../runtime/kafka/client.js';
 import { ApiKeys } from '../../../runtime/kafka/protocol/index.js';
 import { cliPath, dumpOutputs, exitedWithin, freePort, natsSkip, signal, startChild, waitFor } from '../real-cluster-harness.js';
 
-const kafkaPort = 59092;
+// Below the kernel's ephemeral range (32768-60999), so no outgoing connection holds it; unique among the tests.
+const kafkaPort = 25092;
 
 test('logmesh dev --nats runs nats-server and three nodes, prefixes their lines, and stops them on SIGINT', { skip: natsSkip, timeout: 90_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'logmesh-dev-'));

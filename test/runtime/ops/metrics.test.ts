@@ -19,7 +19,8 @@ import { type NodeHost, startNodeHost } from '../../../runtime/ops/node-host.js'
 import { InProcessHub } from '../../../runtime/transport/in-process.js';
 import { encodeRecordBatch } from '../../../runtime/storage/record-batch.js';
 
-const ports: EmbeddedPorts = { kafkaPortBase: 49092, metricsPortBase: 49401 };
+// Below the ephemeral port range (32768-60999): no outgoing connection can hold them.
+const ports: EmbeddedPorts = { kafkaPortBase: 27092, metricsPortBase: 27401 };
 const topic = 'metrics-demo';
 const partitions = 3;
 const recordsPerPartition = 10;

@@ -1,7 +1,7 @@
 // The Kafka-style tools (logmesh topics, produce, consume, groups, cluster) run as child
 // processes against the embedded 3-node cluster, itself a child process on loopback ports
-// 39092-39094 (metrics 39401-39403, so it does not clash with the other cluster tests). The
-// tools speak the public Kafka protocol through kafkajs, so this is also a test of the listener.
+// 26092-26094 (metrics 26401-26403: below the ephemeral port range, so no outgoing connection
+// holds them, and distinct from the other cluster tests' ports). The tools speak the public Kafka protocol through kafkajs, so this is also a test of the listener.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -15,8 +15,8 @@ import { formatRecord } from '../../../runtime/ops/tools/consume.js';
 import { recordOfLine, recordsByPartition } from '../../../runtime/ops/tools/produce.js';
 import { cliPath, dumpOutputs, exitedWithin, signal, startChild, tcpAccepts, waitFor, type Child } from '../real-cluster-harness.js';
 
-const kafkaPort = 39092;
-const metricsPort = 39401;
+const kafkaPort = 26092;
+const metricsPort = 26401;
 const bootstrap = `127.0.0.1:${kafkaPort}`;
 const toolTimeoutMs = 60_000;
 
