@@ -36,6 +36,7 @@ import {
   type GroupMetadataValue, type OffsetCommitValue, OffsetsRecordError, decodeOffsetsRecord, encodeGroupMetadataValue,
   encodeOffsetCommitValue, encodeOffsetsKey,
 } from './offsets-records.js';
+import { decodeSubscription } from './consumer-protocol.js';
 import { consumerOffsetsTopic, groupCoordinatorActorId, offsetsPartitionFor } from './offsets-topic.js';
 
 export const groupCoordinatorMachineName = 'group-coordinator';
@@ -167,6 +168,7 @@ function tpKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
+const utf8 = new TextEncoder();
 const nullString = (value: string): string | null => (value === '' ? null : value);
 const wireString = (value: string | null): string => value ?? '';
 
@@ -548,7 +550,7 @@ const offsetCommit: Handler = (ctx, event) => {
   const values: CommittedOffset[] = [];
   const records: RecordInput[] = [];
   for (const o of body.offsets) {
-    if (utf8Length(o.metadata) > ctx.config.offsetMetadataMaxBytes) {
+    if (utf8.encode(o.metadata).length > ctx.config.offsetMetadataMaxBytes) {
       refused.push(offsetResult(o.topic, o.partition, ErrorCode.OFFSET_METADATA_TOO_LARGE));
       continue;
     }
@@ -564,15 +566,6 @@ const offsetCommit: Handler = (ctx, event) => {
   }
   return [...write(ctx, records, { kind: 'commit', groupId: body.groupId, replyTo, accepted, values, refused }), ...armTick(ctx)];
 };
-
-function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code >= 0xd800 && code < 0xdc00 ? 4 : code >= 0xdc00 && code < 0xe000 ? 0 : 3;
-  }
-  return bytes;
-}
 
 /** OffsetFetch answers after a write proves this coordinator still leads (see the top). */
 const offsetFetch: Handler = (ctx, event) => {
@@ -645,27 +638,11 @@ function subscribedTopics(entry: GroupEntry): Set<string> | null {
   for (const member of group.members.values()) {
     const metadata = member.protocols.find((p) => p.name === group.protocolName)?.metadata;
     if (metadata === undefined) continue;
-    const read = readSubscriptionTopics(metadata);
-    if (read === null) return null;
-    for (const t of read) topics.add(t);
-  }
-  return topics;
-}
-
-function readSubscriptionTopics(bytes: Uint8Array): string[] | null {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 6) return null;
-  const count = view.getInt32(2);
-  if (count < 0 || count > bytes.length) return null;
-  const topics: string[] = [];
-  let at = 6;
-  for (let i = 0; i < count; i++) {
-    if (at + 2 > bytes.length) return null;
-    const length = view.getInt16(at);
-    at += 2;
-    if (length < 0 || at + length > bytes.length) return null;
-    topics.push(new TextDecoder().decode(bytes.subarray(at, at + length)));
-    at += length;
+    try {
+      for (const t of decodeSubscription(metadata)) topics.add(t);
+    } catch {
+      return null;
+    }
   }
   return topics;
 }

@@ -12,6 +12,7 @@ import type {
 } from '../../actors/protocol/messages.js';
 import { consumerReplicaId } from '../../actors/protocol/messages.js';
 import { readBatchHeader } from '../../actors/protocol/record-batch.js';
+import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from '../../actors/group/consumer-protocol.js';
 import { groupCoordinatorActorId, offsetsPartitionFor } from '../../actors/group/offsets-topic.js';
 import type { Tracer } from '../../runtime/kernel/ports.js';
 import { decodeRecords } from '../../runtime/storage/record-batch.js';
@@ -163,87 +164,6 @@ function newStats(): GroupStats {
 
 export function newGroupHistory(): GroupHistory {
   return { syncs: [], commits: [], fetchedOffsets: [], starts: [], consumed: new Map(), finalFetch: null, anomalies: [], stats: newStats() };
-}
-
-// ---- Kafka's consumer protocol (ConsumerProtocol v0): subscription and assignment bytes ----
-
-class ByteWriter {
-  private readonly bytes: number[] = [];
-  int16(n: number): this { this.bytes.push((n >> 8) & 0xff, n & 0xff); return this; }
-  int32(n: number): this { this.bytes.push((n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff); return this; }
-  string(text: string): this {
-    const utf8 = new TextEncoder().encode(text);
-    this.int16(utf8.length);
-    this.bytes.push(...utf8);
-    return this;
-  }
-  finish(): Uint8Array { return Uint8Array.from(this.bytes); }
-}
-
-class ByteReader {
-  private position = 0;
-  constructor(private readonly bytes: Uint8Array) {}
-  private need(n: number): void {
-    if (this.position + n > this.bytes.length) throw new Error(`consumer protocol bytes end at ${this.bytes.length}, need ${this.position + n}`);
-  }
-  int16(): number {
-    this.need(2);
-    const n = (this.bytes[this.position]! << 8) | this.bytes[this.position + 1]!;
-    this.position += 2;
-    return n << 16 >> 16;
-  }
-  int32(): number {
-    this.need(4);
-    const b = this.bytes;
-    const n = (b[this.position]! << 24) | (b[this.position + 1]! << 16) | (b[this.position + 2]! << 8) | b[this.position + 3]!;
-    this.position += 4;
-    return n;
-  }
-  string(): string {
-    const length = this.int16();
-    this.need(length);
-    const text = new TextDecoder().decode(this.bytes.subarray(this.position, this.position + length));
-    this.position += length;
-    return text;
-  }
-}
-
-/** Subscription v0: version, topics, user data (null). */
-export function encodeSubscription(topics: string[]): Uint8Array {
-  const writer = new ByteWriter().int16(0).int32(topics.length);
-  for (const topic of topics) writer.string(topic);
-  return writer.int32(-1).finish();
-}
-
-export function decodeSubscription(bytes: Uint8Array): string[] {
-  const reader = new ByteReader(bytes);
-  reader.int16();
-  const count = reader.int32();
-  return Array.from({ length: count }, () => reader.string());
-}
-
-/** Assignment v0: version, [topic, partitions], user data (null). */
-export function encodeAssignment(assigned: Map<string, number[]>): Uint8Array {
-  const writer = new ByteWriter().int16(0).int32(assigned.size);
-  for (const [topic, partitions] of assigned) {
-    writer.string(topic).int32(partitions.length);
-    for (const p of partitions) writer.int32(p);
-  }
-  return writer.int32(-1).finish();
-}
-
-export function decodeAssignment(bytes: Uint8Array): Map<string, number[]> {
-  const assigned = new Map<string, number[]>();
-  if (bytes.length === 0) return assigned; // a member the leader left out
-  const reader = new ByteReader(bytes);
-  reader.int16();
-  const topics = reader.int32();
-  for (let t = 0; t < topics; t++) {
-    const topic = reader.string();
-    const count = reader.int32();
-    assigned.set(topic, Array.from({ length: count }, () => reader.int32()));
-  }
-  return assigned;
 }
 
 /**

@@ -5,9 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { runSimulation } from '../../sim/run.js';
-import {
-  decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription, rangeAssign,
-} from '../../sim/workloads/groups.js';
+import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from '../../actors/group/consumer-protocol.js';
+import { rangeAssign } from '../../sim/workloads/groups.js';
 
 test('subscriptions and assignments round-trip through the consumer protocol bytes', () => {
   assert.deepEqual(decodeSubscription(encodeSubscription(['orders', 'events'])), ['orders', 'events']);

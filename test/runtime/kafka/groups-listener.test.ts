@@ -3,6 +3,7 @@
 // their errors, the describe/list/delete tools, and consumer lag for the CLI and /metrics.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { encodeAssignment, encodeSubscription } from '../../../actors/group/consumer-protocol.js';
 import { Registry } from 'prom-client';
 import { ErrorCode } from '../../../actors/protocol/errors.js';
 import type { KafkaClient } from '../../../runtime/kafka/client.js';
@@ -14,21 +15,6 @@ import { startSingleNode, waitUntil } from './single-node.js';
 
 const group = 'billing';
 const utf8 = new TextEncoder();
-
-/** A ConsumerProtocolAssignment v0 for one topic. */
-function assignmentOf(topic: string, partitions: number[]): Uint8Array {
-  const name = utf8.encode(topic);
-  const bytes = new Uint8Array(2 + 4 + 2 + name.length + 4 + 4 * partitions.length + 4);
-  const view = new DataView(bytes.buffer);
-  let at = 2;
-  view.setInt32(at, 1); at += 4;
-  view.setInt16(at, name.length); at += 2;
-  bytes.set(name, at); at += name.length;
-  view.setInt32(at, partitions.length); at += 4;
-  for (const p of partitions) { view.setInt32(at, p); at += 4; }
-  view.setInt32(at, -1);
-  return bytes;
-}
 
 async function produce(client: KafkaClient, topic: string, partition: number, count: number): Promise<void> {
   const records = encodeRecordBatch(Array.from({ length: count }, (_, i) => ({ key: null, value: utf8.encode(`r${i}`) })));
@@ -61,7 +47,7 @@ test('consumer groups through the Kafka listener: find, join, sync, commit, desc
 
     const join = (memberId: string) => client.request(ApiKeys.JoinGroup, 5, {
       groupId: group, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 5000, memberId, groupInstanceId: null, protocolType: 'consumer',
-      protocols: [{ name: 'range', metadata: new Uint8Array([0, 0, 0, 0, 0, 1, 0, 8, ...utf8.encode('invoices'), 255, 255, 255, 255]) }],
+      protocols: [{ name: 'range', metadata: encodeSubscription(['invoices']) }],
     }, 20_000);
     const first = await waitUntil('the coordinator to finish loading', 20_000, async () => {
       const answer = await join('');
@@ -73,10 +59,10 @@ test('consumer groups through the Kafka listener: find, join, sync, commit, desc
     assert.equal(joined.leader, joined.memberId);
     const synced = await client.request(ApiKeys.SyncGroup, 3, {
       groupId: group, generationId: joined.generationId, memberId: joined.memberId, groupInstanceId: null,
-      assignments: [{ memberId: joined.memberId, assignment: assignmentOf('invoices', [0, 1]) }],
+      assignments: [{ memberId: joined.memberId, assignment: encodeAssignment(new Map([['invoices', [0, 1]]])) }],
     });
     assert.equal(synced.errorCode, ErrorCode.NONE);
-    assert.deepEqual([...synced.assignment], [...assignmentOf('invoices', [0, 1])]);
+    assert.deepEqual([...synced.assignment], [...encodeAssignment(new Map([['invoices', [0, 1]]]))]);
 
     await produce(client, 'invoices', 0, 10);
     await produce(client, 'invoices', 1, 4);
