@@ -12,6 +12,7 @@ import {
   type CoordinatorContext, type GroupCoordinatorSettings, defaultGroupCoordinatorSettings, groupCoordinatorMachine, groupCoordinatorMachineName,
 } from '../actors/group/coordinator-machine.js';
 import { defaultGroupConfig } from '../actors/group/group-state.js';
+import { isGroupCoordinatorActorId } from '../actors/group/offsets-topic.js';
 import { NodeKernel } from '../runtime/kernel/node-kernel.js';
 import { PlacementTable } from '../runtime/kernel/placement.js';
 import type { Tracer } from '../runtime/kernel/ports.js';
@@ -56,7 +57,7 @@ const systemActors = new Set([controllerActorId, brokerActorId]);
 
 /** Partition replicas are the actors other than the controller, the broker and the group coordinators. */
 function isReplicaActor(actorId: string): boolean {
-  return !systemActors.has(actorId) && !actorId.startsWith('group-coordinator-');
+  return !systemActors.has(actorId) && !isGroupCoordinatorActorId(actorId);
 }
 
 /** A group coordinator as a checker sees it. */
@@ -168,19 +169,24 @@ export class SimCluster {
     this.nodes.get(id)!.disk.setSlowdown(factor);
   }
 
-  /** Every live partition replica, on every node that is up. */
-  replicas(): ReplicaView[] {
-    const views: ReplicaView[] = [];
+  /** Each actor on each node that is up whose id `accepts`, with its raw state value and context. */
+  private liveActors(accepts: (actorId: string) => boolean): ActorView[] {
+    const views: ActorView[] = [];
     for (const id of this.nodeIds) {
       const kernel = this.nodes.get(id)!.kernel;
       if (kernel === null) continue;
       for (const actorId of kernel.actorIds()) {
-        if (!isReplicaActor(actorId)) continue;
-        const view = this.view<PartitionContext>(id, actorId);
-        if (view !== undefined) views.push({ ...view, actorId });
+        if (!accepts(actorId)) continue;
+        const snapshot = kernel.snapshotOf(actorId);
+        if (snapshot !== undefined) views.push({ node: id, actorId, value: snapshot.value, context: snapshot.context });
       }
     }
     return views;
+  }
+
+  /** Every live partition replica, on every node that is up. */
+  replicas(): ReplicaView[] {
+    return this.liveActors(isReplicaActor).map(({ node, actorId, value, context }) => ({ node, actorId, state: String(value), context: context as PartitionContext }));
   }
 
   replica(node: number, actorId: string): ReplicaView | undefined {
@@ -191,31 +197,13 @@ export class SimCluster {
 
   /** Every group coordinator on a live node. */
   coordinators(): CoordinatorView[] {
-    const views: CoordinatorView[] = [];
-    for (const id of this.nodeIds) {
-      const kernel = this.nodes.get(id)!.kernel;
-      if (kernel === null) continue;
-      for (const actorId of kernel.actorIds()) {
-        if (!actorId.startsWith('group-coordinator-')) continue;
-        const view = this.view<CoordinatorContext>(id, actorId);
-        if (view !== undefined) views.push({ ...view, actorId });
-      }
-    }
-    return views;
+    return this.liveActors(isGroupCoordinatorActorId)
+      .map(({ node, actorId, value, context }) => ({ node, actorId, state: String(value), context: context as CoordinatorContext }));
   }
 
   /** Every actor on every live node, with its raw xstate state value and context (replay prints these). */
   actors(): ActorView[] {
-    const views: ActorView[] = [];
-    for (const id of this.nodeIds) {
-      const kernel = this.nodes.get(id)!.kernel;
-      if (kernel === null) continue;
-      for (const actorId of kernel.actorIds()) {
-        const snapshot = kernel.snapshotOf(actorId);
-        if (snapshot !== undefined) views.push({ node: id, actorId, value: snapshot.value, context: snapshot.context });
-      }
-    }
-    return views;
+    return this.liveActors(() => true);
   }
 
   /** The batches a replica's log holds on its node's disk, for checkers. */

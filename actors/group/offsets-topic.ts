@@ -21,7 +21,14 @@ export function offsetsPartitionFor(groupId: string, partitions: number): number
   return abs % partitions;
 }
 
+const coordinatorActorPrefix = 'group-coordinator-';
+
 /** The coordinator actor of one __consumer_offsets partition (on the node hosting its replica). */
 export function groupCoordinatorActorId(partition: number): string {
-  return `group-coordinator-${partition}`;
+  return `${coordinatorActorPrefix}${partition}`;
+}
+
+/** Whether an actor id names a group coordinator (hosts and checkers tell actors apart by id). */
+export function isGroupCoordinatorActorId(actorId: string): boolean {
+  return actorId.startsWith(coordinatorActorPrefix);
 }

@@ -4,6 +4,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { brokerActorId, type BrokerContext } from '../../actors/broker/broker-machine.js';
 import type { CoordinatorContext } from '../../actors/group/coordinator-machine.js';
+import { isGroupCoordinatorActorId } from '../../actors/group/offsets-topic.js';
 import { latestTimestamp } from '../../actors/protocol/messages.js';
 import { ErrorCode } from '../../actors/protocol/errors.js';
 import { partitionActorId } from '../../actors/partition/partition-machine.js';
@@ -22,7 +23,7 @@ export interface CommittedOffsetView { group: string; topic: string; partition: 
 export function coordinatedOffsets(kernel: NodeKernel): CommittedOffsetView[] {
   const views: CommittedOffsetView[] = [];
   for (const actorId of kernel.actorIds()) {
-    if (!actorId.startsWith('group-coordinator-')) continue;
+    if (!isGroupCoordinatorActorId(actorId)) continue;
     const snapshot = kernel.snapshotOf(actorId);
     if (snapshot === undefined || snapshot.value !== 'active') continue;
     const ctx = snapshot.context as CoordinatorContext;

@@ -15,6 +15,7 @@ import { brokerActorId, type BrokerContext } from '../../actors/broker/broker-ma
 import { controllerActorId, type ControllerContext } from '../../actors/controller/controller-machine.js';
 import { lastIndex } from '../../actors/controller/raft-log.js';
 import type { CoordinatorContext } from '../../actors/group/coordinator-machine.js';
+import { isGroupCoordinatorActorId } from '../../actors/group/offsets-topic.js';
 import type { PartitionContext } from '../../actors/partition/partition-machine.js';
 import { scanBatches } from '../../actors/protocol/record-batch.js';
 import { topicConfigInt } from '../../actors/protocol/topic-configs.js';
@@ -222,7 +223,7 @@ function viewOf(kernel: NodeKernel): NodeView {
       if (ctx.isr.length < ctx.replicas.length) view.underReplicated += 1;
       if (ctx.isr.length < topicConfigInt(ctx.configs, 'min.insync.replicas', ctx.config.defaultMinInsyncReplicas)) view.underMinIsr += 1;
       view.led.push({ topic: ctx.topic, partition: ctx.partition, isr: ctx.isr.length, replicas: ctx.replicas.length });
-    } else if (actorId.startsWith('group-coordinator-') && snapshot.value === 'active') {
+    } else if (isGroupCoordinatorActorId(actorId) && snapshot.value === 'active') {
       for (const entry of (snapshot.context as CoordinatorContext).groups.values()) {
         view.groupsByState.set(entry.group.state, (view.groupsByState.get(entry.group.state) ?? 0) + 1);
       }
