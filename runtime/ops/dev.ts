@@ -1,9 +1,9 @@
 // `logmesh dev --nats`: a development cluster of real processes on loopback: nats-server and
 // three node processes (each a broker and a controller voter), with every line they print
 // prefixed by its name. Ctrl-C stops the nodes, then nats-server.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -21,12 +21,16 @@ export class DevError extends Error {}
 
 const cliPath = resolve(fileURLToPath(new URL('.', import.meta.url)), 'cli.js');
 
-/** The nats-server binary on PATH (Debian's package installs /usr/sbin/nats-server). */
-export function findNatsServer(): string {
-  for (const candidate of ['nats-server', '/usr/sbin/nats-server', '/usr/bin/nats-server']) {
-    if (spawnSync(candidate, ['--version']).status === 0) return candidate;
-  }
-  throw new DevError('nats-server not found: install it (apt-get install nats-server) or use `npm start` for the in-process cluster');
+/** The nats-server binary: $NATS_SERVER, else on PATH, else where Debian's package or a manual install puts it; null if none. */
+export function findNatsServer(): string | null {
+  const candidates = [
+    process.env.NATS_SERVER,
+    ...(process.env.PATH ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, 'nats-server')),
+    '/usr/sbin/nats-server',
+    '/usr/local/bin/nats-server',
+  ];
+  for (const candidate of candidates) if (candidate !== undefined && existsSync(candidate)) return candidate;
+  return null;
 }
 
 /** server.properties of node `id` in the dev cluster. */
@@ -63,6 +67,7 @@ export interface DevCluster {
 /** Starts nats-server and the node processes; throws DevError when nats-server is missing. */
 export function startDevCluster(options: DevOptions): DevCluster {
   const nats = findNatsServer();
+  if (nats === null) throw new DevError('nats-server not found: install it (apt-get install nats-server) or use `npm start` for the in-process cluster');
   mkdirSync(options.dataDir, { recursive: true });
   const children: Array<{ name: string; child: ChildProcess }> = [];
   const start = (name: string, command: string, args: string[]): ChildProcess => {

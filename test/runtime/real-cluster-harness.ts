@@ -9,12 +9,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controllerActorId } from '../../actors/controller/controller-machine.js';
 import { type MetadataImage, applyEntry, emptyImage, imageFromMessage } from '../../actors/controller/metadata-image.js';
 import { ErrorCode, errorName } from '../../actors/protocol/errors.js';
 import type { ConfigEntry, DescribeQuorumResponse, LogEntry } from '../../actors/protocol/messages.js';
+import { findNatsServer } from '../../runtime/ops/dev.js';
 import { silentLogger } from '../../runtime/ops/logger.js';
 import { MeshClient } from '../../runtime/ops/mesh-client.js';
 import { NatsTransport } from '../../runtime/transport/nats.js';
@@ -25,17 +26,6 @@ export const repoRoot = resolve(here, '..', '..', '..');
 export const cliPath = resolve(here, '..', '..', 'runtime', 'ops', 'cli.js');
 
 const outputLimit = 256 * 1024;
-
-export function findNatsServer(): string | null {
-  const candidates = [
-    process.env.NATS_SERVER,
-    ...(process.env.PATH ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, 'nats-server')),
-    '/usr/sbin/nats-server',
-    '/usr/local/bin/nats-server',
-  ];
-  for (const candidate of candidates) if (candidate !== undefined && existsSync(candidate)) return candidate;
-  return null;
-}
 
 export const natsServer = findNatsServer();
 

@@ -2,7 +2,6 @@
 // temporary directory, Kafka listener on a free loopback port) for listener tests. Not a test
 // file itself.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiKeys } from '../../../runtime/kafka/protocol/index.js';
@@ -12,6 +11,7 @@ import { type NodeHost, startNodeHost } from '../../../runtime/ops/node-host.js'
 import { InProcessHub } from '../../../runtime/transport/in-process.js';
 import { KafkaClient } from '../../../runtime/kafka/client.js';
 import type { Registry } from 'prom-client';
+import { freePort } from '../real-cluster-harness.js';
 
 export interface SingleNode {
   host: NodeHost;
@@ -30,17 +30,6 @@ export async function waitUntil<T>(what: string, timeoutMs: number, probe: () =>
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }
 
 /** Starts the node and waits until its broker is live in its own metadata. */
