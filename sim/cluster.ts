@@ -13,7 +13,7 @@ import {
 } from '../actors/group/coordinator-machine.js';
 import { defaultGroupConfig } from '../actors/group/group-state.js';
 import { isGroupCoordinatorActorId } from '../actors/group/offsets-topic.js';
-import { NodeKernel } from '../runtime/kernel/node-kernel.js';
+import { type InputObserver, NodeKernel } from '../runtime/kernel/node-kernel.js';
 import { PlacementTable } from '../runtime/kernel/placement.js';
 import type { Tracer } from '../runtime/kernel/ports.js';
 import { SimDisk } from './disk.js';
@@ -96,6 +96,8 @@ export class SimCluster {
   readonly placement = new PlacementTable();
   private readonly nodes = new Map<number, SimNode>();
   private readonly prng: Prng;
+  /** Observes each node's actors from each boot on (the trace viewer collects payloads and states this way). */
+  inputObserver: ((node: number) => InputObserver) | null = null;
 
   constructor(
     private readonly seed: number,
@@ -239,6 +241,7 @@ export class SimCluster {
       onActorFailure: (actor, error) => this.onActorFailure(id, actor, error),
       machines: { [partitionMachineName]: partitionMachine, [groupCoordinatorMachineName]: groupCoordinatorMachine },
       fallbackActor: brokerActorId,
+      ...(this.inputObserver === null ? {} : { inputs: this.inputObserver(id) }),
     });
     node.kernel = kernel;
     kernel.spawn(controllerActorId, controllerMachine, {

@@ -16,6 +16,7 @@ import { type FaultSchedule, formatSchedule } from './schedule.js';
 import { SimNetwork } from './network.js';
 import { Prng } from './prng.js';
 import { Scheduler } from './scheduler.js';
+import type { InputObserver } from '../runtime/kernel/node-kernel.js';
 import { type RunHeader, TraceRecorder, traceVersion } from './trace.js';
 import { AdminClient } from './workloads/admin-client.js';
 import { type DataTopic, ProduceConsumeWorkload, partitionKey } from './workloads/produce-consume.js';
@@ -127,6 +128,8 @@ export interface SimOptions {
   onProgress?: (progress: SimProgress) => void;
   /** Called with the cluster once the run is over, for tests and debugging. */
   onFinish?: (cluster: SimCluster) => void;
+  /** Observes every node's actors (each delivered event with its payload, states and effects); never changes the run. */
+  inputObserver?: (node: number) => InputObserver;
 }
 
 export interface SimProgress {
@@ -175,6 +178,7 @@ export function runSimulation(options: SimOptions): SimResult {
   const network = new SimNetwork(scheduler, Prng.forPurpose(seed, 'network'));
   const cluster = new SimCluster(seed, options.nodes, scheduler, network, tracer, simTimings, options.bugs ?? noBugs,
     (node, actor, error) => violations.report(actorAssertion, scheduler.now, `node ${node} ${actor}: ${error.message}`));
+  if (options.inputObserver !== undefined) cluster.inputObserver = options.inputObserver;
 
   const elections = new ElectionSafetyChecker(violations);
   const committed = new CommittedAgreementChecker(violations);

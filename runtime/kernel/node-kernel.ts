@@ -41,6 +41,33 @@ export interface KernelOptions {
    * time out.
    */
   fallbackActor?: string;
+  /** Sees every actor start, every event delivered (with its effects) and every stop: input recording and the trace viewer. */
+  inputs?: InputObserver;
+}
+
+/** One event as an actor handled it. */
+export interface DeliveredInput {
+  /** The xstate event: `type`, `atMs` and the message's fields. */
+  event: { type: string; atMs: number; [key: string]: unknown };
+  msgId: string;
+  parentId: string;
+  /** `node/actor` of the sender, '' for timers and storage completions. */
+  from: string;
+  stateBefore: string;
+  stateAfter: string;
+  /** What the actor emitted while handling it, in order. */
+  effects: readonly Effect[];
+}
+
+/**
+ * Observes a node's actors from outside (never changes what they do). Each call comes just
+ * before the matching trace line (`@start`, the event, `@stop`) is recorded.
+ */
+export interface InputObserver {
+  /** An actor started: `machine` is the machine's id (`controller`, `broker`, `partition`, ...). */
+  started(t: number, actorId: string, machine: string, input: unknown, state: string, effects: readonly Effect[]): void;
+  delivered(actorId: string, input: DeliveredInput): void;
+  stopped(t: number, actorId: string): void;
 }
 
 /** A message delivered to a host endpoint: decoded, with its sender. */
@@ -85,6 +112,8 @@ export class NodeKernel {
   private readonly endpoints = new Map<string, (message: EndpointMessage) => void>();
   /** Every line names the node: the given logger if it already does (a node host's child), else a child that does. */
   private readonly logger: KernelOptions['logger'];
+  /** The effects of the step being handled, collected only for an input observer. */
+  private stepEffects: { cell: ActorCell; effects: Effect[] } | null = null;
 
   constructor(options: KernelOptions) {
     this.options = options;
@@ -110,17 +139,26 @@ export class NodeKernel {
     this.cells.set(actorId, cell);
     this.options.placement?.place(actorId, this.nodeId);
     actor.on('effects', (batch) => {
-      for (const effect of (batch as unknown as EffectBatch).effects) this.perform(cell, effect);
+      const { effects } = batch as unknown as EffectBatch;
+      if (this.stepEffects?.cell === cell) this.stepEffects.effects.push(...effects);
+      for (const effect of effects) this.perform(cell, effect);
     });
     actor.subscribe({ error: (error) => this.fail(cell, error as Error) });
     this.currentMsgId = `${this.nodeId}:start:${actorId}`;
     // Messages the actor sends while starting wait in the run queue until it has started.
     const wasDraining = this.draining;
     this.draining = true;
+    const observer = this.options.inputs;
+    const outerStep = this.stepEffects;
+    if (observer !== undefined) this.stepEffects = { cell, effects: [] };
     try {
       this.guarded(cell, () => actor.start());
     } finally {
       this.draining = wasDraining;
+    }
+    if (observer !== undefined) {
+      observer.started(this.options.clock.now(), actorId, machine.id, input, cell.state, this.stepEffects!.effects);
+      this.stepEffects = outerStep;
     }
     this.options.tracer?.record({ t: this.options.clock.now(), node: this.nodeId, actor: actorId, kind: '@start', id: this.currentMsgId, parent: '', state: cell.state });
     this.runAfterStep();
@@ -264,9 +302,16 @@ export class NodeKernel {
   private deliver(cell: ActorCell, item: MailboxItem): void {
     const before = cell.state;
     this.currentMsgId = item.msgId;
+    const observer = this.options.inputs;
+    if (observer !== undefined) this.stepEffects = { cell, effects: [] };
     this.guarded(cell, () => cell.actor.send(item.event));
+    const effects = this.stepEffects?.effects ?? [];
+    this.stepEffects = null;
     this.runAfterStep();
     if (cell.state !== before) this.options.onStateChange?.(cell.id, cell.state);
+    observer?.delivered(cell.id, {
+      event: item.event, msgId: item.msgId, parentId: item.parentId, from: item.from, stateBefore: before, stateAfter: cell.state, effects,
+    });
     const tracer = this.options.tracer;
     if (tracer !== null) {
       const line: Parameters<Tracer['record']>[0] = {
@@ -375,6 +420,7 @@ export class NodeKernel {
     cell.actor.stop();
     this.cells.delete(cell.id);
     this.options.placement?.remove(cell.id, this.nodeId);
+    this.options.inputs?.stopped(this.options.clock.now(), cell.id);
     this.options.tracer?.record({ t: this.options.clock.now(), node: this.nodeId, actor: cell.id, kind: '@stop', id: this.currentMsgId, parent: '' });
   }
 
