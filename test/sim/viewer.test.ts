@@ -234,3 +234,33 @@ test('trace view: a truncated trace fails with the line it breaks at, exit statu
   assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
   assert.equal(existsSync(join(dir, 'truncated.html')), false, 'nothing written');
 });
+
+// The figures in docs/benchmarks.md: LOGMESH_VIEWER_BENCH=trace.jsonl node --test dist/test/sim/viewer.test.js
+const benchTrace = process.env.LOGMESH_VIEWER_BENCH;
+test('trace view benchmark: write the page, load it to the first draw, redraw after filters', { skip: benchTrace === undefined ? 'set LOGMESH_VIEWER_BENCH=trace.jsonl' : false }, async (t) => {
+  const missing = browserMissing();
+  if (missing !== null) {
+    t.skip(missing);
+    return;
+  }
+  const htmlPath = join(dir, 'bench.html');
+  const started = performance.now();
+  const written = writeTraceViewer(benchTrace!, htmlPath);
+  t.diagnostic(`trace view: ${written.events} events, ${(written.bytes / 1e6).toFixed(1)} MB, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const filters: Array<Record<string, string>> = [{ kind: 'FetchRequest' }, { actor: '1/controller' }, { partition: 'topic:events' }, {}];
+  for (let run = 1; run <= 3; run++) {
+    await withPage(async (page) => {
+      await open(page, htmlPath);
+      await page.evaluate('window.logmeshViewer.detailsLoaded');
+      assert.equal(await viewer(page, 'shownCount'), written.events);
+      const timings = await page.evaluate('window.logmeshViewer.timings') as Record<string, number>;
+      const redraws: string[] = [];
+      for (const filter of filters) {
+        const ms = await page.evaluate(`(async () => { const t0 = performance.now(); await window.logmeshViewer.setFilter(${JSON.stringify(filter)}); return performance.now() - t0; })()`) as number;
+        redraws.push(`${JSON.stringify(filter)} ${Math.round(ms)} ms (${await viewer<number>(page, 'shownCount')} shown)`);
+      }
+      const round = (ms: number | undefined): number => Math.round(ms ?? -1);
+      t.diagnostic(`run ${run}: navigation to first draw ${round(timings.navigationToFirstDrawMs)} ms (inflate+parse ${round(timings.loadDataMs)}, index ${round(timings.indexMs)}, draw ${round(timings.firstDrawMs)}), payloads ready at ${round(timings.detailsLoadedMs)} ms; filter redraws: ${redraws.join(', ')}`);
+    });
+  }
+});
