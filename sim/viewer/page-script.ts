@@ -45,6 +45,8 @@ async function inflateJson(elementId) {
   const axisPx = 24;
   const hitTolerancePx = 6;
   const arrowheadsMax = 4000;
+  /** The details panel links to this many of the events an event caused. */
+  const causedShownMax = 8;
 
   // Per-lane event indexes, in trace order: sorted by virtual time and by Lamport clock alike.
   const laneSizes = new Int32Array(laneCount);
@@ -518,18 +520,17 @@ async function inflateJson(elementId) {
     const events = laneEvents[visibleLanes[row]];
     const x = xs();
     const scale = plotWidth() / (view.x1 - view.x0);
-    const at = lowerBound(events, x, toX(px));
+    const target = toX(px);
+    const at = lowerBound(events, x, target);
     let best = -1;
     let bestDistance = hitTolerancePx + 1;
-    for (let k = at; k < events.length; k++) {
-      const d = Math.abs((x[events[k]] - toX(px)) * scale);
-      if (d > hitTolerancePx) break;
-      if (shown[events[k]] && d < bestDistance) { best = events[k]; bestDistance = d; }
-    }
-    for (let k = at - 1; k >= 0; k--) {
-      const d = Math.abs((x[events[k]] - toX(px)) * scale);
-      if (d > hitTolerancePx) break;
-      if (shown[events[k]] && d < bestDistance) { best = events[k]; bestDistance = d; }
+    // Outwards from the pointer, both ways, until the marks are too far to be the one clicked.
+    for (const step of [1, -1]) {
+      for (let k = step === 1 ? at : at - 1; k >= 0 && k < events.length; k += step) {
+        const d = Math.abs(x[events[k]] - target) * scale;
+        if (d > hitTolerancePx) break;
+        if (shown[events[k]] && d < bestDistance) { best = events[k]; bestDistance = d; }
+      }
     }
     return best;
   }
@@ -573,6 +574,18 @@ async function inflateJson(elementId) {
       const go = text('button', 'go to', 'link');
       go.addEventListener('click', () => { focusEvent(parent); select(parent); });
       parentRow.lastChild.append(' ', go);
+    }
+    const caused = [];
+    for (let j = i + 1; j < n && caused.length < causedShownMax + 1; j++) if (parentOf[j] === i) caused.push(j);
+    if (caused.length > 0) {
+      const causedRow = row('caused', '');
+      for (const j of caused.slice(0, causedShownMax)) {
+        const go = text('button', S[kindOf[j]] + ' @ ' + laneKey(laneOf[j]), 'link');
+        go.title = 'line ' + (j + 2);
+        go.addEventListener('click', () => { focusEvent(j); select(j); });
+        causedRow.lastChild.append(go, ' ');
+      }
+      if (caused.length > causedShownMax) causedRow.lastChild.append('…');
     }
     if (data.from[i] >= 0) row('from', S[data.from[i]]);
     if (stateOf[i] >= 0) row('state', S[stateOf[i]]);

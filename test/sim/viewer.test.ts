@@ -184,7 +184,16 @@ test('trace view: the page draws the diagram, filters to exactly the matching li
     assert.match(details, /effects emitted/i);
     assert.match(details, /→/, 'states before and after');
 
+    // The panel's parent link walks back along the causal chain.
     await viewer(page, 'setFilter', {});
+    const parents = parentIndexes(events);
+    const child = events.findIndex((e, i) => e.kind === 'ProduceResponse' && parents[i]! >= 0);
+    assert.ok(child >= 0, 'a response with its send in the trace');
+    await viewer(page, 'select', child);
+    await page.click('#details button:text("go to")');
+    assert.equal(await viewer(page, 'selected'), parents[child]);
+    assert.match(await page.innerText('#details'), new RegExp(`line\\s+${parents[child]! + 2}\\b`));
+
     mkdirSync(join(repoRoot, 'artifacts'), { recursive: true });
     await page.screenshot({ path: join(repoRoot, 'artifacts', 'trace-viewer.png') });
   });
