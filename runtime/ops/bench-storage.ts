@@ -42,7 +42,8 @@ export interface StorageFigures {
   recoveredBytes: number;
 }
 
-function rawLoop(dir: string, batch: Uint8Array, batches: number): number {
+/** The disk's limit: `batches` writes of `batch` to DIR/raw.bin, each followed by fdatasync; returns the milliseconds taken. */
+export function rawLoop(dir: string, batch: Uint8Array, batches: number): number {
   const fd = openSync(join(dir, 'raw.bin'), 'w');
   const started = performance.now();
   let position = 0;

@@ -7,6 +7,8 @@ import cliProgress from 'cli-progress';
 import { type WorkloadKind, runSimulation } from '../../sim/run.js';
 import type { FaultKind } from '../../sim/nemesis.js';
 import { appendBatches, rounds, runStorageBench } from './bench-storage.js';
+import { figuresOf, formatTable, lineFromFigures } from './bench-kafka-report.js';
+import { runKafkaBench, setupNotes } from './bench-kafka.js';
 
 interface Row {
   scenario: string;
@@ -17,6 +19,8 @@ interface Row {
 interface Scenario {
   describe: string;
   run(progress: (done: number, total: number) => void): Row[] | Promise<Row[]>;
+  /** How its rows are printed, when not one figure a line. */
+  format?(rows: Row[]): string;
 }
 
 /** Seeds per repetition, and repetitions: the machine is shared, so the best and the median are reported. */
@@ -107,6 +111,21 @@ const scenarios: Record<string, Scenario> = {
       return cases.map(([name, nodes, faults, workload], i) => simCase(name, nodes, faults, workload, (done) => progress(i * perCase + done, total)));
     },
   },
+  kafka: {
+    describe: 'logmesh (1 node; 3 nodes over NATS, acks=all) side by side with NATS JetStream (R1; R3) and the disk and loopback TCP limits: produce and consume throughput, open-loop ack latency at 25/50/75% of max, end-to-end latency',
+    async run(progress) {
+      const report = await runKafkaBench(progress);
+      return [
+        ...report.lines.map((line) => ({ scenario: 'kafka', case: line.metric, figures: figuresOf(line) })),
+        { scenario: 'kafka', case: 'setup', figures: Object.fromEntries(setupNotes(report.setup).map((note, i) => [`note ${i + 1}`, note])) },
+      ];
+    },
+    format(rows) {
+      const lines = rows.filter((row) => row.case !== 'setup').map((row) => lineFromFigures(row.case, row.figures));
+      const notes = rows.filter((row) => row.case === 'setup').flatMap((row) => Object.values(row.figures).map(String));
+      return `${formatTable(lines)}\n\n${notes.map((note) => `- ${note}`).join('\n')}\n`;
+    },
+  },
   campaign: {
     describe: 'campaign rate: seeds per minute on worker threads (one per core), 60 s mixed runs under partition, crash and drop',
     async run(progress) {
@@ -152,9 +171,17 @@ async function main(): Promise<void> {
   }
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`;
   process.stdout.write(`machine: ${machine}\n`);
-  for (const row of rows) {
-    process.stdout.write(`\n${row.scenario} | ${row.case}\n`);
-    for (const [key, value] of Object.entries(row.figures)) process.stdout.write(`  ${key.padEnd(22)} ${value}\n`);
+  for (const name of chosen) {
+    const scenarioRows = rows.filter((row) => row.scenario === name);
+    const format = scenarios[name]!.format;
+    if (format !== undefined) {
+      process.stdout.write(`\n${name}\n${format(scenarioRows)}`);
+      continue;
+    }
+    for (const row of scenarioRows) {
+      process.stdout.write(`\n${row.scenario} | ${row.case}\n`);
+      for (const [key, value] of Object.entries(row.figures)) process.stdout.write(`  ${key.padEnd(22)} ${value}\n`);
+    }
   }
   if (jsonPath !== undefined) writeFileSync(jsonPath, `${JSON.stringify({ machine, date: new Date().toISOString(), rows }, null, 2)}\n`);
 }
