@@ -11,7 +11,7 @@ import { errorName } from '../../actors/protocol/errors.js';
 import type { ConfigEntry } from '../../actors/protocol/messages.js';
 import { controllerActorId } from '../../actors/controller/controller-machine.js';
 import { runCampaign } from '../../sim/campaign.js';
-import { type FaultKind, parseFaults } from '../../sim/nemesis.js';
+import { type FaultKind, faultKinds, parseFaults } from '../../sim/nemesis.js';
 import { type SimResult, type WorkloadKind, parseWorkload, runSimulation } from '../../sim/run.js';
 import type { SimBugs } from '../../sim/cluster.js';
 import { bugSwitches } from './bugs.js';
@@ -121,7 +121,7 @@ program
   .option('--seeds <range>', 'run a campaign over seeds A..B on worker threads', asSeeds)
   .option('--nodes <n>', 'cluster size', asInt('--nodes', 1, 9), 3)
   .option('--duration <time>', 'virtual time with faults (then faults heal and the cluster must settle)', asDuration, 60_000)
-  .option('--faults <list>', 'comma list of partition,crash,drop,delay,duplicate,reorder,slow-disk (or none)', asFaults, ['partition', 'crash', 'drop'] as FaultKind[])
+  .option('--faults <list>', `comma list of ${faultKinds.join(',')} (or none)`, asFaults, ['partition', 'crash', 'drop'] as FaultKind[])
   .option('--workload <kind>', 'admin (topic churn), produce-consume (producers and consumers on a replicated topic), groups (a consumer group under member faults and coordinator moves) or mixed', asWorkload, 'mixed' as WorkloadKind)
   .option('--unclean-leader-election', 'set unclean.leader.election.enable on the data topic (loses acknowledged writes)')
   .option('--trace <file>', 'write the JSON Lines trace of a single run')
@@ -220,7 +220,8 @@ program
   .description('run one node process on the NATS mesh')
   .requiredOption('--config <file>', 'server.properties')
   .option('--override <key=value>', 'override a config key (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
-  .action(async (flags: { config: string; override: string[] }) => {
+  .option('--record-inputs <dir>', 'write every message each actor receives, in order, to DIR/node-<id>-<n>.inputs.jsonl (logmesh replay --node-inputs DIR re-runs them)')
+  .action(async (flags: { config: string; override: string[]; recordInputs?: string }) => {
     let text: string;
     try {
       text = readFileSync(flags.config, 'utf8');
@@ -234,6 +235,7 @@ program
     try {
       host = await startNodeHost({
         config, transport, logger, registry: new Registry(),
+        ...(flags.recordInputs === undefined ? {} : { recordInputsDir: resolve(flags.recordInputs) }),
         onFatal: (error) => {
           logger.fatal({ err: error }, `stopping: ${error.message}`);
           process.exit(70);
@@ -286,12 +288,13 @@ program
   .option('--data <dir>', 'data directory', './data')
   .option('--kafka-port <port>', 'Kafka listener of node 1 (nodes 2 and 3 take the next two ports)', asInt('--kafka-port', 1, 65533), 9092)
   .option('--metrics-port <port>', 'metrics of node 1 (nodes 2 and 3 take the next two ports); 0 turns metrics off', asInt('--metrics-port', 0, 65533), 9401)
-  .action(async (flags: { data: string; kafkaPort: number; metricsPort: number }) => {
+  .option('--record-inputs <dir>', 'write every message each actor receives, in order, one file per node (logmesh replay --node-inputs DIR re-runs them)')
+  .action(async (flags: { data: string; kafkaPort: number; metricsPort: number; recordInputs?: string }) => {
     const logger = createLogger({ name: 'embedded' });
     const cluster = await startEmbeddedCluster(resolve(flags.data), logger, (error) => {
       logger.fatal({ err: error }, `stopping: ${error.message}`);
       process.exit(70);
-    }, { kafkaPortBase: flags.kafkaPort, metricsPortBase: flags.metricsPort });
+    }, { kafkaPortBase: flags.kafkaPort, metricsPortBase: flags.metricsPort }, flags.recordInputs === undefined ? undefined : resolve(flags.recordInputs));
     logger.info({ data: resolve(flags.data) }, 'embedded 3-node cluster started; Ctrl-C stops it');
     const stop = (): void => {
       logger.info('stopping the embedded cluster');

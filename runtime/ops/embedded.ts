@@ -42,6 +42,8 @@ export function embeddedNodeConfig(nodeId: number, dataDir: string, ports: Embed
 
 export async function startEmbeddedCluster(
   dataDir: string, logger: Logger, onFatal: (error: Error) => void, ports: EmbeddedPorts = embeddedPortsDefault,
+  /** Record every node's actor inputs here (one file per node). */
+  recordInputsDir?: string,
 ): Promise<EmbeddedCluster> {
   const hub = new InProcessHub();
   const placement = new PlacementTable();
@@ -58,6 +60,7 @@ export async function startEmbeddedCluster(
         registry,
         placement,
         onFatal,
+        ...(recordInputsDir === undefined ? {} : { recordInputsDir }),
       }));
     }
   } catch (error) {

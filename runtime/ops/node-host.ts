@@ -28,6 +28,7 @@ import { type KafkaListener, startKafkaListener } from '../kafka/listener.js';
 import { registerGroupLagMetrics } from '../kafka/group-lag-metrics.js';
 import { MeshPort } from '../kafka/mesh-port.js';
 import { createNodeMetrics } from './node-metrics.js';
+import { InputRecorder } from './input-recorder.js';
 
 export const metadataDirName = '__cluster_metadata';
 
@@ -54,6 +55,8 @@ export interface NodeHostOptions {
   placement?: PlacementTable;
   /** Called when storage fails: the node cannot go on safely. */
   onFatal: (error: Error) => void;
+  /** Write the node's input log here (`--record-inputs DIR`, runtime/ops/input-recorder.ts). */
+  recordInputsDir?: string;
 }
 
 export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost> {
@@ -64,6 +67,8 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
   // Raft stores under __cluster_metadata; partition logs beside it, one directory each.
   const storage = new NodeStorage(new FileStoragePort(metadataDir, logger, options.onFatal), config.logDirs[0]!, logger, options.onFatal, logConfigOf(config));
   const metrics = options.registry === null ? null : createNodeMetrics(options.registry, config.nodeId);
+  const recorder = options.recordInputsDir === undefined ? null : new InputRecorder(options.recordInputsDir, config.nodeId, config.clusterId);
+  if (recorder !== null) logger.info({ inputs: recorder.path }, `recording every actor input to ${recorder.path}`);
   const kernel = new NodeKernel({
     nodeId: config.nodeId,
     clusterId: config.clusterId,
@@ -79,6 +84,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
     onActorFailure: (actor, error) => options.onFatal(new Error(`actor ${actor} failed: ${error.message}`)),
     machines: { [partitionMachineName]: partitionMachine, [groupCoordinatorMachineName]: groupCoordinatorMachine },
     fallbackActor: brokerActorId,
+    ...(recorder === null ? {} : { inputs: recorder }),
   });
   let kafkaListener: KafkaListener | null = null;
   metrics?.observe(kernel, () => kafkaListener?.connections() ?? null);
@@ -137,6 +143,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
     } catch (error) {
       metrics?.detach();
       kernel.stop();
+      recorder?.close();
       await storage.close();
       throw new Error(`cannot listen for Kafka clients on ${host}:${port} (listeners): ${(error as Error).message}`);
     }
@@ -150,6 +157,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
       await kafkaListener?.close();
       metrics?.detach();
       kernel.stop();
+      recorder?.close();
       await storage.close();
       throw error;
     }
@@ -177,6 +185,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
       detachLagMetrics?.();
       metrics?.detach();
       kernel.stop();
+      recorder?.close();
       await storage.close();
       await transport.close();
     },
