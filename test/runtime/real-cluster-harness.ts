@@ -218,6 +218,8 @@ export class RealCluster {
   natsUrl = '';
   nats: Child | null = null;
   client: QuorumClient | null = null;
+  /** Start every node with --record-inputs inputsDir() (set before startNode). */
+  recordInputs = false;
   /** Set by tearDown: a test body still running after a timeout must not start new children. */
   private tornDown = false;
 
@@ -247,13 +249,18 @@ export class RealCluster {
     return this.nats;
   }
 
+  /** Where nodes write their input logs when recordInputs is set (one file per node start). */
+  inputsDir(): string {
+    return join(this.tmp!, 'inputs');
+  }
+
   configFile(id: number): string {
     return join(this.tmp!, `server-${id}.properties`);
   }
 
   startNode(id: number): Child {
     const child = this.spawn(`node-${id}${this.nodes.has(id) ? ' (restarted)' : ''}`, process.execPath,
-      [cliPath, 'node', '--config', this.configFile(id)]);
+      [cliPath, 'node', '--config', this.configFile(id), ...(this.recordInputs ? ['--record-inputs', this.inputsDir()] : [])]);
     this.nodes.set(id, child);
     return child;
   }

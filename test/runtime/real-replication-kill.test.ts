@@ -5,7 +5,8 @@
 // holds every acknowledged record at exactly the offset it was acknowledged with, in order.
 //
 // Needs `nats-server` (see real-nats-quorum.test.ts); skipped without it except under CI.
-// Loopback only; every process is stopped by PID in the `after` hook.
+// Every node records its actors' inputs; each recording, killed nodes' included, replays to the
+// same states. Loopback only; every process is stopped by PID in the `after` hook.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { partitionActorId } from '../../actors/partition/partition-machine.js';
@@ -13,6 +14,7 @@ import { ErrorCode, errorName } from '../../actors/protocol/errors.js';
 import { type FetchResponse, acksAll, consumerReplicaId } from '../../actors/protocol/messages.js';
 import { readBatchHeader } from '../../actors/protocol/record-batch.js';
 import { decodeRecords, encodeRecordBatch } from '../../runtime/storage/record-batch.js';
+import { formatNodeReplay, inputLogFiles, replayInputLog } from '../../sim/node-replay.js';
 import {
   type QuorumClient, RealCluster, assertPrerequisites, exitedWithin, isRunning, natsSkip, pause, signal, waitFor,
 } from './real-cluster-harness.js';
@@ -226,7 +228,9 @@ test('acknowledged acks=all writes survive kill -9 of the partition leader, five
   const natsServer = assertPrerequisites();
   const started = Date.now();
 
-  // -- nats-server, three node processes (all voters and brokers), the test's own mesh client
+  // -- nats-server, three node processes (all voters and brokers, recording their actors'
+  // inputs), the test's own mesh client
+  cluster.recordInputs = true;
   await cluster.setUp(natsServer);
   cluster.startNodes();
   const client = await cluster.connectClient();
@@ -354,6 +358,17 @@ test('acknowledged acks=all writes survive kill -9 of the partition leader, five
   }
 
   const retried = [...p.values.values()].filter((s) => s.attempts > 1).length;
+  // Every node start's recorded inputs, killed ones included (cut mid-line by kill -9, or still
+  // being written), replay to the same actor states: an incident becomes a repeatable case.
+  const inputLogs = inputLogFiles(cluster.inputsDir());
+  assert.equal(inputLogs.length, voters.length + kills, `one input log per node start: ${inputLogs.join(', ')}`);
+  let replayedEvents = 0;
+  for (const file of inputLogs) {
+    const outcome = replayInputLog(file);
+    assert.equal(outcome.kind, 'same', formatNodeReplay([outcome]).text);
+    if (outcome.kind === 'same') replayedEvents += outcome.events;
+  }
+  t.diagnostic(`${inputLogs.length} input logs replayed to the same states (${replayedEvents} events)`);
   t.diagnostic(`${history.join('; ')}`);
   t.diagnostic(`${p.acks.length} acknowledged writes, ${retried} values retried, ${duplicated} duplicated in the log, `
     + `${records.length} records up to high watermark ${highWatermark}; outcomes ${JSON.stringify(Object.fromEntries(p.outcomes))}; `
