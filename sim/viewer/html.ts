@@ -96,6 +96,7 @@ export function viewerHtml(data: ViewerData): string {
   <button id="f-reset" type="button">clear filters</button>
   <button id="f-fit" type="button">fit</button>
   <span class="hint">wheel: zoom · shift+wheel: scroll lanes · drag: pan · click: details</span>
+  <span id="arrows-note" class="hint"></span>
   <span id="count"></span>
 </div>
 <main>

@@ -45,6 +45,9 @@ async function inflateJson(elementId) {
   const axisPx = 24;
   const hitTolerancePx = 6;
   const arrowheadsMax = 4000;
+  /** More arrows than this in view would be a grey wall: they are left out until a zoom or a filter thins them. */
+  const arrowsDrawnMax = 10000;
+  let arrowsHidden = 0;
   /** The details panel links to this many of the events an event caused. */
   const causedShownMax = 8;
 
@@ -347,8 +350,10 @@ async function inflateJson(elementId) {
         if (heads.length < arrowheadsMax * 4) heads.push(x0, y0, x1, y);
       }
     }
+    arrowsHidden = count > arrowsDrawnMax ? count : 0;
+    if (arrowsHidden > 0) return;
     // Zoomed out, thousands of arrows would hide the events: the more there are, the fainter.
-    ctx.strokeStyle = count > arrowheadsMax * 5 ? 'rgba(60, 70, 90, 0.06)' : count > arrowheadsMax ? 'rgba(60, 70, 90, 0.12)' : 'rgba(60, 70, 90, 0.4)';
+    ctx.strokeStyle = count > arrowheadsMax ? 'rgba(60, 70, 90, 0.12)' : 'rgba(60, 70, 90, 0.4)';
     ctx.stroke();
     if (count > arrowheadsMax) return;
     ctx.fillStyle = 'rgba(60, 70, 90, 0.6)';
@@ -487,6 +492,7 @@ async function inflateJson(elementId) {
     ctx.font = '11px sans-serif';
     ctx.textBaseline = 'middle';
     ctx.fillText(view.axis === 'time' ? 'virtual time' : 'Lamport clock', 4, axisPx / 2);
+    el('arrows-note').textContent = arrowsHidden > 0 ? arrowsHidden.toLocaleString('en-US') + ' arrows in view, not drawn: zoom in or filter' : '';
     const step = niceStep(view.x1 - view.x0, plotWidth());
     ctx.beginPath();
     for (let v = Math.ceil(view.x0 / step) * step; v <= view.x1; v += step) {
