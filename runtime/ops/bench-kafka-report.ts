@@ -45,19 +45,23 @@ export function formatFigure(value: number): string {
 
 /**
  * The table as Markdown (readable in a terminal, and pasted as it is into docs/benchmarks.md).
- * A failed cell shows "failed [n]"; the failures follow the table, numbered.
+ * A failed cell shows "failed [n]"; the failures follow the table, numbered, each once per
+ * system (a system that did not start fails every line with the same note).
  */
 export function formatTable(lines: readonly MetricLine[]): string {
   const failures: string[] = [];
+  const footnote = (note: string): number => {
+    const known = failures.indexOf(note);
+    if (known >= 0) return known + 1;
+    failures.push(note);
+    return failures.length;
+  };
   const header = ['metric', ...systemNames, ...ratios.map((r) => r.name)];
   const body = lines.map((line) => {
     const cells = systemNames.map((system) => {
       const cell = line.cells[system];
       if (cell === undefined) return '-';
-      if ('failure' in cell) {
-        failures.push(`${line.metric}, ${system}: ${cell.failure}`);
-        return `failed [${failures.length}]`;
-      }
+      if ('failure' in cell) return `failed [${footnote(`${system}: ${cell.failure}`)}]`;
       return formatFigure(cell.value);
     });
     const ratioCells = ratios.map((ratio) => {

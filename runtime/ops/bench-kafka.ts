@@ -93,7 +93,9 @@ const plans: SystemPlan[] = [
 /** Steps per system: start, produce and consume per size, each latency fraction, the fixed rate, end to end, stop. */
 const stepsPerSystem = 1 + recordSizes.length * 2 + latencyFractions.length + 2 + 1;
 
-async function measureSystem(plan: SystemPlan, dataDir: string, lines: Map<string, MetricLine>, setup: KafkaBenchReport['setup'], step: () => void): Promise<void> {
+async function measureSystem(
+  plan: SystemPlan, dataDir: string, lines: Map<string, MetricLine>, setup: KafkaBenchReport['setup'], step: (steps?: number) => void,
+): Promise<void> {
   const set = (metric: string, cell: Cell): void => {
     lines.get(metric)!.cells[plan.name] = cell;
   };
@@ -106,10 +108,10 @@ async function measureSystem(plan: SystemPlan, dataDir: string, lines: Map<strin
     system = await plan.start(dataDir);
   } catch (error) {
     fail(systemMetrics, `start: ${(error as Error).message}`);
+    step(stepsPerSystem);
     return;
-  } finally {
-    step();
   }
+  step();
   setup[plan.name] = system.description;
   try {
     const maxByBytes = new Map<number, number>();
@@ -208,8 +210,8 @@ export async function runKafkaBench(progress: (done: number, total: number) => v
   const dataDir = mkdtempSync(join(tmpdir(), 'logmesh-bench-kafka-'));
   const total = 3 + plans.length * stepsPerSystem;
   let done = 0;
-  const step = (): void => {
-    done += 1;
+  const step = (steps = 1): void => {
+    done += steps;
     progress(done, total);
   };
   // Ctrl-C: stop every process this bench started (by PID), remove the data, then exit.

@@ -121,6 +121,7 @@ test('the table shows each system, the ratios, and numbered failures', () => {
   const lines: MetricLine[] = [
     { metric: 'produce 1 KiB, MB/s', cells: { limit: { value: 200 }, 'logmesh R1': { value: 100 }, 'JetStream R1': { value: 50 }, 'logmesh R3': { value: 60 }, 'JetStream R3': { value: 40 } } },
     { metric: 'end-to-end p99, ms', cells: { 'logmesh R3': { failure: 'Fetch v4 of t-0 at offset 0: answered NOT_LEADER_OR_FOLLOWER (6)' }, 'JetStream R3': { value: 2 } } },
+    { metric: 'end-to-end p99.9, ms', cells: { 'logmesh R3': { failure: 'Fetch v4 of t-0 at offset 0: answered NOT_LEADER_OR_FOLLOWER (6)' }, 'JetStream R3': { failure: 'start: TIMEOUT' } } },
   ];
   assert.equal(ratioOf(lines[0]!, ratios[0]!), 2);
   assert.equal(ratioOf(lines[0]!, ratios[1]!), 1.5);
@@ -132,9 +133,11 @@ test('the table shows each system, the ratios, and numbered failures', () => {
   const cells = (row: string): string[] => row.split('|').slice(1, -1).map((cell) => cell.trim());
   assert.deepEqual(cells(table[2]!), ['produce 1 KiB, MB/s', '200', '100', '50.0', '60.0', '40.0', '2.00', '1.50', '0.50', '0.30']);
   assert.deepEqual(cells(table[3]!), ['end-to-end p99, ms', '-', '-', '-', 'failed [1]', '2.00', '-', '-', '-', '-']);
-  assert.equal(table[5], '[1] end-to-end p99, ms, logmesh R3: Fetch v4 of t-0 at offset 0: answered NOT_LEADER_OR_FOLLOWER (6)');
+  // The same failure of the same system is one note.
+  assert.deepEqual(cells(table[4]!), ['end-to-end p99.9, ms', '-', '-', '-', 'failed [1]', 'failed [2]', '-', '-', '-', '-']);
+  assert.deepEqual(table.slice(5), ['', '[1] logmesh R3: Fetch v4 of t-0 at offset 0: answered NOT_LEADER_OR_FOLLOWER (6)', '[2] JetStream R3: start: TIMEOUT']);
   // Every row is as wide as the header.
-  for (const row of table.slice(0, 4)) assert.equal(row.length, table[0]!.length);
+  for (const row of table.slice(0, 5)) assert.equal(row.length, table[0]!.length);
 });
 
 test('the --json figures give the same table back', () => {
