@@ -1,20 +1,43 @@
 // A node's storage port: Raft stores in the metadata directory (raft-store.ts) and one
-// partition log per replica actor (partition-log.ts), each log's operations run in order.
+// partition log per replica actor (partition-log.ts), each log's operations run in order;
+// and the node's log cleaner: one loop that cleans the dirtiest compacted log, one at a time.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { LogOp, LogResult, RaftDurableState, StorageOp } from '../../actors/protocol/effects.js';
 import type { StoragePort } from '../kernel/ports.js';
-import { topicLogConfig } from './topic-config.js';
-import { CorruptRecordError, InvalidAppendError, OffsetOutOfRangeError, PartitionLog, defaultLogConfig, type LogConfig } from './partition-log.js';
+import { TopicConfigError, topicLogConfig } from './topic-config.js';
+import {
+  type CleanStats, CorruptRecordError, InvalidAppendError, OffsetOutOfRangeError, PartitionLog, defaultLogConfig, type LogConfig,
+} from './partition-log.js';
+import { OffsetMap, defaultOffsetMapBytes } from './offset-map.js';
 import type { FileStoragePort } from './raft-store.js';
 
 const legalStoreName = /^[A-Za-z0-9._-]+$/;
+
+export interface CleanerLoopConfig {
+  /** log.cleaner.backoff.ms: the pause when no log needs cleaning. */
+  backoffMs: number;
+  /** log.cleaner.dedupe.buffer.size: the offset map's memory, reused by every pass. */
+  offsetMapBytes: number;
+}
+
+export const defaultCleanerLoopConfig: CleanerLoopConfig = { backoffMs: 15_000, offsetMapBytes: defaultOffsetMapBytes };
+
+export interface CleanerPass {
+  store: string;
+  stats: CleanStats;
+}
 
 export class NodeStorage implements StoragePort {
   private readonly logs = new Map<string, Promise<PartitionLog>>();
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly configs = new Map<string, LogConfig>();
+  /** Logs whose open has finished (the cleaner looks only at these). */
+  private readonly opened = new Map<string, PartitionLog>();
+  private cleanerTimer: NodeJS.Timeout | null = null;
+  private cleanerPass: Promise<unknown> = Promise.resolve();
+  private offsetMap: OffsetMap | null = null;
 
   constructor(
     private readonly raft: FileStoragePort,
@@ -48,7 +71,56 @@ export class NodeStorage implements StoragePort {
     this.queues.set(store, next.catch(() => undefined));
   }
 
+  /**
+   * Starts the node's cleaner loop: every backoffMs (at once again after a pass that cleaned
+   * something), the dirtiest log that needs cleaning gets one pass.
+   */
+  startCleaner(config: CleanerLoopConfig = defaultCleanerLoopConfig, clock: () => number = Date.now): void {
+    if (this.cleanerTimer !== null) return;
+    const tick = (): void => {
+      const pass = this.cleanOnce(clock(), config)
+        .catch((error: Error) => {
+          this.logger.error({ err: error }, `log cleaner pass failed: ${error.message}`);
+          return null;
+        })
+        .then((done) => {
+          if (this.cleanerTimer === null) return;
+          this.cleanerTimer = setTimeout(tick, done === null ? config.backoffMs : 0);
+          this.cleanerTimer.unref();
+        });
+      this.cleanerPass = pass;
+    };
+    this.cleanerTimer = setTimeout(tick, config.backoffMs);
+    this.cleanerTimer.unref();
+  }
+
+  /** Stops the cleaner loop, waiting for a pass under way. */
+  async stopCleaner(): Promise<void> {
+    if (this.cleanerTimer !== null) clearTimeout(this.cleanerTimer);
+    this.cleanerTimer = null;
+    await this.cleanerPass;
+  }
+
+  /**
+   * One pass over the dirtiest log that needs cleaning (Kafka's grabFilthiestCompactedLog:
+   * over min.cleanable.dirty.ratio or past max.compaction.lag.ms, highest ratio first), or
+   * null when none does.
+   */
+  async cleanOnce(now: number, config: CleanerLoopConfig = defaultCleanerLoopConfig): Promise<CleanerPass | null> {
+    let dirtiest: { store: string; log: PartitionLog; ratio: number } | null = null;
+    for (const [store, log] of this.opened) {
+      const status = log.cleanerStatus(now);
+      if (!status.needsCleaning) continue;
+      if (dirtiest === null || status.dirtyRatio > dirtiest.ratio) dirtiest = { store, log, ratio: status.dirtyRatio };
+    }
+    if (dirtiest === null) return null;
+    this.offsetMap ??= OffsetMap.forBytes(config.offsetMapBytes);
+    const stats = await dirtiest.log.clean(now, { offsetMap: this.offsetMap });
+    return { store: dirtiest.store, stats };
+  }
+
   async close(): Promise<void> {
+    await this.stopCleaner();
     await Promise.all(this.queues.values());
     for (const log of this.logs.values()) await (await log).close();
     await this.raft.close();
@@ -59,6 +131,7 @@ export class NodeStorage implements StoragePort {
     if (log === undefined) {
       log = PartitionLog.open(join(this.logDir, store), store, 0, this.configs.get(store) ?? this.defaults, this.logger.child({ actor: store }));
       this.logs.set(store, log);
+      log.then((opened) => this.opened.set(store, opened), () => undefined);
     }
     return log;
   }
@@ -66,6 +139,7 @@ export class NodeStorage implements StoragePort {
   private async deleteLog(store: string): Promise<LogResult> {
     const log = this.logs.get(store);
     this.logs.delete(store);
+    this.opened.delete(store);
     this.configs.delete(store);
     if (log !== undefined) await (await log).abandon();
     await rm(join(this.logDir, store), { recursive: true, force: true });
@@ -108,6 +182,7 @@ export class NodeStorage implements StoragePort {
       if (error instanceof CorruptRecordError) return { kind: 'failed', code: 'corrupt', message: error.message };
       if (error instanceof OffsetOutOfRangeError) return { kind: 'failed', code: 'out_of_range', message: error.message };
       if (error instanceof InvalidAppendError) return { kind: 'failed', code: 'invalid', message: error.message };
+      if (error instanceof TopicConfigError) return { kind: 'failed', code: 'invalid', message: error.message };
       // Anything else is the disk failing under us: the node cannot go on safely.
       this.onFatal(error as Error);
       return { kind: 'failed', code: 'corrupt', message: (error as Error).message };

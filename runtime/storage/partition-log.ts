@@ -1,6 +1,7 @@
 // The on-disk log of one partition replica: segments of Kafka record batches, sparse
 // indexes, a leader-epoch checkpoint and a recovery-point checkpoint, with appends that
-// share fsyncs, reads served as file slices, truncation, retention and crash recovery.
+// share fsyncs, reads served as file slices, truncation, retention, compaction (cleaner.ts)
+// and crash recovery.
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -9,12 +10,19 @@ import {
   setPartitionLeaderEpoch,
 } from '../../actors/protocol/record-batch.js';
 import { crc32c, decodeRecords } from './record-batch.js';
-import { CheckpointError, checkpointInteger, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { CheckpointError, checkpointInteger, readCheckpoint, syncDirectory, writeCheckpoint } from './checkpoint.js';
 import type { ProducerSnapshot } from '../../actors/protocol/effects.js';
 import {
   type ProducerStates, producersFromSnapshot, replayBatch, snapshotProducers, truncateProducers,
 } from '../../actors/partition/producer-state.js';
 import { Segment, segmentNameDigits } from './segment.js';
+import {
+  type CleanerCheckpoint, type CleanerStatus, type CleanerStep, type CompactionConfig, afterPass, buildOffsetMap, clampCheckpoint,
+  cleanGroup, cleanerReadChunkBytes, cleanerStatus, completeInterruptedSwaps, defaultCompactionConfig, groupSegments,
+  readCleanerCheckpoint, stopIfAsked, writeCleanerCheckpoint,
+} from './cleaner.js';
+import { recordSpans } from './compacted-batch.js';
+import { OffsetMap, defaultOffsetMapBytes } from './offset-map.js';
 
 export interface LogConfig {
   /** log.segment.bytes */
@@ -33,6 +41,17 @@ export interface LogConfig {
   flushMs: number;
   /** message.max.bytes: the largest batch accepted. */
   maxBatchBytes: number;
+  // Compaction (cleanup.policy, ...): absent means Kafka's default (see defaultCompactionConfig).
+  /** cleanup.policy includes compact. */
+  compact?: boolean;
+  /** delete.retention.ms */
+  deleteRetentionMs?: number;
+  /** min.cleanable.dirty.ratio */
+  minCleanableDirtyRatio?: number;
+  /** min.compaction.lag.ms */
+  minCompactionLagMs?: number;
+  /** max.compaction.lag.ms */
+  maxCompactionLagMs?: number;
 }
 
 export const defaultLogConfig: LogConfig = {
@@ -67,6 +86,41 @@ export class CorruptRecordError extends Error {
 }
 
 export class InvalidAppendError extends Error {}
+
+/**
+ * A record the log refuses for what it is, not for the batch's bytes: a keyless record on a
+ * compacted topic (Kafka: CorruptRecordException, INVALID_RECORD to the producer).
+ */
+export class InvalidRecordError extends InvalidAppendError {
+  constructor(readonly offset: number, message: string) {
+    super(message);
+  }
+}
+
+/** How a cleaning pass went. */
+export interface CleanStats {
+  /** Bytes read to build the offset map and to rewrite segments. */
+  bytesRead: number;
+  /** Bytes of the segments written in place of old ones. */
+  bytesWritten: number;
+  recordsRemoved: number;
+  /** Tombstones removed because delete.retention.ms had passed since they were first cleaned. */
+  tombstonesRemoved: number;
+  dirtyRatioBefore: number;
+  dirtyRatioAfter: number;
+  /** The first dirty offset before and after the pass (after < the cleanable end: another pass is due). */
+  firstDirtyBefore: number;
+  firstDirtyAfter: number;
+  segmentsSwapped: number;
+}
+
+export interface CleanOptions {
+  /** A map to reuse (the node's cleaner keeps one); otherwise one of offsetMapBytes is made for the pass. */
+  offsetMap?: OffsetMap;
+  offsetMapBytes?: number;
+  /** Test hook: stop the pass after this step of the first swap, as a crash there would. */
+  stopAt?: CleanerStep;
+}
 
 export interface AppendResult {
   firstOffset: number;
@@ -105,6 +159,15 @@ export class PartitionLog {
   /** Appends, truncations and retention run one at a time, in order. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** The first dirty offset and when ranges of offsets were first cleaned. */
+  private cleaner: CleanerCheckpoint = { firstDirtyOffset: 0, cleaned: [] };
+  /** Cleaning passes run one at a time, beside the queue (only their swaps go through it). */
+  private cleaning: Promise<unknown> = Promise.resolve();
+  /** Truncations so far: a pass during which one happened does not move the first dirty offset. */
+  private truncations = 0;
+  /** Reads under way; segments swapped out are closed once none is. */
+  private readsInFlight = 0;
+  private retired: Segment[] = [];
 
   private constructor(
     readonly dir: string,
@@ -133,6 +196,11 @@ export class PartitionLog {
 
   get segmentCount(): number {
     return this.segments.length;
+  }
+
+  /** Base offsets of the segments, the active one last. */
+  get segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
   }
 
   /** The leader epochs and the offset each began at (the leader-epoch cache). */
@@ -218,16 +286,24 @@ export class PartitionLog {
       throw new OffsetOutOfRangeError(offset, this.logStartOffset, this.logEndOffset);
     }
     const limit = Math.min(maxOffset, this.logEndOffset);
-    let segmentIndex = this.segmentFor(offset);
-    while (segmentIndex < this.segments.length) {
-      const segment = this.segments[segmentIndex]!;
-      const found = await this.readFromSegment(segment, offset, maxBytes, limit);
-      if (found !== null) return found;
-      // The offset lies in a gap at the end of this segment (after truncation or compaction).
-      segmentIndex += 1;
-      if (segmentIndex < this.segments.length) offset = Math.max(offset, this.segments[segmentIndex]!.baseOffset);
+    // The cleaner's swap replaces the array, never edits it: a read keeps the segments it began with.
+    const segments = this.segments;
+    this.readsInFlight += 1;
+    try {
+      let segmentIndex = this.segmentFor(offset, segments);
+      while (segmentIndex < segments.length) {
+        const segment = segments[segmentIndex]!;
+        const found = await this.readFromSegment(segment, offset, maxBytes, limit);
+        if (found !== null) return found;
+        // The offset lies in a gap at the end of this segment (after truncation or compaction).
+        segmentIndex += 1;
+        if (segmentIndex < segments.length) offset = Math.max(offset, segments[segmentIndex]!.baseOffset);
+      }
+      return { bytes: Buffer.alloc(0), firstOffset: offset, nextOffset: offset };
+    } finally {
+      this.readsInFlight -= 1;
+      if (this.readsInFlight === 0) await this.closeRetired();
     }
-    return { bytes: Buffer.alloc(0), firstOffset: offset, nextOffset: offset };
   }
 
   /** Drops every batch that holds an offset at or after `offset` (replica divergence). Returns the new log end. */
@@ -240,12 +316,65 @@ export class PartitionLog {
     return this.enqueue(() => this.retentionNow());
   }
 
+  /** Closes the active segment and starts a new one at the log end (Kafka's Log.roll); nothing happens while it is empty. */
+  rollSegment(): Promise<void> {
+    return this.enqueue(async () => {
+      if (!this.active.isEmpty) await this.roll(this.logEndOffset);
+    });
+  }
+
   /** Writes the recovery-point and leader-epoch checkpoints. */
   checkpoint(): Promise<void> {
     return this.enqueue(() => this.checkpointNow());
   }
 
+  /** The topic's compaction settings, Kafka's defaults filled in. */
+  get compaction(): CompactionConfig {
+    const c = this.config;
+    const d = defaultCompactionConfig;
+    return {
+      compact: c.compact ?? d.compact,
+      deleteRetentionMs: c.deleteRetentionMs ?? d.deleteRetentionMs,
+      minCleanableDirtyRatio: c.minCleanableDirtyRatio ?? d.minCleanableDirtyRatio,
+      minCompactionLagMs: c.minCompactionLagMs ?? d.minCompactionLagMs,
+      maxCompactionLagMs: c.maxCompactionLagMs ?? d.maxCompactionLagMs,
+    };
+  }
+
+  /** Where the cleaner's next pass starts: offsets below it have been compacted. */
+  get firstDirtyOffset(): number {
+    return this.cleaner.firstDirtyOffset;
+  }
+
+  /** Dirty ratio, cleaner lag and whether the log is due for cleaning, at `now`. */
+  cleanerStatus(now: number = this.clock()): CleanerStatus {
+    return cleanerStatus(this.segments, this.logStartOffset, this.cleaner.firstDirtyOffset, now, this.compaction);
+  }
+
+  /** Dirty bytes / bytes of the cleanable part (for metrics). */
+  get dirtyRatio(): number {
+    return this.cleanerStatus().dirtyRatio;
+  }
+
+  /** How long the oldest uncleaned record of a closed segment has waited, in ms (for metrics). */
+  get cleanerLagMs(): number {
+    return this.cleanerStatus().cleanerLagMs;
+  }
+
+  /**
+   * One cleaning pass (cleanup.policy=compact): compacts the closed segments up to where the
+   * offset map ends, whatever the dirty ratio (the node's cleaner loop asks cleanerStatus
+   * first), and removes the tombstones whose delete.retention.ms has passed. Appends and reads go on meanwhile; each group of segments is swapped in inside
+   * the operation queue. A log that is not compacted is left alone.
+   */
+  clean(now: number = this.clock(), options: CleanOptions = {}): Promise<CleanStats> {
+    const pass = this.cleaning.then(() => this.cleanNow(now, options));
+    this.cleaning = pass.catch(() => undefined);
+    return pass;
+  }
+
   async close(): Promise<void> {
+    await this.cleaning;
     await this.enqueue(async () => {
       if (this.flushTimer !== null) clearTimeout(this.flushTimer);
       this.flushTimer = null;
@@ -258,6 +387,7 @@ export class PartitionLog {
       await segment.flushIndexes();
       await segment.close();
     }
+    await this.closeRetired();
   }
 
   /**
@@ -265,10 +395,12 @@ export class PartitionLog {
    * simulate a crash; the log object is unusable afterwards.
    */
   async abandon(): Promise<void> {
+    await this.cleaning;
     await this.queue;
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.closed = true;
     for (const segment of this.segments) await segment.close();
+    await this.closeRetired();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -302,6 +434,7 @@ export class PartitionLog {
       }
       next = header.lastOffset + 1;
     }
+    if (leaderEpoch !== undefined && this.compaction.compact) this.refuseKeylessRecords(bytes, scan.headers);
     const first = scan.headers[0]!;
     if (this.shouldRoll(bytes.length, first)) await this.roll(first.baseOffset);
     await this.active.append(bytes, scan.headers, this.config.indexIntervalBytes);
@@ -316,6 +449,28 @@ export class PartitionLog {
     this.unflushedRecords += recordCount;
     if (this.config.flushMessages > 1) this.armFlushTimer();
     return { firstOffset: first.baseOffset, lastOffset: next - 1, recordCount, maxTimestamp };
+  }
+
+  /**
+   * A compacted log keeps the latest record per key: a record without one cannot be in it
+   * (Kafka refuses the batch with INVALID_RECORD). Compressed batches cannot be looked into
+   * here (no codecs in the repo) and pass; control batches carry their own keys.
+   */
+  private refuseKeylessRecords(bytes: Uint8Array, headers: readonly BatchHeader[]): void {
+    for (const header of headers) {
+      if (header.isControl || header.compression !== 0) continue;
+      let spans;
+      try {
+        spans = recordSpans(bytes, header);
+      } catch (error) {
+        throw new InvalidAppendError(`invalid record batch at offset ${header.baseOffset}: ${(error as Error).message}`);
+      }
+      const keyless = spans.find((span) => span.key === null);
+      if (keyless !== undefined) {
+        throw new InvalidRecordError(keyless.offset,
+          `compacted topic ${this.topic} partition ${this.partition} cannot accept a record without a key (the record at offset ${keyless.offset})`);
+      }
+    }
   }
 
   private shouldRoll(incomingBytes: number, first: BatchHeader): boolean {
@@ -360,13 +515,13 @@ export class PartitionLog {
     await this.writeEpochCheckpoint();
   }
 
-  private segmentFor(offset: number): number {
+  private segmentFor(offset: number, segments: readonly Segment[]): number {
     let low = 0;
-    let high = this.segments.length - 1;
+    let high = segments.length - 1;
     let found = 0;
     while (low <= high) {
       const mid = (low + high) >> 1;
-      if (this.segments[mid]!.baseOffset <= offset) {
+      if (segments[mid]!.baseOffset <= offset) {
         found = mid;
         low = mid + 1;
       } else {
@@ -498,6 +653,11 @@ export class PartitionLog {
     const end = this.logEndOffset;
     this.flushedOffset = Math.min(this.flushedOffset, end);
     this.recoveryPoint = Math.min(this.recoveryPoint, end);
+    this.truncations += 1;
+    if (this.cleaner.firstDirtyOffset > end || this.cleaner.cleaned.some((r) => r.endOffset > end)) {
+      this.cleaner = clampCheckpoint(this.cleaner, this.logStartOffset, end);
+      await writeCleanerCheckpoint(this.dir, this.topic, this.partition, this.cleaner);
+    }
     truncateProducers(this.producers, end);
     const kept = this.epochs.filter((e) => e.startOffset < end);
     if (kept.length !== this.epochs.length) {
@@ -551,14 +711,117 @@ export class PartitionLog {
   }
 
   // ---------------------------------------------------------------------------------------
+  // Cleaning.
+
+  private async cleanNow(now: number, options: CleanOptions): Promise<CleanStats> {
+    const compaction = this.compaction;
+    const segments = this.segments;
+    const before = cleanerStatus(segments, this.logStartOffset, this.cleaner.firstDirtyOffset, now, compaction);
+    const stats: CleanStats = {
+      bytesRead: 0, bytesWritten: 0, recordsRemoved: 0, tombstonesRemoved: 0, dirtyRatioBefore: before.dirtyRatio, dirtyRatioAfter: before.dirtyRatio,
+      firstDirtyBefore: before.firstDirtyOffset, firstDirtyAfter: before.firstDirtyOffset, segmentsSwapped: 0,
+    };
+    // Even with nothing dirty a pass has work when tombstones in the clean part have expired.
+    if (this.closed || !compaction.compact || segments.length < 2) return stats;
+    const truncations = this.truncations;
+    const closedSegments = segments.slice(0, -1);
+    const map = options.offsetMap ?? OffsetMap.forBytes(options.offsetMapBytes ?? defaultOffsetMapBytes);
+    map.clear();
+    const built = await buildOffsetMap(closedSegments, before.firstDirtyOffset, before.firstUncleanableOffset, map, cleanerReadChunkBytes);
+    stats.bytesRead += built.bytesRead;
+    const producerBatchOffsets = new Set<number>();
+    for (const producer of this.producers.values()) for (const b of producer.batches) producerBatchOffsets.add(b.firstOffset);
+    const checkpoint = this.cleaner;
+    const toClean = closedSegments.filter((s) => s.baseOffset < built.endOffset && s.size > 0);
+    for (const group of groupSegments(toClean, this.config.segmentBytes)) {
+      const cleaned = await cleanGroup(this.dir, group, {
+        map, now, checkpoint, deleteRetentionMs: compaction.deleteRetentionMs, producerBatchOffsets,
+        indexIntervalBytes: this.config.indexIntervalBytes, chunkBytes: cleanerReadChunkBytes,
+      });
+      stats.bytesRead += cleaned.bytesRead;
+      if (!cleaned.changed) {
+        await cleaned.segment.delete();
+        continue;
+      }
+      const swapped = await this.enqueue(() => this.swapIn(group, cleaned.segment, options.stopAt));
+      if (!swapped) {
+        this.logger.info({ dir: this.dir }, 'cleaning pass abandoned: the log changed under it (truncation, retention or close)');
+        return stats;
+      }
+      stats.bytesWritten += cleaned.segment.size;
+      stats.recordsRemoved += cleaned.recordsRemoved;
+      stats.tombstonesRemoved += cleaned.tombstonesRemoved;
+      stats.segmentsSwapped += group.length;
+    }
+    await this.enqueue(async () => {
+      if (this.closed) return;
+      // After a truncation during the pass, what now lies above the old first dirty offset may be new.
+      const endOffset = this.truncations === truncations ? built.endOffset : checkpoint.firstDirtyOffset;
+      const next = afterPass(this.cleaner, endOffset, now, compaction.deleteRetentionMs);
+      this.cleaner = clampCheckpoint(next, this.logStartOffset, this.logEndOffset);
+      await writeCleanerCheckpoint(this.dir, this.topic, this.partition, this.cleaner);
+    });
+    const after = this.cleanerStatus(now);
+    stats.dirtyRatioAfter = after.dirtyRatio;
+    stats.firstDirtyAfter = after.firstDirtyOffset;
+    this.logger.info({ dir: this.dir, ...stats, collisions: map.collisions },
+      `cleaned ${this.topic}-${this.partition}: ${stats.recordsRemoved} records removed (${stats.tombstonesRemoved} tombstones), ${stats.bytesRead} bytes read, ${stats.bytesWritten} written, dirty ratio ${before.dirtyRatio.toFixed(3)} -> ${after.dirtyRatio.toFixed(3)}`);
+    return stats;
+  }
+
+  /**
+   * Replaces `group` with the cleaned segment (inside the queue): rename to .swap (the commit),
+   * delete the old files, rename to the live name, then swap the segment list. Returns false,
+   * and drops the cleaned files, when the group is no longer in the log as it was.
+   */
+  private async swapIn(group: readonly Segment[], cleaned: Segment, stopAt: CleanerStep | undefined): Promise<boolean> {
+    const at = this.segments.indexOf(group[0]!);
+    const intact = !this.closed && at >= 0 && at + group.length < this.segments.length && group.every((s, i) => this.segments[at + i] === s);
+    if (!intact) {
+      await cleaned.delete();
+      return false;
+    }
+    try {
+      stopIfAsked('cleaned', stopAt);
+      await cleaned.renameTo('.swap');
+      await syncDirectory(this.dir);
+      stopIfAsked('swap', stopAt);
+      for (const old of group) await old.removeFiles();
+      await syncDirectory(this.dir);
+      stopIfAsked('deleted', stopAt);
+    } catch (error) {
+      // Stopped (a test's crash) or the disk failed: the files stay for recovery to settle.
+      await cleaned.close();
+      throw error;
+    }
+    await cleaned.renameTo('');
+    await syncDirectory(this.dir);
+    // The index files were written under the .cleaned name; a crash before this point rebuilds them.
+    this.segments = [...this.segments.slice(0, at), cleaned, ...this.segments.slice(at + group.length)];
+    this.retired.push(...group);
+    if (this.readsInFlight === 0) await this.closeRetired();
+    return true;
+  }
+
+  /** Closes the files of segments swapped out, once no read can still be using them. */
+  private async closeRetired(): Promise<void> {
+    const retired = this.retired;
+    this.retired = [];
+    for (const segment of retired) await segment.close();
+  }
+
+  // ---------------------------------------------------------------------------------------
   // Recovery.
 
   private async recover(): Promise<void> {
+    // A cleaner pass that crashed: files not yet committed go, committed swaps complete.
+    for (const name of await readdir(this.dir)) {
+      if (name.endsWith('.tmp') || name.endsWith('.deleted') || name.endsWith('.cleaned')) await rm(join(this.dir, name), { force: true });
+    }
+    await completeInterruptedSwaps(this.dir, this.logger);
     const names = await readdir(this.dir);
     for (const name of names) {
-      if (name.endsWith('.tmp') || name.endsWith('.deleted') || name.endsWith('.cleaned') || name.endsWith('.swap')) {
-        await rm(join(this.dir, name), { force: true });
-      }
+      if (name.endsWith('.swap')) await rm(join(this.dir, name), { force: true });
     }
     const bases = names
       .filter((name) => new RegExp(`^\\d{${segmentNameDigits}}\\.log$`).test(name))
@@ -608,6 +871,8 @@ export class PartitionLog {
     truncateProducers(this.producers, end);
     this.flushedOffset = end;
     this.recoveryPoint = end;
+    const cleaner = await readCleanerCheckpoint(this.dir, this.topic, this.partition, this.logger);
+    this.cleaner = clampCheckpoint(cleaner ?? { firstDirtyOffset: this.logStartOffset, cleaned: [] }, this.logStartOffset, end);
     await this.writeEpochCheckpoint();
     await this.checkpointNow();
   }

@@ -4,7 +4,7 @@
 // segment is sealed (rolled), truncated or closed; recovery rebuilds them from the log
 // whenever they cannot be trusted, and always for the segment it rescans.
 import { fdatasync, writeSync } from 'node:fs';
-import { open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BatchHeader } from '../../actors/protocol/record-batch.js';
 
@@ -12,14 +12,18 @@ export const offsetIndexEntryBytes = 8;
 export const timeIndexEntryBytes = 12;
 export const segmentNameDigits = 20;
 
-export function segmentFileName(baseOffset: number, suffix: '.log' | '.index' | '.timeindex'): string {
-  return `${String(baseOffset).padStart(segmentNameDigits, '0')}${suffix}`;
+export type SegmentFileKind = '.log' | '.index' | '.timeindex';
+/** A segment being written by the log cleaner (.cleaned), or committed to replace others (.swap). */
+export type SegmentFileState = '' | '.cleaned' | '.swap';
+
+export function segmentFileName(baseOffset: number, suffix: SegmentFileKind, state: SegmentFileState = ''): string {
+  return `${String(baseOffset).padStart(segmentNameDigits, '0')}${suffix}${state}`;
 }
 
 export class Segment {
-  readonly logPath: string;
-  readonly indexPath: string;
-  readonly timeIndexPath: string;
+  logPath: string;
+  indexPath: string;
+  timeIndexPath: string;
   /** Bytes in the .log file. */
   size = 0;
   /** One past the last offset held (equal to baseOffset while empty). */
@@ -43,21 +47,25 @@ export class Segment {
     private log: FileHandle,
     private index: FileHandle,
     private timeIndex: FileHandle,
+    state: SegmentFileState,
   ) {
-    this.logPath = join(dir, segmentFileName(baseOffset, '.log'));
-    this.indexPath = join(dir, segmentFileName(baseOffset, '.index'));
-    this.timeIndexPath = join(dir, segmentFileName(baseOffset, '.timeindex'));
+    this.logPath = join(dir, segmentFileName(baseOffset, '.log', state));
+    this.indexPath = join(dir, segmentFileName(baseOffset, '.index', state));
+    this.timeIndexPath = join(dir, segmentFileName(baseOffset, '.timeindex', state));
     this.nextOffset = baseOffset;
   }
 
-  /** Opens (creating when missing) the three files of the segment at `baseOffset`. */
-  static async open(dir: string, baseOffset: number, fresh: boolean): Promise<Segment> {
-    const file = (suffix: '.log' | '.index' | '.timeindex'): string => join(dir, segmentFileName(baseOffset, suffix));
+  /**
+   * Opens (creating when missing) the three files of the segment at `baseOffset`; `state`
+   * names the cleaner's files (`00..0.log.cleaned`) instead of the live ones.
+   */
+  static async open(dir: string, baseOffset: number, fresh: boolean, state: SegmentFileState = ''): Promise<Segment> {
+    const file = (suffix: SegmentFileKind): string => join(dir, segmentFileName(baseOffset, suffix, state));
     const log = await open(file('.log'), fresh ? 'w+' : 'r+');
     // A missing index is created empty; recovery rebuilds it.
     const index = await open(file('.index'), !fresh && (await exists(file('.index'))) ? 'r+' : 'w+');
     const timeIndex = await open(file('.timeindex'), !fresh && (await exists(file('.timeindex'))) ? 'r+' : 'w+');
-    const segment = new Segment(dir, baseOffset, log, index, timeIndex);
+    const segment = new Segment(dir, baseOffset, log, index, timeIndex, state);
     segment.size = (await log.stat()).size;
     return segment;
   }
@@ -264,6 +272,28 @@ export class Segment {
   async delete(): Promise<void> {
     await this.close();
     await Promise.all([this.logPath, this.indexPath, this.timeIndexPath].map((path) => rm(path, { force: true })));
+  }
+
+  /**
+   * Unlinks the files but keeps them open, so that reads already under way finish (the
+   * cleaner's swap); close() later. The indexes go first: a crash in between must not leave
+   * an old index beside a new log of the same name.
+   */
+  async removeFiles(): Promise<void> {
+    await rm(this.indexPath, { force: true });
+    await rm(this.timeIndexPath, { force: true });
+    await rm(this.logPath, { force: true });
+  }
+
+  /** Renames the files to another state (.cleaned -> .swap -> live); the log file last. Open handles stay valid. */
+  async renameTo(state: SegmentFileState): Promise<void> {
+    const path = (suffix: SegmentFileKind): string => join(this.dir, segmentFileName(this.baseOffset, suffix, state));
+    await rename(this.indexPath, path('.index'));
+    this.indexPath = path('.index');
+    await rename(this.timeIndexPath, path('.timeindex'));
+    this.timeIndexPath = path('.timeindex');
+    await rename(this.logPath, path('.log'));
+    this.logPath = path('.log');
   }
 }
 
