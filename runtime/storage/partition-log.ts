@@ -477,7 +477,10 @@ export class PartitionLog {
     const active = this.active;
     if (active.isEmpty) return false;
     if (active.size + incomingBytes > this.config.segmentBytes) return true;
-    if (active.firstTimestamp !== null && first.maxTimestamp - active.firstTimestamp >= this.config.segmentMs) return true;
+    // A compacted log rolls by max.compaction.lag.ms too (KIP-354): the active segment is never cleaned.
+    const compaction = this.compaction;
+    const rollMs = compaction.compact ? Math.min(this.config.segmentMs, compaction.maxCompactionLagMs) : this.config.segmentMs;
+    if (active.firstTimestamp !== null && first.maxTimestamp - active.firstTimestamp >= rollMs) return true;
     // Relative offsets in the index are 32-bit.
     return first.lastOffset - active.baseOffset > 0x7fffffff;
   }
@@ -739,7 +742,8 @@ export class PartitionLog {
         indexIntervalBytes: this.config.indexIntervalBytes, chunkBytes: cleanerReadChunkBytes,
       });
       stats.bytesRead += cleaned.bytesRead;
-      if (!cleaned.changed) {
+      // A lone segment with nothing removed stays as it is; several are merged into one even then.
+      if (!cleaned.changed && group.length === 1) {
         await cleaned.segment.delete();
         continue;
       }

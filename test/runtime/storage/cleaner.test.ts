@@ -109,6 +109,90 @@ test('a pass keeps the latest record per key below the active segment; offsets d
   }
 });
 
+test('the next pass merges segments that cleaning left small, up to segment.bytes', async () => {
+  const h = harness();
+  try {
+    const log = await h.open();
+    await appendUpdates(log, 2, 60, h.clock.now);
+    await log.rollSegment();
+    const before = await readAll(log);
+    await log.clean(h.clock.now);
+    const afterFirst = await readAll(log);
+    const segmentsAfterFirst = log.segmentCount;
+    const stats = await log.clean(h.clock.now);
+    assert.ok(log.segmentCount < segmentsAfterFirst, `${segmentsAfterFirst} -> ${log.segmentCount} segments`);
+    assert.ok(stats.segmentsSwapped > 1);
+    assert.deepEqual(await readAll(log), afterFirst);
+    assert.deepEqual(afterFirst, compacted(before, log.logEndOffset));
+    await log.close();
+    const reopened = await h.open();
+    assert.deepEqual(await readAll(reopened), afterFirst);
+    await reopened.close();
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('compact,delete: retention deletes old segments of a compacted log and the first dirty offset follows the log start', async () => {
+  const h = harness({ retentionMs: 60_000 });
+  try {
+    const log = await h.open();
+    await appendUpdates(log, 3, 20, h.clock.now - 120_000);
+    await log.rollSegment();
+    await log.clean(h.clock.now);
+    const cleanedTo = log.firstDirtyOffset;
+    await appendUpdates(log, 3, 20, h.clock.now);
+    await log.rollSegment();
+    assert.ok((await log.applyRetention()) > 0);
+    assert.ok(log.logStartOffset >= cleanedTo, `log start ${log.logStartOffset}`);
+    const status = log.cleanerStatus();
+    assert.equal(status.firstDirtyOffset, log.logStartOffset);
+    assert.equal(status.cleanBytes, 0);
+    await log.clean(h.clock.now);
+    const rows = await readAll(log);
+    assert.deepEqual(rows.map((r) => r.key).sort(), ['k0', 'k1', 'k2']);
+    await log.close();
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('truncation below the first dirty offset moves it back, in memory and in the cleaner checkpoint', async () => {
+  const h = harness();
+  try {
+    const log = await h.open();
+    await appendUpdates(log, 3, 30, h.clock.now);
+    await log.rollSegment();
+    await log.clean(h.clock.now);
+    assert.equal(log.firstDirtyOffset, 30);
+    await log.truncateTo(25);
+    assert.ok(log.firstDirtyOffset <= 25 && log.firstDirtyOffset === log.logEndOffset, `first dirty ${log.firstDirtyOffset}, end ${log.logEndOffset}`);
+    const end = log.logEndOffset;
+    await appendUpdates(log, 3, 6, h.clock.now);
+    await log.close();
+    const reopened = await h.open();
+    assert.equal(reopened.firstDirtyOffset, end);
+    await reopened.close();
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('a compacted log rolls its active segment once it is max.compaction.lag.ms old (KIP-354), so that it can be cleaned', async () => {
+  const h = harness({ segmentBytes: 1024 * 1024, maxCompactionLagMs: 5_000 });
+  try {
+    const log = await h.open();
+    await log.append(keyed([['a', '1']], h.clock.now), 1);
+    await log.append(keyed([['a', '2']], h.clock.now + 4_999), 1);
+    assert.equal(log.segmentCount, 1);
+    await log.append(keyed([['a', '3']], h.clock.now + 5_000), 1);
+    assert.equal(log.segmentCount, 2);
+    await log.close();
+  } finally {
+    h.cleanup();
+  }
+});
+
 test('a log is due for cleaning over min.cleanable.dirty.ratio, or once its oldest dirty record is past max.compaction.lag.ms', async () => {
   const h = harness({ minCleanableDirtyRatio: 0.5, maxCompactionLagMs: 60_000 });
   try {
