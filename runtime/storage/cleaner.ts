@@ -349,12 +349,18 @@ export async function cleanGroup(dir: string, group: readonly Segment[], work: G
       if (pending === null) return;
       const { bytes, header, spans, kept } = pending;
       pending = null;
+      const original = bytes.subarray(header.position, header.position + header.sizeBytes);
+      const needed = isLast || (header.producerId >= 0 && work.producerBatchOffsets.has(header.baseOffset));
       let out: Uint8Array;
-      if (spans === null || kept === null || kept.length === spans.length) {
-        out = bytes.subarray(header.position, header.position + header.sizeBytes);
-      } else if (kept.length > 0 || isLast || (header.producerId >= 0 && work.producerBatchOffsets.has(header.baseOffset))) {
+      if (spans === null || kept === null || (kept.length === spans.length && kept.length > 0)) {
+        out = original;
+      } else if (kept.length > 0) {
         out = rebuildBatch(bytes, header, kept);
         result.changed = true;
+      } else if (needed) {
+        // Emptied now, or already empty from an earlier pass.
+        out = spans.length === 0 ? original : rebuildBatch(bytes, header, kept);
+        if (spans.length > 0) result.changed = true;
       } else {
         result.changed = true;
         return;
