@@ -15,11 +15,11 @@ import { defaultGroupConfig } from '../actors/group/group-state.js';
 import { isGroupCoordinatorActorId } from '../actors/group/offsets-topic.js';
 import { type InputObserver, NodeKernel } from '../runtime/kernel/node-kernel.js';
 import { PlacementTable } from '../runtime/kernel/placement.js';
-import type { Tracer } from '../runtime/kernel/ports.js';
+import type { StoragePort, Tracer, Transport } from '../runtime/kernel/ports.js';
 import { SimDisk } from './disk.js';
 import type { SimNetwork } from './network.js';
 import { Prng } from './prng.js';
-import type { Scheduler } from './scheduler.js';
+import { PauseGate, type Scheduler } from './scheduler.js';
 import type { ControllerView } from './checkers/types.js';
 import type { BrokerView } from './checkers/metadata-convergence.js';
 
@@ -32,6 +32,9 @@ export interface SimTimings {
   groupCoordinator?: GroupCoordinatorSettings;
   partition: PartitionTimings;
 }
+
+/** How long a node that halted on a failed log directory stays down before it restarts. */
+export const haltRestartMs = 1000;
 
 /** __consumer_offsets partitions in simulated clusters: few, so that runs stay cheap and groups share coordinators. */
 export const simOffsetsPartitions = 4;
@@ -87,6 +90,8 @@ interface SimNode {
   kernel: NodeKernel | null;
   disk: SimDisk;
   incarnation: number;
+  /** Holds back messages, timers and disk completions while the node is paused. */
+  gate: PauseGate;
 }
 
 export class SimCluster {
@@ -96,6 +101,8 @@ export class SimCluster {
   readonly placement = new PlacementTable();
   private readonly nodes = new Map<number, SimNode>();
   private readonly prng: Prng;
+  /** Followers scrub their logs this often (0: never); set before the nodes boot. */
+  logScrubIntervalMs = 0;
   /** Observes each node's actors from each boot on (the trace viewer collects payloads and states this way). */
   inputObserver: ((node: number) => InputObserver) | null = null;
 
@@ -113,7 +120,7 @@ export class SimCluster {
     this.nodeIds = Array.from({ length: nodeCount }, (_, i) => i + 1);
     this.prng = Prng.forPurpose(seed, 'cluster');
     for (const id of this.nodeIds) {
-      this.nodes.set(id, { id, kernel: null, disk: new SimDisk(scheduler, Prng.forPurpose(seed, `disk-${id}`)), incarnation: 0 });
+      this.nodes.set(id, { id, kernel: null, disk: new SimDisk(scheduler, Prng.forPurpose(seed, `disk-${id}`)), incarnation: 0, gate: new PauseGate() });
     }
   }
 
@@ -134,6 +141,7 @@ export class SimCluster {
     if (node.kernel === null) return;
     node.kernel.stop();
     node.kernel = null;
+    node.gate.clear();
     node.disk.crash();
     this.network.setDown(id, true);
   }
@@ -142,6 +150,39 @@ export class SimCluster {
     if (this.isUp(id)) return;
     this.network.setDown(id, false);
     this.boot(id);
+  }
+
+  /**
+   * Stops a node as SIGSTOP or a long GC pause would: it handles nothing until `resume`, and
+   * whatever reaches it meanwhile (messages, its own timers, disk completions) waits and is
+   * handled then, in order. Returns the pause's id, or undefined if the node is down or already paused.
+   */
+  pause(id: number): number | undefined {
+    const node = this.nodes.get(id)!;
+    if (node.kernel === null || node.gate.isPaused) return undefined;
+    return node.gate.pause();
+  }
+
+  /** Ends pause `pauseId` of a node (any pause, without one). */
+  resume(id: number, pauseId?: number): void {
+    this.nodes.get(id)!.gate.resume(pauseId);
+  }
+
+  isPaused(id: number): boolean {
+    return this.nodes.get(id)!.gate.isPaused;
+  }
+
+  /**
+   * Flips bit `bit` of byte `byte` of the stored batch of a replica's log that starts at
+   * `firstOffset`, on a node's disk. False if there is no such batch or byte.
+   */
+  flipBit(id: number, actorId: string, firstOffset: number, byte: number, bit: number): boolean {
+    return this.nodes.get(id)!.disk.logs.flipBit(actorId, firstOffset, byte, bit);
+  }
+
+  /** Whether a flipped batch is still on a node's disk, found by no read yet (or found and not yet cut). */
+  holdsCorruptBatch(id: number, actorId: string, firstOffset: number): boolean {
+    return this.nodes.get(id)!.disk.logs.holdsCorruptBatch(actorId, firstOffset);
   }
 
   controllers(): ControllerView[] {
@@ -213,14 +254,31 @@ export class SimCluster {
     return this.nodes.get(node)!.disk.logs.storedBatches(actorId);
   }
 
-  diskStats(): { opsCompleted: number; opsLostInCrash: number; opsSurvivedCrashUnacked: number } {
-    const total = { opsCompleted: 0, opsLostInCrash: 0, opsSurvivedCrashUnacked: 0 };
+  /** Disk counters over every node, with the partition logs' bit flips and what caught them (reads, recovery). */
+  diskStats(): { opsCompleted: number; opsLostInCrash: number; opsSurvivedCrashUnacked: number; bitFlips: number; corruptReads: number; batchesCutInRecovery: number } {
+    const total = { opsCompleted: 0, opsLostInCrash: 0, opsSurvivedCrashUnacked: 0, bitFlips: 0, corruptReads: 0, batchesCutInRecovery: 0 };
     for (const node of this.nodes.values()) {
       total.opsCompleted += node.disk.stats.opsCompleted;
       total.opsLostInCrash += node.disk.stats.opsLostInCrash;
       total.opsSurvivedCrashUnacked += node.disk.stats.opsSurvivedCrashUnacked;
+      total.bitFlips += node.disk.logs.stats.bitFlips;
+      total.corruptReads += node.disk.logs.stats.corruptReads;
+      total.batchesCutInRecovery += node.disk.logs.stats.batchesCutInRecovery;
     }
     return total;
+  }
+
+  /**
+   * A read found a corrupt batch: the node's only log directory has failed, and the node
+   * halts, as a Kafka broker does when its last log directory goes offline. It restarts after
+   * haltRestartMs; recovery cuts the log at the corrupt batch, and the new incarnation's
+   * registration takes it out of the ISR before it fetches the rest again.
+   */
+  private halt(id: number): void {
+    if (!this.isUp(id)) return;
+    this.tracer.record({ t: this.scheduler.now, node: id, actor: 'host', kind: '@halt', id: `host:halt:${id}:${this.nodes.get(id)!.incarnation}`, parent: '', state: 'log directory failed: corrupt record batch' });
+    this.crash(id);
+    this.scheduler.after(haltRestartMs, () => this.restart(id));
   }
 
   private boot(id: number): void {
@@ -230,10 +288,10 @@ export class SimCluster {
     const kernel = new NodeKernel({
       nodeId: id,
       clusterId: this.clusterId,
-      clock: this.scheduler.clock(),
+      clock: this.scheduler.gatedClock(node.gate),
       random: () => jitter.float(),
-      transport: this.network.transportFor(id),
-      storage: node.disk,
+      transport: gatedTransport(this.network.transportFor(id), node.gate),
+      storage: gatedStorage(node.disk, node.gate, () => this.halt(id)),
       logger: silentLogger,
       metrics: null,
       tracer: this.tracer,
@@ -256,10 +314,35 @@ export class SimCluster {
         voters: this.nodeIds,
         listener: `127.0.0.1:${9091 + id}`,
         incarnationId: this.prng.hex(16),
-        partition: this.timings.partition,
+        partition: this.logScrubIntervalMs > 0 ? { ...this.timings.partition, logScrubIntervalMs: this.logScrubIntervalMs } : this.timings.partition,
         groupCoordinator: this.timings.groupCoordinator ?? simGroupCoordinator,
         bugs: this.bugs.broker,
       },
     });
   }
+}
+
+/** A transport whose deliveries wait while the node is paused. */
+function gatedTransport(transport: Transport, gate: PauseGate): Transport {
+  return {
+    send: (toNode, bytes) => transport.send(toNode, bytes),
+    onReceive: (handler) => transport.onReceive((bytes) => gate.run(() => handler(bytes))),
+    close: () => transport.close(),
+  };
+}
+
+/**
+ * A disk whose completions wait while the node is paused (the I/O finishes; the process sees
+ * it at resume). A read that finds a corrupt batch reaches no actor: the node halts instead.
+ */
+function gatedStorage(disk: SimDisk, gate: PauseGate, halt: () => void): StoragePort {
+  return {
+    load: (store) => disk.load(store),
+    submit: (store, op, done) => disk.submit(store, op, () => gate.run(done)),
+    submitLog: (store, op, done) => disk.submitLog(store, op, (result) => gate.run(() => {
+      if (result.kind === 'failed' && result.code === 'corrupt') halt();
+      else done(result);
+    })),
+    close: () => disk.close(),
+  };
 }

@@ -1,9 +1,11 @@
 // The fault injector: on a schedule drawn from the seed, it partitions the network, crashes
-// and restarts nodes, and makes links drop, delay, duplicate and reorder messages. It records
+// and restarts nodes, makes links drop, delay, duplicate and reorder messages, slows disks,
+// flips bits in followers' stored batches and pauses nodes (SIGSTOP, a long GC pause). It records
 // every fault it injects as a schedule (sim/schedule.ts), and can inject a given schedule
 // instead of drawing one: that is how a shrunk run is replayed.
+import { batchFieldOffsets } from '../actors/protocol/record-batch.js';
 import type { Tracer } from '../runtime/kernel/ports.js';
-import type { SimCluster } from './cluster.js';
+import type { ReplicaView, SimCluster } from './cluster.js';
 import { type LinkFaults, type SimNetwork, healthyLinks } from './network.js';
 import type { Prng } from './prng.js';
 import type { Scheduler } from './scheduler.js';
@@ -11,7 +13,7 @@ import { type FaultSchedule, type PartitionFault, type ScheduledFault, partition
 
 export { partitionShapes } from './schedule.js';
 
-export const faultKinds = ['partition', 'crash', 'drop', 'delay', 'duplicate', 'reorder', 'slow-disk'] as const;
+export const faultKinds = ['partition', 'crash', 'drop', 'delay', 'duplicate', 'reorder', 'slow-disk', 'bit-flip', 'clock-pause'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 export function parseFaults(text: string): FaultKind[] {
@@ -24,6 +26,21 @@ export function parseFaults(text: string): FaultKind[] {
   }
   return kinds as FaultKind[];
 }
+
+/** A clock pause: from a short stall to longer than a broker session (6 s in the simulator), after which the node wakes up fenced. */
+export const clockPauseMinMs = 200;
+export const clockPauseMaxMs = 9000;
+
+/** No bit flip is drawn in the last this-many ms of the fault phase: scrubbing finds each flip before the final checks. */
+export const bitFlipQuietEndMs = 15_000;
+/** The longest a bit flip holds other faults back (flipPending). */
+export const bitFlipHoldMaxMs = 30_000;
+/** Between two bit flips. */
+export const bitFlipGapMinMs = 5000;
+export const bitFlipGapMaxMs = 15_000;
+
+/** How often followers scrub their logs in runs with bit flips (PartitionTimings.logScrubIntervalMs). */
+export const simLogScrubIntervalMs = 500;
 
 /** A drawn fault with nothing to inject (a partition while one is in place, a crash with every node down). */
 interface SkippedFault {
@@ -40,6 +57,11 @@ export class Nemesis {
   /** Every fault injected so far, in order: replaying it injects the same faults. */
   readonly schedule: FaultSchedule = [];
   private readonly crashed = new Set<number>();
+  /** Paused nodes and the id of each one's pause. */
+  private readonly paused = new Map<number, number>();
+  /** The last bit flip injected: while its batch is on disk and corrupt, no new flip, crash or pause is drawn. */
+  private lastFlip: { node: number; actorId: string; firstOffset: number; atMs: number } | null = null;
+  private faultsUntilMs = 0;
   private partitioned = false;
   private seq = 0;
 
@@ -59,6 +81,8 @@ export class Nemesis {
     /** Inject exactly these faults instead of drawing them (the kinds then play no part). */
     private readonly replay: FaultSchedule | null = null,
   ) {
+    // Bit flips land in followers' logs, where nothing reads them: followers scrub their logs to find them.
+    if (kinds.includes('bit-flip') || (replay ?? []).some((f) => f.kind === 'bit-flip')) cluster.logScrubIntervalMs = simLogScrubIntervalMs;
     if (replay !== null) {
       for (const fault of replay) {
         for (const node of faultNodes(fault)) {
@@ -70,6 +94,7 @@ export class Nemesis {
 
   /** Starts one schedule per fault kind; none injects after `untilMs`. */
   start(untilMs: number): void {
+    this.faultsUntilMs = untilMs;
     if (this.replay !== null) {
       this.startReplay(untilMs);
       return;
@@ -77,8 +102,13 @@ export class Nemesis {
     for (const kind of this.kinds) {
       const loop = (): void => {
         if (this.scheduler.now >= untilMs) return;
+        const injectedBefore = this.schedule.length;
         const lastsMs = this.inject(kind);
-        this.scheduler.after(lastsMs + this.prng.int(1000, 6000), loop);
+        // A bit flip holds the other faults back until it is repaired (flipPending): after one,
+        // a longer gap; when the cluster was not whole enough for one, a short retry.
+        const flipped = this.schedule.length > injectedBefore;
+        const gapMs = kind !== 'bit-flip' ? this.prng.int(1000, 6000) : flipped ? this.prng.int(bitFlipGapMinMs, bitFlipGapMaxMs) : this.prng.int(200, 1000);
+        this.scheduler.after(lastsMs + gapMs, loop);
       };
       this.scheduler.after(this.prng.int(500, 5000), loop);
     }
@@ -110,12 +140,13 @@ export class Nemesis {
     }
   }
 
-  /** Heals every fault: links back to healthy, partitions gone, crashed nodes restarted. */
+  /** Heals every fault: links back to healthy, partitions gone, paused nodes resumed, crashed nodes restarted. */
   healAll(): void {
     this.network.faults = { ...healthyLinks };
     this.network.healPartitions();
     this.partitioned = false;
     for (const id of this.cluster.nodeIds) this.cluster.setDiskSlowdown(id, 1);
+    for (const [id, pauseId] of [...this.paused]) this.resume(id, pauseId);
     for (const id of [...this.crashed]) this.restart(id);
     this.note(0, 'heal-all', 'every fault healed');
   }
@@ -159,7 +190,67 @@ export class Nemesis {
         const factor = this.prng.int(10, 200);
         return { kind, node, factor, lastsMs };
       }
+      case 'bit-flip':
+        return this.drawBitFlip();
+      case 'clock-pause':
+        return this.drawClockPause();
     }
+  }
+
+  /**
+   * A bit in one batch of one follower's log, inside the range the batch's CRC covers. Only
+   * followers: the leader holds every record a follower does, so one bad copy on a follower
+   * loses nothing acknowledged (Kafka tolerates no more than that either).
+   */
+  private drawBitFlip(): FaultChoice {
+    // One corrupt copy at a time, and none so late that scrubbing may miss it before the final checks.
+    if (this.flipPending() || this.scheduler.now > this.faultsUntilMs - bitFlipQuietEndMs) return { kind: 'skipped', lastsMs: 0 };
+    // Only into a whole cluster (every node up and running, no partition), on a follower that its
+    // ready leader counts in an ISR of two or more: a good copy stays in the ISR while the flip plays out.
+    const nodes = this.cluster.nodeIds;
+    if (this.partitioned || nodes.some((id) => !this.cluster.isUp(id) || this.cluster.isPaused(id))) return { kind: 'skipped', lastsMs: 0 };
+    const replicas = this.cluster.replicas();
+    const inLeadersIsr = (r: ReplicaView): boolean => replicas.some((l) => l.actorId === r.actorId && l.context.role === 'leader' && l.context.ready
+      && l.node === r.context.leader && l.context.isr.length >= 2 && l.context.isr.includes(r.node));
+    const targets = replicas.filter((r) => r.context.role === 'follower' && inLeadersIsr(r) && this.cluster.storedBatches(r.node, r.actorId).length > 0);
+    if (targets.length === 0) return { kind: 'skipped', lastsMs: 0 };
+    const target = this.prng.pick(targets);
+    const batch = this.prng.pick(this.cluster.storedBatches(target.node, target.actorId));
+    const byte = this.prng.int(batchFieldOffsets.attributes, batch.bytes.length - 1);
+    const bit = this.prng.int(0, 7);
+    return { kind: 'bit-flip', lastsMs: 0, node: target.node, actorId: target.actorId, firstOffset: batch.firstOffset, byte, bit };
+  }
+
+  /** One node stops for a while; a third of pauses hit the active controller, a third a partition leader. */
+  private drawClockPause(): FaultChoice {
+    const lastsMs = this.prng.int(clockPauseMinMs, clockPauseMaxMs);
+    const running = this.cluster.upNodes().filter((id) => !this.cluster.isPaused(id));
+    if (running.length === 0 || this.flipPending()) return { kind: 'skipped', lastsMs };
+    const choice = this.prng.int(0, 2);
+    const leader = choice === 0 ? this.controllerLeader() : choice === 1 ? this.partitionLeader() : undefined;
+    return { kind: 'clock-pause', lastsMs, node: leader !== undefined && running.includes(leader) ? leader : this.prng.pick(running) };
+  }
+
+  /**
+   * Whether the last bit flip is still in play: its batch still on disk, or its replica (which
+   * halted and lost the batch and everything after it in recovery) not yet back in the ISR
+   * with its log past that batch. Meanwhile the nemesis partitions, crashes and pauses no node:
+   * a fault that left that replica the last in the ISR (the others fenced) would make its bad
+   * or short copy the only one, and Kafka tolerates a bad copy only where another in-sync
+   * replica holds a good one (without KIP-966's eligible leader replicas, it loses the records).
+   */
+  private flipPending(): boolean {
+    const flip = this.lastFlip;
+    if (flip === null) return false;
+    // Down: it halted on the batch and restarts soon.
+    if (!this.cluster.isUp(flip.node) || this.cluster.holdsCorruptBatch(flip.node, flip.actorId, flip.firstOffset)) return true;
+    const replica = this.cluster.replica(flip.node, flip.actorId);
+    const leader = this.cluster.replicas().find((r) => r.actorId === flip.actorId && r.context.role === 'leader' && r.context.ready);
+    const repaired = replica !== undefined && leader !== undefined && leader.context.isr.includes(flip.node) && replica.context.logEndOffset > flip.firstOffset;
+    // A topic deleted meanwhile never repairs: the hold ends after a bound.
+    if (!repaired && this.scheduler.now < flip.atMs + bitFlipHoldMaxMs) return true;
+    this.lastFlip = null;
+    return false;
   }
 
   private drawLinkFaultMs(): number {
@@ -183,7 +274,7 @@ export class Nemesis {
 
   private drawPartition(): FaultChoice {
     const lastsMs = this.prng.int(1000, 8000);
-    if (this.partitioned) return { kind: 'skipped', lastsMs };
+    if (this.partitioned || this.flipPending()) return { kind: 'skipped', lastsMs };
     const nodes = this.cluster.nodeIds;
     const shape = this.prng.pick(partitionShapes);
     let fault: PartitionFault;
@@ -214,7 +305,7 @@ export class Nemesis {
   private drawCrash(): FaultChoice {
     const up = this.cluster.upNodes();
     const lastsMs = this.prng.int(300, 6000);
-    if (up.length === 0) return { kind: 'skipped', lastsMs };
+    if (up.length === 0 || this.flipPending()) return { kind: 'skipped', lastsMs };
     // A third of crashes hit the active controller, a third a partition leader.
     const choice = this.prng.int(0, 2);
     const leader = choice === 0 ? this.controllerLeader() : choice === 1 ? this.partitionLeader() : undefined;
@@ -254,6 +345,23 @@ export class Nemesis {
         this.cluster.setDiskSlowdown(node, factor);
         this.note(node, 'slow-disk', `node ${node} disk ${factor}x slower for ${fault.lastsMs} ms`);
         this.scheduler.after(fault.lastsMs, () => this.cluster.setDiskSlowdown(node, 1));
+        break;
+      }
+      case 'bit-flip': {
+        const { node, actorId, firstOffset, byte, bit } = fault;
+        // A replayed schedule may name a batch that is gone (truncated, lost in a crash).
+        if (!this.cluster.isUp(node) || !this.cluster.flipBit(node, actorId, firstOffset, byte, bit)) return;
+        this.lastFlip = { node, actorId, firstOffset, atMs: this.scheduler.now };
+        this.note(node, 'bit-flip', `node ${node} ${actorId}: bit ${bit} of byte ${byte} of the batch at offset ${firstOffset}`);
+        break;
+      }
+      case 'clock-pause': {
+        const { node } = fault;
+        const pauseId = this.cluster.pause(node);
+        if (pauseId === undefined) return;
+        this.paused.set(node, pauseId);
+        this.note(node, 'clock-pause', `node ${node} paused for ${fault.lastsMs} ms`);
+        this.scheduler.after(fault.lastsMs, () => this.resume(node, pauseId));
         break;
       }
     }
@@ -311,6 +419,15 @@ export class Nemesis {
     });
   }
 
+  private resume(id: number, pauseId: number): void {
+    if (this.paused.get(id) !== pauseId) return;
+    this.paused.delete(id);
+    // A node that crashed while paused is no longer paused; this ends nothing then.
+    if (!this.cluster.isPaused(id)) return;
+    this.note(id, 'clock-resume', `node ${id} resumed`);
+    this.cluster.resume(id, pauseId);
+  }
+
   private restart(id: number): void {
     if (!this.crashed.delete(id)) return;
     this.note(id, 'restart', `node ${id} restarted`);
@@ -327,7 +444,7 @@ export class Nemesis {
   }
 
   private note(node: number, kind: string, description: string): void {
-    if (kind !== 'heal-all' && kind !== 'partition-healed' && kind !== 'restart') {
+    if (kind !== 'heal-all' && kind !== 'partition-healed' && kind !== 'restart' && kind !== 'clock-resume') {
       this.injected[kind] = (this.injected[kind] ?? 0) + 1;
     }
     this.seq += 1;
@@ -340,6 +457,8 @@ function faultNodes(fault: ScheduledFault): number[] {
   switch (fault.kind) {
     case 'crash':
     case 'slow-disk':
+    case 'bit-flip':
+    case 'clock-pause':
       return [fault.node];
     case 'partition':
       switch (fault.shape) {

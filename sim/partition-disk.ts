@@ -3,7 +3,7 @@
 // latencies in submission order, with the faults a real disk has: unsynced batches lost at a
 // crash (a random prefix of them may survive, and the next one may be torn), and bit flips
 // in stored batches that the CRC must catch, on read and at recovery.
-import { scanBatches, setBaseOffset, setPartitionLeaderEpoch, batchFieldOffsets, readBatchHeader } from '../actors/protocol/record-batch.js';
+import { type BatchHeader, scanBatches, setBaseOffset, setPartitionLeaderEpoch, batchFieldOffsets, readBatchHeader } from '../actors/protocol/record-batch.js';
 import type { EpochStart, LogOp, LogResult, ProducerSnapshot } from '../actors/protocol/effects.js';
 import { type ProducerStates, replayBatch, snapshotProducers } from '../actors/partition/producer-state.js';
 import { crc32c, decodeRecords } from '../runtime/storage/record-batch.js';
@@ -18,6 +18,12 @@ interface StoredBatch {
   firstOffset: number;
   lastOffset: number;
   durable: boolean;
+  /**
+   * The header as appended. A real log keeps its leader-epoch cache and producer state in
+   * memory from the appends, so a bit flipped later on disk does not reach them until a
+   * recovery rereads the batch (and cuts it, since it fails its CRC).
+   */
+  header: BatchHeader;
 }
 
 interface SimLog {
@@ -112,6 +118,26 @@ export class SimLogDisk {
     return batch.firstOffset;
   }
 
+  /**
+   * Flips bit `bit` of byte `byte` of the batch of `store` that starts at `firstOffset`; the
+   * byte must lie in the range the batch's CRC covers. False (and nothing flipped) if there is
+   * no such batch or byte: a replayed schedule may name a batch that truncation removed.
+   */
+  flipBit(store: string, firstOffset: number, byte: number, bit: number): boolean {
+    const batch = this.logs.get(store)?.batches.find((b) => b.firstOffset === firstOffset);
+    if (batch === undefined || byte < batchFieldOffsets.attributes || byte >= batch.bytes.length || bit < 0 || bit > 7) return false;
+    batch.bytes = batch.bytes.slice();
+    batch.bytes[byte]! ^= 1 << bit;
+    this.stats.bitFlips += 1;
+    return true;
+  }
+
+  /** Whether the batch of `store` that starts at `firstOffset` is on disk and fails its CRC. Never counts as a read. */
+  holdsCorruptBatch(store: string, firstOffset: number): boolean {
+    const batch = this.logs.get(store)?.batches.find((b) => b.firstOffset === firstOffset);
+    return batch !== undefined && scanBatches(batch.bytes, 0, batch.bytes.length, crc32c).error !== null;
+  }
+
   private logFor(store: string): SimLog {
     let log = this.logs.get(store);
     if (log === undefined) {
@@ -140,7 +166,8 @@ export class SimLogDisk {
       }
       const first = leaderEpoch >= 0 ? next : header.baseOffset;
       const last = first + header.lastOffsetDelta;
-      log.batches.push({ bytes: bytes.subarray(header.position, header.position + header.sizeBytes), firstOffset: first, lastOffset: last, durable: false });
+      const batchBytes = bytes.subarray(header.position, header.position + header.sizeBytes);
+      log.batches.push({ bytes: batchBytes, firstOffset: first, lastOffset: last, durable: false, header: readBatchHeader(batchBytes, 0) });
       next = last + 1;
     }
     log.logEndOffset = next;
@@ -178,6 +205,8 @@ export class SimLogDisk {
       case 'logOffsetForTime':
         for (const batch of log.batches) {
           if (batch.firstOffset >= op.maxOffset) break;
+          const corrupt = this.corruption(batch);
+          if (corrupt !== null) return corrupt;
           for (const record of decodeRecords(batch.bytes, readBatchHeader(batch.bytes, 0))) {
             if (record.timestamp >= op.timestamp && record.offset < op.maxOffset) return { kind: 'offsetForTime', offset: record.offset, timestamp: record.timestamp };
           }
@@ -198,11 +227,8 @@ export class SimLogDisk {
       if (batch.lastOffset < offset) continue;
       if (batch.lastOffset >= limit) break;
       if (chosen.length > 0 && size + batch.bytes.length > maxBytes) break;
-      const check = scanBatches(batch.bytes, 0, batch.bytes.length, crc32c);
-      if (check.error !== null) {
-        this.stats.corruptReads += 1;
-        return { kind: 'failed', code: 'corrupt', message: `corrupt record batch at offset ${batch.firstOffset}: ${check.error.reason}` };
-      }
+      const corrupt = this.corruption(batch);
+      if (corrupt !== null) return corrupt;
       chosen.push(batch);
       size += batch.bytes.length;
     }
@@ -218,6 +244,14 @@ export class SimLogDisk {
       firstOffset: chosen[0]?.firstOffset ?? offset,
       nextOffset: chosen.length === 0 ? offset : chosen[chosen.length - 1]!.lastOffset + 1,
     };
+  }
+
+  /** A read's failure if the batch fails its CRC check (counted as a corrupt read), else null. */
+  private corruption(batch: StoredBatch): LogResult | null {
+    const check = scanBatches(batch.bytes, 0, batch.bytes.length, crc32c);
+    if (check.error === null) return null;
+    this.stats.corruptReads += 1;
+    return { kind: 'failed', code: 'corrupt', message: `corrupt record batch at offset ${batch.firstOffset}: ${check.error.reason}` };
   }
 
   /** What the real log's recovery does: keep batches up to the first bad one. */
@@ -236,7 +270,7 @@ export class SimLogDisk {
 function epochsOf(log: SimLog): EpochStart[] {
   const epochs: EpochStart[] = [];
   for (const batch of log.batches) {
-    const epoch = readBatchHeader(batch.bytes, 0).partitionLeaderEpoch;
+    const epoch = batch.header.partitionLeaderEpoch;
     const last = epochs[epochs.length - 1];
     if (epoch >= 0 && (last === undefined || epoch > last.epoch)) epochs.push({ epoch, startOffset: batch.firstOffset });
   }
@@ -246,6 +280,6 @@ function epochsOf(log: SimLog): EpochStart[] {
 /** Idempotent producers' state as the log's batch headers imply it. */
 function producersOf(log: SimLog): ProducerSnapshot[] {
   const states: ProducerStates = new Map();
-  for (const batch of log.batches) replayBatch(states, readBatchHeader(batch.bytes, 0));
+  for (const batch of log.batches) replayBatch(states, batch.header);
   return snapshotProducers(states);
 }

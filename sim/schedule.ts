@@ -32,6 +32,10 @@ export type ScheduledFault = Timed & (
   | { kind: 'drop' | 'duplicate'; probability: number }
   | { kind: 'delay' | 'reorder'; probability: number; maxMs: number }
   | { kind: 'slow-disk'; node: number; factor: number }
+  /** Bit `bit` of byte `byte` (from the batch's start) of the batch at `firstOffset` in replica `actorId`'s log on `node`. */
+  | { kind: 'bit-flip'; node: number; actorId: string; firstOffset: number; byte: number; bit: number }
+  /** `node` handles nothing for `lastsMs` (SIGSTOP, a long GC pause). */
+  | { kind: 'clock-pause'; node: number }
 );
 
 export type FaultSchedule = ScheduledFault[];
@@ -51,13 +55,28 @@ function parseNode(text: string): number {
   return node;
 }
 
+/** A replica's actor id (`<topic>-<partition>`): Kafka topic names hold neither `:` nor `,`. */
+function parseActorId(text: string | undefined): string {
+  if (text === undefined || !/^[A-Za-z0-9._-]+$/.test(text)) throw new Error(`expected a replica actor id, got "${text ?? ''}"`);
+  return text;
+}
+
+function parseInteger(text: string | undefined, what: string): number {
+  const value = parseNumber(text, what);
+  if (!Number.isInteger(value)) throw new Error(`expected ${what}, got "${text ?? ''}"`);
+  return value;
+}
+
 function parseNumber(text: string | undefined, what: string): number {
   const value = Number(text);
   if (text === undefined || text === '' || !Number.isFinite(value) || value < 0) throw new Error(`expected ${what}, got "${text ?? ''}"`);
   return value;
 }
 
-/** One fault as `<kind>@<atMs>+<lastsMs>:<details>`, e.g. `crash@3745+1780:1`, `partition@2186+4000:halves:1.3-2`. */
+/**
+ * One fault as `<kind>@<atMs>+<lastsMs>:<details>`, e.g. `crash@3745+1780:1`, `partition@2186+4000:halves:1.3-2`,
+ * `bit-flip@5120+0:2:events-1:37:90:3` (node, replica, batch offset, byte, bit), `clock-pause@8000+4500:3`.
+ */
 export function formatFault(fault: ScheduledFault): string {
   const head = `${fault.kind}@${fault.atMs}+${fault.lastsMs}`;
   switch (fault.kind) {
@@ -71,6 +90,10 @@ export function formatFault(fault: ScheduledFault): string {
       return `${head}:${fault.probability}:${fault.maxMs}`;
     case 'slow-disk':
       return `${head}:${fault.node}:${fault.factor}`;
+    case 'bit-flip':
+      return `${head}:${fault.node}:${fault.actorId}:${fault.firstOffset}:${fault.byte}:${fault.bit}`;
+    case 'clock-pause':
+      return `${head}:${fault.node}`;
     case 'partition':
       switch (fault.shape) {
         case 'isolate-one':
@@ -118,6 +141,18 @@ export function parseFault(text: string): ScheduledFault {
       case 'slow-disk':
         arity(2);
         return { kind, atMs, lastsMs, node: parseNode(details[0]!), factor: parseNumber(details[1], 'a slowdown factor') };
+      case 'bit-flip': {
+        arity(5);
+        const bit = parseInteger(details[4], 'a bit (0-7)');
+        if (bit > 7) throw new Error(`expected a bit (0-7), got "${details[4]!}"`);
+        return {
+          kind, atMs, lastsMs, node: parseNode(details[0]!), actorId: parseActorId(details[1]),
+          firstOffset: parseInteger(details[2], 'a batch offset'), byte: parseInteger(details[3], 'a byte position'), bit,
+        };
+      }
+      case 'clock-pause':
+        arity(1);
+        return { kind, atMs, lastsMs, node: parseNode(details[0]!) };
       case 'partition': {
         const shape = details[0] as PartitionShape;
         if (!(partitionShapes as readonly string[]).includes(shape)) throw new Error(`unknown partition shape "${details[0] ?? ''}" (known: ${partitionShapes.join(', ')})`);

@@ -59,6 +59,28 @@ export class Scheduler {
     };
   }
 
+  /**
+   * A clock whose timers fire through `gate`: on a paused node they fire late, at resume. A
+   * timer cleared after it fired but before its deferred run does not run.
+   */
+  gatedClock(gate: PauseGate): Clock {
+    return {
+      now: () => this.nowMs,
+      setTimeout: (fn: () => void, delayMs: number): TimerHandle => {
+        const timer = { event: null as ScheduledEvent | null, cleared: false };
+        timer.event = this.after(delayMs, () => gate.run(() => {
+          if (!timer.cleared) fn();
+        }));
+        return timer;
+      },
+      clearTimeout: (handle: TimerHandle) => {
+        const timer = handle as { event: ScheduledEvent; cleared: boolean };
+        timer.cleared = true;
+        this.cancel(timer.event);
+      },
+    };
+  }
+
   private before(a: ScheduledEvent, b: ScheduledEvent): boolean {
     return a.time < b.time || (a.time === b.time && a.seq < b.seq);
   }
@@ -95,5 +117,52 @@ export class Scheduler {
       }
     }
     return top;
+  }
+}
+
+/**
+ * What stands between a simulated node and everything that wakes it (messages, timers, disk
+ * completions): while paused, as under SIGSTOP or a long GC pause, each of them waits, and at
+ * resume they run in the order they arrived, at the virtual time of the resume.
+ */
+export class PauseGate {
+  private paused = false;
+  private waiting: Array<() => void> = [];
+  /** Names the current pause, so that the end of an older one cannot end it. */
+  private pauseId = 0;
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Runs `work` now, or at resume if the node is paused. */
+  run(work: () => void): void {
+    if (this.paused) this.waiting.push(work);
+    else work();
+  }
+
+  /** Pauses the node; returns the id that `resume` takes. */
+  pause(): number {
+    this.paused = true;
+    this.pauseId += 1;
+    return this.pauseId;
+  }
+
+  /**
+   * Ends pause `id` (or any pause, without one): what waited runs now, in the order it
+   * arrived, before anything that arrives after the resume.
+   */
+  resume(id?: number): void {
+    if (!this.paused || (id !== undefined && id !== this.pauseId)) return;
+    this.paused = false;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const work of waiting) work();
+  }
+
+  /** The node crashed: what waited is lost with it, and the pause is over. */
+  clear(): void {
+    this.paused = false;
+    this.waiting = [];
   }
 }

@@ -43,6 +43,14 @@ export interface PartitionTimings {
   replicaLagTimeMaxMs: number;
   /** How long to wait for an answer from the leader or the controller before asking again. */
   requestTimeoutMs: number;
+  /**
+   * How often a replica reads back a chunk of its own log (replicaFetchMaxBytes), so that the
+   * log checks each batch's CRC: latent disk corruption that no fetch may ever read. A corrupt
+   * chunk fails the read like any storage error: the host then treats the log as failed (a
+   * node whose only log directory fails halts, as Kafka's broker does, and recovery cuts the
+   * batch). Absent or 0: no scrubbing, as in Kafka.
+   */
+  logScrubIntervalMs?: number;
 }
 
 export const defaultPartitionTimings: PartitionTimings = {
@@ -106,6 +114,8 @@ type LogWork =
   | { kind: 'read'; generation: number; from: Address; request: FetchRequest }
   | { kind: 'followerAppend'; generation: number; epochs: EpochStart[]; producerHeaders: ProducerHeader[] }
   | { kind: 'truncate'; generation: number }
+  /** A replica's read of its own log from `offset`, for the CRC checks (see logScrubIntervalMs). */
+  | { kind: 'scrub'; generation: number; offset: number }
   | { kind: 'offsetForTime'; generation: number; from: Address; requestId: string }
   | { kind: 'delete'; generation: number };
 
@@ -166,6 +176,8 @@ export interface PartitionContext {
 
   // Follower.
   phase: FollowerPhase;
+  /** Where the next scrub read starts. */
+  scrubOffset: number;
   requestSeq: number;
   /** The request we wait an answer for; answers to anything else are stale. */
   inflightRequestId: string;
@@ -177,7 +189,8 @@ type PartitionEvent =
   | TimerFired<'WaitExpired'>
   | TimerFired<'IsrCheckFired'>
   | TimerFired<'ReplicaRetryFired'>
-  | TimerFired<'AlterPartitionRetryFired'>;
+  | TimerFired<'AlterPartitionRetryFired'>
+  | TimerFired<'ScrubFired'>;
 
 type Handler = (ctx: PartitionContext, event: PartitionEvent) => Effect[];
 
@@ -328,9 +341,10 @@ const logCompleted: Handler = (ctx, event) => {
   } else if (result.kind === 'flushed') {
     ctx.durableEnd = Math.min(ctx.logEndOffset, Math.max(ctx.durableEnd, result.flushedOffset));
     if (ctx.role === 'leader') effects.push(...leaderDurable(ctx));
-    else if (current && ctx.role === 'follower' && ctx.phase === 'fetching' && ctx.logWork.length === 0) effects.push(...sendFetch(ctx));
+    else if (current && ctx.role === 'follower' && ctx.phase === 'fetching' && !logBusy(ctx)) effects.push(...sendFetch(ctx));
   } else if (result.kind === 'read') {
     if (work.kind === 'read') effects.push(...answerRead(ctx, work, result.bytes));
+    if (work.kind === 'scrub') ctx.scrubOffset = result.nextOffset > work.offset ? result.nextOffset : ctx.logStartOffset;
   } else if (result.kind === 'truncated') {
     ctx.logEndOffset = result.logEndOffset;
     ctx.durableEnd = Math.min(ctx.durableEnd, ctx.logEndOffset);
@@ -339,6 +353,7 @@ const logCompleted: Handler = (ctx, event) => {
     ctx.highWatermark = Math.min(ctx.highWatermark, ctx.logEndOffset);
     ctx.epochs = ctx.epochs.filter((e) => e.startOffset < ctx.logEndOffset);
     truncateProducers(ctx.producers, ctx.logEndOffset);
+    ctx.scrubOffset = Math.min(ctx.scrubOffset, ctx.logEndOffset);
     if (current && ctx.role === 'follower') {
       ctx.phase = 'fetching';
       effects.push(flushTo(ctx, ctx.logEndOffset));
@@ -372,6 +387,10 @@ function logFailed(ctx: PartitionContext, work: LogWork, current: boolean, code:
     case 'offsetForTime':
       effects.push(send(work.from, 'ListOffsetsResponse', listOffsetsReply(ctx, work.requestId, ErrorCode.KAFKA_STORAGE_ERROR, -1, -1)));
       return effects;
+    case 'scrub':
+      // The note says what was found; the next pass starts over.
+      ctx.scrubOffset = ctx.logStartOffset;
+      return effects;
     default:
       // A follower whose append the log refused (bad CRC, wrong offset: it never reaches the
       // log), or whose truncation or flush failed, fetches again later.
@@ -379,6 +398,34 @@ function logFailed(ctx: PartitionContext, work: LogWork, current: boolean, code:
       return effects;
   }
 }
+
+/** Whether log work other than a scrub read is outstanding (a follower fetches again once it is not). */
+function logBusy(ctx: PartitionContext): boolean {
+  return ctx.logWork.some((w) => w.kind !== 'scrub');
+}
+
+/** The first scrub timer of a role, if scrubbing is on. */
+function scrubTimer(ctx: PartitionContext): Effect[] {
+  const intervalMs = ctx.config.logScrubIntervalMs ?? 0;
+  return intervalMs > 0 ? [{ type: 'timer.set', event: 'ScrubFired', delayMs: intervalMs, jitterMs: 0 }] : [];
+}
+
+/**
+ * A replica reads the next chunk of its log back; the log checks each batch's CRC on the way.
+ * Leaders scrub too: a follower whose flipped batch went unnoticed may have become leader.
+ */
+const scrubLog: Handler = (ctx) => {
+  const intervalMs = ctx.config.logScrubIntervalMs ?? 0;
+  if ((ctx.role !== 'follower' && ctx.role !== 'leader') || intervalMs <= 0) return [];
+  const effects: Effect[] = [{ type: 'timer.set', event: 'ScrubFired', delayMs: intervalMs, jitterMs: 0 }];
+  if (ctx.logWork.some((w) => w.kind === 'scrub')) return effects;
+  if (ctx.scrubOffset < ctx.logStartOffset || ctx.scrubOffset >= ctx.logEndOffset) ctx.scrubOffset = ctx.logStartOffset;
+  if (ctx.scrubOffset >= ctx.logEndOffset) return effects;
+  effects.push(logOp(ctx, { kind: 'logRead', offset: ctx.scrubOffset, maxBytes: ctx.config.replicaFetchMaxBytes, maxOffset: ctx.logEndOffset }, {
+    kind: 'scrub', generation: ctx.roleGeneration, offset: ctx.scrubOffset,
+  }));
+  return effects;
+};
 
 function flushTo(ctx: PartitionContext, offset: number): Effect {
   ctx.flushRequested = Math.max(ctx.flushRequested, offset);
@@ -404,6 +451,7 @@ const becomeLeader: Handler = (ctx) => {
   return [
     logOp(ctx, { kind: 'logOpen', configs: ctx.configs }, { kind: 'open', generation: ctx.roleGeneration }),
     { type: 'timer.set', event: 'IsrCheckFired', delayMs: Math.max(1, Math.floor(ctx.config.replicaLagTimeMaxMs / 2)), jitterMs: 0 },
+    ...scrubTimer(ctx),
   ];
 };
 
@@ -419,6 +467,7 @@ const stepDown: Handler = (ctx) => {
     { type: 'timer.cancel', event: 'IsrCheckFired' },
     { type: 'timer.cancel', event: 'WaitExpired' },
     { type: 'timer.cancel', event: 'AlterPartitionRetryFired' },
+    { type: 'timer.cancel', event: 'ScrubFired' },
   ];
   for (const pending of ctx.pendingProduces) {
     effects.push(send(pending.from, 'ProduceResponse', produceReply(ctx, pending.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, -1, 'leadership moved')));
@@ -811,17 +860,18 @@ const becomeFollower: Handler = (ctx) => {
   ctx.role = 'follower';
   ctx.roleGeneration = ctx.goalGeneration;
   ctx.inflightRequestId = '';
+  const scrub = scrubTimer(ctx);
   if (ctx.leader < 0) {
     ctx.phase = 'offline';
-    return [];
+    return scrub;
   }
   ctx.phase = 'syncing';
-  return [logOp(ctx, { kind: 'logOpen', configs: ctx.configs }, { kind: 'open', generation: ctx.roleGeneration })];
+  return [...scrub, logOp(ctx, { kind: 'logOpen', configs: ctx.configs }, { kind: 'open', generation: ctx.roleGeneration })];
 };
 
 const stopFollowing: Handler = (ctx) => {
   ctx.inflightRequestId = '';
-  return [{ type: 'timer.cancel', event: 'ReplicaRetryFired' }];
+  return [{ type: 'timer.cancel', event: 'ReplicaRetryFired' }, { type: 'timer.cancel', event: 'ScrubFired' }];
 };
 
 function nextRequestId(ctx: PartitionContext): string {
@@ -948,7 +998,7 @@ const replicaRetry: Handler = (ctx) => {
   if (ctx.role !== 'follower' || ctx.leader < 0) return [];
   ctx.inflightRequestId = '';
   if (ctx.phase === 'truncating') return startTruncation(ctx);
-  if (ctx.phase === 'fetching' && ctx.logWork.length === 0) return sendFetch(ctx);
+  if (ctx.phase === 'fetching' && !logBusy(ctx)) return sendFetch(ctx);
   return [];
 };
 
@@ -1046,6 +1096,7 @@ export function initialPartitionContext(input: PartitionInput): PartitionContext
     alterRetryAtMs: 0,
     alterRequestId: '',
     phase: 'offline',
+    scrubOffset: 0,
     requestSeq: 0,
     inflightRequestId: '',
   };
@@ -1092,6 +1143,7 @@ export const partitionMachine = setup({
     epochEndAnswered: effectful(epochEndAnswered),
     fetchAnswered: effectful(fetchAnswered),
     replicaRetry: effectful(replicaRetry),
+    scrubLog: effectful(scrubLog),
     notLeader: effectful(notLeader),
   },
   guards: {
@@ -1140,6 +1192,7 @@ export const partitionMachine = setup({
         IsrCheckFired: { actions: 'checkIsr' },
         AlterPartitionResponse: { actions: 'alterPartitionAnswered' },
         AlterPartitionRetryFired: { actions: 'retryAlterPartition' },
+        ScrubFired: { actions: 'scrubLog' },
       },
     },
     follower: {
@@ -1150,6 +1203,7 @@ export const partitionMachine = setup({
         OffsetForLeaderEpochResponse: { actions: 'epochEndAnswered' },
         FetchResponse: { actions: 'fetchAnswered' },
         ReplicaRetryFired: { actions: 'replicaRetry' },
+        ScrubFired: { actions: 'scrubLog' },
       },
     },
     deleting: {
