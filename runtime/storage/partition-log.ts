@@ -21,7 +21,7 @@ import {
   cleanGroup, cleanerReadChunkBytes, cleanerStatus, completeInterruptedSwaps, defaultCompactionConfig, groupSegments,
   readCleanerCheckpoint, stopIfAsked, writeCleanerCheckpoint,
 } from './cleaner.js';
-import { recordSpans } from './compacted-batch.js';
+import { type RecordSpan, recordSpans } from './compacted-batch.js';
 import { OffsetMap, defaultOffsetMapBytes } from './offset-map.js';
 
 export interface LogConfig {
@@ -168,6 +168,8 @@ export class PartitionLog {
   /** Reads under way; segments swapped out are closed once none is. */
   private readsInFlight = 0;
   private retired: Segment[] = [];
+  /** The topic's compaction settings, Kafka's defaults filled in. */
+  readonly compaction: CompactionConfig;
 
   private constructor(
     readonly dir: string,
@@ -176,7 +178,16 @@ export class PartitionLog {
     readonly config: LogConfig,
     private readonly logger: Logger,
     private readonly clock: () => number,
-  ) {}
+  ) {
+    const d = defaultCompactionConfig;
+    this.compaction = {
+      compact: config.compact ?? d.compact,
+      deleteRetentionMs: config.deleteRetentionMs ?? d.deleteRetentionMs,
+      minCleanableDirtyRatio: config.minCleanableDirtyRatio ?? d.minCleanableDirtyRatio,
+      minCompactionLagMs: config.minCompactionLagMs ?? d.minCompactionLagMs,
+      maxCompactionLagMs: config.maxCompactionLagMs ?? d.maxCompactionLagMs,
+    };
+  }
 
   /** Opens the log in `dir`, recovering from an unclean shutdown if there was one. */
   static async open(dir: string, topic: string, partition: number, config: LogConfig, logger: Logger, clock: () => number = Date.now): Promise<PartitionLog> {
@@ -302,7 +313,7 @@ export class PartitionLog {
       return { bytes: Buffer.alloc(0), firstOffset: offset, nextOffset: offset };
     } finally {
       this.readsInFlight -= 1;
-      if (this.readsInFlight === 0) await this.closeRetired();
+      if (this.readsInFlight === 0 && this.retired.length > 0) await this.closeRetired();
     }
   }
 
@@ -326,19 +337,6 @@ export class PartitionLog {
   /** Writes the recovery-point and leader-epoch checkpoints. */
   checkpoint(): Promise<void> {
     return this.enqueue(() => this.checkpointNow());
-  }
-
-  /** The topic's compaction settings, Kafka's defaults filled in. */
-  get compaction(): CompactionConfig {
-    const c = this.config;
-    const d = defaultCompactionConfig;
-    return {
-      compact: c.compact ?? d.compact,
-      deleteRetentionMs: c.deleteRetentionMs ?? d.deleteRetentionMs,
-      minCleanableDirtyRatio: c.minCleanableDirtyRatio ?? d.minCleanableDirtyRatio,
-      minCompactionLagMs: c.minCompactionLagMs ?? d.minCompactionLagMs,
-      maxCompactionLagMs: c.maxCompactionLagMs ?? d.maxCompactionLagMs,
-    };
   }
 
   /** Where the cleaner's next pass starts: offsets below it have been compacted. */
@@ -459,7 +457,7 @@ export class PartitionLog {
   private refuseKeylessRecords(bytes: Uint8Array, headers: readonly BatchHeader[]): void {
     for (const header of headers) {
       if (header.isControl || header.compression !== 0) continue;
-      let spans;
+      let spans: RecordSpan[];
       try {
         spans = recordSpans(bytes, header);
       } catch (error) {
