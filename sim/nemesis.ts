@@ -210,9 +210,22 @@ export class Nemesis {
     const nodes = this.cluster.nodeIds;
     if (this.partitioned || nodes.some((id) => !this.cluster.isUp(id) || this.cluster.isPaused(id))) return { kind: 'skipped', lastsMs: 0 };
     const replicas = this.cluster.replicas();
+    // The leader's own view may be stale (a leader the controller has replaced): the active
+    // controller's metadata, committed and pending, must say the same.
+    const controller = this.cluster.controllers().find((c) => c.state === 'leader');
+    if (controller === undefined) return { kind: 'skipped', lastsMs: 0 };
+    const images = [controller.context.image, controller.context.pendingImage].filter((i) => i !== null && i !== undefined);
+    const agreed = (l: ReplicaView, r: ReplicaView): boolean => images.every((image) => {
+      const record = image.topicsByName.get(l.context.topic)?.partitions[l.context.partition];
+      return record !== undefined && record.topicId === l.context.topicId && record.leader === l.node && record.leaderEpoch === l.context.leaderEpoch
+        && record.isr.length >= 2 && record.isr.includes(r.node);
+    });
     const inLeadersIsr = (r: ReplicaView): boolean => replicas.some((l) => l.actorId === r.actorId && l.context.role === 'leader' && l.context.ready
-      && l.node === r.context.leader && l.context.isr.length >= 2 && l.context.isr.includes(r.node));
-    const targets = replicas.filter((r) => r.context.role === 'follower' && inLeadersIsr(r) && this.cluster.storedBatches(r.node, r.actorId).length > 0);
+      && l.node === r.context.leader && l.context.isr.length >= 2 && l.context.isr.includes(r.node) && agreed(l, r));
+    // Not on the active controller's node: its halt would fail the controller over, and a new
+    // controller may fence brokers whose heartbeats it has not seen yet, shrinking ISRs to one.
+    const targets = replicas.filter((r) => r.context.role === 'follower' && r.node !== controller.node && inLeadersIsr(r)
+      && this.cluster.storedBatches(r.node, r.actorId).length > 0);
     if (targets.length === 0) return { kind: 'skipped', lastsMs: 0 };
     const target = this.prng.pick(targets);
     const batch = this.prng.pick(this.cluster.storedBatches(target.node, target.actorId));
