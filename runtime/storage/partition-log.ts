@@ -17,7 +17,7 @@ import {
 } from '../../actors/partition/producer-state.js';
 import { Segment, segmentNameDigits } from './segment.js';
 import {
-  type CleanerCheckpoint, type CleanerStatus, type CleanerStep, type CompactionConfig, afterPass, buildOffsetMap, clampCheckpoint,
+  type CleanerCheckpoint, type CleanerStatus, type CleanerStep, CleanerStoppedError, type CompactionConfig, afterPass, buildOffsetMap, clampCheckpoint,
   cleanGroup, cleanerReadChunkBytes, cleanerStatus, completeInterruptedSwaps, defaultCompactionConfig, groupSegments,
   readCleanerCheckpoint, stopIfAsked, writeCleanerCheckpoint,
 } from './cleaner.js';
@@ -112,6 +112,8 @@ export interface CleanStats {
   firstDirtyBefore: number;
   firstDirtyAfter: number;
   segmentsSwapped: number;
+  /** The log changed under the pass (truncation, retention, close): it stopped, the first dirty offset unmoved. */
+  abandoned: boolean;
 }
 
 export interface CleanOptions {
@@ -637,6 +639,8 @@ export class PartitionLog {
 
   private async truncateNow(offset: number): Promise<number> {
     if (offset >= this.logEndOffset) return this.logEndOffset;
+    // Counted before segments close: a cleaning pass reading them then knows why its reads fail.
+    this.truncations += 1;
     if (offset <= this.logStartOffset) {
       // Nothing survives: start over, empty, at `offset`.
       for (const segment of this.segments) await segment.delete();
@@ -654,7 +658,6 @@ export class PartitionLog {
     const end = this.logEndOffset;
     this.flushedOffset = Math.min(this.flushedOffset, end);
     this.recoveryPoint = Math.min(this.recoveryPoint, end);
-    this.truncations += 1;
     if (this.cleaner.firstDirtyOffset > end || this.cleaner.cleaned.some((r) => r.endOffset > end)) {
       this.cleaner = clampCheckpoint(this.cleaner, this.logStartOffset, end);
       await writeCleanerCheckpoint(this.dir, this.topic, this.partition, this.cleaner);
@@ -720,13 +723,29 @@ export class PartitionLog {
     const before = cleanerStatus(segments, this.logStartOffset, this.cleaner.firstDirtyOffset, now, compaction);
     const stats: CleanStats = {
       bytesRead: 0, bytesWritten: 0, recordsRemoved: 0, tombstonesRemoved: 0, dirtyRatioBefore: before.dirtyRatio, dirtyRatioAfter: before.dirtyRatio,
-      firstDirtyBefore: before.firstDirtyOffset, firstDirtyAfter: before.firstDirtyOffset, segmentsSwapped: 0,
+      firstDirtyBefore: before.firstDirtyOffset, firstDirtyAfter: before.firstDirtyOffset, segmentsSwapped: 0, abandoned: false,
     };
     // Even with nothing dirty a pass has work when tombstones in the clean part have expired.
     if (this.closed || !compaction.compact || segments.length < 2) return stats;
     const truncations = this.truncations;
     const closedSegments = segments.slice(0, -1);
     const map = options.offsetMap ?? OffsetMap.forBytes(options.offsetMapBytes ?? defaultOffsetMapBytes);
+    try {
+      return await this.runPass(now, options, before, stats, closedSegments, truncations, map);
+    } catch (error) {
+      // Segments the pass was reading were deleted and closed under it: not a disk failure.
+      const changed = this.closed || this.truncations !== truncations || closedSegments.some((s) => !this.segments.includes(s));
+      if (error instanceof CleanerStoppedError || !changed) throw error;
+      this.logger.info({ dir: this.dir, reason: (error as Error).message }, 'cleaning pass abandoned: the log changed under it (truncation, retention or close)');
+      stats.abandoned = true;
+      return stats;
+    }
+  }
+
+  private async runPass(
+    now: number, options: CleanOptions, before: CleanerStatus, stats: CleanStats, closedSegments: Segment[], truncations: number, map: OffsetMap,
+  ): Promise<CleanStats> {
+    const compaction = this.compaction;
     map.clear();
     const built = await buildOffsetMap(closedSegments, before.firstDirtyOffset, before.firstUncleanableOffset, map, cleanerReadChunkBytes);
     stats.bytesRead += built.bytesRead;
@@ -748,6 +767,7 @@ export class PartitionLog {
       const swapped = await this.enqueue(() => this.swapIn(group, cleaned.segment, options.stopAt));
       if (!swapped) {
         this.logger.info({ dir: this.dir }, 'cleaning pass abandoned: the log changed under it (truncation, retention or close)');
+        stats.abandoned = true;
         return stats;
       }
       stats.bytesWritten += cleaned.segment.size;

@@ -409,6 +409,62 @@ test('an idempotent producer\'s batches that producer state points at stay, empt
   }
 });
 
+test('compressed batches are kept as they are: the repo has no codecs to look into them', async () => {
+  const h = harness();
+  try {
+    const log = await h.open();
+    // A batch marked gzip (its records are not really compressed: the cleaner never decodes them).
+    const compressed = keyed([['a', 'old'], [null, 'keyless']], h.clock.now);
+    const view = new DataView(compressed.buffer, compressed.byteOffset, compressed.byteLength);
+    view.setInt16(21, view.getInt16(21) | 1);
+    view.setUint32(17, crc32c(compressed, 21, compressed.length));
+    const stored = Buffer.from(compressed);
+    await log.append(compressed, 1);
+    await log.append(keyed([['a', 'new']], h.clock.now), 1);
+    await log.append(keyed([['a', 'newer']], h.clock.now), 1);
+    await log.rollSegment();
+    const stats = await log.clean(h.clock.now);
+    assert.equal(stats.recordsRemoved, 1);
+    const result = await log.read(0, 10_000);
+    const headers = scanBatches(result.bytes, 0, result.bytes.length, crc32c).headers;
+    assert.deepEqual(headers.map((b) => [b.baseOffset, b.compression, b.recordCount]), [[0, 1, 2], [3, 0, 1]]);
+    stored.writeBigInt64BE(0n, 0);
+    stored.writeInt32BE(1, 12);
+    assert.deepEqual(Buffer.from(result.bytes.subarray(0, stored.length)), stored, 'byte for byte, but for the offset and epoch the leader set');
+    await log.close();
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('a truncation while a pass runs: the pass gives up or finishes, and the log, its files and its reopening stay consistent', async () => {
+  for (const truncateAt of [0, 5, 20]) {
+    const h = harness();
+    try {
+      const log = await h.open();
+      await appendUpdates(log, 4, 60, h.clock.now);
+      const before = await readAll(log);
+      const cleaning = log.clean(h.clock.now);
+      await log.truncateTo(truncateAt);
+      const stats = await cleaning;
+      // Truncated below what the pass reads, it gives up; above, it may finish.
+      if (truncateAt < 20) assert.equal(stats.abandoned, true);
+      const end = log.logEndOffset;
+      const rows = await readAll(log);
+      assert.ok(rows.every((r) => r.offset < end && before.some((b) => b.offset === r.offset && b.value === r.value)));
+      assert.ok(log.firstDirtyOffset <= end);
+      await log.close();
+      assert.deepEqual(readdirSync(h.dir).filter((n) => n.endsWith('.cleaned') || n.endsWith('.swap')), []);
+      const reopened = await h.open();
+      assert.equal(reopened.logEndOffset, end);
+      assert.deepEqual(await readAll(reopened), rows);
+      await reopened.close();
+    } finally {
+      h.cleanup();
+    }
+  }
+});
+
 test('a compacted log refuses a leader append with a keyless record, naming its offset; nothing of the batch is written', async () => {
   const h = harness();
   try {
