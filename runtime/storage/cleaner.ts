@@ -167,11 +167,16 @@ export interface CleanerStatus {
 }
 
 /**
- * The state of a log for the cleaner. `segments` ends with the active segment. Bytes of the
- * segment that holds the first dirty offset are split at the index entry before it (within
+ * The state of a log for the cleaner. `segments` ends with the active segment. A segment that
+ * holds an offset at or above the high watermark is not cleanable: as in Kafka, only committed
+ * records are compacted (an uncommitted suffix may be truncated, and a compacted one would
+ * leave the replica with gaps where the new leader has records). Bytes of the segment that
+ * holds the first dirty offset are split at the index entry before it (within
  * index.interval.bytes of the truth).
  */
-export function cleanerStatus(segments: readonly Segment[], logStartOffset: number, firstDirty: number, now: number, config: CompactionConfig): CleanerStatus {
+export function cleanerStatus(
+  segments: readonly Segment[], logStartOffset: number, firstDirty: number, now: number, config: CompactionConfig, highWatermark = Infinity,
+): CleanerStatus {
   const active = segments[segments.length - 1]!;
   const closed = segments.slice(0, -1);
   const firstDirtyOffset = Math.min(Math.max(firstDirty, logStartOffset), active.baseOffset);
@@ -180,7 +185,8 @@ export function cleanerStatus(segments: readonly Segment[], logStartOffset: numb
   for (const segment of closed) {
     if (segment.nextOffset <= firstDirtyOffset || segment.size === 0) continue;
     if (dirtyTimestamp < 0) dirtyTimestamp = segment.firstTimestamp ?? segment.maxTimestamp;
-    if (config.minCompactionLagMs > 0 && segment.maxTimestamp > now - config.minCompactionLagMs) {
+    const young = config.minCompactionLagMs > 0 && segment.maxTimestamp > now - config.minCompactionLagMs;
+    if (young || segment.nextOffset > highWatermark) {
       firstUncleanableOffset = Math.max(firstDirtyOffset, segment.baseOffset);
       break;
     }

@@ -71,6 +71,11 @@ export class NodeStorage implements StoragePort {
     this.queues.set(store, next.catch(() => undefined));
   }
 
+  /** Tells a log its replica's high watermark: the cleaner compacts only below it (see PartitionLog.setHighWatermark). */
+  noteHighWatermark(store: string, offset: number): void {
+    this.opened.get(store)?.setHighWatermark(offset);
+  }
+
   /**
    * Starts the node's cleaner loop: every backoffMs (at once again after a pass that cleaned
    * something), the dirtiest log that needs cleaning gets one pass.
@@ -104,11 +109,12 @@ export class NodeStorage implements StoragePort {
   /**
    * One pass over the dirtiest log that needs cleaning (Kafka's grabFilthiestCompactedLog:
    * over min.cleanable.dirty.ratio or past max.compaction.lag.ms, highest ratio first), or
-   * null when none does.
+   * null when none does. A log whose high watermark the node has not been told is skipped.
    */
   async cleanOnce(now: number, config: CleanerLoopConfig = defaultCleanerLoopConfig): Promise<CleanerPass | null> {
     let dirtiest: { store: string; log: PartitionLog; ratio: number } | null = null;
     for (const [store, log] of this.opened) {
+      if (!log.knowsHighWatermark) continue;
       const status = log.cleanerStatus(now);
       if (!status.needsCleaning) continue;
       if (dirtiest === null || status.dirtyRatio > dirtiest.ratio) dirtiest = { store, log, ratio: status.dirtyRatio };

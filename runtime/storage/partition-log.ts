@@ -170,6 +170,7 @@ export class PartitionLog {
   /** Reads under way; segments swapped out are closed once none is. */
   private readsInFlight = 0;
   private retired: Segment[] = [];
+  private highWatermark: number | null = null;
   /** The topic's compaction settings, Kafka's defaults filled in. */
   readonly compaction: CompactionConfig;
 
@@ -346,9 +347,22 @@ export class PartitionLog {
     return this.cleaner.firstDirtyOffset;
   }
 
+  /**
+   * The replica's high watermark, from its actor: the cleaner compacts only segments wholly
+   * below it. Until it is told, the log counts every closed segment as committed (a log used
+   * alone, as in tests); the node's cleaner loop leaves such logs alone.
+   */
+  setHighWatermark(offset: number): void {
+    this.highWatermark = offset;
+  }
+
+  get knowsHighWatermark(): boolean {
+    return this.highWatermark !== null;
+  }
+
   /** Dirty ratio, cleaner lag and whether the log is due for cleaning, at `now`. */
   cleanerStatus(now: number = this.clock()): CleanerStatus {
-    return cleanerStatus(this.segments, this.logStartOffset, this.cleaner.firstDirtyOffset, now, this.compaction);
+    return cleanerStatus(this.segments, this.logStartOffset, this.cleaner.firstDirtyOffset, now, this.compaction, this.highWatermark ?? Infinity);
   }
 
   /** Dirty bytes / bytes of the cleanable part (for metrics). */
@@ -652,8 +666,9 @@ export class PartitionLog {
       }
       const segment = this.active;
       const found = await this.batchHolding(segment, offset);
-      // Offsets are dense: the log now ends where the first dropped batch began.
-      if (found !== null) await segment.truncate(found.position, found.header.baseOffset);
+      // The log now ends where the first dropped batch began, or at `offset` when that falls
+      // in a gap compaction left (the offsets in between are not there to keep).
+      if (found !== null) await segment.truncate(found.position, Math.min(found.header.baseOffset, offset));
     }
     const end = this.logEndOffset;
     this.flushedOffset = Math.min(this.flushedOffset, end);
@@ -720,7 +735,8 @@ export class PartitionLog {
   private async cleanNow(now: number, options: CleanOptions): Promise<CleanStats> {
     const compaction = this.compaction;
     const segments = this.segments;
-    const before = cleanerStatus(segments, this.logStartOffset, this.cleaner.firstDirtyOffset, now, compaction);
+    const highWatermark = this.highWatermark ?? Infinity;
+    const before = cleanerStatus(segments, this.logStartOffset, this.cleaner.firstDirtyOffset, now, compaction, highWatermark);
     const stats: CleanStats = {
       bytesRead: 0, bytesWritten: 0, recordsRemoved: 0, tombstonesRemoved: 0, dirtyRatioBefore: before.dirtyRatio, dirtyRatioAfter: before.dirtyRatio,
       firstDirtyBefore: before.firstDirtyOffset, firstDirtyAfter: before.firstDirtyOffset, segmentsSwapped: 0, abandoned: false,
@@ -731,7 +747,9 @@ export class PartitionLog {
     const closedSegments = segments.slice(0, -1);
     const map = options.offsetMap ?? OffsetMap.forBytes(options.offsetMapBytes ?? defaultOffsetMapBytes);
     try {
-      return await this.runPass(now, options, before, stats, closedSegments, truncations, map);
+      // Clean segments above the high watermark (it can go back) are not rewritten either.
+      const committed = closedSegments.filter((s) => s.nextOffset <= highWatermark);
+      return await this.runPass(now, options, before, stats, committed, truncations, map);
     } catch (error) {
       // Segments the pass was reading were deleted and closed under it: not a disk failure.
       const changed = this.closed || this.truncations !== truncations || closedSegments.some((s) => !this.segments.includes(s));

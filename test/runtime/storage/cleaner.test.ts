@@ -409,6 +409,45 @@ test('an idempotent producer\'s batches that producer state points at stay, empt
   }
 });
 
+test('only committed records are compacted: segments holding offsets at or above the high watermark stay as they are', async () => {
+  const h = harness();
+  try {
+    const log = await h.open();
+    await appendUpdates(log, 3, 60, h.clock.now);
+    await log.rollSegment();
+    const before = await readAll(log);
+    log.setHighWatermark(30);
+    const limit = Math.max(...log.segmentBaseOffsets.filter((base) => base <= 30));
+    assert.equal(log.cleanerStatus().firstUncleanableOffset, limit);
+    await log.clean(h.clock.now);
+    assert.deepEqual(await readAll(log), compacted(before, limit));
+    assert.equal(log.firstDirtyOffset, limit);
+    log.setHighWatermark(log.logEndOffset);
+    await log.clean(h.clock.now);
+    assert.deepEqual(await readAll(log), compacted(before, log.logEndOffset));
+    await log.close();
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('a truncation to an offset that compaction removed ends the log at that offset, not at the next batch', async () => {
+  const h = harness();
+  try {
+    const log = await h.open();
+    for (const [key, value] of [['a', '1'], ['a', '2'], ['a', '3'], ['b', '1']]) await log.append(keyed([[key, value]], h.clock.now), 1);
+    await log.rollSegment();
+    await log.clean(h.clock.now);
+    assert.deepEqual((await readAll(log)).map((r) => r.offset), [2, 3]);
+    assert.equal(await log.truncateTo(1), 1);
+    assert.equal((await log.append(keyed([['c', '1']], h.clock.now), 2)).firstOffset, 1);
+    assert.deepEqual((await readAll(log)).map((r) => [r.offset, r.key]), [[1, 'c']]);
+    await log.close();
+  } finally {
+    h.cleanup();
+  }
+});
+
 test('compressed batches are kept as they are: the repo has no codecs to look into them', async () => {
   const h = harness();
   try {
@@ -551,6 +590,8 @@ test('the node cleans its dirtiest compacted log, one pass at a time, and refuse
     const keyless = await submit('a-0', { kind: 'logAppend', bytes: keyed([[null, 'v']], Date.now()), leaderEpoch: 1 });
     assert.equal(keyless.kind, 'failed');
     assert.equal((keyless as { code: string }).code, 'invalid');
+    assert.equal(await storage.cleanOnce(Date.now()), null, 'no log has been told its high watermark');
+    for (const store of ['a-0', 'b-0', 'c-0']) storage.noteHighWatermark(store, 1_000);
     const first = await storage.cleanOnce(Date.now());
     assert.ok(first !== null && first.stats.recordsRemoved > 0);
     const second = await storage.cleanOnce(Date.now());
