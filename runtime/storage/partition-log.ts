@@ -376,10 +376,11 @@ export class PartitionLog {
   }
 
   /**
-   * One cleaning pass (cleanup.policy=compact): compacts the closed segments up to where the
-   * offset map ends, whatever the dirty ratio (the node's cleaner loop asks cleanerStatus
-   * first), and removes the tombstones whose delete.retention.ms has passed. Appends and reads go on meanwhile; each group of segments is swapped in inside
-   * the operation queue. A log that is not compacted is left alone.
+   * One cleaning pass (cleanup.policy=compact): compacts the committed closed segments up to
+   * where the offset map ends, whatever the dirty ratio (the node's cleaner loop asks
+   * cleanerStatus first), and removes the tombstones whose delete.retention.ms has passed.
+   * Appends and reads go on meanwhile; each group of segments is swapped in inside the
+   * operation queue. A log that is not compacted is left alone.
    */
   clean(now: number = this.clock(), options: CleanOptions = {}): Promise<CleanStats> {
     const pass = this.cleaning.then(() => this.cleanNow(now, options));
