@@ -343,6 +343,7 @@ function gatedStorage(disk: SimDisk, gate: PauseGate, halt: () => void): Storage
       if (result.kind === 'failed' && result.code === 'corrupt') halt();
       else done(result);
     })),
+    flushLog: (store, offset, done) => disk.flushLog(store, offset, (result) => gate.run(() => done(result))),
     close: () => disk.close(),
   };
 }

@@ -46,6 +46,10 @@ export class SimDisk implements StoragePort {
     this.logs.submitLog(store, op, done);
   }
 
+  flushLog(store: string, offset: number, done: (result: LogResult) => void): void {
+    this.logs.flushLog(store, offset, done);
+  }
+
   load(store: string): RaftDurableState {
     const state = this.durable.get(store) ?? emptyDurableState();
     return { term: state.term, votedFor: state.votedFor, snapshot: state.snapshot, entries: state.entries.slice() };

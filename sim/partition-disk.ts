@@ -1,6 +1,7 @@
 // The simulated disk under partition logs: the same operations as the real partition log
 // (append with offset assignment, flush, read, truncate), completing after simulated
-// latencies in submission order, with the faults a real disk has: unsynced batches lost at a
+// latencies in submission order (a flush completes after everything submitted before it, but
+// nothing waits for it), with the faults a real disk has: unsynced batches lost at a
 // crash (a random prefix of them may survive, and the next one may be torn), and bit flips
 // in stored batches that the CRC must catch, on read and at recovery.
 import { type BatchHeader, scanBatches, setBaseOffset, setPartitionLeaderEpoch, batchFieldOffsets, readBatchHeader } from '../actors/protocol/record-batch.js';
@@ -32,7 +33,8 @@ interface SimLog {
   batches: StoredBatch[];
   logEndOffset: number;
   lastCompletionMs: number;
-  pending: Array<() => void>;
+  /** Cancels the completions not delivered yet (a crash loses them). */
+  pending: Set<() => void>;
 }
 
 export interface LogDiskStats {
@@ -60,11 +62,26 @@ export class SimLogDisk {
     log.lastCompletionMs = at;
     // Appends reach the (volatile) page cache at once; the answer comes after the latency.
     const result = op.kind === 'logAppend' ? this.append(log, op.bytes, op.leaderEpoch) : null;
+    const cancel = (): void => this.scheduler.cancel(event);
     const event = this.scheduler.at(at, () => {
-      log.pending.shift();
+      log.pending.delete(cancel);
       done(op.kind === 'logAppend' ? result! : this.complete(log, op));
     });
-    log.pending.push(() => this.scheduler.cancel(event));
+    log.pending.add(cancel);
+  }
+
+  /** Completes after every operation submitted before it, with every batch then in the log durable; later operations do not wait for it. */
+  flushLog(store: string, _offset: number, done: (result: LogResult) => void): void {
+    const log = this.logFor(store);
+    const latency = (this.prng.int(logOpMinMs * 1000, logOpMaxMs * 1000) / 1000) * this.slowdown;
+    const at = Math.max(this.scheduler.now + latency, log.lastCompletionMs);
+    const cancel = (): void => this.scheduler.cancel(event);
+    const event = this.scheduler.at(at, () => {
+      log.pending.delete(cancel);
+      for (const batch of log.batches) batch.durable = true;
+      done({ kind: 'flushed', flushedOffset: log.logEndOffset });
+    });
+    log.pending.add(cancel);
   }
 
   /** Offsets a replica's log holds, for checkers: [first, end). */
@@ -86,7 +103,7 @@ export class SimLogDisk {
   crash(): void {
     for (const log of this.logs.values()) {
       for (const cancel of log.pending) cancel();
-      log.pending = [];
+      log.pending.clear();
       log.lastCompletionMs = 0;
       const firstUnsynced = log.batches.findIndex((b) => !b.durable);
       if (firstUnsynced >= 0) {
@@ -141,7 +158,7 @@ export class SimLogDisk {
   private logFor(store: string): SimLog {
     let log = this.logs.get(store);
     if (log === undefined) {
-      log = { startOffset: 0, batches: [], logEndOffset: 0, lastCompletionMs: 0, pending: [] };
+      log = { startOffset: 0, batches: [], logEndOffset: 0, lastCompletionMs: 0, pending: new Set() };
       this.logs.set(store, log);
     }
     return log;
@@ -187,9 +204,6 @@ export class SimLogDisk {
         log.startOffset = 0;
         log.logEndOffset = 0;
         return { kind: 'deleted' };
-      case 'logFlush':
-        for (const batch of log.batches) batch.durable = true;
-        return { kind: 'flushed', flushedOffset: log.logEndOffset };
       case 'logTruncate': {
         // Whole batches go: the one holding the offset and every later one.
         const kept = log.batches.filter((b) => b.lastOffset < op.offset);

@@ -15,7 +15,7 @@ import type {
 } from '../protocol/messages.js';
 import { acksAll, consumerReplicaId, earliestTimestamp, latestTimestamp } from '../protocol/messages.js';
 import {
-  type Effect, type EffectBatch, type EpochStart, type LogCompleted, type LogOp, type TimerFired, effectfulStep,
+  type Effect, type EffectBatch, type EpochStart, type LogCompleted, type LogFlushed, type LogOp, type TimerFired, effectfulStep,
 } from '../protocol/effects.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { InvalidBatchError, readBatchHeader } from '../protocol/record-batch.js';
@@ -110,7 +110,6 @@ type LogWork =
     /** An idempotent producer's batch, noted before the append so that a pipelined next one checks against it. */
     producer: { producerId: number; batch: ProducerBatch } | null;
   }
-  | { kind: 'flush'; generation: number }
   | { kind: 'read'; generation: number; from: Address; request: FetchRequest }
   | { kind: 'followerAppend'; generation: number; epochs: EpochStart[]; producerHeaders: ProducerHeader[] }
   | { kind: 'truncate'; generation: number }
@@ -155,6 +154,12 @@ export interface PartitionContext {
   duplicatesWaiting: Array<{ batch: ProducerBatch; from: Address; requestId: string; acks: number; deadlineMs: number }>;
   logSeq: number;
   logWork: LogWork[];
+  /**
+   * Flushes asked for and not answered yet: token → the role generation that asked. An open,
+   * a truncation or a delete forgets them all: what they report says nothing of the log after it.
+   */
+  flushes: Map<number, number>;
+  flushSeq: number;
 
   // Leader.
   ready: boolean;
@@ -186,6 +191,7 @@ export interface PartitionContext {
 type PartitionEvent =
   | WireEvent
   | LogCompleted
+  | LogFlushed
   | TimerFired<'WaitExpired'>
   | TimerFired<'IsrCheckFired'>
   | TimerFired<'ReplicaRetryFired'>
@@ -208,6 +214,7 @@ function send<K extends WireKind>(to: Address, kind: K, body: WireMessages[K]): 
 }
 
 function logOp(ctx: PartitionContext, op: LogOp, work: LogWork): Effect {
+  if (op.kind === 'logOpen' || op.kind === 'logTruncate' || op.kind === 'logDelete') ctx.flushes.clear();
   ctx.logSeq += 1;
   ctx.logWork.push(work);
   return { type: 'log', seq: ctx.logSeq, op };
@@ -338,10 +345,6 @@ const logCompleted: Handler = (ctx, event) => {
       for (const header of work.producerHeaders) replayBatch(ctx.producers, header);
       if (current && ctx.role === 'follower') effects.push(flushTo(ctx, ctx.logEndOffset));
     }
-  } else if (result.kind === 'flushed') {
-    ctx.durableEnd = Math.min(ctx.logEndOffset, Math.max(ctx.durableEnd, result.flushedOffset));
-    if (ctx.role === 'leader') effects.push(...leaderDurable(ctx));
-    else if (current && ctx.role === 'follower' && ctx.phase === 'fetching' && !logBusy(ctx)) effects.push(...sendFetch(ctx));
   } else if (result.kind === 'read') {
     if (work.kind === 'read') effects.push(...answerRead(ctx, work, result.bytes));
     if (work.kind === 'scrub') ctx.scrubOffset = result.nextOffset > work.offset ? result.nextOffset : ctx.logStartOffset;
@@ -399,9 +402,9 @@ function logFailed(ctx: PartitionContext, work: LogWork, current: boolean, code:
   }
 }
 
-/** Whether log work other than a scrub read is outstanding (a follower fetches again once it is not). */
+/** Whether log work other than a scrub read, or a flush, is outstanding (a follower fetches again once it is not). */
 function logBusy(ctx: PartitionContext): boolean {
-  return ctx.logWork.some((w) => w.kind !== 'scrub');
+  return ctx.flushes.size > 0 || ctx.logWork.some((w) => w.kind !== 'scrub');
 }
 
 /** The first scrub timer of a role, if scrubbing is on. */
@@ -429,8 +432,33 @@ const scrubLog: Handler = (ctx) => {
 
 function flushTo(ctx: PartitionContext, offset: number): Effect {
   ctx.flushRequested = Math.max(ctx.flushRequested, offset);
-  return logOp(ctx, { kind: 'logFlush', offset }, { kind: 'flush', generation: ctx.roleGeneration });
+  ctx.flushSeq += 1;
+  ctx.flushes.set(ctx.flushSeq, ctx.roleGeneration);
+  return { type: 'flush', token: ctx.flushSeq, offset };
 }
+
+/** A flush completed: the log is durable below its flushed offset (unless an open, truncation or delete came after it was asked). */
+const logFlushed: Handler = (ctx, event) => {
+  const { token, result } = event as LogFlushed;
+  const generation = ctx.flushes.get(token);
+  if (generation === undefined) return [];
+  ctx.flushes.delete(token);
+  const current = generation === ctx.roleGeneration;
+  const effects: Effect[] = [];
+  if (result.kind === 'failed') {
+    effects.push({ type: 'note', level: 'error', message: `${selfAddress(ctx)}: flush failed (${result.code}): ${result.message}` });
+    // The next append asks for a flush again; a follower fetches again later.
+    ctx.flushRequested = Math.min(ctx.flushRequested, ctx.durableEnd);
+    if (current && ctx.role === 'follower') effects.push(...retryLater(ctx));
+    return effects;
+  }
+  if (result.kind !== 'flushed') throw new Error(`${selfAddress(ctx)}: a flush answered ${result.kind}`);
+  ctx.durableEnd = Math.min(ctx.logEndOffset, Math.max(ctx.durableEnd, result.flushedOffset));
+  if (ctx.role === 'leader') effects.push(...leaderDurable(ctx));
+  else if (current && ctx.role === 'follower' && ctx.phase === 'fetching' && !logBusy(ctx)) effects.push(...sendFetch(ctx));
+  assertInvariants(ctx);
+  return effects;
+};
 
 // ---------------------------------------------------------------------------------------
 // Leader.
@@ -1083,6 +1111,8 @@ export function initialPartitionContext(input: PartitionInput): PartitionContext
     producers: new Map(),
     duplicatesWaiting: [],
     logSeq: 0,
+    flushes: new Map(),
+    flushSeq: 0,
     logWork: [],
     ready: false,
     epochStartOffset: 0,
@@ -1128,6 +1158,7 @@ export const partitionMachine = setup({
     stopActor: effectful(() => [{ type: 'stop' }]),
     partitionStateChanged: effectful(partitionStateChanged),
     logCompleted: effectful(logCompleted),
+    logFlushed: effectful(logFlushed),
     becomeLeader: effectful(becomeLeader),
     stepDown: effectful(stepDown),
     becomeFollower: effectful(becomeFollower),
@@ -1165,6 +1196,7 @@ export const partitionMachine = setup({
   on: {
     PartitionStateChange: { actions: 'partitionStateChanged' },
     LogCompleted: { actions: 'logCompleted' },
+    LogFlushed: { actions: 'logFlushed' },
     ProduceRequest: { actions: 'notLeader' },
     FetchRequest: { actions: 'notLeader' },
     OffsetForLeaderEpochRequest: { actions: 'notLeader' },

@@ -12,7 +12,8 @@ export type StorageOp =
 
 /**
  * Operations on a partition replica's log. The store is named by the actor; results come
- * back as LogCompleted events, in submission order per store.
+ * back as LogCompleted events, in submission order per store. Flushes are not among them:
+ * see the `flush` effect.
  */
 export type LogOp =
   /** Opens (creating if needed) the log with these topic-level overrides (segment.bytes, ...). */
@@ -21,8 +22,6 @@ export type LogOp =
   | { kind: 'logDelete' }
   /** leaderEpoch >= 0: as leader, assign offsets and this epoch; -1: as follower, keep the batch's offsets. */
   | { kind: 'logAppend'; bytes: Uint8Array; leaderEpoch: number }
-  /** Completes once every offset below `offset` is durable. */
-  | { kind: 'logFlush'; offset: number }
   | { kind: 'logRead'; offset: number; maxBytes: number; maxOffset: number }
   | { kind: 'logTruncate'; offset: number }
   /** The first offset whose record timestamp is at or after `timestamp`, below `maxOffset`. */
@@ -54,6 +53,13 @@ export type Effect =
   | { type: 'send'; message: Outgoing }
   /** `seq` numbers the actor's log operations; completions arrive in seq order. */
   | { type: 'log'; seq: number; op: LogOp }
+  /**
+   * Makes the log durable up to `offset`: completes (as LogFlushed with this token) once every
+   * offset below it that an operation issued before this one appended is on disk. Out of band:
+   * log operations issued after it do not wait for it, so appends and reads go on during the
+   * fsync and one fsync serves every append that reached the page cache before it started.
+   */
+  | { type: 'flush'; token: number; offset: number }
   /** `seq` numbers the actor's storage operations; completions arrive in seq order. */
   | { type: 'storage'; seq: number; op: StorageOp }
   /** Arms (or re-arms) the named timer; the host adds a random jitter in [0, jitterMs). */
@@ -76,6 +82,8 @@ export type EffectBatch = { type: 'effects'; effects: Effect[] };
 /** Events a host delivers that are not wire messages. */
 export type StorageCompleted = { type: 'StorageCompleted'; seq: number; atMs: number };
 export type LogCompleted = { type: 'LogCompleted'; seq: number; result: LogResult; atMs: number };
+/** A flush completed: `result` is `flushed` (durable below flushedOffset) or `failed`. */
+export type LogFlushed = { type: 'LogFlushed'; token: number; result: LogResult; atMs: number };
 export type TimerFired<T extends string> = { type: T; atMs: number };
 
 /** What a Raft store holds durably; a host reads it back after a restart. */

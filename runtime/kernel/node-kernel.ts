@@ -375,6 +375,17 @@ export class NodeKernel {
         });
         return;
       }
+      case 'flush': {
+        const parentId = this.currentMsgId;
+        this.options.storage.flushLog(cell.id, effect.offset, (result) => {
+          if (this.stopped || cell.failed) return;
+          this.enqueue(cell, {
+            event: { type: 'LogFlushed', token: effect.token, result, atMs: this.options.clock.now() },
+            msgId: this.nextMsgId(), parentId, from: '',
+          });
+        });
+        return;
+      }
       case 'timer.set': {
         this.cancelTimer(cell, effect.event);
         const parentId = this.currentMsgId;

@@ -32,6 +32,12 @@ export interface RaftStorage {
 /** Partition logs, one per replica actor (named by actor id); results in submission order per log. */
 export interface LogStorage {
   submitLog(store: string, op: LogOp, done: (result: LogResult) => void): void;
+  /**
+   * Calls `done` with `flushed` once every offset below `offset` appended by an operation
+   * submitted before this call is durable (or with `failed`). Operations submitted later do
+   * not wait for it; it completes after every operation submitted before it.
+   */
+  flushLog(store: string, offset: number, done: (result: LogResult) => void): void;
   close(): Promise<void>;
 }
 

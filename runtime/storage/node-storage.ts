@@ -32,6 +32,7 @@ export interface CleanerPass {
 export class NodeStorage implements StoragePort {
   private readonly logs = new Map<string, Promise<PartitionLog>>();
   private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly flushes = new Map<string, Set<Promise<void>>>();
   private readonly configs = new Map<string, LogConfig>();
   /** Logs whose open has finished (the cleaner looks only at these). */
   private readonly opened = new Map<string, PartitionLog>();
@@ -125,9 +126,44 @@ export class NodeStorage implements StoragePort {
     return { store: dirtiest.store, stats };
   }
 
+  /**
+   * Waits for the operations submitted before it, then for the log to be durable up to
+   * `offset`, outside the queue: appends and reads submitted later go on meanwhile, and one
+   * fsync covers every append written before it began (PartitionLog.flush shares them).
+   */
+  flushLog(store: string, offset: number, done: (result: LogResult) => void): void {
+    if (!legalStoreName.test(store)) {
+      done({ kind: 'failed', code: 'invalid', message: `illegal log name "${store}"` });
+      return;
+    }
+    const previous = this.queues.get(store) ?? Promise.resolve();
+    const flush = previous.then(async () => {
+      let result: LogResult;
+      try {
+        const log = await this.log(store);
+        await log.waitDurable(Math.min(offset, log.logEndOffset));
+        result = { kind: 'flushed', flushedOffset: log.flushedOffset };
+      } catch (error) {
+        result = this.failure(error as Error);
+      }
+      done(result);
+    });
+    const inFlight = this.flushes.get(store) ?? new Set<Promise<void>>();
+    this.flushes.set(store, inFlight);
+    inFlight.add(flush);
+    void flush.finally(() => inFlight.delete(flush));
+  }
+
+  /** Flushes of this log still running: a truncation or a delete waits for them, so that no fsync races with the files going away. */
+  private async flushesDone(store: string): Promise<void> {
+    const inFlight = this.flushes.get(store);
+    if (inFlight !== undefined) await Promise.all(inFlight);
+  }
+
   async close(): Promise<void> {
     await this.stopCleaner();
     await Promise.all(this.queues.values());
+    for (const store of this.flushes.keys()) await this.flushesDone(store);
     for (const log of this.logs.values()) await (await log).close();
     await this.raft.close();
   }
@@ -143,6 +179,7 @@ export class NodeStorage implements StoragePort {
   }
 
   private async deleteLog(store: string): Promise<LogResult> {
+    await this.flushesDone(store);
     const log = this.logs.get(store);
     this.logs.delete(store);
     this.opened.delete(store);
@@ -170,14 +207,12 @@ export class NodeStorage implements StoragePort {
           const result = await log.append(op.bytes, op.leaderEpoch >= 0 ? op.leaderEpoch : undefined);
           return { kind: 'appended', firstOffset: result.firstOffset, lastOffset: result.lastOffset, logEndOffset: log.logEndOffset };
         }
-        case 'logFlush':
-          await log.waitDurable(op.offset);
-          return { kind: 'flushed', flushedOffset: log.flushedOffset };
         case 'logRead': {
           const result = await log.read(op.offset, op.maxBytes, op.maxOffset);
           return { kind: 'read', bytes: result.bytes, firstOffset: result.firstOffset, nextOffset: result.nextOffset };
         }
         case 'logTruncate':
+          await this.flushesDone(store);
           return { kind: 'truncated', logEndOffset: await log.truncateTo(op.offset) };
         case 'logOffsetForTime': {
           const found = await log.offsetForTime(op.timestamp, op.maxOffset);
@@ -185,13 +220,17 @@ export class NodeStorage implements StoragePort {
         }
       }
     } catch (error) {
-      if (error instanceof CorruptRecordError) return { kind: 'failed', code: 'corrupt', message: error.message };
-      if (error instanceof OffsetOutOfRangeError) return { kind: 'failed', code: 'out_of_range', message: error.message };
-      if (error instanceof InvalidAppendError) return { kind: 'failed', code: 'invalid', message: error.message };
-      if (error instanceof TopicConfigError) return { kind: 'failed', code: 'invalid', message: error.message };
-      // Anything else is the disk failing under us: the node cannot go on safely.
-      this.onFatal(error as Error);
-      return { kind: 'failed', code: 'corrupt', message: (error as Error).message };
+      return this.failure(error as Error);
     }
+  }
+
+  private failure(error: Error): LogResult {
+    if (error instanceof CorruptRecordError) return { kind: 'failed', code: 'corrupt', message: error.message };
+    if (error instanceof OffsetOutOfRangeError) return { kind: 'failed', code: 'out_of_range', message: error.message };
+    if (error instanceof InvalidAppendError) return { kind: 'failed', code: 'invalid', message: error.message };
+    if (error instanceof TopicConfigError) return { kind: 'failed', code: 'invalid', message: error.message };
+    // Anything else is the disk failing under us: the node cannot go on safely.
+    this.onFatal(error);
+    return { kind: 'failed', code: 'corrupt', message: error.message };
   }
 }

@@ -181,7 +181,7 @@ test('a follower asks where its last epoch ends, cuts its divergent suffix, then
     const done = (_: LogResult): void => {};
     disk.submitLog(actorId, { kind: 'logAppend', bytes: batchOf(['a', 'b', 'c']), leaderEpoch: 0 }, done);
     disk.submitLog(actorId, { kind: 'logAppend', bytes: batchOf(['d', 'e', 'f']), leaderEpoch: 1 }, done);
-    disk.submitLog(actorId, { kind: 'logFlush', offset: 6 }, done);
+    disk.flushLog(actorId, 6, done);
   });
   replica.run();
   assert.equal(replica.state(), 'follower');

@@ -34,7 +34,8 @@ function harness() {
   const transport: Transport = { send: (to, bytes) => sent.push({ to, bytes }), onReceive: (h) => { receive = h; }, close: async () => {} };
   const storage: StoragePort = {
     load: () => emptyDurableState(), submit: (_s, _op, done) => done(),
-    submitLog: (_s, _op, done) => done({ kind: 'failed', code: 'invalid', message: 'no logs here' }), close: async () => {},
+    submitLog: (_s, _op, done) => done({ kind: 'failed', code: 'invalid', message: 'no logs here' }),
+    flushLog: (_s, _offset, done) => done({ kind: 'failed', code: 'invalid', message: 'no logs here' }), close: async () => {},
   };
   const scheduler = new Scheduler();
   const kernel = new NodeKernel({

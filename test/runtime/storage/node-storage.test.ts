@@ -18,12 +18,15 @@ test('log operations complete in submission order with their results', async () 
   const storage = new NodeStorage(new FileStoragePort(join(dir, '__cluster_metadata'), logger, (e) => fatal.push(e)), dir, logger, (e) => fatal.push(e));
   try {
     const results: LogResult[] = [];
-    const submit = (op: LogOp) => new Promise<void>((resolve) => storage.submitLog('orders-0', op, (r) => { results.push(r); resolve(); }));
+    // Results by position in the list below: a flush completes out of band, after the appends before it.
+    let next = 0;
+    const submit = (op: LogOp) => { const i = next++; return new Promise<void>((resolve) => storage.submitLog('orders-0', op, (r) => { results[i] = r; resolve(); })); };
+    const flush = (offset: number) => { const i = next++; return new Promise<void>((resolve) => storage.flushLog('orders-0', offset, (r) => { results[i] = r; resolve(); })); };
     const batch = () => encodeRecordBatch([{ key: null, value: Buffer.from('v') }, { key: null, value: Buffer.from('w') }]);
     const all = [
       submit({ kind: 'logAppend', bytes: batch(), leaderEpoch: 1 }),
       submit({ kind: 'logAppend', bytes: batch(), leaderEpoch: 1 }),
-      submit({ kind: 'logFlush', offset: 4 }),
+      flush(4),
       submit({ kind: 'logRead', offset: 2, maxBytes: 10_000, maxOffset: 4 }),
       submit({ kind: 'logRead', offset: 9, maxBytes: 10_000, maxOffset: 4 }),
       submit({ kind: 'logAppend', bytes: new Uint8Array([1, 2, 3]), leaderEpoch: 1 }),
@@ -37,7 +40,7 @@ test('log operations complete in submission order with their results', async () 
     assert.equal((results[4] as { code: string }).code, 'out_of_range');
     assert.equal((results[5] as { code: string }).code, 'invalid');
     assert.equal((results[6] as { logEndOffset: number }).logEndOffset, 2);
-    const bad = await new Promise<LogResult>((resolve) => storage.submitLog('../escape', { kind: 'logFlush', offset: 0 }, resolve));
+    const bad = await new Promise<LogResult>((resolve) => storage.flushLog('../escape', 0, resolve));
     assert.equal(bad.kind, 'failed');
     assert.deepEqual(fatal, []);
   } finally {
