@@ -39,6 +39,7 @@ export class NodeStorage implements StoragePort {
   private cleanerTimer: NodeJS.Timeout | null = null;
   private cleanerPass: Promise<unknown> = Promise.resolve();
   private offsetMap: OffsetMap | null = null;
+  private cleanerTurn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly raft: FileStoragePort,
@@ -111,8 +112,15 @@ export class NodeStorage implements StoragePort {
    * One pass over the dirtiest log that needs cleaning (Kafka's grabFilthiestCompactedLog:
    * over min.cleanable.dirty.ratio or past max.compaction.lag.ms, highest ratio first), or
    * null when none does. A log whose high watermark the node has not been told is skipped.
+   * Calls run one after the other: the passes share one offset map.
    */
-  async cleanOnce(now: number, config: CleanerLoopConfig = defaultCleanerLoopConfig): Promise<CleanerPass | null> {
+  cleanOnce(now: number, config: CleanerLoopConfig = defaultCleanerLoopConfig): Promise<CleanerPass | null> {
+    const pass = this.cleanerTurn.then(() => this.cleanDirtiest(now, config));
+    this.cleanerTurn = pass.catch(() => undefined);
+    return pass;
+  }
+
+  private async cleanDirtiest(now: number, config: CleanerLoopConfig): Promise<CleanerPass | null> {
     let dirtiest: { store: string; log: PartitionLog; ratio: number } | null = null;
     for (const [store, log] of this.opened) {
       if (!log.knowsHighWatermark) continue;
