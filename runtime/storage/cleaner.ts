@@ -371,7 +371,7 @@ export async function cleanGroup(dir: string, group: readonly Segment[], work: G
         result.changed = true;
         return;
       }
-      await cleaned.append(out, [readBatchHeader(out, 0)], work.indexIntervalBytes);
+      cleaned.append(out, [readBatchHeader(out, 0)], work.indexIntervalBytes);
     };
     for (const segment of group) {
       result.bytesRead += segment.size;

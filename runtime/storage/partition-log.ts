@@ -277,7 +277,8 @@ export class PartitionLog {
     if (this.flushedOffset >= target) return;
     this.flushing = (async () => {
       const records = this.unflushedRecords;
-      for (const segment of this.segments) await segment.flush();
+      // Sealed segments were synced when they rolled: usually only the active one is dirty.
+      for (const segment of this.segments) if (segment.dirty) await segment.flush();
       this.flushedOffset = Math.max(this.flushedOffset, target);
       this.recoveryPoint = Math.max(this.recoveryPoint, target);
       this.unflushedRecords = Math.max(0, this.unflushedRecords - records);
@@ -452,14 +453,15 @@ export class PartitionLog {
     if (leaderEpoch !== undefined && this.compaction.compact) this.refuseKeylessRecords(bytes, scan.headers);
     const first = scan.headers[0]!;
     if (this.shouldRoll(bytes.length, first)) await this.roll(first.baseOffset);
-    await this.active.append(bytes, scan.headers, this.config.indexIntervalBytes);
+    this.active.append(bytes, scan.headers, this.config.indexIntervalBytes);
     let recordCount = 0;
     let maxTimestamp = -1;
     for (const header of scan.headers) {
       recordCount += header.recordCount;
       maxTimestamp = Math.max(maxTimestamp, header.maxTimestamp);
       if (header.producerId >= 0) replayBatch(this.producers, header);
-      await this.noteEpoch(header.partitionLeaderEpoch, header.baseOffset);
+      // Only a new epoch writes the checkpoint: the usual append awaits nothing here.
+      if (header.partitionLeaderEpoch > (this.epochs[this.epochs.length - 1]?.epoch ?? -1)) await this.noteEpoch(header.partitionLeaderEpoch, header.baseOffset);
     }
     this.unflushedRecords += recordCount;
     if (this.config.flushMessages > 1) this.armFlushTimer();

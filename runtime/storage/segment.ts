@@ -38,7 +38,8 @@ export class Segment {
   timeIndexTimestamp: number[] = [];
   timeIndexRelative: number[] = [];
   private bytesSinceIndexEntry = 0;
-  private dirty = false;
+  /** Written since the last fdatasync. */
+  dirty = false;
   private indexesDirty = false;
 
   private constructor(
@@ -75,7 +76,7 @@ export class Segment {
   }
 
   /** Writes batches (already validated, offsets assigned) at the end of the log and indexes them. */
-  async append(bytes: Uint8Array, headers: BatchHeader[], indexIntervalBytes: number): Promise<void> {
+  append(bytes: Uint8Array, headers: BatchHeader[], indexIntervalBytes: number): void {
     const position = this.size;
     // A synchronous write: it only copies into the page cache (tens of microseconds for a
     // 64 KiB batch), and saves the thread-pool round trip that dominates small appends. The
