@@ -50,6 +50,10 @@ export class SimDisk implements StoragePort {
     this.logs.flushLog(store, offset, done);
   }
 
+  noteHighWatermark(store: string, offset: number): void {
+    this.logs.noteHighWatermark(store, offset);
+  }
+
   load(store: string): RaftDurableState {
     const state = this.durable.get(store) ?? emptyDurableState();
     return { term: state.term, votedFor: state.votedFor, snapshot: state.snapshot, entries: state.entries.slice() };

@@ -48,6 +48,7 @@ export interface LogDiskStats {
 
 export class SimLogDisk {
   private readonly logs = new Map<string, SimLog>();
+  private readonly highWatermarks = new Map<string, number>();
   readonly stats: LogDiskStats = { appends: 0, batchesLostInCrash: 0, tornWrites: 0, bitFlips: 0, corruptReads: 0, batchesCutInRecovery: 0 };
 
   /** Latency multiplier (1: normal). */
@@ -84,6 +85,19 @@ export class SimLogDisk {
     log.pending.add(cancel);
   }
 
+  /**
+   * Records a replica's high watermark as the real node hands it to its cleaner (this disk has
+   * none). Kept in memory only, as a node keeps it: a crash forgets it.
+   */
+  noteHighWatermark(store: string, offset: number): void {
+    this.highWatermarks.set(store, offset);
+  }
+
+  /** The high watermark last noted for a log, or null if none was since the last crash. */
+  highWatermarkOf(store: string): number | null {
+    return this.highWatermarks.get(store) ?? null;
+  }
+
   /** Offsets a replica's log holds, for checkers: [first, end). */
   logRange(store: string): { logEndOffset: number; batches: number } {
     const log = this.logFor(store);
@@ -101,6 +115,7 @@ export class SimLogDisk {
    * cuts the log at the first one that is incomplete or fails its CRC.
    */
   crash(): void {
+    this.highWatermarks.clear();
     for (const log of this.logs.values()) {
       for (const cancel of log.pending) cancel();
       log.pending.clear();

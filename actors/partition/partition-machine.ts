@@ -146,6 +146,8 @@ export interface PartitionContext {
   /** Every offset below this is on disk. */
   durableEnd: number;
   highWatermark: number;
+  /** The high watermark last told to the log (its cleaner compacts only below it); 0 until one is. */
+  reportedHighWatermark: number;
   /** The leader-epoch cache: each epoch and the first offset written in it. */
   epochs: EpochStart[];
   /** Idempotent producers' epochs and last sequences. */
@@ -201,7 +203,23 @@ type PartitionEvent =
 type Handler = (ctx: PartitionContext, event: PartitionEvent) => Effect[];
 
 function effectful(handler: Handler) {
-  return effectfulStep<PartitionContext, PartitionEvent>(handler);
+  return effectfulStep<PartitionContext, PartitionEvent>((ctx, event) => {
+    const effects = handler(ctx, event);
+    const reported = reportHighWatermark(ctx);
+    return reported === null ? effects : [...effects, reported];
+  });
+}
+
+/**
+ * Tells the log its high watermark after any step that changed it (a leader advancing it, a
+ * follower learning the leader's, a truncation cutting it), once the log is open: one effect
+ * per change, none when it stayed put.
+ */
+function reportHighWatermark(ctx: PartitionContext): Effect | null {
+  if (!ctx.opened || (ctx.role !== 'leader' && ctx.role !== 'follower')) return null;
+  if (ctx.highWatermark === ctx.reportedHighWatermark) return null;
+  ctx.reportedHighWatermark = ctx.highWatermark;
+  return { type: 'highWatermark', offset: ctx.highWatermark };
 }
 
 function wire<K extends WireKind>(event: PartitionEvent, kind: K): Delivered<K> {
@@ -1074,6 +1092,7 @@ const restartForNextState: Handler = (ctx) => {
   ctx.leaderEpoch = -1;
   ctx.partitionEpoch = -1;
   ctx.highWatermark = 0;
+  ctx.reportedHighWatermark = 0;
   ctx.durableEnd = 0;
   ctx.flushRequested = 0;
   ctx.epochs = [];
@@ -1107,6 +1126,7 @@ export function initialPartitionContext(input: PartitionInput): PartitionContext
     logEndOffset: 0,
     durableEnd: 0,
     highWatermark: 0,
+    reportedHighWatermark: 0,
     epochs: [],
     producers: new Map(),
     duplicatesWaiting: [],

@@ -60,6 +60,11 @@ export type Effect =
    * fsync and one fsync serves every append that reached the page cache before it started.
    */
   | { type: 'flush'; token: number; offset: number }
+  /**
+   * Tells the actor's log its replica's high watermark (its cleaner compacts only below it).
+   * Fire and forget: nothing comes back, and a host without a cleaner may ignore it.
+   */
+  | { type: 'highWatermark'; offset: number }
   /** `seq` numbers the actor's storage operations; completions arrive in seq order. */
   | { type: 'storage'; seq: number; op: StorageOp }
   /** Arms (or re-arms) the named timer; the host adds a random jitter in [0, jitterMs). */

@@ -386,6 +386,9 @@ export class NodeKernel {
         });
         return;
       }
+      case 'highWatermark':
+        this.options.storage.noteHighWatermark?.(cell.id, effect.offset);
+        return;
       case 'timer.set': {
         this.cancelTimer(cell, effect.event);
         const parentId = this.currentMsgId;

@@ -225,3 +225,60 @@ test('a follower refuses records that do not continue its log or fail their CRC;
   [fetch] = replica.take('FetchRequest');
   assert.equal(fetch?.fetchOffset, 0, 'it keeps fetching from where its log ends');
 });
+
+/** Spies on the high watermarks the kernel hands the log. */
+function noteHighWatermarks(disk: SimDisk): number[] {
+  const noted: number[] = [];
+  const note = disk.noteHighWatermark.bind(disk);
+  disk.noteHighWatermark = (store, offset) => {
+    assert.equal(store, actorId);
+    noted.push(offset);
+    note(store, offset);
+  };
+  return noted;
+}
+
+test('a leader tells its log the high watermark each time it advances, and only then', () => {
+  let noted: number[] = [];
+  const replica = hostReplica(stateOf({ isr: [1, 2], replicas: [1, 2] }), (disk) => { noted = noteHighWatermarks(disk); });
+  replica.run();
+  replica.deliver(1000, 'ProduceRequest', produce('p1', ['a', 'b']));
+  replica.run();
+  assert.deepEqual(noted, [], 'nothing to tell while the follower has not fetched');
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 2));
+  replica.run();
+  assert.equal(replica.context().highWatermark, 2);
+  assert.deepEqual(noted, [2]);
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 2, { requestId: 'again' }));
+  replica.run();
+  assert.deepEqual(noted, [2], 'a fetch that moves nothing tells nothing');
+  replica.deliver(1000, 'ProduceRequest', produce('p2', ['c']));
+  replica.run();
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 3));
+  replica.run();
+  assert.deepEqual(noted, [2, 3]);
+  assert.equal(replica.disk.logs.highWatermarkOf(actorId), 3);
+});
+
+test('a follower tells its log the leader\'s high watermark, capped at what it holds durably', () => {
+  let noted: number[] = [];
+  const replica = hostReplica(stateOf({ leader: 2 }), (disk) => { noted = noteHighWatermarks(disk); });
+  replica.run();
+  let [fetch] = replica.take('FetchRequest');
+  replica.deliver(2, 'FetchResponse', {
+    requestId: fetch!.requestId, errorCode: 0, highWatermark: 2, logStartOffset: 0, logEndOffset: 2, records: batchOf(['a', 'b']),
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '',
+  });
+  replica.run();
+  assert.deepEqual(noted, [], 'the leader\'s high watermark is above what this log held when it heard it');
+  assert.equal(replica.context().logEndOffset, 2);
+  [fetch] = replica.take('FetchRequest');
+  assert.equal(fetch?.fetchOffset, 2);
+  replica.deliver(2, 'FetchResponse', {
+    requestId: fetch!.requestId, errorCode: 0, highWatermark: 5, logStartOffset: 0, logEndOffset: 5, records: new Uint8Array(0),
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '',
+  });
+  replica.run();
+  assert.equal(replica.context().highWatermark, 2);
+  assert.deepEqual(noted, [2]);
+});
