@@ -2,6 +2,7 @@
 // them. Unknown keys, wrong types and missing required keys stop the node with one line
 // naming the key (and the line of the file).
 import type { LogConfig } from '../storage/partition-log.js';
+import type { CleanerLoopConfig } from '../storage/node-storage.js';
 
 export interface NodeConfig {
   nodeId: number;
@@ -29,6 +30,8 @@ export interface NodeConfig {
   logFlushIntervalMessages: number;
   logFlushIntervalMs: number;
   messageMaxBytes: number;
+  logCleanerBackoffMs: number;
+  logCleanerDedupeBufferBytes: number;
   minInsyncReplicas: number;
   uncleanLeaderElectionEnable: boolean;
   replicaLagTimeMaxMs: number;
@@ -130,6 +133,10 @@ export const configKeys: Record<string, KeySpec> = {
   'log.flush.interval.messages': { field: 'logFlushIntervalMessages', parse: integer(1), default: 1 },
   'log.flush.interval.ms': { field: 'logFlushIntervalMs', parse: integer(1), default: 1000 },
   'message.max.bytes': { field: 'messageMaxBytes', parse: integer(0), default: 1024 * 1024 + 12 },
+  // The log cleaner (compacted topics): Kafka's names and defaults. The dedupe buffer (the
+  // offset map) is allocated at the first pass that cleans something, not at start.
+  'log.cleaner.backoff.ms': { field: 'logCleanerBackoffMs', parse: integer(1), default: 15_000 },
+  'log.cleaner.dedupe.buffer.size': { field: 'logCleanerDedupeBufferBytes', parse: integer(1024, 2_147_483_647), default: 128 * 1024 * 1024 },
   'min.insync.replicas': { field: 'minInsyncReplicas', parse: integer(1), default: 1 },
   'unclean.leader.election.enable': { field: 'uncleanLeaderElectionEnable', parse: boolean, default: false },
   'replica.lag.time.max.ms': { field: 'replicaLagTimeMaxMs', parse: integer(1), default: 30_000 },
@@ -210,6 +217,11 @@ export function splitHostPort(hostPort: string): { host: string; port: number } 
 export function listenerHostPort(listeners: string): string {
   const first = listeners.split(',')[0]!.trim();
   return first.replace(/^[A-Z_]+:\/\//, '');
+}
+
+/** The node's log cleaner loop from server.properties. */
+export function cleanerConfigOf(config: NodeConfig): CleanerLoopConfig {
+  return { backoffMs: config.logCleanerBackoffMs, offsetMapBytes: config.logCleanerDedupeBufferBytes };
 }
 
 /** The partition-log settings every topic starts from (topic configs override them later). */

@@ -17,7 +17,7 @@ import { realClock } from '../kernel/real-clock.js';
 import { PlacementTable } from '../kernel/placement.js';
 import { FileStoragePort } from '../storage/raft-store.js';
 import { NodeStorage } from '../storage/node-storage.js';
-import { type NodeConfig, listenerHostPort, logConfigOf, splitHostPort } from './config.js';
+import { type NodeConfig, cleanerConfigOf, listenerHostPort, logConfigOf, splitHostPort } from './config.js';
 
 function listenerAddress(listeners: string): { host: string; port: number } {
   const { host, port } = splitHostPort(listenerHostPort(listeners));
@@ -66,6 +66,8 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
   mkdirSync(metadataDir, { recursive: true });
   // Raft stores under __cluster_metadata; partition logs beside it, one directory each.
   const storage = new NodeStorage(new FileStoragePort(metadataDir, logger, options.onFatal), config.logDirs[0]!, logger, options.onFatal, logConfigOf(config));
+  // Stopped by storage.close() on every way out, including the failed starts below.
+  storage.startCleaner(cleanerConfigOf(config));
   const metrics = options.registry === null ? null : createNodeMetrics(options.registry, config.nodeId);
   const recorder = options.recordInputsDir === undefined ? null : new InputRecorder(options.recordInputsDir, config.nodeId, config.clusterId);
   if (recorder !== null) logger.info({ inputs: recorder.path }, `recording every actor input to ${recorder.path}`);
@@ -186,6 +188,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
       metrics?.detach();
       kernel.stop();
       recorder?.close();
+      await storage.stopCleaner();
       await storage.close();
       await transport.close();
     },

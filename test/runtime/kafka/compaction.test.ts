@@ -1,0 +1,59 @@
+// Compacted topics on a one-node cluster, through the Kafka listener: the node's cleaner
+// shrinks a compacted topic on disk.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiKeys } from '../../../runtime/kafka/protocol/index.js';
+import { ErrorCode } from '../../../actors/protocol/errors.js';
+import { encodeRecordBatch } from '../../../runtime/storage/record-batch.js';
+import { startSingleNode, waitUntil } from './single-node.js';
+
+const utf8 = new TextEncoder();
+
+/** Bytes of a partition's segment files on the node's disk. */
+function segmentBytesOnDisk(logDir: string, store: string): number {
+  const dir = join(logDir, store);
+  return readdirSync(dir).filter((name) => name.endsWith('.log')).reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
+}
+
+test('the node\'s cleaner shrinks a compacted topic on disk after many updates to few keys', { timeout: 60_000 }, async () => {
+  const node = await startSingleNode(['log.cleaner.backoff.ms=50', 'log.cleaner.dedupe.buffer.size=1048576']);
+  try {
+    const client = await node.connect();
+    const created = await client.request(ApiKeys.CreateTopics, 5, {
+      topics: [{
+        name: 'latest', numPartitions: 1, replicationFactor: 1, assignments: [],
+        configs: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'segment.bytes', value: '4096' }],
+      }],
+      timeoutMs: 10_000,
+    });
+    assert.equal(created.topics[0]?.errorCode, ErrorCode.NONE, created.topics[0]?.errorMessage ?? '');
+    const keys = 5;
+    const rounds = 60;
+    let written = 0;
+    for (let round = 0; round < rounds; round++) {
+      const records = encodeRecordBatch(Array.from({ length: keys }, (_, k) => ({
+        key: utf8.encode(`key-${k}`), value: utf8.encode(`round ${round} of key ${k}, padded to take some room on disk`),
+      })));
+      written += records.length;
+      const answer = await waitUntil(`round ${round} to be written`, 10_000, async () => {
+        const produced = await client.request(ApiKeys.Produce, 3, { acks: -1, timeoutMs: 2000, topicData: [{ name: 'latest', partitionData: [{ index: 0, records }] }] });
+        const response = produced.responses[0]?.partitionResponses[0];
+        return response?.errorCode === ErrorCode.NONE ? response : undefined;
+      });
+      assert.equal(Number(answer.baseOffset), round * keys);
+    }
+    const logDir = node.host.config.logDirs[0]!;
+    assert.ok(written > 3 * 4096, `several segments' worth was written (${written} bytes)`);
+    // The active segment is never cleaned: at most one segment of it plus one record per key.
+    const cleaned = await waitUntil('the cleaner to compact the topic', 20_000, async () => {
+      const size = segmentBytesOnDisk(logDir, 'latest-0');
+      return size <= 4096 + keys * 200 ? size : undefined;
+    });
+    assert.ok(cleaned < written / 2, `${written} bytes written, ${cleaned} on disk after cleaning`);
+    assert.equal(node.fatal(), null);
+  } finally {
+    await node.stop();
+  }
+});
