@@ -354,36 +354,18 @@ export class NodeKernel {
         this.sendFrom({ node: this.nodeId, actor: cell.id }, effect.message, this.currentMsgId);
         return;
       case 'storage': {
-        const parentId = this.currentMsgId;
-        this.options.storage.submit(cell.id, effect.op, () => {
-          if (this.stopped || cell.failed) return;
-          this.enqueue(cell, {
-            event: { type: 'StorageCompleted', seq: effect.seq, atMs: this.options.clock.now() },
-            msgId: this.nextMsgId(), parentId, from: '',
-          });
-        });
+        const completed = this.completion(cell);
+        this.options.storage.submit(cell.id, effect.op, () => completed({ type: 'StorageCompleted', seq: effect.seq }));
         return;
       }
       case 'log': {
-        const parentId = this.currentMsgId;
-        this.options.storage.submitLog(cell.id, effect.op, (result) => {
-          if (this.stopped || cell.failed) return;
-          this.enqueue(cell, {
-            event: { type: 'LogCompleted', seq: effect.seq, result, atMs: this.options.clock.now() },
-            msgId: this.nextMsgId(), parentId, from: '',
-          });
-        });
+        const completed = this.completion(cell);
+        this.options.storage.submitLog(cell.id, effect.op, (result) => completed({ type: 'LogCompleted', seq: effect.seq, result }));
         return;
       }
       case 'flush': {
-        const parentId = this.currentMsgId;
-        this.options.storage.flushLog(cell.id, effect.offset, (result) => {
-          if (this.stopped || cell.failed) return;
-          this.enqueue(cell, {
-            event: { type: 'LogFlushed', token: effect.token, result, atMs: this.options.clock.now() },
-            msgId: this.nextMsgId(), parentId, from: '',
-          });
-        });
+        const completed = this.completion(cell);
+        this.options.storage.flushLog(cell.id, effect.offset, (result) => completed({ type: 'LogFlushed', token: effect.token, result }));
         return;
       }
       case 'highWatermark':
@@ -422,6 +404,18 @@ export class NodeKernel {
         this.logger[effect.level]({ actor: cell.id }, effect.message);
         return;
     }
+  }
+
+  /**
+   * What hands a port's completion back to the actor as an event, timed when it arrives and
+   * caused by the message being handled now; dropped once the actor or the node is gone.
+   */
+  private completion(cell: ActorCell): (event: { type: string; [key: string]: unknown }) => void {
+    const parentId = this.currentMsgId;
+    return (event) => {
+      if (this.stopped || cell.failed) return;
+      this.enqueue(cell, { event: { ...event, atMs: this.options.clock.now() }, msgId: this.nextMsgId(), parentId, from: '' });
+    };
   }
 
   /** Stops one actor: its timers are cancelled, its mailbox and pending completions dropped. */
