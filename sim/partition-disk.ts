@@ -8,6 +8,8 @@ import { type BatchHeader, scanBatches, setBaseOffset, setPartitionLeaderEpoch, 
 import type { EpochStart, LogOp, LogResult, ProducerSnapshot } from '../actors/protocol/effects.js';
 import { type ProducerStates, replayBatch, snapshotProducers } from '../actors/partition/producer-state.js';
 import { crc32c, decodeRecords } from '../runtime/storage/record-batch.js';
+import { recordSpans } from '../runtime/storage/compacted-batch.js';
+import { topicIsCompacted } from '../actors/protocol/topic-configs.js';
 import type { Prng } from './prng.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -35,6 +37,8 @@ interface SimLog {
   lastCompletionMs: number;
   /** Cancels the completions not delivered yet (a crash loses them). */
   pending: Set<() => void>;
+  /** cleanup.policy includes compact (from the configs it was opened with): leader appends need keys. */
+  compact: boolean;
 }
 
 export interface LogDiskStats {
@@ -61,6 +65,7 @@ export class SimLogDisk {
     const latency = (this.prng.int(logOpMinMs * 1000, logOpMaxMs * 1000) / 1000) * this.slowdown;
     const at = Math.max(this.scheduler.now + latency, log.lastCompletionMs);
     log.lastCompletionMs = at;
+    if (op.kind === 'logOpen') log.compact = topicIsCompacted(op.configs);
     // Appends reach the (volatile) page cache at once; the answer comes after the latency.
     const result = op.kind === 'logAppend' ? this.append(log, op.bytes, op.leaderEpoch) : null;
     const cancel = (): void => this.scheduler.cancel(event);
@@ -173,7 +178,7 @@ export class SimLogDisk {
   private logFor(store: string): SimLog {
     let log = this.logs.get(store);
     if (log === undefined) {
-      log = { startOffset: 0, batches: [], logEndOffset: 0, lastCompletionMs: 0, pending: new Set() };
+      log = { startOffset: 0, batches: [], logEndOffset: 0, lastCompletionMs: 0, pending: new Set(), compact: false };
       this.logs.set(store, log);
     }
     return log;
@@ -185,6 +190,10 @@ export class SimLogDisk {
     const scan = scanBatches(bytes, 0, bytes.length, crc32c);
     if (scan.error !== null || scan.headers.length === 0) {
       return { kind: 'failed', code: 'invalid', message: `invalid record batch at byte ${scan.error?.position ?? 0}: ${scan.error?.reason ?? 'empty'}` };
+    }
+    if (leaderEpoch >= 0 && log.compact) {
+      const refused = keylessRecordRefusal(bytes, scan.headers);
+      if (refused !== null) return refused;
     }
     const firstOffset = leaderEpoch >= 0 ? log.logEndOffset : scan.headers[0]!.baseOffset;
     if (firstOffset < log.logEndOffset) {
@@ -311,4 +320,25 @@ function producersOf(log: SimLog): ProducerSnapshot[] {
   const states: ProducerStates = new Map();
   for (const batch of log.batches) replayBatch(states, batch.header);
   return snapshotProducers(states);
+}
+
+/**
+ * The real log's check for a compacted topic (PartitionLog.refuseKeylessRecords): a leader
+ * append with a record without a key is refused whole. Compressed and control batches pass.
+ */
+function keylessRecordRefusal(bytes: Uint8Array, headers: readonly BatchHeader[]): LogResult | null {
+  for (const header of headers) {
+    if (header.isControl || header.compression !== 0) continue;
+    let spans: ReturnType<typeof recordSpans>;
+    try {
+      spans = recordSpans(bytes, header);
+    } catch (error) {
+      return { kind: 'failed', code: 'invalid', message: `invalid record batch at offset ${header.baseOffset}: ${(error as Error).message}` };
+    }
+    const keyless = spans.find((span) => span.key === null);
+    if (keyless !== undefined) {
+      return { kind: 'failed', code: 'invalid_record', message: `a compacted topic cannot accept a record without a key (the record at offset delta ${keyless.offset - header.baseOffset})` };
+    }
+  }
+  return null;
 }

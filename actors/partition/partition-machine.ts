@@ -393,13 +393,16 @@ const logCompleted: Handler = (ctx, event) => {
 function logFailed(ctx: PartitionContext, work: LogWork, current: boolean, code: string, message: string): Effect[] {
   const effects: Effect[] = [{ type: 'note', level: code === 'corrupt' ? 'error' : 'warn', message: `${selfAddress(ctx)}: ${work.kind} failed (${code}): ${message}` }];
   switch (work.kind) {
-    case 'produce':
+    case 'produce': {
+      // Kafka's answers: INVALID_RECORD for a record the log refuses (no key on a compacted topic), else CORRUPT_MESSAGE.
+      const errorCode = code === 'invalid_record' ? ErrorCode.INVALID_RECORD : ErrorCode.CORRUPT_MESSAGE;
       if (work.producer !== null) {
         forgetBatch(ctx.producers, work.producer.producerId, work.producer.batch);
-        effects.push(...answerDuplicates(ctx, work.producer.batch, ErrorCode.CORRUPT_MESSAGE));
+        effects.push(...answerDuplicates(ctx, work.producer.batch, errorCode));
       }
-      effects.push(send(work.from, 'ProduceResponse', produceReply(ctx, work.requestId, ErrorCode.CORRUPT_MESSAGE, -1, message)));
+      effects.push(send(work.from, 'ProduceResponse', produceReply(ctx, work.requestId, errorCode, -1, message)));
       return effects;
+    }
     case 'read': {
       const errorCode = code === 'out_of_range' ? ErrorCode.OFFSET_OUT_OF_RANGE : ErrorCode.KAFKA_STORAGE_ERROR;
       effects.push(send(work.from, 'FetchResponse', fetchReply(ctx, work.request.requestId, errorCode, new Uint8Array(0), message)));

@@ -46,8 +46,12 @@ export type LogResult =
   | { kind: 'truncated'; logEndOffset: number }
   /** offset -1: no record that late. */
   | { kind: 'offsetForTime'; offset: number; timestamp: number }
-  /** corrupt: a batch failed its CRC; out_of_range: no such offset; invalid: a bad append. */
-  | { kind: 'failed'; code: 'corrupt' | 'out_of_range' | 'invalid'; message: string };
+  /**
+   * corrupt: a batch failed its CRC; out_of_range: no such offset; invalid: a bad append;
+   * invalid_record: a well-formed batch the log refuses for a record in it (a keyless record
+   * on a compacted log).
+   */
+  | { kind: 'failed'; code: 'corrupt' | 'out_of_range' | 'invalid' | 'invalid_record'; message: string };
 
 export type Effect =
   | { type: 'send'; message: Outgoing }

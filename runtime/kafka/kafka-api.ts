@@ -9,6 +9,7 @@ import type { MetadataImage } from '../../actors/controller/metadata-image.js';
 import { ErrorCode, errorName } from '../../actors/protocol/errors.js';
 import type { ConfigEntry, PartitionRecord, TopicState, WireMessages } from '../../actors/protocol/messages.js';
 import { consumerReplicaId } from '../../actors/protocol/messages.js';
+import { topicConfigError } from '../../actors/protocol/topic-configs.js';
 import { partitionActorId } from '../../actors/partition/partition-machine.js';
 import type { NodeKernel } from '../kernel/node-kernel.js';
 import {
@@ -295,13 +296,20 @@ export class KafkaApi {
       if (topic.assignments.length > 0) {
         return { name: topic.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'manual replica assignment is not supported' };
       }
-      if (body.validateOnly) return { name: topic.name, errorCode: 0, errorMessage: null, numPartitions, replicationFactor };
       const configs = topic.configs.map((c) => ({ name: c.name, value: c.value ?? '' }));
+      // The controller answers INVALID_CONFIG without words; the same pure check names the key.
+      const configProblem = topicConfigError(configs);
+      if (body.validateOnly) {
+        if (configProblem !== null) return { name: topic.name, errorCode: ErrorCode.INVALID_CONFIG, errorMessage: configProblem };
+        return { name: topic.name, errorCode: 0, errorMessage: null, numPartitions, replicationFactor };
+      }
       const created = await this.createTopic(topic.name, numPartitions, replicationFactor, configs, Math.max(1000, body.timeoutMs));
       if (created.errorCode === 0) await this.awaitMetadata(created.offset, Math.max(1000, body.timeoutMs));
       const topicId = this.image()?.topicsByName.get(topic.name)?.topicId;
+      const errorMessage = created.errorCode === 0 ? null
+        : created.errorCode === ErrorCode.INVALID_CONFIG && configProblem !== null ? configProblem : errorName(created.errorCode);
       return {
-        name: topic.name, topicId, errorCode: created.errorCode, errorMessage: created.errorCode === 0 ? null : errorName(created.errorCode),
+        name: topic.name, topicId, errorCode: created.errorCode, errorMessage,
         numPartitions, replicationFactor, configs: [],
       };
     }));

@@ -8,7 +8,7 @@ import type { LogOp, LogResult, RaftDurableState, StorageOp } from '../../actors
 import type { StoragePort } from '../kernel/ports.js';
 import { TopicConfigError, topicLogConfig } from './topic-config.js';
 import {
-  type CleanStats, CorruptRecordError, InvalidAppendError, OffsetOutOfRangeError, PartitionLog, defaultLogConfig, type LogConfig,
+  type CleanStats, CorruptRecordError, InvalidAppendError, InvalidRecordError, OffsetOutOfRangeError, PartitionLog, defaultLogConfig, type LogConfig,
 } from './partition-log.js';
 import { OffsetMap, defaultOffsetMapBytes } from './offset-map.js';
 import type { FileStoragePort } from './raft-store.js';
@@ -235,6 +235,8 @@ export class NodeStorage implements StoragePort {
   private failure(error: Error): LogResult {
     if (error instanceof CorruptRecordError) return { kind: 'failed', code: 'corrupt', message: error.message };
     if (error instanceof OffsetOutOfRangeError) return { kind: 'failed', code: 'out_of_range', message: error.message };
+    // Before InvalidAppendError, which it extends.
+    if (error instanceof InvalidRecordError) return { kind: 'failed', code: 'invalid_record', message: error.message };
     if (error instanceof InvalidAppendError) return { kind: 'failed', code: 'invalid', message: error.message };
     if (error instanceof TopicConfigError) return { kind: 'failed', code: 'invalid', message: error.message };
     // Anything else is the disk failing under us: the node cannot go on safely.

@@ -282,3 +282,18 @@ test('a follower tells its log the leader\'s high watermark, capped at what it h
   assert.equal(replica.context().highWatermark, 2);
   assert.deepEqual(noted, [2]);
 });
+
+test('a leader of a compacted topic answers a record without a key with INVALID_RECORD, as Kafka does', () => {
+  const replica = hostReplica(stateOf({ isr: [1], replicas: [1], configs: [{ name: 'cleanup.policy', value: 'compact' }] }));
+  replica.run();
+  replica.deliver(1000, 'ProduceRequest', produce('keyless', ['a']));
+  replica.run();
+  const [refused] = replica.take('ProduceResponse');
+  assert.equal(refused?.errorCode, ErrorCode.INVALID_RECORD);
+  assert.match(refused?.errorMessage ?? '', /without a key/);
+  replica.deliver(1000, 'ProduceRequest', produce('keyed', ['v'], { records: encodeRecordBatch([{ key: utf8.encode('k'), value: utf8.encode('v') }]) }));
+  replica.run();
+  const [accepted] = replica.take('ProduceResponse');
+  assert.equal(accepted?.errorCode, ErrorCode.NONE);
+  assert.equal(accepted?.baseOffset, 0, 'the refused batch took no offset');
+});

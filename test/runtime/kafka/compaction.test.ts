@@ -1,5 +1,6 @@
 // Compacted topics on a one-node cluster, through the Kafka listener: the node's cleaner
-// shrinks a compacted topic on disk.
+// shrinks a compacted topic on disk; compaction settings are checked at creation; a record
+// without a key is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
@@ -52,6 +53,55 @@ test('the node\'s cleaner shrinks a compacted topic on disk after many updates t
       return size <= 4096 + keys * 200 ? size : undefined;
     });
     assert.ok(cleaned < written / 2, `${written} bytes written, ${cleaned} on disk after cleaning`);
+    assert.equal(node.fatal(), null);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('CreateTopics takes the compaction settings, refuses bad ones naming the key, and a keyless record gets INVALID_RECORD', { timeout: 60_000 }, async () => {
+  const node = await startSingleNode();
+  try {
+    const client = await node.connect();
+    const create = (name: string, configs: Array<{ name: string; value: string }>, validateOnly = false) =>
+      client.request(ApiKeys.CreateTopics, 5, {
+        topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs }], timeoutMs: 10_000, validateOnly,
+      }).then((answer) => answer.topics[0]!);
+    const accepted = await create('events', [
+      { name: 'cleanup.policy', value: 'compact' }, { name: 'min.cleanable.dirty.ratio', value: '0.1' },
+      { name: 'min.compaction.lag.ms', value: '0' }, { name: 'max.compaction.lag.ms', value: '600000' },
+      { name: 'delete.retention.ms', value: '1000' },
+    ]);
+    assert.equal(accepted.errorCode, ErrorCode.NONE, accepted.errorMessage ?? '');
+    const refusals: Array<[string, string, string]> = [
+      ['min.cleanable.dirty.ratio', '1.5', ''],
+      ['max.compaction.lag.ms', '0', ''],
+      ['delete.retention.ms', '-2', ''],
+      ['max.compaction.lag.ms', '100', 'min.compaction.lag.ms'],
+    ];
+    for (const [key, value, alsoSet] of refusals) {
+      const configs = [{ name: 'cleanup.policy', value: 'compact' }, { name: key, value }];
+      if (alsoSet !== '') configs.push({ name: alsoSet, value: '1000' });
+      for (const validateOnly of [true, false]) {
+        const refused = await create(`bad-${key}`, configs, validateOnly);
+        assert.equal(refused.errorCode, ErrorCode.INVALID_CONFIG, `${key}=${value} (validateOnly ${validateOnly})`);
+        assert.match(refused.errorMessage ?? '', new RegExp(key.replace(/\./g, '\\.')), `the message names ${key}`);
+      }
+    }
+    const metadata = await client.request(ApiKeys.Metadata, 1, { topics: [{ name: 'bad-max.compaction.lag.ms' }] });
+    assert.notEqual(metadata.topics[0]?.errorCode, ErrorCode.NONE, 'a refused topic is not created');
+
+    const produce = (records: Uint8Array) => waitUntil('an answer from the leader', 10_000, async () => {
+      const answer = await client.request(ApiKeys.Produce, 8, { acks: -1, timeoutMs: 2000, topicData: [{ name: 'events', partitionData: [{ index: 0, records }] }] });
+      const response = answer.responses[0]?.partitionResponses[0];
+      return response !== undefined && response.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER && response.errorCode !== ErrorCode.LEADER_NOT_AVAILABLE ? response : undefined;
+    });
+    const keyless = await produce(encodeRecordBatch([{ key: null, value: utf8.encode('no key') }]));
+    assert.equal(keyless.errorCode, ErrorCode.INVALID_RECORD);
+    assert.match(keyless.errorMessage ?? '', /without a key/);
+    const keyed = await produce(encodeRecordBatch([{ key: utf8.encode('k'), value: utf8.encode('v') }]));
+    assert.equal(keyed.errorCode, ErrorCode.NONE);
+    assert.equal(Number(keyed.baseOffset), 0, 'the refused batch took no offset');
     assert.equal(node.fatal(), null);
   } finally {
     await node.stop();

@@ -589,7 +589,7 @@ test('the node cleans its dirtiest compacted log, one pass at a time, and refuse
     for (let i = 0; i < 30; i++) await append('c-0', 'same'); // delete policy: never cleaned
     const keyless = await submit('a-0', { kind: 'logAppend', bytes: keyed([[null, 'v']], Date.now()), leaderEpoch: 1 });
     assert.equal(keyless.kind, 'failed');
-    assert.equal((keyless as { code: string }).code, 'invalid');
+    assert.equal((keyless as { code: string }).code, 'invalid_record', 'a keyless record is refused for what it is: the produce is answered INVALID_RECORD');
     assert.equal(await storage.cleanOnce(Date.now()), null, 'no log has been told its high watermark');
     for (const store of ['a-0', 'b-0', 'c-0']) storage.noteHighWatermark(store, 1_000);
     // Asked twice at once: the passes take turns (one offset map), the second on the next dirtiest log.
