@@ -2,7 +2,7 @@
 // turns their emitted effects into envelopes, timers and storage operations, and turns
 // arrivals and completions back into events. Run to completion: an actor handles one event
 // at a time, and messages between actors of the same node wait in the node's run queue.
-import { createActor, type AnyActorRef, type AnyStateMachine, type InspectionEvent } from 'xstate';
+import { createActor, type AnyActorRef, type AnyStateMachine } from 'xstate';
 import type { Logger } from 'pino';
 import {
   type Envelope, decodeEnvelope, decodePayload, encodeEnvelope, encodePayload,
@@ -126,15 +126,9 @@ export class NodeKernel {
   spawn(actorId: string, machine: AnyStateMachine, input: unknown): void {
     if (this.cells.has(actorId)) throw new Error(`node ${this.nodeId}: actor ${actorId} already exists`);
     const cell: ActorCell = { id: actorId, actor: undefined as unknown as AnyActorRef, mailbox: [], timers: new Map(), state: '', failed: false };
-    const actor = createActor(machine, {
-      input,
-      clock: this.options.clock,
-      inspect: (inspection: InspectionEvent) => {
-        if (inspection.type === '@xstate.snapshot' && inspection.actorRef === cell.actor) {
-          cell.state = stateName((inspection.snapshot as { value?: unknown }).value);
-        }
-      },
-    });
+    // No inspect hook: xstate would build an inspection event for every microstep of every
+    // actor; the state name is read from the snapshot once a step is over.
+    const actor = createActor(machine, { input, clock: this.options.clock });
     cell.actor = actor;
     this.cells.set(actorId, cell);
     this.options.placement?.place(actorId, this.nodeId);
@@ -156,6 +150,7 @@ export class NodeKernel {
     } finally {
       this.draining = wasDraining;
     }
+    this.readState(cell);
     if (observer !== undefined) {
       observer.started(this.options.clock.now(), actorId, machine.id, input, cell.state, this.stepEffects!.effects);
       this.stepEffects = outerStep;
@@ -305,6 +300,7 @@ export class NodeKernel {
     const observer = this.options.inputs;
     if (observer !== undefined) this.stepEffects = { cell, effects: [] };
     this.guarded(cell, () => cell.actor.send(item.event));
+    this.readState(cell);
     const effects = this.stepEffects?.effects ?? [];
     this.stepEffects = null;
     this.runAfterStep();
@@ -321,6 +317,10 @@ export class NodeKernel {
       if (cell.state !== before) line.state = cell.state;
       tracer.record(line);
     }
+  }
+
+  private readState(cell: ActorCell): void {
+    cell.state = stateName((cell.actor.getSnapshot() as { value?: unknown }).value);
   }
 
   private runAfterStep(): void {
