@@ -12,7 +12,8 @@ import { groupCoordinatorMachine } from '../actors/group/coordinator-machine.js'
 import { partitionMachine } from '../actors/partition/partition-machine.js';
 import type { EffectBatch } from '../actors/protocol/effects.js';
 import { type InputLine, effectsDigest, inputLogVersion, parseInputLine } from '../runtime/kernel/input-log.js';
-import { type ActorState, type SafeJsonLimits, safeJson } from './replay.js';
+import { stateName } from '../runtime/kernel/node-kernel.js';
+import { type ActorState, type SafeJsonLimits, safeJson, withoutConfig } from './replay.js';
 
 /** Every machine a node runs, by machine id. */
 const machines: Record<string, AnyStateMachine> = Object.fromEntries(
@@ -159,15 +160,13 @@ function takeEffects(replayed: Replayed): string {
 }
 
 function stateOf(actor: AnyActorRef): string {
-  const value = (actor.getSnapshot() as { value: unknown }).value;
-  return typeof value === 'string' ? value : JSON.stringify(value);
+  return stateName((actor.getSnapshot() as { value: unknown }).value);
 }
 
 function statesOf(node: number, live: Map<string, Replayed>, limits: Partial<SafeJsonLimits> | undefined): ActorState[] {
   return [...live.entries()].map(([actorId, { actor }]) => {
     const { context } = actor.getSnapshot() as { context: unknown };
-    const { config: _config, ...rest } = (context ?? {}) as Record<string, unknown>;
-    return { node, actor: actorId, state: stateOf(actor), context: safeJson(rest, limits) };
+    return { node, actor: actorId, state: stateOf(actor), context: safeJson(withoutConfig(context), limits) };
   });
 }
 

@@ -2,8 +2,9 @@
 // the file line by line as it is written, stopping at the first difference (or at --until).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { stateName } from '../runtime/kernel/node-kernel.js';
 import type { FaultKind } from './nemesis.js';
-import { type SimOptions, type WorkloadKind, runSimulation } from './run.js';
+import { type SimOptions, type SimResult, type WorkloadKind, runSimulation } from './run.js';
 import type { SimCluster } from './cluster.js';
 import { parseSchedule } from './schedule.js';
 import { type TraceFile, TraceFileError, readTraceFile } from './trace-file.js';
@@ -57,26 +58,52 @@ export function replayTraceFile(path: string, options: ReplayOptions = {}): Repl
   return replayTrace(trace, options);
 }
 
-export function replayTrace(trace: TraceFile, options: ReplayOptions = {}): ReplayOutcome {
+/** Where a re-run first differs from its trace file: the line (1 = the run header), and each side's text there (null where that side had ended). */
+export interface LineDivergence {
+  line: number;
+  fileLine: string | null;
+  replayLine: string | null;
+}
+
+/**
+ * Runs a trace's simulation again from its run header and compares every line it writes
+ * with the file's, stopping at the first that differs. `onMatched` sees each line that
+ * matched, with the cluster in the state that line leaves it in, and stops the run by
+ * returning true. The divergence is that line, or the file's next line when the re-run
+ * ended (unstopped) before the file did. Errors of the run are thrown.
+ */
+export function rerunTrace(
+  trace: TraceFile,
+  onMatched: (lineNumber: number, line: string, cluster: SimCluster) => boolean,
+  inputObserver?: SimOptions['inputObserver'],
+): { divergence: LineDivergence | null; result: SimResult } {
   const { lines } = trace;
-  const found: { outcome: ReplayOutcome | null } = { outcome: null };
+  let divergence: LineDivergence | null = null;
   const onTraceLine = (line: string, lineNumber: number, cluster: SimCluster): boolean => {
     const fileLine = lines[lineNumber - 1];
     if (fileLine !== line) {
-      found.outcome = { kind: 'diverged', line: lineNumber, fileLine: fileLine ?? null, replayLine: line };
+      divergence = { line: lineNumber, fileLine: fileLine ?? null, replayLine: line };
       return true;
     }
-    if (lineNumber === options.untilLine) {
-      found.outcome = { kind: 'until', line: lineNumber, replayLine: line, ...actorStates(cluster, options.limits) };
-      return true;
-    }
-    return false;
+    return onMatched(lineNumber, line, cluster);
   };
-  const result = runSimulation({ ...simOptionsFromHeader(trace.header.options), onTraceLine });
-  if (found.outcome !== null) return found.outcome;
-  if (result.traceLines < lines.length) {
-    return { kind: 'diverged', line: result.traceLines + 1, fileLine: lines[result.traceLines]!, replayLine: null };
+  const result = runSimulation({ ...simOptionsFromHeader(trace.header.options), onTraceLine, ...(inputObserver === undefined ? {} : { inputObserver }) });
+  if (divergence === null && result.stoppedAtLine === undefined && result.traceLines < lines.length) {
+    divergence = { line: result.traceLines + 1, fileLine: lines[result.traceLines]!, replayLine: null };
   }
+  return { divergence, result };
+}
+
+export function replayTrace(trace: TraceFile, options: ReplayOptions = {}): ReplayOutcome {
+  const { lines } = trace;
+  let until: ReplayOutcome | null = null;
+  const { divergence, result } = rerunTrace(trace, (lineNumber, line, cluster) => {
+    if (lineNumber !== options.untilLine) return false;
+    until = { kind: 'until', line: lineNumber, replayLine: line, ...actorStates(cluster, options.limits) };
+    return true;
+  });
+  if (divergence !== null) return { kind: 'diverged', ...divergence };
+  if (until !== null) return until;
   // Every line is the same; the bytes can still differ in the file's last newline.
   const fileHash = createHash('sha256').update(readFileSync(trace.path)).digest('hex');
   if (fileHash !== result.traceHash) {
@@ -89,14 +116,14 @@ function actorStates(cluster: SimCluster, limits: Partial<SafeJsonLimits> | unde
   const actors = cluster.actors().map((view) => ({
     node: view.node,
     actor: view.actorId,
-    state: typeof view.value === 'string' ? view.value : JSON.stringify(view.value),
+    state: stateName(view.value),
     context: safeJson(withoutConfig(view.context), limits),
   }));
   return { actors, downNodes: cluster.nodeIds.filter((id) => !cluster.isUp(id)) };
 }
 
 /** An actor's config never changes during a run and makes every row long: leave it out. */
-function withoutConfig(context: unknown): unknown {
+export function withoutConfig(context: unknown): unknown {
   if (typeof context !== 'object' || context === null || !('config' in context)) return context;
   const { config: _config, ...rest } = context as Record<string, unknown>;
   return rest;

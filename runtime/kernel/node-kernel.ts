@@ -461,6 +461,7 @@ export class NodeKernel {
   }
 }
 
-function stateName(value: unknown): string {
+/** An xstate state value as one string: its name, or the JSON of a nested state. */
+export function stateName(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }

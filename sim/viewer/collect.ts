@@ -5,8 +5,7 @@
 import type { Effect } from '../../actors/protocol/effects.js';
 import type { DeliveredInput, InputObserver } from '../../runtime/kernel/node-kernel.js';
 import type { TraceEvent } from '../../runtime/kernel/ports.js';
-import { type SafeJsonLimits, safeJson, simOptionsFromHeader } from '../replay.js';
-import { runSimulation } from '../run.js';
+import { type LineDivergence, type SafeJsonLimits, rerunTrace, safeJson } from '../replay.js';
 import type { TraceFile } from '../trace-file.js';
 
 /** What the re-run saw for one trace line. */
@@ -23,11 +22,7 @@ export interface EventDetails {
 }
 
 /** Where the re-run stopped agreeing with the file. */
-export interface Divergence {
-  /** The first trace line (1 = the run header) that differs. */
-  line: number;
-  fileLine: string | null;
-  replayLine: string | null;
+export interface Divergence extends LineDivergence {
   /** Set when the re-run threw instead of writing a different line. */
   error?: string;
 }
@@ -93,12 +88,7 @@ export function collectDetails(trace: TraceFile, limits: SafeJsonLimits = viewer
   });
   let divergence: Divergence | null = null;
   let matchedLines = 0;
-  const onTraceLine = (line: string, lineNumber: number): boolean => {
-    const fileLine = lines[lineNumber - 1];
-    if (fileLine !== line) {
-      divergence = { line: lineNumber, fileLine: fileLine ?? null, replayLine: line };
-      return true;
-    }
+  const onMatched = (lineNumber: number): boolean => {
     matchedLines = lineNumber;
     if (lineNumber < 2) return false;
     const event = events[lineNumber - 2]!;
@@ -111,14 +101,9 @@ export function collectDetails(trace: TraceFile, limits: SafeJsonLimits = viewer
     return false;
   };
   try {
-    const result = runSimulation({ ...simOptionsFromHeader(trace.header.options), onTraceLine, inputObserver });
-    if (divergence === null && result.traceLines < lines.length) {
-      divergence = { line: result.traceLines + 1, fileLine: lines[result.traceLines]!, replayLine: null };
-    }
+    divergence = rerunTrace(trace, onMatched, inputObserver).divergence;
   } catch (error) {
-    if (divergence === null) {
-      divergence = { line: matchedLines + 1, fileLine: lines[matchedLines] ?? null, replayLine: null, error: (error as Error).message };
-    }
+    divergence = { line: matchedLines + 1, fileLine: lines[matchedLines] ?? null, replayLine: null, error: (error as Error).message };
   }
   return { details, divergence };
 }
