@@ -35,6 +35,8 @@ export const metadataDirName = '__cluster_metadata';
 export interface NodeHost {
   kernel: NodeKernel;
   config: NodeConfig;
+  /** The node's logs and its cleaner (DescribeLogDirs and tests read their status). */
+  storage: NodeStorage;
   /** The port the Kafka listener is bound to (useful with port 0), or null without a broker. */
   kafkaPort: number | null;
   /**
@@ -89,7 +91,8 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
     ...(recorder === null ? {} : { inputs: recorder }),
   });
   let kafkaListener: KafkaListener | null = null;
-  metrics?.observe(kernel, () => kafkaListener?.connections() ?? null);
+  metrics?.observe(kernel, () => kafkaListener?.connections() ?? null, () => storage.logStatuses());
+  if (metrics !== null) storage.observeCleaner(metrics.cleaner);
   if (config.processRoles.includes('controller')) {
     kernel.spawn(controllerActorId, controllerMachine, {
       config: {
@@ -169,6 +172,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
   return {
     kernel,
     config,
+    storage,
     kafkaPort: kafkaListener?.port ?? null,
     controlledShutdown: async (timeoutMs: number) => {
       if (!config.processRoles.includes('broker')) return true;

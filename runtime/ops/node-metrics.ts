@@ -3,11 +3,13 @@
 // - Counters the host bumps as things happen: Kafka requests and their latency per API, and
 //   records and bytes in and out per topic (kafka-api.ts calls the KafkaApiMetrics hooks);
 //   transport envelopes and bytes (a wrapper around the transport port, kernel/metrics.ts);
-//   ISR shrinks and expands (a step observer, below).
+//   ISR shrinks and expands (a step observer, below); log cleaner passes, errors and bytes
+//   (NodeStorage's cleaner observer).
 // - Gauges computed when Prometheus scrapes, from the actors' snapshots (as the simulator's
 //   checkers read them): replicas and leaders, under-replicated, under-min-ISR and offline
 //   partitions, ISR sizes, the controller's role, term, commit index and lag, the broker's
-//   metadata offset, and consumer groups by state.
+//   metadata offset, and consumer groups by state; from the node's storage, the dirty ratio
+//   and cleaner lag of compacted logs.
 //
 // Every series carries a `node` label, so that nodes sharing a registry stay apart.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -23,6 +25,10 @@ import type { KafkaApiMetrics } from '../kafka/kafka-api.js';
 import { type KernelMetrics, createKernelMetrics, meteredTransport } from '../kernel/metrics.js';
 import type { NodeKernel } from '../kernel/node-kernel.js';
 import type { TraceEvent, Tracer, Transport } from '../kernel/ports.js';
+import type { CleanerObserver, LogStatus } from '../storage/node-storage.js';
+
+/** Compacted logs per node that get their own dirty-ratio and cleaner-lag series: the dirtiest ones (bounds the label cardinality). */
+export const cleanerSeriesPartitionsMax = 100;
 
 /** Request latency buckets, seconds: from a cached Metadata answer to a produce or fetch held for its full wait. */
 export const requestDurationBucketsSeconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -33,9 +39,14 @@ export interface NodeMetrics {
   /** The kernel's tracer port: sees every step, counts ISR changes. */
   stepObserver: Tracer;
   kafka: KafkaApiMetrics;
+  /** Hand to NodeStorage.observeCleaner: counts cleaner passes, errors and bytes. */
+  cleaner: CleanerObserver;
   meter(transport: Transport): Transport;
-  /** Starts the scrape-time gauges and ISR counting over this node's kernel; `connections` is null without a Kafka listener. */
-  observe(kernel: NodeKernel, connections: () => number | null): void;
+  /**
+   * Starts the scrape-time gauges and ISR counting over this node's kernel; `connections` is
+   * null without a Kafka listener; `logs` gives the node's open logs (NodeStorage.logStatuses).
+   */
+  observe(kernel: NodeKernel, connections: () => number | null, logs?: () => LogStatus[]): void;
   /** Stops observing: this node's gauges disappear (its counters stay, as counters do). */
   detach(): void;
 }
@@ -44,7 +55,7 @@ export function createNodeMetrics(registry: Registry, nodeId: number): NodeMetri
   const counters = countersOf(registry);
   const node = String(nodeId);
   const isr = new IsrChangeCounter(nodeId, counters);
-  const source: GaugeSource = { nodeId, kernel: null, connections: () => null };
+  const source: GaugeSource = { nodeId, kernel: null, connections: () => null, logs: () => [] };
   const gauges = gaugesOf(registry);
   return {
     kernel: createKernelMetrics(registry),
@@ -64,11 +75,21 @@ export function createNodeMetrics(registry: Registry, nodeId: number): NodeMetri
         counters.bytesOut.inc({ node, topic }, records.byteLength);
       },
     },
+    cleaner: {
+      passed: (pass) => {
+        counters.cleanerPasses.inc({ node });
+        counters.cleanerBytesRead.inc({ node }, pass.stats.bytesRead);
+        counters.cleanerBytesWritten.inc({ node }, pass.stats.bytesWritten);
+        counters.cleanerRecordsRemoved.inc({ node }, pass.stats.recordsRemoved);
+      },
+      failed: () => counters.cleanerErrors.inc({ node }),
+    },
     meter: (transport) => meteredTransport(transport, nodeId, registry),
-    observe: (kernel, connections) => {
+    observe: (kernel, connections, logs = () => []) => {
       isr.kernel = kernel;
       source.kernel = kernel;
       source.connections = connections;
+      source.logs = logs;
       gauges.sources.add(source);
     },
     detach: () => {
@@ -102,6 +123,11 @@ interface NodeCounters {
   bytesOut: Counter<'node' | 'topic'>;
   isrShrinks: Counter<'node' | 'topic'>;
   isrExpands: Counter<'node' | 'topic'>;
+  cleanerPasses: Counter<'node'>;
+  cleanerErrors: Counter<'node'>;
+  cleanerBytesRead: Counter<'node'>;
+  cleanerBytesWritten: Counter<'node'>;
+  cleanerRecordsRemoved: Counter<'node'>;
 }
 
 const countersByRegistry = new WeakMap<Registry, NodeCounters>();
@@ -112,6 +138,7 @@ function countersOf(registry: Registry): NodeCounters {
   const registers = [registry];
   const perApi = ['node', 'api'] as const;
   const perTopic = ['node', 'topic'] as const;
+  const perNode = ['node'] as const;
   const counters: NodeCounters = {
     requests: new Counter({ name: 'logmesh_kafka_requests_total', help: 'Kafka requests received by this node\'s listener, by API', labelNames: perApi, registers }),
     requestErrors: new Counter({
@@ -130,6 +157,15 @@ function countersOf(registry: Registry): NodeCounters {
     bytesOut: new Counter({ name: 'logmesh_topic_bytes_out_total', help: 'Record batch bytes fetched by consumers from this node, by topic', labelNames: perTopic, registers }),
     isrShrinks: new Counter({ name: 'logmesh_isr_shrinks_total', help: 'ISR changes that removed replicas from a partition this node leads, by topic', labelNames: perTopic, registers }),
     isrExpands: new Counter({ name: 'logmesh_isr_expands_total', help: 'ISR changes that added replicas to a partition this node leads, by topic', labelNames: perTopic, registers }),
+    cleanerPasses: new Counter({ name: 'logmesh_log_cleaner_passes_total', help: 'Log cleaner passes over a compacted log that needed cleaning', labelNames: perNode, registers }),
+    cleanerErrors: new Counter({ name: 'logmesh_log_cleaner_errors_total', help: 'Log cleaner passes that failed (the log is left as it was)', labelNames: perNode, registers }),
+    cleanerBytesRead: new Counter({
+      name: 'logmesh_log_cleaner_bytes_cleaned_total', help: 'Bytes of log the cleaner went through: offset-map builds plus segment rewrites', labelNames: perNode, registers,
+    }),
+    cleanerBytesWritten: new Counter({ name: 'logmesh_log_cleaner_bytes_written_total', help: 'Bytes of cleaned segments the cleaner swapped in', labelNames: perNode, registers }),
+    cleanerRecordsRemoved: new Counter({
+      name: 'logmesh_log_cleaner_records_removed_total', help: 'Records the cleaner removed: superseded by a later record with the same key, or expired tombstones', labelNames: perNode, registers,
+    }),
   };
   countersByRegistry.set(registry, counters);
   return counters;
@@ -184,9 +220,18 @@ interface GaugeSource {
   nodeId: number;
   kernel: NodeKernel | null;
   connections: () => number | null;
+  logs: () => LogStatus[];
 }
 
-/** What one node's actors say right now. */
+/** A compacted log as the cleaner gauges show it. */
+interface CompactedLogView {
+  topic: string;
+  partition: string;
+  dirtyRatio: number;
+  cleanerLagSeconds: number;
+}
+
+/** What one node's actors (and its compacted logs) say right now. */
 interface NodeView {
   hostedPartitions: number;
   leaderPartitions: number;
@@ -200,12 +245,34 @@ interface NodeView {
   };
   brokerMetadataOffset: number | null;
   groupsByState: Map<string, number>;
+  /** The dirtiest compacted logs, at most cleanerSeriesPartitionsMax. */
+  compacted: CompactedLogView[];
+  /** Over every compacted log of the node (Kafka's max-dirty-percent and max-compaction-delay-secs). */
+  maxDirtyRatio: number;
+  maxCleanerLagSeconds: number;
 }
 
-function viewOf(kernel: NodeKernel): NodeView {
+/** The compacted logs among `logs`, the dirtiest first, at most cleanerSeriesPartitionsMax. */
+export function compactedLogsView(logs: readonly LogStatus[]): Pick<NodeView, 'compacted' | 'maxDirtyRatio' | 'maxCleanerLagSeconds'> {
+  const compacted = logs.filter((log) => log.compacted).map((log) => {
+    // The store is the partition actor's id, `<topic>-<partition>`; topic names may hold '-'.
+    const cut = log.store.lastIndexOf('-');
+    return {
+      topic: log.store.slice(0, cut), partition: log.store.slice(cut + 1),
+      dirtyRatio: log.cleaner.dirtyRatio, cleanerLagSeconds: log.cleaner.cleanerLagMs / 1000,
+    };
+  });
+  return {
+    compacted: compacted.sort((a, b) => b.dirtyRatio - a.dirtyRatio).slice(0, cleanerSeriesPartitionsMax),
+    maxDirtyRatio: compacted.reduce((max, log) => Math.max(max, log.dirtyRatio), 0),
+    maxCleanerLagSeconds: compacted.reduce((max, log) => Math.max(max, log.cleanerLagSeconds), 0),
+  };
+}
+
+function viewOf(kernel: NodeKernel, logs: readonly LogStatus[]): NodeView {
   const view: NodeView = {
     hostedPartitions: 0, leaderPartitions: 0, underReplicated: 0, underMinIsr: 0, led: [],
-    controller: null, brokerMetadataOffset: null, groupsByState: new Map(),
+    controller: null, brokerMetadataOffset: null, groupsByState: new Map(), ...compactedLogsView(logs),
   };
   for (const actorId of kernel.actorIds()) {
     const snapshot = kernel.snapshotOf(actorId);
@@ -305,6 +372,21 @@ const gaugeSpecs: GaugeSpec[] = [
     series: (v) => [...v.groupsByState].map(([state, count]) => [{ state }, count]),
   },
   { name: 'logmesh_kafka_connections', help: 'Open Kafka client connections to this node', labelNames: [], series: (_v, s) => one(s.connections()) },
+  {
+    name: 'logmesh_log_dirty_ratio',
+    help: `Dirty bytes over cleanable bytes of each compacted log on this node (the ${cleanerSeriesPartitionsMax} dirtiest)`,
+    labelNames: ['topic', 'partition'], series: (v) => v.compacted.map((log) => [{ topic: log.topic, partition: log.partition }, log.dirtyRatio]),
+  },
+  {
+    name: 'logmesh_log_cleaner_lag_seconds',
+    help: `How long the oldest uncleaned record of a closed segment has waited, per compacted log on this node (the ${cleanerSeriesPartitionsMax} dirtiest)`,
+    labelNames: ['topic', 'partition'], series: (v) => v.compacted.map((log) => [{ topic: log.topic, partition: log.partition }, log.cleanerLagSeconds]),
+  },
+  { name: 'logmesh_log_cleaner_max_dirty_ratio', help: 'The highest dirty ratio of the compacted logs on this node', labelNames: [], series: (v) => one(v.maxDirtyRatio) },
+  {
+    name: 'logmesh_log_cleaner_max_lag_seconds', help: 'The longest any uncleaned record of a compacted log on this node has waited (Kafka\'s max-compaction-delay-secs)',
+    labelNames: [], series: (v) => one(v.maxCleanerLagSeconds),
+  },
 ];
 
 interface RegistryGauges {
@@ -324,7 +406,7 @@ function gaugesOf(registry: Registry): RegistryGauges {
   const viewsNow = (): Map<GaugeSource, NodeView> => {
     if (views === null) {
       views = new Map();
-      for (const source of gauges.sources) if (source.kernel !== null) views.set(source, viewOf(source.kernel));
+      for (const source of gauges.sources) if (source.kernel !== null) views.set(source, viewOf(source.kernel, source.logs()));
       queueMicrotask(() => { views = null; });
     }
     return views;

@@ -11,6 +11,7 @@ import {
   type CleanStats, CorruptRecordError, InvalidAppendError, InvalidRecordError, OffsetOutOfRangeError, PartitionLog, defaultLogConfig, type LogConfig,
 } from './partition-log.js';
 import { OffsetMap, defaultOffsetMapBytes } from './offset-map.js';
+import type { CleanerStatus } from './cleaner.js';
 import type { FileStoragePort } from './raft-store.js';
 
 const legalStoreName = /^[A-Za-z0-9._-]+$/;
@@ -29,6 +30,21 @@ export interface CleanerPass {
   stats: CleanStats;
 }
 
+/** Told of every cleaner pass and failure (the node's metrics). */
+export interface CleanerObserver {
+  passed(pass: CleanerPass): void;
+  failed(error: Error): void;
+}
+
+/** One open log as DescribeLogDirs and the metrics see it. */
+export interface LogStatus {
+  /** The store: the partition actor's id, `<topic>-<partition>`. */
+  store: string;
+  sizeBytes: number;
+  compacted: boolean;
+  cleaner: CleanerStatus;
+}
+
 export class NodeStorage implements StoragePort {
   private readonly logs = new Map<string, Promise<PartitionLog>>();
   private readonly queues = new Map<string, Promise<unknown>>();
@@ -40,6 +56,7 @@ export class NodeStorage implements StoragePort {
   private cleanerPass: Promise<unknown> = Promise.resolve();
   private offsetMap: OffsetMap | null = null;
   private cleanerTurn: Promise<unknown> = Promise.resolve();
+  private cleanerObserver: CleanerObserver | null = null;
 
   constructor(
     private readonly raft: FileStoragePort,
@@ -76,6 +93,16 @@ export class NodeStorage implements StoragePort {
   /** Tells a log its replica's high watermark: the cleaner compacts only below it (see PartitionLog.setHighWatermark). */
   noteHighWatermark(store: string, offset: number): void {
     this.opened.get(store)?.setHighWatermark(offset);
+  }
+
+  /** Size and cleaner status of every open log at `now`. */
+  logStatuses(now: number = Date.now()): LogStatus[] {
+    return [...this.opened].map(([store, log]) => ({ store, sizeBytes: log.sizeBytes, compacted: log.compaction.compact, cleaner: log.cleanerStatus(now) }));
+  }
+
+  /** Tells `observer` of every cleaner pass from now on (null: no one). */
+  observeCleaner(observer: CleanerObserver | null): void {
+    this.cleanerObserver = observer;
   }
 
   /**
@@ -117,6 +144,9 @@ export class NodeStorage implements StoragePort {
   cleanOnce(now: number, config: CleanerLoopConfig = defaultCleanerLoopConfig): Promise<CleanerPass | null> {
     const pass = this.cleanerTurn.then(() => this.cleanDirtiest(now, config));
     this.cleanerTurn = pass.catch(() => undefined);
+    pass.then((done) => {
+      if (done !== null) this.cleanerObserver?.passed(done);
+    }, (error: Error) => this.cleanerObserver?.failed(error));
     return pass;
   }
 

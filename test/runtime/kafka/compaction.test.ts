@@ -1,6 +1,6 @@
 // Compacted topics on a one-node cluster, through the Kafka listener: the node's cleaner
-// shrinks a compacted topic on disk; compaction settings are checked at creation; a record
-// without a key is refused.
+// shrinks a compacted topic on disk; its metrics count the bytes cleaned and show the dirty
+// ratio fall; compaction settings are checked at creation; a record without a key is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { ApiKeys } from '../../../runtime/kafka/protocol/index.js';
 import { ErrorCode } from '../../../actors/protocol/errors.js';
 import { encodeRecordBatch } from '../../../runtime/storage/record-batch.js';
+import { Registry } from 'prom-client';
+import { type KafkaClient } from '../../../runtime/kafka/client.js';
 import { startSingleNode, waitUntil } from './single-node.js';
 
 const utf8 = new TextEncoder();
@@ -53,6 +55,66 @@ test('the node\'s cleaner shrinks a compacted topic on disk after many updates t
       return size <= 4096 + keys * 200 ? size : undefined;
     });
     assert.ok(cleaned < written / 2, `${written} bytes written, ${cleaned} on disk after cleaning`);
+    assert.equal(node.fatal(), null);
+  } finally {
+    await node.stop();
+  }
+});
+
+/** The value of one series of the registry (0 when absent). */
+async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const values = (metric?.values ?? []) as Array<{ labels: Record<string, string | number>; value: number }>;
+  return values.filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)).reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Writes `rounds` batches of one update to each of `keys` keys to partition 0 (acks=all). */
+async function writeRounds(client: KafkaClient, topic: string, keys: number, rounds: number): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    const records = encodeRecordBatch(Array.from({ length: keys }, (_, k) => ({
+      key: utf8.encode(`key-${k}`), value: utf8.encode(`round ${round} of key ${k}, padded to take some room on disk`),
+    })));
+    await waitUntil(`round ${round} to be written`, 10_000, async () => {
+      const produced = await client.request(ApiKeys.Produce, 3, { acks: -1, timeoutMs: 2000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
+      return produced.responses[0]?.partitionResponses[0]?.errorCode === ErrorCode.NONE ? true : undefined;
+    });
+  }
+}
+
+test('the cleaner metrics: a pass counts bytes cleaned and the dirty ratio falls', { timeout: 60_000 }, async () => {
+  const registry = new Registry();
+  // The loop waits an hour between looks: the test runs the one pass itself.
+  const node = await startSingleNode(['log.cleaner.backoff.ms=3600000'], registry);
+  try {
+    const client = await node.connect();
+    const created = await client.request(ApiKeys.CreateTopics, 5, {
+      topics: [{
+        name: 'measured', numPartitions: 1, replicationFactor: 1, assignments: [],
+        configs: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'segment.bytes', value: '4096' }],
+      }],
+      timeoutMs: 10_000,
+    });
+    assert.equal(created.topics[0]?.errorCode, ErrorCode.NONE, created.topics[0]?.errorMessage ?? '');
+    await writeRounds(client, 'measured', 5, 60);
+    const labels = { topic: 'measured', partition: '0' };
+    // Nothing was ever cleaned: every closed segment is dirty.
+    const dirtyBefore = await waitUntil('a dirty compacted log in the metrics', 10_000, async () => {
+      const ratio = await metricValue(registry, 'logmesh_log_dirty_ratio', labels);
+      return ratio > 0.9 ? ratio : undefined;
+    });
+    assert.equal(await metricValue(registry, 'logmesh_log_cleaner_bytes_cleaned_total'), 0);
+    assert.ok(await metricValue(registry, 'logmesh_log_cleaner_max_lag_seconds') >= 0);
+    const pass = await waitUntil('a cleaning pass', 10_000, async () => (await node.host.storage.cleanOnce(Date.now())) ?? undefined);
+    assert.equal(pass.store, 'measured-0');
+    const cleaned = await metricValue(registry, 'logmesh_log_cleaner_bytes_cleaned_total');
+    assert.equal(cleaned, pass.stats.bytesRead);
+    assert.ok(cleaned > 3 * 4096, `bytes cleaned ${cleaned}`);
+    assert.equal(await metricValue(registry, 'logmesh_log_cleaner_passes_total'), 1);
+    assert.equal(await metricValue(registry, 'logmesh_log_cleaner_errors_total'), 0);
+    assert.ok(await metricValue(registry, 'logmesh_log_cleaner_records_removed_total') > 0);
+    const dirtyAfter = await metricValue(registry, 'logmesh_log_dirty_ratio', labels);
+    assert.ok(dirtyAfter < dirtyBefore, `dirty ratio ${dirtyBefore} -> ${dirtyAfter}`);
+    assert.equal(dirtyAfter, pass.stats.dirtyRatioAfter);
     assert.equal(node.fatal(), null);
   } finally {
     await node.stop();
