@@ -3,7 +3,8 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Transport } from './ports.js';
 
-export type DropReason = 'malformed' | 'wrong_cluster' | 'wrong_node' | 'unknown_actor' | 'mailbox_full' | 'actor_failed';
+/** `unauthenticated` is counted by the mesh seal (runtime/transport/mesh-auth.ts), before the kernel sees the bytes. */
+export type DropReason = 'malformed' | 'wrong_cluster' | 'wrong_node' | 'unknown_actor' | 'mailbox_full' | 'actor_failed' | 'unauthenticated';
 
 export interface KernelMetrics {
   envelopeSent(nodeId: number): void;

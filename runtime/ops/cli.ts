@@ -17,13 +17,14 @@ import type { SimBugs } from '../../sim/cluster.js';
 import { bugSwitches } from './bugs.js';
 import { type FaultSchedule, formatSchedule, parseSchedule } from '../../sim/schedule.js';
 import { shrinkCommand } from './shrink-cli.js';
-import { NatsTransport } from '../transport/nats.js';
+import { createKernelMetrics } from '../kernel/metrics.js';
 import { ConfigError, parseConfig } from './config.js';
 import { formatDuration, parseDuration, parseSeedRange } from './duration.js';
 import { startEmbeddedCluster } from './embedded.js';
 import { startDevCluster } from './dev.js';
 import { createLogger } from './logger.js';
 import { MeshClient } from './mesh-client.js';
+import { connectMesh, openMesh } from './mesh-connect.js';
 import { startNodeHost } from './node-host.js';
 import { registerClusterCommand } from './tools/cluster.js';
 import { registerConsumeCommand } from './tools/consume.js';
@@ -230,11 +231,15 @@ program
     }
     const config = parseConfig(text, flags.config, flags.override);
     const logger = createLogger({ name: `node-${config.nodeId}` });
-    const transport = await NatsTransport.connect({ servers: config.natsServers, prefix: config.clusterId, nodeId: config.nodeId, logger });
+    const registry = new Registry();
+    const transport = await connectMesh(config, {
+      nodeId: config.nodeId, logger,
+      onRefused: () => createKernelMetrics(registry).envelopeDropped(config.nodeId, 'unauthenticated'),
+    });
     let host;
     try {
       host = await startNodeHost({
-        config, transport, logger, registry: new Registry(),
+        config, transport, logger, registry,
         ...(flags.recordInputs === undefined ? {} : { recordInputsDir: resolve(flags.recordInputs) }),
         onFatal: (error) => {
           logger.fatal({ err: error }, `stopping: ${error.message}`);
@@ -309,6 +314,9 @@ interface MeshFlags {
   cluster: string;
   voters: string;
   timeout: number;
+  meshSecret?: string;
+  natsUser?: string;
+  natsPassword?: string;
 }
 
 function meshOptions(command: Command): Command {
@@ -316,7 +324,10 @@ function meshOptions(command: Command): Command {
     .option('--nats <url>', 'NATS server', 'nats://127.0.0.1:4222')
     .option('--cluster <id>', 'cluster id (the subject prefix)', 'logmesh')
     .option('--voters <ids>', 'controller node ids', '1,2,3')
-    .option('--timeout <time>', 'how long to wait for answers', asDuration, 5000);
+    .option('--timeout <time>', 'how long to wait for answers', asDuration, 5000)
+    .option('--nats-user <user>', 'user for nats-server, when it wants one (with --nats-password)')
+    .option('--nats-password <password>', 'password for nats-server')
+    .option('--mesh-secret <secret>', 'the cluster\'s mesh.secret, when it has one');
 }
 
 async function withMeshClient<T>(flags: MeshFlags, run: (client: MeshClient, voters: number[]) => Promise<T>): Promise<T> {
@@ -324,7 +335,10 @@ async function withMeshClient<T>(flags: MeshFlags, run: (client: MeshClient, vot
   if (voters.some((v) => !Number.isInteger(v) || v < 1)) throw new InvalidArgumentError(`--voters: expected node ids, got "${flags.voters}"`);
   const clientNode = 100_000 + Math.floor(Math.random() * 100_000);
   const logger = createLogger({ level: 'warn', toStderr: true });
-  const transport = await NatsTransport.connect({ servers: [flags.nats], prefix: flags.cluster, nodeId: clientNode, logger });
+  const transport = await connectMesh({
+    ...openMesh, clusterId: flags.cluster, natsServers: [flags.nats],
+    natsUser: flags.natsUser ?? null, natsPassword: flags.natsPassword ?? null, meshSecret: flags.meshSecret ?? null,
+  }, { nodeId: clientNode, logger });
   const client = new MeshClient(clientNode, flags.cluster, transport);
   try {
     return await run(client, voters);

@@ -3,6 +3,7 @@
 // naming the key (and the line of the file).
 import type { LogConfig } from '../storage/partition-log.js';
 import type { CleanerLoopConfig } from '../storage/node-storage.js';
+import { meshSecretBytesMin } from '../transport/mesh-auth.js';
 
 export interface NodeConfig {
   nodeId: number;
@@ -12,6 +13,15 @@ export interface NodeConfig {
   clusterId: string;
   logDirs: string[];
   natsServers: string[];
+  /** Credentials and TLS towards nats-server (null: not used). */
+  natsUser: string | null;
+  natsPassword: string | null;
+  natsNkeySeedFile: string | null;
+  natsTlsCaFile: string | null;
+  natsTlsCertFile: string | null;
+  natsTlsKeyFile: string | null;
+  /** The cluster's shared mesh secret: envelopes are sealed with it (runtime/transport/mesh-auth.ts); null: none. */
+  meshSecret: string | null;
   listeners: string;
   advertisedListeners: string;
   metricsPort: number;
@@ -105,6 +115,11 @@ const voters: Parser = (value) => {
   return ids;
 };
 
+const meshSecret: Parser = (value) => {
+  if (Buffer.byteLength(value, 'utf8') < meshSecretBytesMin) throw new Error(`expected at least ${meshSecretBytesMin} bytes (a long random string)`);
+  return value;
+};
+
 export const configKeys: Record<string, KeySpec> = {
   'node.id': { field: 'nodeId', parse: integer(1, 65535), required: true },
   'process.roles': { field: 'processRoles', parse: roles, default: ['broker', 'controller'] },
@@ -112,6 +127,15 @@ export const configKeys: Record<string, KeySpec> = {
   'cluster.id': { field: 'clusterId', parse: text, default: 'logmesh' },
   'log.dirs': { field: 'logDirs', parse: list, required: true },
   'nats.servers': { field: 'natsServers', parse: list, default: ['nats://127.0.0.1:4222'] },
+  // Mesh security: how this node proves itself to nats-server (user/password or an nkey, over
+  // TLS when a CA is given), and the secret that proves an envelope comes from a member.
+  'nats.user': { field: 'natsUser', parse: text, default: null },
+  'nats.password': { field: 'natsPassword', parse: text, default: null },
+  'nats.nkey.seed.file': { field: 'natsNkeySeedFile', parse: text, default: null },
+  'nats.tls.ca.file': { field: 'natsTlsCaFile', parse: text, default: null },
+  'nats.tls.cert.file': { field: 'natsTlsCertFile', parse: text, default: null },
+  'nats.tls.key.file': { field: 'natsTlsKeyFile', parse: text, default: null },
+  'mesh.secret': { field: 'meshSecret', parse: meshSecret, default: null },
   listeners: { field: 'listeners', parse: text, default: 'PLAINTEXT://127.0.0.1:9092' },
   'advertised.listeners': { field: 'advertisedListeners', parse: text, default: '' },
   'metrics.port': { field: 'metricsPort', parse: integer(0, 65535), default: 0 },
@@ -200,6 +224,15 @@ export function parseConfig(textContent: string, source: string, overrides: stri
   }
   if (result.groupMaxSessionTimeoutMs < result.groupMinSessionTimeoutMs) {
     throw new ConfigError(`${source}: group.max.session.timeout.ms (${result.groupMaxSessionTimeoutMs}) is below group.min.session.timeout.ms (${result.groupMinSessionTimeoutMs})`);
+  }
+  if ((result.natsUser === null) !== (result.natsPassword === null)) {
+    throw new ConfigError(`${source}: ${result.natsUser === null ? 'nats.password is set without nats.user' : 'nats.user is set without nats.password'}`);
+  }
+  if (result.natsUser !== null && result.natsNkeySeedFile !== null) {
+    throw new ConfigError(`${source}: nats.user and nats.nkey.seed.file are both set; a connection authenticates one way`);
+  }
+  if ((result.natsTlsCertFile === null) !== (result.natsTlsKeyFile === null)) {
+    throw new ConfigError(`${source}: ${result.natsTlsCertFile === null ? 'nats.tls.key.file is set without nats.tls.cert.file' : 'nats.tls.cert.file is set without nats.tls.key.file'}`);
   }
   if (result.processRoles.includes('controller') && !result.controllerQuorumVoters.includes(result.nodeId)) {
     throw new ConfigError(`${source}: controller.quorum.voters does not list node.id ${result.nodeId}, but process.roles includes controller`);

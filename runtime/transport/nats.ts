@@ -1,7 +1,7 @@
 // The real mesh: one NATS subject per node, `<prefix>.node.<nodeId>`. Envelopes are
 // published fire-and-forget; a message lost while the connection is down is recovered by
 // the protocols' own timeouts and retries, never by this layer.
-import { connect, type NatsConnection, type Subscription } from 'nats';
+import { type Authenticator, type ConnectionOptions, type NatsConnection, type Subscription, connect, nkeyAuthenticator } from 'nats';
 import type { Logger } from 'pino';
 import type { Transport } from '../kernel/ports.js';
 
@@ -13,10 +13,23 @@ export interface NatsTransportOptions {
   logger: Logger;
   user?: string;
   pass?: string;
+  /** A user nkey's seed (the `SU...` text): the server challenges, the client signs. */
+  nkeySeed?: Uint8Array;
+  /** TLS to nats-server: the CA that signed its certificate, and this client's certificate and key (mutual TLS). */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 export function nodeSubject(prefix: string, nodeId: number): string {
   return `${prefix}.node.${nodeId}`;
+}
+
+function credentials(options: NatsTransportOptions): Partial<ConnectionOptions> {
+  const authenticator: Authenticator | undefined = options.nkeySeed === undefined ? undefined : nkeyAuthenticator(options.nkeySeed);
+  return {
+    ...(options.user === undefined ? {} : { user: options.user, pass: options.pass }),
+    ...(authenticator === undefined ? {} : { authenticator }),
+    ...(options.tls === undefined ? {} : { tls: { ...options.tls } }),
+  };
 }
 
 export class NatsTransport implements Transport {
@@ -26,17 +39,27 @@ export class NatsTransport implements Transport {
 
   private constructor(private readonly connection: NatsConnection, private readonly options: NatsTransportOptions) {}
 
+  /**
+   * Connects, waiting (unbounded) for a nats-server that is not up yet; a server that is up
+   * but refuses (credentials, TLS) fails at once, since waiting would not change its answer.
+   */
   static async connect(options: NatsTransportOptions): Promise<NatsTransport> {
-    const connection = await connect({
+    const connectionOptions: ConnectionOptions = {
       servers: options.servers,
       name: `logmesh-node-${options.nodeId}`,
       reconnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
-      waitOnFirstConnect: true,
-      user: options.user,
-      pass: options.pass,
-    });
+      ...credentials(options),
+    };
+    let connection: NatsConnection;
+    try {
+      connection = await connect(connectionOptions);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== 'CONNECTION_REFUSED' && code !== 'CONNECTION_TIMEOUT') throw error;
+      connection = await connect({ ...connectionOptions, waitOnFirstConnect: true });
+    }
     const transport = new NatsTransport(connection, options);
     transport.subscribe();
     void transport.watchStatus();

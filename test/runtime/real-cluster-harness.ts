@@ -172,8 +172,8 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
 // ---- nats-server and node configuration -------------------------------------------------
 
 /** Starts nats-server on 127.0.0.1:`port` and waits (bounded) until it accepts connections. */
-export async function startNatsServer(binary: string, port: number, name = 'nats-server', spawnChild = startChild): Promise<Child> {
-  const nats = spawnChild(name, binary, ['-a', '127.0.0.1', '-p', String(port)]);
+export async function startNatsServer(binary: string, port: number, name = 'nats-server', spawnChild = startChild, extraArgs: readonly string[] = []): Promise<Child> {
+  const nats = spawnChild(name, binary, ['-a', '127.0.0.1', '-p', String(port), ...extraArgs]);
   await waitFor(`${name} to accept connections on 127.0.0.1:${port}`, 10_000, async () => {
     if (!isRunning(nats)) throw new Error(`${name} exited early (${nats.exitInfo})`);
     return (await tcpAccepts(port)) ? true : undefined;
@@ -188,6 +188,8 @@ export interface NodeConfig {
   logDir: string;
   natsUrl: string;
   listenerPort: number;
+  /** More `key=value` lines (mesh security, metrics.port, ...). */
+  extraLines?: readonly string[];
 }
 
 /** Writes a server.properties with the short timeouts the real-process tests use. */
@@ -203,6 +205,7 @@ export function writeServerProperties(file: string, config: NodeConfig): void {
     'controller.quorum.heartbeat.interval.ms=100',
     'broker.heartbeat.interval.ms=300',
     'broker.session.timeout.ms=3000',
+    ...(config.extraLines ?? []),
     '',
   ].join('\n'));
 }
