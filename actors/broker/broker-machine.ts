@@ -9,7 +9,7 @@ import type { Address, Delivered, Outgoing, WireEvent, WireKind, WireMessages } 
 import { groupRequestKinds } from '../protocol/messages.js';
 import { type Effect, type EffectBatch, type TimerFired, effectfulStep } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { controllerActorId } from '../controller/controller-machine.js';
+import { controllerActorId, producerIdBlockSize } from '../controller/controller-machine.js';
 import { type MetadataImage, applyEntry, emptyImage, imageFromMessage } from '../controller/metadata-image.js';
 import {
   type GroupCoordinatorBugs, type GroupCoordinatorInput, type GroupCoordinatorSettings, groupCoordinatorMachineName, groupRequestRefusal,
@@ -72,6 +72,8 @@ export interface BrokerContext {
   lastHeartbeatAnswerMs: number;
   /** A controlled shutdown in progress: who asked, to be answered once the controller lets us go. */
   shutdown: { from: Address; requestId: string } | null;
+  /** Producer ids handed out on this node, from blocks the controller allocated. */
+  producerIds: ProducerIdBlocks;
   /** What each hosted replica was last told (by actor id). */
   replicaStates: Map<string, { topicId: string; leaderEpoch: number; partitionEpoch: number }>;
   nowMs: number;
@@ -81,7 +83,8 @@ type BrokerEvent =
   | WireEvent
   | TimerFired<'RegistrationRetryFired'>
   | TimerFired<'HeartbeatTimerFired'>
-  | TimerFired<'FetchTimeoutFired'>;
+  | TimerFired<'FetchTimeoutFired'>
+  | TimerFired<'ProducerIdRetryFired'>;
 
 type Handler = (ctx: BrokerContext, event: BrokerEvent) => Effect[];
 
@@ -355,6 +358,92 @@ const answerForAbsentReplica: Handler = (ctx, event) => {
 /** A group request for a coordinator this node does not run: NOT_COORDINATOR sends the client to look again. */
 const answerForAbsentCoordinator: Handler = (_ctx, event) => groupRequestRefusal(event as WireEvent, ErrorCode.NOT_COORDINATOR);
 
+// ---------------------------------------------------------------------------------------------
+// Producer ids: one id at a time to the node's listener and coordinators, out of blocks the
+// controller allocates (KIP-730), asked for again before the current block runs out.
+
+/** Waiting askers beyond this are told to come back (COORDINATOR_NOT_AVAILABLE, retriable). */
+export const producerIdWaitersMax = 1024;
+/** Ask for the next block once fewer ids than this are left. */
+const producerIdLowWater = Math.floor(producerIdBlockSize / 10);
+
+export interface ProducerIdBlocks {
+  /** Blocks in the order received; `next` is the first id not handed out, `end` the first past the block. */
+  blocks: Array<{ next: number; end: number }>;
+  waiting: Array<{ to: Address; requestId: string }>;
+  /** The AllocateProducerIds request in flight. */
+  asking: string | null;
+  askSeq: number;
+}
+
+function producerIdsLeft(ids: ProducerIdBlocks): number {
+  return ids.blocks.reduce((sum, b) => sum + (b.end - b.next), 0);
+}
+
+function takeProducerId(ids: ProducerIdBlocks): number | null {
+  while (ids.blocks.length > 0 && ids.blocks[0]!.next >= ids.blocks[0]!.end) ids.blocks.shift();
+  const block = ids.blocks[0];
+  if (block === undefined) return null;
+  block.next += 1;
+  return block.next - 1;
+}
+
+/** Hands out ids to whoever waits, then asks for a block if few are left (once registered). */
+function serveProducerIds(ctx: BrokerContext): Effect[] {
+  const ids = ctx.producerIds;
+  const effects: Effect[] = [];
+  while (ids.waiting.length > 0) {
+    const producerId = takeProducerId(ids);
+    if (producerId === null) break;
+    const asker = ids.waiting.shift()!;
+    effects.push(send(asker.to, 'ProducerIdResponse', { requestId: asker.requestId, errorCode: ErrorCode.NONE, producerId }));
+  }
+  // A node that never hands out ids never asks (the simulator's traces stay as they were).
+  const wanted = ids.waiting.length > 0 || (ids.blocks.length > 0 && producerIdsLeft(ids) < producerIdLowWater);
+  if (wanted && ids.asking === null && ctx.brokerEpoch >= 0) {
+    ids.askSeq += 1;
+    ids.asking = `producer-ids/${ctx.config.brokerId}/${ctx.config.incarnationId}/${ids.askSeq}`;
+    effects.push(
+      send(toController(ctx), 'AllocateProducerIdsRequest', { requestId: ids.asking, brokerId: ctx.config.brokerId, brokerEpoch: ctx.brokerEpoch }),
+      { type: 'timer.set', event: 'ProducerIdRetryFired', delayMs: ctx.config.requestTimeoutMs, jitterMs: 0 },
+    );
+  }
+  return effects;
+}
+
+const producerIdAsked: Handler = (ctx, event) => {
+  const { body, from } = event as Delivered<'ProducerIdRequest'>;
+  if (ctx.producerIds.waiting.length >= producerIdWaitersMax) {
+    return [send(from, 'ProducerIdResponse', { requestId: body.requestId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1 })];
+  }
+  ctx.producerIds.waiting.push({ to: from, requestId: body.requestId });
+  return serveProducerIds(ctx);
+};
+
+const producerIdsAnswered: Handler = (ctx, event) => {
+  const { body } = event as Delivered<'AllocateProducerIdsResponse'>;
+  const ids = ctx.producerIds;
+  if (body.requestId !== ids.asking) return []; // an answer to a request given up on
+  ids.asking = null;
+  const effects: Effect[] = [{ type: 'timer.cancel', event: 'ProducerIdRetryFired' }];
+  if (body.errorCode === ErrorCode.NONE) {
+    ids.blocks.push({ next: body.producerIdStart, end: body.producerIdStart + body.producerIdLen });
+    return [...effects, ...serveProducerIds(ctx)];
+  }
+  if (body.errorCode === ErrorCode.NOT_CONTROLLER && body.leaderHint >= 0 && body.leaderHint !== ctx.controllerNode) {
+    retarget(ctx, body.leaderHint);
+    return [...effects, ...serveProducerIds(ctx)];
+  }
+  // No leader yet, or this broker's epoch is being renewed: ask again after a backoff.
+  return [...effects, { type: 'timer.set', event: 'ProducerIdRetryFired', delayMs: ctx.config.retryBackoffMs, jitterMs: 0 }];
+};
+
+const producerIdRetry: Handler = (ctx) => {
+  if (ctx.producerIds.asking !== null) retarget(ctx, -1); // no answer in time: try the next voter
+  ctx.producerIds.asking = null;
+  return serveProducerIds(ctx);
+};
+
 const fetchTimedOut: Handler = (ctx) => {
   retarget(ctx, -1);
   return fetchRequest(ctx);
@@ -383,6 +472,10 @@ export const brokerMachine = setup({
     answerForAbsentCoordinator: effectful(answerForAbsentCoordinator),
     shutdownRequested: effectful(shutdownRequested),
     sessionLostWhileShuttingDown: effectful(sessionLostWhileShuttingDown),
+    producerIdAsked: effectful(producerIdAsked),
+    producerIdsAnswered: effectful(producerIdsAnswered),
+    producerIdRetry: effectful(producerIdRetry),
+    serveProducerIds: effectful((ctx) => serveProducerIds(ctx)),
   },
   guards: {
     registrationAccepted: ({ event }) => event.type === 'BrokerRegistrationResponse' && event.body.errorCode === ErrorCode.NONE,
@@ -401,6 +494,7 @@ export const brokerMachine = setup({
     image: emptyImage(),
     lastHeartbeatAnswerMs: 0,
     replicaStates: new Map(),
+    producerIds: { blocks: [], waiting: [], asking: null, askSeq: 0 },
     shutdown: null,
     nowMs: 0,
   }),
@@ -413,6 +507,9 @@ export const brokerMachine = setup({
     OffsetForLeaderEpochRequest: { actions: 'answerForAbsentReplica' },
     ListOffsetsRequest: { actions: 'answerForAbsentReplica' },
     ControlledShutdownRequest: { actions: 'shutdownRequested' },
+    ProducerIdRequest: { actions: 'producerIdAsked' },
+    AllocateProducerIdsResponse: { actions: 'producerIdsAnswered' },
+    ProducerIdRetryFired: { actions: 'producerIdRetry' },
     ...Object.fromEntries([...groupRequestKinds].map((kind) => [kind, { actions: 'answerForAbsentCoordinator' as const }])),
   },
   states: {
@@ -427,7 +524,7 @@ export const brokerMachine = setup({
       },
     },
     running: {
-      entry: 'startSession',
+      entry: ['startSession', 'serveProducerIds'],
       exit: 'endSession',
       on: {
         HeartbeatTimerFired: { actions: 'sendHeartbeat' },

@@ -665,6 +665,37 @@ const createPartitions: Handler = (ctx, event) => {
   return effects;
 };
 
+/** Kafka's ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE: ids handed to a broker at a time. */
+export const producerIdBlockSize = 1000;
+
+/**
+ * AllocateProducerIds (KIP-730): the next block of producer ids, for a registered broker in
+ * its current epoch. The block is in the log, committed, before the broker hears of it, so a
+ * new controller never hands it out again.
+ */
+const allocateProducerIds: Handler = (ctx, event) => {
+  const { body, from } = wire(event, 'AllocateProducerIdsRequest');
+  const image = ctx.pendingImage!;
+  const broker = image.brokers.get(body.brokerId);
+  const refuse = (errorCode: number): Effect[] => send(ctx, from, 'AllocateProducerIdsResponse', {
+    requestId: body.requestId, errorCode, leaderHint: ctx.config.nodeId, producerIdStart: -1, producerIdLen: 0,
+  });
+  if (broker === undefined) return refuse(ErrorCode.BROKER_ID_NOT_REGISTERED);
+  if (broker.brokerEpoch !== body.brokerEpoch) return refuse(ErrorCode.STALE_BROKER_EPOCH);
+  const start = image.nextProducerId;
+  if (!Number.isSafeInteger(start + producerIdBlockSize)) return refuse(ErrorCode.UNKNOWN_SERVER_ERROR);
+  const effects = appendAsLeader(ctx, [{ producerIds: { brokerId: body.brokerId, brokerEpoch: body.brokerEpoch, nextProducerId: start + producerIdBlockSize } }]);
+  ctx.pendingReplies.push({
+    index: lastIndex(ctx.log),
+    message: {
+      to: from, kind: 'AllocateProducerIdsResponse',
+      body: { requestId: body.requestId, errorCode: ErrorCode.NONE, leaderHint: ctx.config.nodeId, producerIdStart: start, producerIdLen: producerIdBlockSize },
+    },
+  });
+  effects.push(...applyCommitted(ctx));
+  return effects;
+};
+
 const deleteTopics: Handler = (ctx, event) => {
   const { body, from } = wire(event, 'DeleteTopicsRequest');
   const results: CreatableTopicResult[] = [];
@@ -730,6 +761,8 @@ const redirectToLeader: Handler = (ctx, event) => {
       return send(ctx, request.from, 'DeleteTopicsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [] });
     case 'CreatePartitionsRequest':
       return send(ctx, request.from, 'CreatePartitionsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [], offset: 0 });
+    case 'AllocateProducerIdsRequest':
+      return send(ctx, request.from, 'AllocateProducerIdsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, producerIdStart: -1, producerIdLen: 0 });
     case 'AlterPartitionRequest':
       return send(ctx, request.from, 'AlterPartitionResponse', {
         errorCode: code, leaderHint, topicId: request.body.topicId, partition: request.body.partition, leader: -1, leaderEpoch: 0,
@@ -785,6 +818,7 @@ export const controllerMachine = setup({
     serveMetadataFetch: effectful(serveMetadataFetch),
     createTopics: effectful(createTopics),
     createPartitions: effectful(createPartitions),
+    allocateProducerIds: effectful(allocateProducerIds),
     deleteTopics: effectful(deleteTopics),
     alterPartition: effectful(alterPartition),
     balanceLeaders: effectful(balanceLeaders),
@@ -840,6 +874,7 @@ export const controllerMachine = setup({
     MetadataFetchRequest: { actions: 'redirectToLeader' },
     CreateTopicsRequest: { actions: 'redirectToLeader' },
     CreatePartitionsRequest: { actions: 'redirectToLeader' },
+    AllocateProducerIdsRequest: { actions: 'redirectToLeader' },
     DeleteTopicsRequest: { actions: 'redirectToLeader' },
     AlterPartitionRequest: { actions: 'redirectToLeader' },
   },
@@ -902,6 +937,7 @@ export const controllerMachine = setup({
         MetadataFetchRequest: { actions: 'serveMetadataFetch' },
         CreateTopicsRequest: { actions: 'createTopics' },
         CreatePartitionsRequest: { actions: 'createPartitions' },
+        AllocateProducerIdsRequest: { actions: 'allocateProducerIds' },
         DeleteTopicsRequest: { actions: 'deleteTopics' },
         AlterPartitionRequest: { actions: 'alterPartition' },
         LeaderBalanceTimerFired: { actions: 'balanceLeaders' },

@@ -11,10 +11,12 @@ export interface MetadataImage {
   brokers: Map<number, BrokerState>;
   topicsByName: Map<string, TopicState>;
   topicNamesById: Map<string, string>;
+  /** The first producer id no broker has been given yet. */
+  nextProducerId: number;
 }
 
 export function emptyImage(): MetadataImage {
-  return { offset: 0, brokers: new Map(), topicsByName: new Map(), topicNamesById: new Map() };
+  return { offset: 0, brokers: new Map(), topicsByName: new Map(), topicNamesById: new Map(), nextProducerId: 0 };
 }
 
 export function partitionOf(image: MetadataImage, topicId: string, partition: number): PartitionRecord | undefined {
@@ -69,6 +71,9 @@ function applyRecord(image: MetadataImage, record: MetadataRecord, index: number
       image.topicsByName.delete(name);
       image.topicNamesById.delete(record.removeTopic.topicId);
     }
+  } else if ('producerIds' in record) {
+    // Blocks only move forward, whatever the order they are read in.
+    image.nextProducerId = Math.max(image.nextProducerId, record.producerIds.nextProducerId);
   }
   // leaderChange records carry no state: they commit a new leader's term.
 }
@@ -84,12 +89,13 @@ export function imageToMessage(image: MetadataImage): MetadataImageMessage {
       partitions: t.partitions.filter((p) => p !== undefined).map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
       configs: t.configs.map((c) => ({ ...c })),
     }));
-  return { offset: image.offset, brokers, topics };
+  return { offset: image.offset, brokers, topics, nextProducerId: image.nextProducerId };
 }
 
 export function imageFromMessage(message: MetadataImageMessage): MetadataImage {
   const image = emptyImage();
   image.offset = message.offset;
+  image.nextProducerId = message.nextProducerId ?? 0;
   for (const b of message.brokers) image.brokers.set(b.brokerId, { ...b });
   for (const t of message.topics) {
     image.topicsByName.set(t.name, {

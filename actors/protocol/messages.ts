@@ -37,6 +37,8 @@ export interface PartitionRecord {
 }
 export interface PartitionChangeRecord { topicId: string; partition: number; isr: number[]; leader: number }
 export interface RemoveTopicRecord { topicId: string }
+/** A block of producer ids handed to a broker: the next block starts at nextProducerId (KRaft's ProducerIdsRecord). */
+export interface ProducerIdsRecord { brokerId: number; brokerEpoch: number; nextProducerId: number }
 
 export type MetadataRecord =
   | { leaderChange: LeaderChangeRecord }
@@ -46,7 +48,8 @@ export type MetadataRecord =
   | { topic: TopicRecord }
   | { partition: PartitionRecord }
   | { partitionChange: PartitionChangeRecord }
-  | { removeTopic: RemoveTopicRecord };
+  | { removeTopic: RemoveTopicRecord }
+  | { producerIds: ProducerIdsRecord };
 
 export interface LogEntry {
   index: number;
@@ -73,6 +76,8 @@ export interface MetadataImageMessage {
   offset: number;
   brokers: BrokerState[];
   topics: TopicState[];
+  /** The first producer id no broker has been given yet. */
+  nextProducerId: number;
 }
 
 export interface AppendEntriesRequest {
@@ -142,6 +147,12 @@ export interface CreatePartitionsResponse {
   results: CreatableTopicResult[];
   offset: number;
 }
+/** A broker asks the controller for a block of producer ids (Kafka's AllocateProducerIds, KIP-730). */
+export interface AllocateProducerIdsRequest { requestId: string; brokerId: number; brokerEpoch: number }
+export interface AllocateProducerIdsResponse { requestId: string; errorCode: number; leaderHint: number; producerIdStart: number; producerIdLen: number }
+/** An actor or the Kafka listener of a node asks its broker for one producer id. */
+export interface ProducerIdRequest { requestId: string }
+export interface ProducerIdResponse { requestId: string; errorCode: number; producerId: number }
 export interface DescribeQuorumRequest { requestId: string }
 export interface DescribeQuorumResponse {
   requestId: string;
@@ -402,6 +413,10 @@ export interface WireMessages {
   DeleteGroupsResponse: DeleteGroupsResponse;
   OffsetDeleteRequest: OffsetDeleteRequest;
   OffsetDeleteResponse: OffsetDeleteResponse;
+  AllocateProducerIdsRequest: AllocateProducerIdsRequest;
+  AllocateProducerIdsResponse: AllocateProducerIdsResponse;
+  ProducerIdRequest: ProducerIdRequest;
+  ProducerIdResponse: ProducerIdResponse;
 }
 export type WireKind = keyof WireMessages;
 export const wireKinds: readonly WireKind[] = [
@@ -423,6 +438,8 @@ export const wireKinds: readonly WireKind[] = [
   'ListGroupsRequest', 'ListGroupsResponse',
   'DeleteGroupsRequest', 'DeleteGroupsResponse',
   'OffsetDeleteRequest', 'OffsetDeleteResponse',
+  'AllocateProducerIdsRequest', 'AllocateProducerIdsResponse',
+  'ProducerIdRequest', 'ProducerIdResponse',
 ];
 
 /** Requests addressed to a partition replica; a node without that replica lets its broker answer. */

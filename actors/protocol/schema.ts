@@ -83,6 +83,7 @@ message MetadataRecord {
     PartitionRecord partition = 6;
     PartitionChangeRecord partition_change = 7;
     RemoveTopicRecord remove_topic = 8;
+    ProducerIdsRecord producer_ids = 20;
   }
 }
 // A topic-level configuration override (retention.ms, min.insync.replicas, ...).
@@ -112,6 +113,8 @@ message PartitionChangeRecord {
   sint32 leader = 4;
 }
 message RemoveTopicRecord { string topic_id = 1; }
+// Producer ids are int64 in Kafka; carried as double, exact to 2^53 like offsets.
+message ProducerIdsRecord { uint32 broker_id = 1; uint32 broker_epoch = 2; double next_producer_id = 3; }
 
 // A whole metadata state, used for Raft snapshots and snapshot-based catch-up.
 message BrokerState {
@@ -131,6 +134,7 @@ message MetadataImage {
   uint32 offset = 1;
   repeated BrokerState brokers = 2;
   repeated TopicState topics = 3;
+  double next_producer_id = 20;
 }
 
 // ---- Brokers and clients talking to the controller ----
@@ -217,6 +221,19 @@ message CreatePartitionsResponse {
   repeated CreatableTopicResult results = 4;
   uint32 offset = 5;
 }
+// A broker asks the active controller for a block of producer ids (KIP-730); the block is
+// committed to the metadata log before it is handed out, so no id is ever given twice.
+message AllocateProducerIdsRequest { string request_id = 1; uint32 broker_id = 2; uint32 broker_epoch = 3; }
+message AllocateProducerIdsResponse {
+  string request_id = 1;
+  sint32 error_code = 2;
+  sint32 leader_hint = 3;
+  double producer_id_start = 4;
+  uint32 producer_id_len = 5;
+}
+// An actor or the Kafka listener of a node asks its broker for one producer id.
+message ProducerIdRequest { string request_id = 1; }
+message ProducerIdResponse { string request_id = 1; sint32 error_code = 2; double producer_id = 3; }
 message DescribeQuorumRequest { string request_id = 1; }
 message DescribeQuorumResponse {
   string request_id = 1;

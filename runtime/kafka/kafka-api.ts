@@ -55,10 +55,12 @@ export const clientWaitMsMax = 60_000;
 
 type Answer = Uint8Array | null;
 
+/** How long InitProducerId waits for the broker (a block may have to come from the controller). */
+const producerIdTimeoutMs = 5000;
+
 export class KafkaApi {
   private readonly mesh: MeshPort;
   private readonly groups: GroupApi;
-  private producerIdSeq = 0;
 
   constructor(private readonly options: KafkaApiOptions) {
     this.mesh = new MeshPort(options.kernel, options.endpoint);
@@ -380,15 +382,20 @@ export class KafkaApi {
    * Producer ids are unique across the cluster without asking anyone: the broker epoch (the
    * metadata offset of this broker's registration, never reused) in the high bits.
    */
-  private initProducerId(request: Extract<DecodedRequest, { apiKey: 22 }>): Answer {
+  /**
+   * An idempotent producer's id comes from this node's broker, out of a block the controller
+   * committed (so no id is ever handed out twice, across restarts and nodes alike). Transactional
+   * ids are not served yet: COORDINATOR_NOT_AVAILABLE.
+   */
+  private async initProducerId(request: Extract<DecodedRequest, { apiKey: 22 }>): Promise<Answer> {
     const body = request.body as RequestBody<22>;
-    if (body.transactionalId !== null && body.transactionalId !== '') {
-      return this.reply(request, { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 });
-    }
-    const brokerEpoch = this.broker()?.brokerEpoch ?? -1;
-    if (brokerEpoch < 0) return this.reply(request, { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 });
-    this.producerIdSeq += 1;
-    return this.reply(request, { throttleTimeMs: 0, errorCode: 0, producerId: brokerEpoch * 65536 + (this.producerIdSeq % 65536), producerEpoch: 0 });
+    const refuse = (errorCode: number): Answer => this.reply(request, { throttleTimeMs: 0, errorCode, producerId: -1, producerEpoch: -1 });
+    if (body.transactionalId !== null && body.transactionalId !== '') return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const answer = await this.mesh.request({ node: this.options.kernel.nodeId, actor: brokerActorId }, 'ProducerIdRequest',
+      { requestId: this.mesh.nextRequestId() }, 'ProducerIdResponse', producerIdTimeoutMs);
+    if (answer === null) return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (answer.errorCode !== ErrorCode.NONE) return refuse(answer.errorCode);
+    return this.reply(request, { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: answer.producerId, producerEpoch: 0 });
   }
 
   /** SASL is not offered. */

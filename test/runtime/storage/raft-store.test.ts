@@ -48,6 +48,7 @@ const image: MetadataImageMessage = {
     name: 'orders', topicId: 'tid', configs: [],
     partitions: [{ topicId: 'tid', partition: 0, replicas: [1, 2], isr: [2], leader: 2, leaderEpoch: 1, partitionEpoch: 5 }],
   }],
+  nextProducerId: 3000,
 };
 
 const logPath = () => path.join(tmp, STORE, 'log');
