@@ -6,7 +6,7 @@
 // replicas this node does not have with where the leader is.
 import { and, setup } from 'xstate';
 import type { Address, Delivered, Outgoing, WireEvent, WireKind, WireMessages } from '../protocol/messages.js';
-import { groupRequestKinds } from '../protocol/messages.js';
+import { groupRequestKinds, txnRequestKinds } from '../protocol/messages.js';
 import { type Effect, type EffectBatch, type TimerFired, effectfulStep } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { controllerActorId, producerIdBlockSize } from '../controller/controller-machine.js';
@@ -15,6 +15,7 @@ import {
   type GroupCoordinatorBugs, type GroupCoordinatorInput, type GroupCoordinatorSettings, groupCoordinatorMachineName, groupRequestRefusal,
 } from '../group/coordinator-machine.js';
 import { consumerOffsetsTopic, groupCoordinatorActorId } from '../group/offsets-topic.js';
+import { txnRequestRefusal } from '../txn/coordinator-machine.js';
 import {
   type PartitionConfig, type PartitionInput, type PartitionTimings, partitionActorId, partitionMachineName,
 } from '../partition/partition-machine.js';
@@ -444,6 +445,9 @@ const producerIdRetry: Handler = (ctx) => {
   return serveProducerIds(ctx);
 };
 
+/** A transaction request for a coordinator this node does not run: NOT_COORDINATOR, as for groups. */
+const answerForAbsentTxnCoordinator: Handler = (_ctx, event) => txnRequestRefusal(event as WireEvent, ErrorCode.NOT_COORDINATOR);
+
 const fetchTimedOut: Handler = (ctx) => {
   retarget(ctx, -1);
   return fetchRequest(ctx);
@@ -470,6 +474,7 @@ export const brokerMachine = setup({
     alterPartitionAnswered: effectful(alterPartitionAnswered),
     answerForAbsentReplica: effectful(answerForAbsentReplica),
     answerForAbsentCoordinator: effectful(answerForAbsentCoordinator),
+    answerForAbsentTxnCoordinator: effectful(answerForAbsentTxnCoordinator),
     shutdownRequested: effectful(shutdownRequested),
     sessionLostWhileShuttingDown: effectful(sessionLostWhileShuttingDown),
     producerIdAsked: effectful(producerIdAsked),
@@ -511,6 +516,7 @@ export const brokerMachine = setup({
     AllocateProducerIdsResponse: { actions: 'producerIdsAnswered' },
     ProducerIdRetryFired: { actions: 'producerIdRetry' },
     ...Object.fromEntries([...groupRequestKinds].map((kind) => [kind, { actions: 'answerForAbsentCoordinator' as const }])),
+    ...Object.fromEntries([...txnRequestKinds].map((kind) => [kind, { actions: 'answerForAbsentTxnCoordinator' as const }])),
   },
   states: {
     registering: {

@@ -25,15 +25,15 @@ import type {
 import { acksAll, consumerReplicaId } from '../protocol/messages.js';
 import { type Effect, type EffectBatch, type TimerFired, effectfulStep } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { attributeBits, readBatchHeader } from '../protocol/record-batch.js';
-import { decodeRecords, encodeRecordBatch, type RecordInput } from '../protocol/records.js';
+import { readLoadedBatches } from '../protocol/coordinator-load.js';
+import { encodeRecordBatch, type RecordInput } from '../protocol/records.js';
 import { partitionActorId } from '../partition/partition-machine.js';
 import {
   type GroupConfig, type GroupReply, type GroupState, type GroupStep, defaultGroupConfig, describeGroup, heartbeat, join, leave,
   listGroupsEntry, newGroup, nextWakeAtMs, rebalance, sync, tick, unload,
 } from './group-state.js';
 import {
-  type GroupMetadataValue, type OffsetCommitValue, OffsetsRecordError, decodeOffsetsRecord, encodeGroupMetadataValue,
+  type GroupMetadataValue, type OffsetCommitValue, decodeOffsetsRecord, encodeGroupMetadataValue,
   encodeOffsetCommitValue, encodeOffsetsKey,
 } from './offsets-records.js';
 import { decodeSubscription } from './consumer-protocol.js';
@@ -838,33 +838,12 @@ const loadAnswered: Handler = (ctx, event) => {
 
 /** Applies what a load read returned; afterwards loadOffset is past the last record read. */
 function applyLoaded(ctx: CoordinatorContext, response: FetchResponse): Effect[] {
-  const effects: Effect[] = [];
-  const bytes = response.records;
-  const from = ctx.loadOffset;
-  let position = 0;
-  while (position < bytes.length) {
-    let header;
-    try {
-      header = readBatchHeader(bytes, position);
-    } catch {
-      break; // a partial batch at the end of the read
-    }
-    if (position + header.sizeBytes > bytes.length) break;
-    position += header.sizeBytes;
-    ctx.loadOffset = Math.max(ctx.loadOffset, header.lastOffset + 1);
-    if ((header.attributes & attributeBits.control) !== 0) continue;
-    try {
-      for (const record of decodeRecords(bytes, header)) {
-        if (record.offset < from) continue;
-        applyRecord(ctx, record.key, record.value);
-        ctx.loadedRecords += 1;
-      }
-    } catch (error) {
-      const reason = error instanceof OffsetsRecordError || error instanceof Error ? error.message : String(error);
-      effects.push({ type: 'note', level: 'warn', message: `${selfName(ctx)}: skipped the batch at offset ${header.baseOffset} while loading: ${reason}` });
-    }
-  }
-  return effects;
+  const loaded = readLoadedBatches(response.records, ctx.loadOffset, (record) => {
+    applyRecord(ctx, record.key, record.value);
+    ctx.loadedRecords += 1;
+  });
+  ctx.loadOffset = loaded.nextOffset;
+  return loaded.problems.map((problem): Effect => ({ type: 'note', level: 'warn', message: `${selfName(ctx)}: while loading, ${problem}` }));
 }
 
 function applyRecord(ctx: CoordinatorContext, key: Uint8Array | null, value: Uint8Array | null): void {

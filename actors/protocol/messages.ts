@@ -153,6 +153,46 @@ export interface AllocateProducerIdsResponse { requestId: string; errorCode: num
 /** An actor or the Kafka listener of a node asks its broker for one producer id. */
 export interface ProducerIdRequest { requestId: string }
 export interface ProducerIdResponse { requestId: string; errorCode: number; producerId: number }
+/** A topic partition of a transaction. */
+export interface TxnTopicPartition { topic: string; partition: number }
+/** InitProducerId with a transactional id, from the Kafka listener to the id's transaction coordinator. */
+export interface InitTxnProducerRequest {
+  requestId: string;
+  transactionalId: string;
+  transactionTimeoutMs: number;
+  /** The producer's current id and epoch (KIP-360), or -1 and -1. */
+  producerId: number;
+  producerEpoch: number;
+}
+export interface InitTxnProducerResponse { requestId: string; errorCode: number; producerId: number; producerEpoch: number }
+/** AddPartitionsToTxn (and AddOffsetsToTxn, as the offsets partition of its group). */
+export interface AddPartitionsToTxnRequest {
+  requestId: string;
+  transactionalId: string;
+  producerId: number;
+  producerEpoch: number;
+  partitions: TxnTopicPartition[];
+}
+export interface AddPartitionsToTxnResponse { requestId: string; errorCode: number }
+export interface EndTxnRequest { requestId: string; transactionalId: string; producerId: number; producerEpoch: number; commit: boolean }
+export interface EndTxnResponse { requestId: string; errorCode: number }
+/**
+ * A transaction marker for one partition (Kafka's WriteTxnMarkers), from a transaction
+ * coordinator through its node's broker, which knows the partition's leader, to that leader;
+ * the answer goes to replyTo.
+ */
+export interface WriteTxnMarkerRequest {
+  requestId: string;
+  replyTo: Address;
+  topic: string;
+  partition: number;
+  producerId: number;
+  producerEpoch: number;
+  commit: boolean;
+  /** The coordinator's epoch: the leader epoch of its __transaction_state partition. */
+  coordinatorEpoch: number;
+}
+export interface WriteTxnMarkerResponse { requestId: string; errorCode: number; topic: string; partition: number }
 export interface DescribeQuorumRequest { requestId: string }
 export interface DescribeQuorumResponse {
   requestId: string;
@@ -417,6 +457,14 @@ export interface WireMessages {
   AllocateProducerIdsResponse: AllocateProducerIdsResponse;
   ProducerIdRequest: ProducerIdRequest;
   ProducerIdResponse: ProducerIdResponse;
+  InitTxnProducerRequest: InitTxnProducerRequest;
+  InitTxnProducerResponse: InitTxnProducerResponse;
+  AddPartitionsToTxnRequest: AddPartitionsToTxnRequest;
+  AddPartitionsToTxnResponse: AddPartitionsToTxnResponse;
+  EndTxnRequest: EndTxnRequest;
+  EndTxnResponse: EndTxnResponse;
+  WriteTxnMarkerRequest: WriteTxnMarkerRequest;
+  WriteTxnMarkerResponse: WriteTxnMarkerResponse;
 }
 export type WireKind = keyof WireMessages;
 export const wireKinds: readonly WireKind[] = [
@@ -440,14 +488,20 @@ export const wireKinds: readonly WireKind[] = [
   'OffsetDeleteRequest', 'OffsetDeleteResponse',
   'AllocateProducerIdsRequest', 'AllocateProducerIdsResponse',
   'ProducerIdRequest', 'ProducerIdResponse',
+  'InitTxnProducerRequest', 'InitTxnProducerResponse',
+  'AddPartitionsToTxnRequest', 'AddPartitionsToTxnResponse',
+  'EndTxnRequest', 'EndTxnResponse',
+  'WriteTxnMarkerRequest', 'WriteTxnMarkerResponse',
 ];
 
 /** Requests addressed to a partition replica; a node without that replica lets its broker answer. */
 export const partitionRequestKinds: ReadonlySet<string> = new Set(['ProduceRequest', 'FetchRequest', 'OffsetForLeaderEpochRequest', 'ListOffsetsRequest']);
 /** Requests addressed to a group coordinator; a node without that coordinator lets its broker answer. */
 export const groupRequestKinds: ReadonlySet<string> = new Set(['JoinGroupRequest', 'SyncGroupRequest', 'HeartbeatRequest', 'LeaveGroupRequest', 'OffsetCommitRequest', 'OffsetFetchRequest', 'DescribeGroupsRequest', 'ListGroupsRequest', 'DeleteGroupsRequest', 'OffsetDeleteRequest']);
+/** Requests addressed to a transaction coordinator; a node without that coordinator lets its broker answer. */
+export const txnRequestKinds: ReadonlySet<string> = new Set(['InitTxnProducerRequest', 'AddPartitionsToTxnRequest', 'EndTxnRequest']);
 /** Requests that the broker answers when the actor they are addressed to does not exist. */
-export const fallbackRequestKinds: ReadonlySet<string> = new Set([...partitionRequestKinds, ...groupRequestKinds]);
+export const fallbackRequestKinds: ReadonlySet<string> = new Set([...partitionRequestKinds, ...groupRequestKinds, ...txnRequestKinds]);
 
 /** A message as an actor receives it: the payload plus who sent it and when it arrived. */
 export type Delivered<K extends WireKind> = {

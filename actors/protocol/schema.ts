@@ -234,6 +234,45 @@ message AllocateProducerIdsResponse {
 // An actor or the Kafka listener of a node asks its broker for one producer id.
 message ProducerIdRequest { string request_id = 1; }
 message ProducerIdResponse { string request_id = 1; sint32 error_code = 2; double producer_id = 3; }
+// ---- Transactions ----
+// Producer ids and epochs: int64 and int16 in Kafka; ids carried as double like offsets.
+message TxnTopicPartition { string topic = 1; uint32 partition = 2; }
+message InitTxnProducerRequest {
+  string request_id = 1;
+  string transactional_id = 2;
+  sint32 transaction_timeout_ms = 3;
+  double producer_id = 4;
+  sint32 producer_epoch = 5;
+}
+message InitTxnProducerResponse { string request_id = 1; sint32 error_code = 2; double producer_id = 3; sint32 producer_epoch = 4; }
+message AddPartitionsToTxnRequest {
+  string request_id = 1;
+  string transactional_id = 2;
+  double producer_id = 3;
+  sint32 producer_epoch = 4;
+  repeated TxnTopicPartition partitions = 5;
+}
+message AddPartitionsToTxnResponse { string request_id = 1; sint32 error_code = 2; }
+message EndTxnRequest {
+  string request_id = 1;
+  string transactional_id = 2;
+  double producer_id = 3;
+  sint32 producer_epoch = 4;
+  bool commit = 5;
+}
+message EndTxnResponse { string request_id = 1; sint32 error_code = 2; }
+message ActorAddress { uint32 node = 1; string actor = 2; }
+message WriteTxnMarkerRequest {
+  string request_id = 1;
+  ActorAddress reply_to = 2;
+  string topic = 3;
+  uint32 partition = 4;
+  double producer_id = 5;
+  sint32 producer_epoch = 6;
+  bool commit = 7;
+  sint32 coordinator_epoch = 8;
+}
+message WriteTxnMarkerResponse { string request_id = 1; sint32 error_code = 2; string topic = 3; uint32 partition = 4; }
 message DescribeQuorumRequest { string request_id = 1; }
 message DescribeQuorumResponse {
   string request_id = 1;

@@ -306,6 +306,11 @@ export function completion(meta: TxnMetadata, nowMs: number): TxnTransit {
   return transitFrom(meta, { state: meta.state === 'PrepareCommit' ? 'CompleteCommit' : 'CompleteAbort', partitions: [], lastUpdateMs: nowMs });
 }
 
+/** The removal of an expired id: written as a tombstone; once it is in the log the id is forgotten. */
+export function expiry(meta: TxnMetadata, nowMs: number): TxnTransit {
+  return transitFrom(meta, { state: 'Dead', partitions: [], lastUpdateMs: nowMs });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Timers
 
