@@ -11,6 +11,7 @@ import {
 import {
   type CoordinatorContext, type GroupCoordinatorSettings, defaultGroupCoordinatorSettings, groupCoordinatorMachine, groupCoordinatorMachineName,
 } from '../actors/group/coordinator-machine.js';
+import { txnCoordinatorMachine, txnCoordinatorMachineName } from '../actors/txn/coordinator-machine.js';
 import { defaultGroupConfig } from '../actors/group/group-state.js';
 import { isGroupCoordinatorActorId } from '../actors/group/offsets-topic.js';
 import { type InputObserver, NodeKernel } from '../runtime/kernel/node-kernel.js';
@@ -297,7 +298,7 @@ export class SimCluster {
       tracer: this.tracer,
       placement: this.placement,
       onActorFailure: (actor, error) => this.onActorFailure(id, actor, error),
-      machines: { [partitionMachineName]: partitionMachine, [groupCoordinatorMachineName]: groupCoordinatorMachine },
+      machines: { [partitionMachineName]: partitionMachine, [groupCoordinatorMachineName]: groupCoordinatorMachine, [txnCoordinatorMachineName]: txnCoordinatorMachine },
       fallbackActor: brokerActorId,
       ...(this.inputObserver === null ? {} : { inputs: this.inputObserver(id) }),
     });

@@ -15,7 +15,10 @@ import {
   type GroupCoordinatorBugs, type GroupCoordinatorInput, type GroupCoordinatorSettings, groupCoordinatorMachineName, groupRequestRefusal,
 } from '../group/coordinator-machine.js';
 import { consumerOffsetsTopic, groupCoordinatorActorId } from '../group/offsets-topic.js';
-import { txnRequestRefusal } from '../txn/coordinator-machine.js';
+import {
+  type TxnCoordinatorInput, type TxnCoordinatorSettings, defaultTxnCoordinatorSettings, transactionStateTopic, txnCoordinatorActorId,
+  txnCoordinatorMachineName, txnRequestRefusal,
+} from '../txn/coordinator-machine.js';
 import {
   type PartitionConfig, type PartitionInput, type PartitionTimings, partitionActorId, partitionMachineName,
 } from '../partition/partition-machine.js';
@@ -42,6 +45,8 @@ export interface BrokerConfig {
   defaultMinInsyncReplicas: number;
   /** The group coordinators this node runs beside its __consumer_offsets replicas. */
   groupCoordinator: GroupCoordinatorSettings;
+  /** The transaction coordinators this node runs beside its __transaction_state replicas (Kafka's defaults when absent). */
+  txnCoordinator?: TxnCoordinatorSettings;
   bugs: BrokerBugs;
 }
 
@@ -280,6 +285,7 @@ function reconcileReplicas(ctx: BrokerContext): Effect[] {
       // A replica that already exists (perhaps still deleting an older topic of this name) learns it by message.
       effects.push(send({ node: ctx.config.brokerId, actor: actorId }, 'PartitionStateChange', state));
       if (topic.name === consumerOffsetsTopic) effects.push(...tellCoordinator(ctx, state, last === undefined));
+      if (topic.name === transactionStateTopic) effects.push(...tellTxnCoordinator(ctx, state, last === undefined));
     }
   }
   for (const [actorId, last] of [...ctx.replicaStates]) {
@@ -292,6 +298,7 @@ function reconcileReplicas(ctx: BrokerContext): Effect[] {
     };
     effects.push(send({ node: ctx.config.brokerId, actor: actorId }, 'PartitionStateChange', removed));
     if (removed.topic === consumerOffsetsTopic) effects.push(...tellCoordinator(ctx, removed, false));
+    if (removed.topic === transactionStateTopic) effects.push(...tellTxnCoordinator(ctx, removed, false));
   }
   return effects;
 }
@@ -312,6 +319,39 @@ function tellCoordinator(ctx: BrokerContext, state: WireMessages['PartitionState
   effects.push(send({ node: ctx.config.brokerId, actor: actorId }, 'PartitionStateChange', state));
   return effects;
 }
+
+/** Likewise, each __transaction_state replica here has a transaction coordinator beside it. */
+function tellTxnCoordinator(ctx: BrokerContext, state: WireMessages['PartitionStateChange'], spawn: boolean): Effect[] {
+  const actorId = txnCoordinatorActorId(state.partition);
+  const effects: Effect[] = [];
+  if (spawn) {
+    const input: TxnCoordinatorInput = {
+      config: { ...(ctx.config.txnCoordinator ?? defaultTxnCoordinatorSettings), nodeId: ctx.config.brokerId, brokerActor: brokerActorId },
+      partition: state.partition,
+    };
+    effects.push({ type: 'spawn', actorId, machine: txnCoordinatorMachineName, input });
+  }
+  effects.push(send({ node: ctx.config.brokerId, actor: actorId }, 'PartitionStateChange', state));
+  return effects;
+}
+
+/**
+ * A transaction coordinator here sends a marker: it goes to the partition's leader as this
+ * broker's metadata names it. A topic the metadata does not have needs no marker
+ * (UNKNOWN_TOPIC_OR_PARTITION tells the coordinator so); a partition without a leader is
+ * LEADER_NOT_AVAILABLE, and the coordinator sends it again later.
+ */
+const routeTxnMarker: Handler = (ctx, event) => {
+  const { body } = event as Delivered<'WriteTxnMarkerRequest'>;
+  const topic = ctx.image.topicsByName.get(body.topic);
+  const partition = topic?.partitions[body.partition];
+  const refuse = (errorCode: number): Effect[] => [
+    send(body.replyTo, 'WriteTxnMarkerResponse', { requestId: body.requestId, errorCode, topic: body.topic, partition: body.partition }),
+  ];
+  if (topic === undefined) return refuse(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (partition === undefined || partition.leader < 0) return refuse(ErrorCode.LEADER_NOT_AVAILABLE);
+  return [send({ node: partition.leader, actor: partitionActorId(body.topic, body.partition) }, 'WriteTxnMarkerRequest', { ...body, replyTo: { ...body.replyTo } })];
+};
 
 /** A replica's ISR change goes to the controller under this broker's epoch. */
 const forwardAlterPartition: Handler = (ctx, event) => {
@@ -475,6 +515,7 @@ export const brokerMachine = setup({
     answerForAbsentReplica: effectful(answerForAbsentReplica),
     answerForAbsentCoordinator: effectful(answerForAbsentCoordinator),
     answerForAbsentTxnCoordinator: effectful(answerForAbsentTxnCoordinator),
+    routeTxnMarker: effectful(routeTxnMarker),
     shutdownRequested: effectful(shutdownRequested),
     sessionLostWhileShuttingDown: effectful(sessionLostWhileShuttingDown),
     producerIdAsked: effectful(producerIdAsked),
@@ -513,6 +554,7 @@ export const brokerMachine = setup({
     ListOffsetsRequest: { actions: 'answerForAbsentReplica' },
     ControlledShutdownRequest: { actions: 'shutdownRequested' },
     ProducerIdRequest: { actions: 'producerIdAsked' },
+    WriteTxnMarkerRequest: { actions: 'routeTxnMarker' },
     AllocateProducerIdsResponse: { actions: 'producerIdsAnswered' },
     ProducerIdRetryFired: { actions: 'producerIdRetry' },
     ...Object.fromEntries([...groupRequestKinds].map((kind) => [kind, { actions: 'answerForAbsentCoordinator' as const }])),

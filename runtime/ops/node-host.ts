@@ -11,6 +11,7 @@ import { defaultPartitionTimings, partitionMachine, partitionMachineName } from 
 import {
   type GroupCoordinatorSettings, defaultGroupCoordinatorSettings, groupCoordinatorMachine, groupCoordinatorMachineName,
 } from '../../actors/group/coordinator-machine.js';
+import { txnCoordinatorMachine, txnCoordinatorMachineName } from '../../actors/txn/coordinator-machine.js';
 import { NodeKernel } from '../kernel/node-kernel.js';
 import type { Transport } from '../kernel/ports.js';
 import { realClock } from '../kernel/real-clock.js';
@@ -86,7 +87,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
     placement: options.placement ?? new PlacementTable(),
     onStateChange: (actor, state) => logger.info({ actor, state }, `${actor} is now ${state}`),
     onActorFailure: (actor, error) => options.onFatal(new Error(`actor ${actor} failed: ${error.message}`)),
-    machines: { [partitionMachineName]: partitionMachine, [groupCoordinatorMachineName]: groupCoordinatorMachine },
+    machines: { [partitionMachineName]: partitionMachine, [groupCoordinatorMachineName]: groupCoordinatorMachine, [txnCoordinatorMachineName]: txnCoordinatorMachine },
     fallbackActor: brokerActorId,
     ...(recorder === null ? {} : { inputs: recorder }),
   });
