@@ -18,6 +18,9 @@ import { type InputObserver, NodeKernel } from '../runtime/kernel/node-kernel.js
 import { PlacementTable } from '../runtime/kernel/placement.js';
 import type { StoragePort, Tracer, Transport } from '../runtime/kernel/ports.js';
 import { SimDisk } from './disk.js';
+import type { CleanerBugs, SimCleanerSettings } from './log-cleaner.js';
+import type { CleanerStats } from './partition-disk.js';
+import type { CleanerCheckpoint } from '../runtime/storage/cleaner.js';
 import type { SimNetwork } from './network.js';
 import { Prng } from './prng.js';
 import { PauseGate, type Scheduler } from './scheduler.js';
@@ -84,6 +87,8 @@ export interface ActorView {
 export interface SimBugs {
   controller: ControllerBugs;
   broker: BrokerBugs;
+  /** The simulated disks' log cleaner (absent: none). */
+  cleaner?: CleanerBugs;
 }
 
 interface SimNode {
@@ -104,6 +109,12 @@ export class SimCluster {
   private readonly prng: Prng;
   /** Followers scrub their logs this often (0: never); set before the nodes boot. */
   logScrubIntervalMs = 0;
+  /**
+   * The disks clean compacted logs with these settings (null: they never do); set before the
+   * nodes boot. Off unless a workload asks, so that runs of other workloads (groups, whose
+   * __consumer_offsets is compacted) keep their traces.
+   */
+  logCleaner: SimCleanerSettings | null = null;
   /** Observes each node's actors from each boot on (the trace viewer collects payloads and states this way). */
   inputObserver: ((node: number) => InputObserver) | null = null;
 
@@ -250,6 +261,32 @@ export class SimCluster {
     return this.liveActors(() => true);
   }
 
+  /** Asks every node's cleaner for one more pass over each compacted log (see SimLogDisk.requestFinalClean). */
+  requestFinalClean(): void {
+    for (const node of this.nodes.values()) node.disk.logs.requestFinalClean();
+  }
+
+  /** Every final pass asked for has been done, on nodes that are up. */
+  finalCleanDone(): boolean {
+    return this.nodeIds.every((id) => !this.isUp(id) || this.nodes.get(id)!.disk.logs.finalCleanDone);
+  }
+
+  /** Where a replica's cleaner stands on its node's disk: offsets below firstDirtyOffset have been compacted. */
+  cleanerCheckpoint(node: number, actorId: string): CleanerCheckpoint {
+    return this.nodes.get(node)!.disk.logs.cleanerCheckpointOf(actorId);
+  }
+
+  /** The cleaners' counters over every node. */
+  cleanerStats(): CleanerStats {
+    const total: CleanerStats = {
+      passes: 0, passesAbandoned: 0, batchesCleaned: 0, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, tombstonesRemoved: 0, crashesDuringCleaning: 0,
+    };
+    for (const node of this.nodes.values()) {
+      for (const key of Object.keys(total) as Array<keyof CleanerStats>) total[key] += node.disk.logs.cleanerStats[key];
+    }
+    return total;
+  }
+
   /** The batches a replica's log holds on its node's disk, for checkers. */
   storedBatches(node: number, actorId: string): ReadonlyArray<{ bytes: Uint8Array; firstOffset: number; lastOffset: number }> {
     return this.nodes.get(node)!.disk.logs.storedBatches(actorId);
@@ -303,6 +340,9 @@ export class SimCluster {
       ...(this.inputObserver === null ? {} : { inputs: this.inputObserver(id) }),
     });
     node.kernel = kernel;
+    if (this.logCleaner !== null) {
+      node.disk.logs.startCleaner(this.logCleaner, Prng.forPurpose(this.seed, `cleaner-${id}-${node.incarnation}`), this.bugs.cleaner ?? {}, (run) => node.gate.run(run));
+    }
     kernel.spawn(controllerActorId, controllerMachine, {
       config: { ...this.timings.controller, clusterId: this.clusterId, nodeId: id, voters: this.nodeIds, bugs: this.bugs.controller },
       durable: node.disk.load(controllerActorId),

@@ -3,13 +3,20 @@
 // latencies in submission order (a flush completes after everything submitted before it, but
 // nothing waits for it), with the faults a real disk has: unsynced batches lost at a
 // crash (a random prefix of them may survive, and the next one may be torn), and bit flips
-// in stored batches that the CRC must catch, on read and at recovery.
+// in stored batches that the CRC must catch, on read and at recovery. Logs opened with a
+// compact cleanup.policy are cleaned (sim/log-cleaner.ts) while the node's cleaner runs: a pass
+// takes virtual time and swaps its batches in at once at its end, so a crash during it keeps
+// the old batches.
 import { type BatchHeader, scanBatches, setBaseOffset, setPartitionLeaderEpoch, batchFieldOffsets, readBatchHeader } from '../actors/protocol/record-batch.js';
 import type { EpochStart, LogOp, LogResult, ProducerSnapshot } from '../actors/protocol/effects.js';
 import { type ProducerStates, replayBatch, snapshotProducers } from '../actors/partition/producer-state.js';
 import { crc32c, decodeRecords } from '../runtime/storage/record-batch.js';
 import { recordSpans } from '../runtime/storage/compacted-batch.js';
 import { topicIsCompacted } from '../actors/protocol/topic-configs.js';
+import { type CleanerCheckpoint, type CompactionConfig, clampCheckpoint, defaultCompactionConfig } from '../runtime/storage/cleaner.js';
+import {
+  type CleanerBugs, type CleanerPlan, type SimCleanerSettings, compactionConfigOf, planPass, simCleanerStatus,
+} from './log-cleaner.js';
 import type { Prng } from './prng.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -39,6 +46,26 @@ interface SimLog {
   pending: Set<() => void>;
   /** cleanup.policy includes compact (from the configs it was opened with): leader appends need keys. */
   compact: boolean;
+  /** The compaction settings it was opened with. */
+  compaction: CompactionConfig;
+  /** The cleaner's checkpoint: durable, written with the swap of the pass that moved it. */
+  cleaner: CleanerCheckpoint;
+  /** The cleaning pass in progress, if any: its plan waits for the swap at its end. */
+  cleaning: CleanerPlan | null;
+}
+
+/** What the node's cleaner did, over every log of the disk. */
+export interface CleanerStats {
+  passes: number;
+  /** Passes whose batches were no longer in the log as read when the swap came (truncation, deletion). */
+  passesAbandoned: number;
+  batchesCleaned: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  recordsRemoved: number;
+  tombstonesRemoved: number;
+  /** Crashes of the node while a pass was in progress (its batches stayed as they were). */
+  crashesDuringCleaning: number;
 }
 
 export interface LogDiskStats {
@@ -54,6 +81,13 @@ export class SimLogDisk {
   private readonly logs = new Map<string, SimLog>();
   private readonly highWatermarks = new Map<string, number>();
   readonly stats: LogDiskStats = { appends: 0, batchesLostInCrash: 0, tornWrites: 0, bitFlips: 0, corruptReads: 0, batchesCutInRecovery: 0 };
+  readonly cleanerStats: CleanerStats = {
+    passes: 0, passesAbandoned: 0, batchesCleaned: 0, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, tombstonesRemoved: 0, crashesDuringCleaning: 0,
+  };
+  /** The node's cleaner while it runs (between a boot and a crash). */
+  private cleanerRun: { settings: SimCleanerSettings; bugs: CleanerBugs; timer: ReturnType<Scheduler['at']> | null } | null = null;
+  /** Logs to clean once more whatever their dirty ratio (the end of a run). */
+  private readonly finalCleans = new Set<string>();
 
   /** Latency multiplier (1: normal). */
   slowdown = 1;
@@ -65,7 +99,10 @@ export class SimLogDisk {
     const latency = (this.prng.int(logOpMinMs * 1000, logOpMaxMs * 1000) / 1000) * this.slowdown;
     const at = Math.max(this.scheduler.now + latency, log.lastCompletionMs);
     log.lastCompletionMs = at;
-    if (op.kind === 'logOpen') log.compact = topicIsCompacted(op.configs);
+    if (op.kind === 'logOpen') {
+      log.compact = topicIsCompacted(op.configs);
+      log.compaction = compactionConfigOf(op.configs);
+    }
     // Appends reach the (volatile) page cache at once; the answer comes after the latency.
     const result = op.kind === 'logAppend' ? this.append(log, op.bytes, op.leaderEpoch) : null;
     const cancel = (): void => this.scheduler.cancel(event);
@@ -121,7 +158,10 @@ export class SimLogDisk {
    */
   crash(): void {
     this.highWatermarks.clear();
+    this.stopCleaner();
+    if ([...this.logs.values()].some((log) => log.cleaning !== null)) this.cleanerStats.crashesDuringCleaning += 1;
     for (const log of this.logs.values()) {
+      log.cleaning = null;
       for (const cancel of log.pending) cancel();
       log.pending.clear();
       log.lastCompletionMs = 0;
@@ -175,10 +215,119 @@ export class SimLogDisk {
     return batch !== undefined && scanBatches(batch.bytes, 0, batch.bytes.length, crc32c).error !== null;
   }
 
+  /**
+   * Starts the node's cleaner (at boot; a crash stops it). Every intervalMs (plus jitter from
+   * its own Prng, so that other draws stay put) it starts a pass on the dirtiest compacted log
+   * that needs one, unless a pass is in progress; `gate` holds its wake-ups while the node is paused.
+   */
+  startCleaner(settings: SimCleanerSettings, prng: Prng, bugs: CleanerBugs, gate: (run: () => void) => void): void {
+    this.stopCleaner();
+    const run: NonNullable<SimLogDisk['cleanerRun']> = { settings, bugs, timer: null };
+    const wake = (): void => {
+      run.timer = this.scheduler.after(settings.intervalMs + prng.int(0, settings.intervalJitterMs), () => gate(() => {
+        if (this.cleanerRun !== run) return;
+        this.cleanerTick();
+        wake();
+      }));
+    };
+    this.cleanerRun = run;
+    wake();
+  }
+
+  stopCleaner(): void {
+    if (this.cleanerRun !== null && this.cleanerRun.timer !== null) this.scheduler.cancel(this.cleanerRun.timer);
+    this.cleanerRun = null;
+  }
+
+  /** Asks for one more pass over every compacted log, whatever its dirty ratio (before a run's final checks). */
+  requestFinalClean(): void {
+    for (const [store, log] of this.logs) if (log.compaction.compact) this.finalCleans.add(store);
+  }
+
+  /** No final pass is still asked for and none is in progress. */
+  get finalCleanDone(): boolean {
+    return this.finalCleans.size === 0 && [...this.logs.values()].every((log) => log.cleaning === null);
+  }
+
+  /** Where a log's cleaner stands (for checkers): offsets below firstDirtyOffset have been compacted. */
+  cleanerCheckpointOf(store: string): CleanerCheckpoint {
+    return this.logFor(store).cleaner;
+  }
+
+  private cleanerTick(): void {
+    const run = this.cleanerRun!;
+    if ([...this.logs.values()].some((log) => log.cleaning !== null)) return;
+    const now = this.scheduler.now;
+    let chosen: { store: string; log: SimLog; status: ReturnType<typeof simCleanerStatus> } | null = null;
+    for (const [store, log] of this.logs) {
+      if (!log.compaction.compact) continue;
+      const firstDirty = Math.max(log.cleaner.firstDirtyOffset, log.batches[0]?.firstOffset ?? log.startOffset);
+      const status = simCleanerStatus(log.batches, firstDirty, now, log.compaction, this.highWatermarks.get(store) ?? null, run.settings, run.bugs);
+      const final = this.finalCleans.has(store);
+      // A final pass asked of a log with nothing cleanable (too short, no watermark yet) is done.
+      if (status.cleanableBatches === 0) this.finalCleans.delete(store);
+      if (status.cleanableBatches === 0 || (!final && !status.needsCleaning)) continue;
+      // Final passes first, then the dirtiest log, as Kafka's cleaner picks it.
+      const better = chosen === null || (final && !this.finalCleans.has(chosen.store))
+        || (final === this.finalCleans.has(chosen.store) && status.dirtyRatio > chosen.status.dirtyRatio);
+      if (better) chosen = { store, log, status };
+    }
+    if (chosen !== null) this.startPass(chosen.store, chosen.log, chosen.status);
+  }
+
+  /** Plans a pass now and swaps it in once the pass's virtual time has gone by. */
+  private startPass(store: string, log: SimLog, status: ReturnType<typeof simCleanerStatus>): void {
+    const run = this.cleanerRun!;
+    const replaced = log.batches.slice(0, status.cleanableBatches);
+    // A batch that fails its CRC stops the pass, as CleanerCorruptionError does: a read finds it.
+    if (replaced.some((batch) => scanBatches(batch.bytes, 0, batch.bytes.length, crc32c).error !== null)) return;
+    this.finalCleans.delete(store);
+    const plan = planPass(replaced, status, log.cleaner, this.scheduler.now, log.compaction, run.settings, run.bugs);
+    if (plan === null) return;
+    this.cleanerStats.passes += 1;
+    const durationMs = run.settings.passFixedMs + plan.bytesRead / run.settings.bytesPerMs;
+    // What the pass read: the swap checks that the log still starts with exactly these.
+    const read = replaced.slice(0, plan.replacedBatches).map((batch) => ({ batch, bytes: batch.bytes }));
+    const early = run.bugs.nonAtomicSwap === true && plan.changed ? plan.batches.map((b): StoredBatch => ({ ...b, durable: true })) : [];
+    log.batches = [...early, ...log.batches];
+    const cancel = (): void => this.scheduler.cancel(event);
+    const event = this.scheduler.after(durationMs, () => {
+      log.pending.delete(cancel);
+      log.cleaning = null;
+      this.swapIn(log, plan, read, early);
+    });
+    log.pending.add(cancel);
+    log.cleaning = plan;
+  }
+
+  /** The atomic end of a pass: the plan replaces the batches it was made from, if they are still the log's first. */
+  private swapIn(log: SimLog, plan: CleanerPlan, replaced: ReadonlyArray<{ batch: StoredBatch; bytes: Uint8Array }>, early: readonly StoredBatch[]): void {
+    // A truncation, a deletion or a bit flip since the pass read them: the pass is void.
+    const at = early.length > 0 && early.every((batch, i) => log.batches[i] === batch) ? early.length : 0;
+    const intact = replaced.every(({ batch, bytes }, i) => log.batches[at + i] === batch && batch.bytes === bytes);
+    if (!intact) {
+      this.cleanerStats.passesAbandoned += 1;
+      return;
+    }
+    if (plan.changed) {
+      const cleaned: StoredBatch[] = at > 0 ? [...early] : plan.batches.map((b) => ({ ...b, durable: true }));
+      log.batches = [...cleaned, ...log.batches.slice(at + replaced.length)];
+      this.cleanerStats.batchesCleaned += replaced.length;
+      this.cleanerStats.bytesBefore += plan.bytesBefore;
+      this.cleanerStats.bytesAfter += plan.bytesAfter;
+      this.cleanerStats.recordsRemoved += plan.recordsRemoved;
+      this.cleanerStats.tombstonesRemoved += plan.tombstonesRemoved;
+    }
+    log.cleaner = clampCheckpoint(plan.checkpoint, log.batches[0]?.firstOffset ?? log.startOffset, log.logEndOffset);
+  }
+
   private logFor(store: string): SimLog {
     let log = this.logs.get(store);
     if (log === undefined) {
-      log = { startOffset: 0, batches: [], logEndOffset: 0, lastCompletionMs: 0, pending: new Set(), compact: false };
+      log = {
+        startOffset: 0, batches: [], logEndOffset: 0, lastCompletionMs: 0, pending: new Set(), compact: false, compaction: defaultCompactionConfig,
+        cleaner: { firstDirtyOffset: 0, cleaned: [] }, cleaning: null,
+      };
       this.logs.set(store, log);
     }
     return log;
@@ -227,6 +376,7 @@ export class SimLogDisk {
         log.batches = [];
         log.startOffset = 0;
         log.logEndOffset = 0;
+        log.cleaner = { firstDirtyOffset: 0, cleaned: [] };
         return { kind: 'deleted' };
       case 'logTruncate': {
         // Whole batches go: the one holding the offset and every later one.
@@ -236,6 +386,8 @@ export class SimLogDisk {
         if (kept.length > 0) log.logEndOffset = kept[kept.length - 1]!.lastOffset + 1;
         else if (firstDropped !== undefined) log.logEndOffset = firstDropped.firstOffset;
         if (kept.length === 0) log.startOffset = log.logEndOffset;
+        // What lies above the cut will be new records: not cleaned, and not first cleaned earlier.
+        log.cleaner = clampCheckpoint(log.cleaner, log.batches[0]?.firstOffset ?? log.startOffset, log.logEndOffset);
         return { kind: 'truncated', logEndOffset: log.logEndOffset };
       }
       case 'logRead':

@@ -25,20 +25,28 @@ import { checkGroups, groupCheckerNames } from './checkers/groups.js';
 import { GroupWorkload, type GroupStats } from './workloads/groups.js';
 import { consumerOffsetsTopic, offsetsPartitionFor } from '../actors/group/offsets-topic.js';
 import { partitionActorId } from '../actors/partition/partition-machine.js';
+import { CompactionReadChecker, checkCompactedLogs, compactedLatestValue, compactionCheckerNames } from './checkers/compaction.js';
+import {
+  type CompactionStats, CompactionWorkload, compactionTopicConfigs, compactionTopicName, compactionTopicPartitions,
+} from './workloads/compaction.js';
+import { defaultSimCleaner } from './log-cleaner.js';
+import type { CleanerStats } from './partition-disk.js';
 
 export const ackedMetadataDurable = 'acked-metadata-durable';
 export const actorAssertion = 'actor-assertion';
 export const eventBudget = 'event-budget';
 export const checkerNames = [
   electionSafety, logMatching, leaderCompleteness, committedAgreement, metadataConvergence, ackedMetadataDurable,
-  ...replicationCheckerNames, ...groupCheckerNames, actorAssertion, eventBudget,
+  ...replicationCheckerNames, ...groupCheckerNames, ...compactionCheckerNames, actorAssertion, eventBudget,
 ] as const;
 
 /**
  * admin: topic churn only; produce-consume: producers and consumers on one topic; groups: a
- * consumer group reading a topic the producers write; mixed: topic churn and producers and consumers.
+ * consumer group reading a topic the producers write; mixed: topic churn and producers and
+ * consumers; compaction: updates and tombstones to few keys of a compacted topic, read from
+ * the beginning again and again while the disks' cleaners rewrite it.
  */
-export const workloadKinds = ['admin', 'produce-consume', 'groups', 'mixed'] as const;
+export const workloadKinds = ['admin', 'produce-consume', 'groups', 'mixed', 'compaction'] as const;
 export type WorkloadKind = (typeof workloadKinds)[number];
 
 export function parseWorkload(text: string): WorkloadKind {
@@ -56,6 +64,8 @@ export const groupTopicName = 'orders';
 export const groupTopicPartitions = 4;
 export const groupId = 'g1';
 export const groupMembers = 3;
+/** After settling, the final cleaning passes of a compaction run must be done within this. */
+export const finalCleanMaxMs = 20_000;
 /** Faults start at the latest this long into a run, whether the data topic exists or not. */
 export const faultsStartMaxMs = 10_000;
 
@@ -102,6 +112,8 @@ const adminClientNode = 1000;
 const dataClientNode = 1001;
 /** Group members are nodes 1002, 1003, ...; the workload's own OffsetFetch comes from the next one. */
 const groupClientNodeFirst = 1002;
+/** The compaction workload's client, well above the group members' nodes. */
+const compactionClientNode = 1100;
 
 export interface SimOptions {
   seed: number;
@@ -162,7 +174,11 @@ export interface SimResult {
     produceAttempts: number; writesAcked: number; recordsAcked: number; produceAbandoned: number; recordsConsumed: number; fetches: number;
     /** The consumer group's numbers, all zero without the group workload. */
     group: GroupStats;
+    /** The compaction workload's numbers, all zero without it. */
+    compaction: CompactionStats;
   };
+  /** What the disks' cleaners did (all zero unless the workload compacts). */
+  cleaner: CleanerStats;
   leaderTerms: number;
   checks: Record<string, number>;
   violationDetails: Violation[];
@@ -226,6 +242,13 @@ export function runSimulation(options: SimOptions): SimResult {
     ...(groupsOn ? [{ name: groupTopicName, partitions: groupTopicPartitions }] : []),
   ];
   const internalTopics = groupsOn ? [consumerOffsetsTopic] : [];
+  const compactionOn = workloadKind === 'compaction';
+  const compactedReads = new CompactionReadChecker(compactionTopicName, violations);
+  const compaction = compactionOn
+    ? new CompactionWorkload(compactionClientNode, cluster.clusterId, cluster.nodeIds, network, scheduler, Prng.forPurpose(seed, 'compaction'), tracer, compactedReads)
+    : null;
+  if (compactionOn) cluster.logCleaner = defaultSimCleaner;
+  const compactionTopics: DataTopic[] = compactionOn ? [{ name: compactionTopicName, partitions: compactionTopicPartitions }] : [];
 
   cluster.startAll();
   if (workloadKind === 'admin' || workloadKind === 'mixed') admin.run(options.durationMs, adminIntervalMinMs, adminIntervalMaxMs);
@@ -246,12 +269,19 @@ export function runSimulation(options: SimOptions): SimResult {
         : [{ name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) }],
     }, true);
   }
+  if (compaction !== null) {
+    admin.create({
+      name: compactionTopicName, numPartitions: compactionTopicPartitions, replicationFactor,
+      configs: [...compactionTopicConfigs, { name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) }],
+    }, true);
+    scheduler.after(dataStartMs, () => compaction.start(options.durationMs));
+  }
   if (dataTopics.length > 0) scheduler.after(dataStartMs, () => data.start(dataTopics, dataProducers, options.durationMs));
   if (groupsOn) scheduler.after(dataStartMs, () => groups.start(options.durationMs));
   // Faults begin once the data topic exists: with all replicas required at creation, a
   // creation racing the first crashes could take the whole run.
   const startFaults = (): void => {
-    const created = [...dataTopics.map((t) => t.name), ...internalTopics].every((name) => admin.history.acked.has(name));
+    const created = [...dataTopics.map((t) => t.name), ...compactionTopics.map((t) => t.name), ...internalTopics].every((name) => admin.history.acked.has(name));
     if (created || scheduler.now >= faultsStartMaxMs) nemesis.start(options.durationMs);
     else scheduler.after(100, startFaults);
   };
@@ -280,7 +310,11 @@ export function runSimulation(options: SimOptions): SimResult {
     let gaps: string[] = [];
     for (let waited = 0; waited <= settleMaxMs && !halted(); waited += checkIntervalMs) {
       scheduler.runUntil(options.durationMs + waited, halted);
-      gaps = [...convergenceGaps(cluster.controllers(), cluster.brokers(), cluster.nodeIds), ...replicationGaps(cluster, dataTopics, data)];
+      gaps = [
+        ...convergenceGaps(cluster.controllers(), cluster.brokers(), cluster.nodeIds),
+        ...replicationGaps(cluster, dataTopics, (watermarks) => data.caughtUp(watermarks)),
+        ...replicationGaps(cluster, compactionTopics, () => compaction?.idle ?? true),
+      ];
       // The group settles last: its final OffsetFetch goes out once everything else has.
       if (gaps.length === 0 && admin.idle && groupsOn) gaps = groups.settleGaps(leaderHighWatermarks(cluster));
       if (gaps.length === 0 && admin.idle) {
@@ -300,6 +334,7 @@ export function runSimulation(options: SimOptions): SimResult {
     } else {
       checkAckedMetadata(cluster, admin, violations, scheduler.now);
       if (dataTopics.length > 0) checkReplication(cluster, data.history, violations, scheduler.now);
+      if (compaction !== null) finalCompactionCheck(cluster, scheduler, compaction, compactedReads, violations, options.durationMs + settledMs, halted);
     }
     // Without settling there is no final OffsetFetch; the other group checks hold all along.
     if (groupsOn && stop.atLine === null) checkGroups(groups.history, violations, scheduler.now);
@@ -336,7 +371,9 @@ export function runSimulation(options: SimOptions): SimResult {
       recordsConsumed: [...data.history.consumed.values()].reduce((n, c) => n + c.values.size, 0),
       fetches: data.history.fetches,
       group: { ...groups.history.stats, errors: { ...groups.history.stats.errors } },
+      compaction: compaction === null ? emptyCompactionStats() : { ...compaction.stats, produceErrors: { ...compaction.stats.produceErrors } },
     },
+    cleaner: cluster.cleanerStats(),
     leaderTerms: elections.termsWithLeader,
     checks,
     violationDetails: violations.violations,
@@ -370,7 +407,7 @@ export function runHeader(options: SimOptions): RunHeader {
  * What keeps the data topics from being settled: a partition without a ready leader, an ISR
  * short of its replicas, a replica behind the leader, a consumer behind the watermark.
  */
-function replicationGaps(cluster: SimCluster, topics: DataTopic[], data: ProduceConsumeWorkload): string[] {
+function replicationGaps(cluster: SimCluster, topics: DataTopic[], caughtUp: (highWatermarks: Map<string, number>) => boolean): string[] {
   if (topics.length === 0) return [];
   const gaps: string[] = [];
   const leaders = settledLeaders(cluster);
@@ -394,8 +431,33 @@ function replicationGaps(cluster: SimCluster, topics: DataTopic[], data: Produce
       }
     }
   }
-  if (!data.caughtUp(watermarks)) gaps.push('producers or consumers still busy');
+  if (!caughtUp(watermarks)) gaps.push('producers or consumers still busy');
   return gaps;
+}
+
+/**
+ * The end of a compaction run: every node's cleaner makes one more pass over each compacted
+ * log, whatever its dirty ratio (bounded by finalCleanMaxMs), then the logs are read.
+ */
+function finalCompactionCheck(
+  cluster: SimCluster, scheduler: Scheduler, workload: CompactionWorkload, reads: CompactionReadChecker, violations: ViolationLog, fromMs: number,
+  halted: () => boolean,
+): void {
+  cluster.requestFinalClean();
+  let waited = 0;
+  while (!cluster.finalCleanDone() && waited < finalCleanMaxMs && !halted()) {
+    waited += checkIntervalMs;
+    scheduler.runUntil(fromMs + waited, halted);
+  }
+  if (halted()) return;
+  if (!cluster.finalCleanDone()) {
+    violations.report(compactedLatestValue, scheduler.now, `the final cleaning passes were not done ${finalCleanMaxMs} ms after the cluster settled`);
+  }
+  checkCompactedLogs(cluster, compactionTopicName, workload.keys, reads, violations, scheduler.now);
+}
+
+function emptyCompactionStats(): CompactionStats {
+  return { updatesAttempted: 0, updatesAcked: 0, tombstonesAcked: 0, produceErrors: {}, consumerPasses: 0, recordsRead: 0, fetches: 0 };
 }
 
 /** The high watermark of every partition's settled leader. */

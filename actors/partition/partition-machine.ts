@@ -1011,8 +1011,9 @@ const fetchAnswered: Handler = (ctx, event) => {
 };
 
 /**
- * The batches a leader sent must continue our log exactly and carry no epoch newer than the
- * leader's; returns the epochs they start, or why they are refused. (The log checks CRCs.)
+ * The batches a leader sent must continue our log (across gaps its cleaner left in a compacted
+ * log) and carry no epoch newer than the leader's; returns the epochs they start, or why they
+ * are refused. (The log checks CRCs.)
  */
 function checkReplicatedBatches(ctx: PartitionContext, records: Uint8Array): { epochs: EpochStart[]; producerHeaders: ProducerHeader[] } | string {
   const epochs: EpochStart[] = [];
@@ -1023,7 +1024,7 @@ function checkReplicatedBatches(ctx: PartitionContext, records: Uint8Array): { e
   try {
     while (position < records.length) {
       const header = readBatchHeader(records, position);
-      if (header.baseOffset !== expected) return `batch at offset ${header.baseOffset}, expected ${expected}`;
+      if (header.baseOffset < expected) return `batch at offset ${header.baseOffset}, expected ${expected} or later`;
       if (header.partitionLeaderEpoch > ctx.leaderEpoch) return `batch of epoch ${header.partitionLeaderEpoch} from a leader of epoch ${ctx.leaderEpoch}`;
       if (header.partitionLeaderEpoch > top) {
         epochs.push({ epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset });

@@ -10,4 +10,13 @@ export const bugSwitches: Record<string, SimBugs> = {
   'broker-skips-records': { controller: {}, broker: { skipLastFetchedEntry: true } },
   /** The group coordinator ignores committed offsets when it loads after a failover (run with --workload groups). */
   'forget-offsets-on-load': { controller: {}, broker: { group: { forgetOffsetsOnLoad: true } } },
+  // The simulated disks' log cleaner (run with --workload compaction).
+  /** Keeps the first record of each key instead of the last. */
+  'cleaner-keeps-first-value': { controller: {}, broker: {}, cleaner: { keepFirstValue: true } },
+  /** Closes the gaps a pass leaves by moving batches down: offsets change. */
+  'cleaner-renumbers-offsets': { controller: {}, broker: {}, cleaner: { renumberOffsets: true } },
+  /** Puts the cleaned batches in front of the old ones for the length of a pass: readers see both. */
+  'cleaner-swap-not-atomic': { controller: {}, broker: {}, cleaner: { nonAtomicSwap: true } },
+  /** Cleans uncommitted records too: a truncation then leaves a key without its acknowledged value. */
+  'cleaner-ignores-high-watermark': { controller: {}, broker: {}, cleaner: { ignoreHighWatermark: true } },
 };

@@ -123,7 +123,7 @@ program
   .option('--nodes <n>', 'cluster size', asInt('--nodes', 1, 9), 3)
   .option('--duration <time>', 'virtual time with faults (then faults heal and the cluster must settle)', asDuration, 60_000)
   .option('--faults <list>', `comma list of ${faultKinds.join(',')} (or none)`, asFaults, ['partition', 'crash', 'drop'] as FaultKind[])
-  .option('--workload <kind>', 'admin (topic churn), produce-consume (producers and consumers on a replicated topic), groups (a consumer group under member faults and coordinator moves) or mixed', asWorkload, 'mixed' as WorkloadKind)
+  .option('--workload <kind>', 'admin (topic churn), produce-consume (producers and consumers on a replicated topic), groups (a consumer group under member faults and coordinator moves), compaction (updates and tombstones to few keys of a compacted topic, cleaned by the simulated disks while consumers read it) or mixed', asWorkload, 'mixed' as WorkloadKind)
   .option('--unclean-leader-election', 'set unclean.leader.election.enable on the data topic (loses acknowledged writes)')
   .option('--trace <file>', 'write the JSON Lines trace of a single run')
   .option('--workers <n>', 'worker threads for a campaign (default: one per core)', asInt('--workers', 1, 64))
@@ -173,6 +173,18 @@ function printRun(result: SimResult, flags: SimFlags, bugName: string | undefine
   process.stdout.write(`${JSON.stringify({ ...summary, faultSchedule: formatSchedule(faultSchedule), speedup: speed, firstViolation: violationDetails[0] ?? null })}\n`);
 }
 
+/** What a compaction campaign wrote and cleaned, summed over its seeds. */
+function compactionLines(results: ReadonlyArray<Pick<SimResult, 'workload' | 'cleaner'>>): string[] {
+  const sum = (pick: (r: Pick<SimResult, 'workload' | 'cleaner'>) => number): number => results.reduce((n, r) => n + pick(r), 0);
+  const crashedSeeds = results.filter((r) => r.cleaner.crashesDuringCleaning > 0).length;
+  return [
+    `updates acked      ${sum((r) => r.workload.compaction.updatesAcked)} (+ ${sum((r) => r.workload.compaction.tombstonesAcked)} tombstones)`,
+    `consumer passes    ${sum((r) => r.workload.compaction.consumerPasses)} from offset 0 (${sum((r) => r.workload.compaction.recordsRead)} records read)`,
+    `cleaning passes    ${sum((r) => r.cleaner.passes)}, ${sum((r) => r.cleaner.batchesCleaned)} batches cleaned, ${sum((r) => r.cleaner.bytesBefore)} -> ${sum((r) => r.cleaner.bytesAfter)} bytes, ${sum((r) => r.cleaner.tombstonesRemoved)} tombstones removed`,
+    `crashes mid-clean  ${sum((r) => r.cleaner.crashesDuringCleaning)} (in ${crashedSeeds} seeds)`,
+  ];
+}
+
 async function campaignCommand(flags: SimFlags, bugName: string | undefined): Promise<void> {
   const [from, to] = flags.seeds!;
   const total = to - from + 1;
@@ -206,6 +218,7 @@ async function campaignCommand(flags: SimFlags, bugName: string | undefined): Pr
     '',
     'checker            violations',
     ...Object.entries(summary.violationsByChecker).map(([checker, count]) => `  ${checker.padEnd(30)} ${count}`),
+    ...(flags.workload === 'compaction' ? ['', ...compactionLines(summary.results)] : []),
   ];
   for (const seed of summary.failedSeeds.slice(0, 20)) {
     const result = summary.results.find((r) => r.seed === seed)!;

@@ -33,6 +33,26 @@ for (const { bug, checker, nodes } of cases) {
   });
 }
 
+// The compaction checkers, each against a cleaner bug. A cleaner that ignores the high
+// watermark needs a truncation of records it compacted away (seed 49 is the first in 1..300).
+const cleanerCases: Array<{ bug: string; checker: string }> = [
+  { bug: 'cleaner-keeps-first-value', checker: 'compacted-latest-value' },
+  { bug: 'cleaner-ignores-high-watermark', checker: 'compacted-latest-value' },
+  { bug: 'cleaner-renumbers-offsets', checker: 'offsets-stable' },
+  { bug: 'cleaner-swap-not-atomic', checker: 'compacted-read-order' },
+];
+
+for (const { bug, checker } of cleanerCases) {
+  test(`the ${checker} checker catches the "${bug}" bug`, { timeout: 300_000 }, async () => {
+    const summary = await runCampaign({
+      seedFrom: 1, seedTo: 300, nodes: 3, durationMs: 30_000, faults: ['partition', 'crash', 'drop'], workload: 'compaction',
+      bugs: bugSwitches[bug], eventsMax: 200_000, stopWhen: (result) => (result.checks[checker] ?? 0) > 0,
+    });
+    const caught = summary.results.filter((r) => (r.checks[checker] ?? 0) > 0);
+    assert.ok(caught.length > 0, `no seed in 1..${summary.seeds} tripped ${checker} with ${bug} switched on`);
+  });
+}
+
 test('without bugs the same seeds are clean', { timeout: 300_000 }, async () => {
   const summary = await runCampaign({ seedFrom: 1, seedTo: 30, nodes: 3, durationMs: 30_000, faults: ['partition', 'crash', 'drop'] });
   assert.deepEqual(summary.failedSeeds, []);

@@ -204,10 +204,12 @@ test('a follower refuses records that do not continue its log or fail their CRC;
   replica.run();
   let [fetch] = replica.take('FetchRequest');
   assert.equal(fetch?.fetchOffset, 0);
-  const wrongOffset = batchOf(['z']);
-  new DataView(wrongOffset.buffer, wrongOffset.byteOffset).setBigInt64(0, 7n);
+  // A batch of offsets 0-1, then one that starts back at offset 1.
+  const overlapping = batchOf(['z']);
+  new DataView(overlapping.buffer, overlapping.byteOffset).setBigInt64(0, 1n);
+  const wrongOffset = new Uint8Array([...batchOf(['x', 'y']), ...overlapping]);
   replica.deliver(2, 'FetchResponse', {
-    requestId: fetch!.requestId, errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset: 8, records: wrongOffset,
+    requestId: fetch!.requestId, errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset: 2, records: wrongOffset,
     leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '',
   });
   replica.run(1000);
@@ -224,6 +226,23 @@ test('a follower refuses records that do not continue its log or fail their CRC;
   assert.ok(replica.lines.some((line) => line.includes('followerAppend failed')), 'the bad CRC is logged');
   [fetch] = replica.take('FetchRequest');
   assert.equal(fetch?.fetchOffset, 0, 'it keeps fetching from where its log ends');
+});
+
+// A compacted leader's log has gaps where its cleaner removed batches; offsets never move.
+test('a follower takes batches after a gap the leader\'s cleaner left, at their own offsets', () => {
+  const replica = hostReplica(stateOf({ leader: 2 }));
+  replica.run();
+  const [fetch] = replica.take('FetchRequest');
+  const afterGap = batchOf(['z']);
+  new DataView(afterGap.buffer, afterGap.byteOffset).setBigInt64(0, 7n);
+  replica.deliver(2, 'FetchResponse', {
+    requestId: fetch!.requestId, errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset: 8, records: afterGap,
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '',
+  });
+  replica.run(1000);
+  assert.equal(replica.context().logEndOffset, 8);
+  const [next] = replica.take('FetchRequest');
+  assert.equal(next?.fetchOffset, 8, 'it fetches on from after the batch');
 });
 
 /** Spies on the high watermarks the kernel hands the log. */
