@@ -282,7 +282,7 @@ export class SimLogDisk {
     // A batch that fails its CRC stops the pass, as CleanerCorruptionError does: a read finds it.
     if (replaced.some((batch) => scanBatches(batch.bytes, 0, batch.bytes.length, crc32c).error !== null)) return;
     this.finalCleans.delete(store);
-    const plan = planPass(replaced, status, log.cleaner, this.scheduler.now, log.compaction, run.settings, run.bugs);
+    const plan = planPass(log.batches, status, log.cleaner, this.scheduler.now, log.compaction, run.settings, run.bugs);
     if (plan === null) return;
     this.cleanerStats.passes += 1;
     const durationMs = run.settings.passFixedMs + plan.bytesRead / run.settings.bytesPerMs;
