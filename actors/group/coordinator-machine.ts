@@ -22,10 +22,12 @@ import type {
   Address, Delivered, DescribedGroup, FetchResponse, OffsetEntry, Outgoing, ProduceResponse, WireEvent, WireKind,
   WireMessages,
 } from '../protocol/messages.js';
-import { acksAll, consumerReplicaId } from '../protocol/messages.js';
+import { acksAll } from '../protocol/messages.js';
 import { type Effect, type EffectBatch, type TimerFired, effectfulStep } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { readLoadedBatches } from '../protocol/coordinator-load.js';
+import {
+  type LoadPlan, followPartitionState, leadershipChanged, loadAnswered, loadFetch, readLoadedBatches, startLoad,
+} from '../protocol/coordinator-load.js';
 import { encodeRecordBatch, type RecordInput } from '../protocol/records.js';
 import { partitionActorId } from '../partition/partition-machine.js';
 import {
@@ -757,18 +759,7 @@ function expireOffsets(ctx: CoordinatorContext): Effect[] {
 // Leadership and loading
 
 /** The broker tells this coordinator what the metadata says of its partition. */
-const partitionChanged: Handler = (ctx, event) => {
-  const { body } = event as Delivered<'PartitionStateChange'>;
-  const leads = !body.removed && body.leader === ctx.config.nodeId;
-  if (body.removed) ctx.removed = true;
-  if (leads && body.leaderEpoch === ctx.leaderEpoch) return [];
-  const effects = resign(ctx);
-  if (leads) {
-    ctx.leaderEpoch = body.leaderEpoch;
-    ctx.term += 1;
-  }
-  return effects;
-};
+const partitionChanged: Handler = (ctx, event) => followPartitionState(ctx, (event as Delivered<'PartitionStateChange'>).body, () => resign(ctx));
 
 /** Gives every group up: waiting requests and writes are answered with NOT_COORDINATOR. */
 function resign(ctx: CoordinatorContext): Effect[] {
@@ -792,49 +783,15 @@ function resign(ctx: CoordinatorContext): Effect[] {
   return effects;
 }
 
-const startLoad: Handler = (ctx) => {
-  ctx.loadOffset = 0;
-  ctx.loaded = false;
-  ctx.loadedRecords = 0;
-  ctx.loadStartedMs = ctx.nowMs;
-  return loadFetch(ctx);
-};
-
-function loadFetch(ctx: CoordinatorContext): Effect[] {
-  ctx.loadRequestId = nextRequestId(ctx);
-  return [
-    send(replicaAddress(ctx), 'FetchRequest', {
-      requestId: ctx.loadRequestId, topic: consumerOffsetsTopic, partition: ctx.partition, replicaId: consumerReplicaId,
-      fetchOffset: ctx.loadOffset, lastFetchedEpoch: -1, currentLeaderEpoch: ctx.leaderEpoch, maxBytes: ctx.config.loadBufferBytes,
-      maxWaitMs: 0, minBytes: 1,
-    }),
-    // The answer may never come (the replica is being replaced): ask again.
-    { type: 'timer.set', event: 'LoadRetryFired', delayMs: ctx.config.offsetsCommitTimeoutMs, jitterMs: 0 },
-  ];
+function loadPlan(ctx: CoordinatorContext): LoadPlan {
+  return {
+    topic: consumerOffsetsTopic, replica: replicaAddress(ctx), retryEvent: 'LoadRetryFired', answerTimeoutMs: ctx.config.offsetsCommitTimeoutMs,
+    backoffMs: ctx.config.loadBackoffMs, bufferBytes: ctx.config.loadBufferBytes,
+  };
 }
 
-const loadRetry: Handler = (ctx) => loadFetch(ctx);
-
-const loadAnswered: Handler = (ctx, event) => {
-  const { body } = event as Delivered<'FetchResponse'>;
-  if (body.requestId !== ctx.loadRequestId) return [];
-  ctx.loadRequestId = '';
-  if (body.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE && body.logStartOffset > ctx.loadOffset) {
-    ctx.loadOffset = body.logStartOffset; // the log starts later (retention): read from there
-    return loadFetch(ctx);
-  }
-  if (body.errorCode !== ErrorCode.NONE) {
-    // Still opening, or its high watermark has not reached this epoch yet: try again shortly.
-    return [{ type: 'timer.set', event: 'LoadRetryFired', delayMs: ctx.config.loadBackoffMs, jitterMs: 0 }];
-  }
-  const effects = applyLoaded(ctx, body);
-  if (ctx.loadOffset >= body.highWatermark) {
-    ctx.loaded = true;
-    return [...effects, { type: 'timer.cancel', event: 'LoadRetryFired' }];
-  }
-  if (body.records.length > 0) return [...effects, ...loadFetch(ctx)];
-  return [...effects, { type: 'timer.set', event: 'LoadRetryFired', delayMs: ctx.config.loadBackoffMs, jitterMs: 0 }];
-};
+const loadAnsweredHere: Handler = (ctx, event) =>
+  loadAnswered(ctx, loadPlan(ctx), (event as Delivered<'FetchResponse'>).body, () => nextRequestId(ctx), (body) => applyLoaded(ctx, body));
 
 /** Applies what a load read returned; afterwards loadOffset is past the last record read. */
 function applyLoaded(ctx: CoordinatorContext, response: FetchResponse): Effect[] {
@@ -917,9 +874,9 @@ export const groupCoordinatorMachine = setup({
   },
   actions: {
     partitionChanged: effectful(partitionChanged),
-    startLoad: effectful(startLoad),
-    loadRetry: effectful(loadRetry),
-    loadAnswered: effectful(loadAnswered),
+    startLoad: effectful((ctx) => startLoad(ctx, loadPlan(ctx), nextRequestId(ctx))),
+    loadRetry: effectful((ctx) => loadFetch(ctx, loadPlan(ctx), nextRequestId(ctx))),
+    loadAnswered: effectful(loadAnsweredHere),
     loadDone: effectful(loadDone),
     writeAnswered: effectful(writeAnswered),
     tickFired: effectful(tickFired),
@@ -942,11 +899,7 @@ export const groupCoordinatorMachine = setup({
     removed: ({ context }) => context.removed,
     loaded: ({ context }) => context.loaded,
     /** A change that matters here: leadership gained, lost or in a new epoch, or the partition gone. */
-    leadershipChanged: ({ context, event }) => {
-      if (event.type !== 'PartitionStateChange') return false;
-      const leads = !event.body.removed && event.body.leader === context.config.nodeId;
-      return event.body.removed || !leads || event.body.leaderEpoch !== context.leaderEpoch;
-    },
+    leadershipChanged: ({ context, event }) => event.type === 'PartitionStateChange' && leadershipChanged(context, event.body),
   },
 }).createMachine({
   id: 'group-coordinator',

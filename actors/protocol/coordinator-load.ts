@@ -1,9 +1,15 @@
-// What coordinators share when they load their state from an internal topic partition
-// (__consumer_offsets, __transaction_state): the walk over the record batches a load read
-// returned, in offset order, skipping control batches (transaction markers) and records below
-// the offset the read asked for.
+// What coordinators share when they keep their state in an internal topic partition
+// (__consumer_offsets, __transaction_state): following the partition's leadership (a coordinator
+// serves only while the replica beside it leads), the load that reads the partition up to its
+// high watermark before serving, and the walk over the record batches a load read returned, in
+// offset order, skipping control batches (transaction markers) and records below the offset
+// the read asked for.
 //
 // Pure.
+import type { Address, FetchResponse, Outgoing, PartitionStateChange } from './messages.js';
+import { consumerReplicaId } from './messages.js';
+import type { Effect } from './effects.js';
+import { ErrorCode } from './errors.js';
 import { attributeBits, readBatchHeader } from './record-batch.js';
 import { decodeRecords } from './records.js';
 
@@ -50,4 +56,113 @@ export function readLoadedBatches(bytes: Uint8Array, from: number, visit: (recor
     }
   }
   return { nextOffset, problems };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leadership and loading, as both coordinators follow their partition's replica.
+
+/** What a coordinator keeps of its partition's leadership and of the load in progress. */
+export interface CoordinatorPartitionState {
+  config: { nodeId: number };
+  partition: number;
+  nowMs: number;
+  /** The epoch of the partition this node leads, or -1. */
+  leaderEpoch: number;
+  /** Bumped when the partition's leadership here changes: the current load or term. */
+  term: number;
+  removed: boolean;
+  loadOffset: number;
+  loadRequestId: string;
+  /** The load of the current term has read the partition up to its high watermark. */
+  loaded: boolean;
+  /** Loading statistics, for the operator's log line. */
+  loadedRecords: number;
+  loadStartedMs: number;
+}
+
+/** How a coordinator reads its partition. */
+export interface LoadPlan {
+  topic: string;
+  replica: Address;
+  /** The timer event that asks again. */
+  retryEvent: string;
+  /** How long an answer may take before the read is sent again. */
+  answerTimeoutMs: number;
+  /** The pause after the replica refused a read (it may still be opening). */
+  backoffMs: number;
+  bufferBytes: number;
+}
+
+/** A change that matters to a coordinator: leadership gained, lost or in a new epoch, or the partition gone. */
+export function leadershipChanged(ctx: CoordinatorPartitionState, body: PartitionStateChange): boolean {
+  const leads = !body.removed && body.leader === ctx.config.nodeId;
+  return body.removed || !leads || body.leaderEpoch !== ctx.leaderEpoch;
+}
+
+/**
+ * The broker told the coordinator what the metadata says of its partition: on a change it
+ * resigns (`resign` gives everything up and sets leaderEpoch to -1), and takes up the new epoch
+ * if this node leads.
+ */
+export function followPartitionState(ctx: CoordinatorPartitionState, body: PartitionStateChange, resign: () => Effect[]): Effect[] {
+  const leads = !body.removed && body.leader === ctx.config.nodeId;
+  if (body.removed) ctx.removed = true;
+  if (leads && body.leaderEpoch === ctx.leaderEpoch) return [];
+  const effects = resign();
+  if (leads) {
+    ctx.leaderEpoch = body.leaderEpoch;
+    ctx.term += 1;
+  }
+  return effects;
+}
+
+/** Reads the partition from its start. */
+export function startLoad(ctx: CoordinatorPartitionState, plan: LoadPlan, requestId: string): Effect[] {
+  ctx.loadOffset = 0;
+  ctx.loaded = false;
+  ctx.loadedRecords = 0;
+  ctx.loadStartedMs = ctx.nowMs;
+  return loadFetch(ctx, plan, requestId);
+}
+
+export function loadFetch(ctx: CoordinatorPartitionState, plan: LoadPlan, requestId: string): Effect[] {
+  ctx.loadRequestId = requestId;
+  const fetch: Outgoing = {
+    to: plan.replica, kind: 'FetchRequest',
+    body: {
+      requestId, topic: plan.topic, partition: ctx.partition, replicaId: consumerReplicaId, fetchOffset: ctx.loadOffset, lastFetchedEpoch: -1,
+      currentLeaderEpoch: ctx.leaderEpoch, maxBytes: plan.bufferBytes, maxWaitMs: 0, minBytes: 1,
+    },
+  };
+  return [
+    { type: 'send', message: fetch },
+    // The answer may never come (the replica is being replaced): ask again.
+    { type: 'timer.set', event: plan.retryEvent, delayMs: plan.answerTimeoutMs, jitterMs: 0 },
+  ];
+}
+
+/**
+ * A load read answered: applies its records (`apply` returns the records' notes) and reads on
+ * until the high watermark; then `loaded` is set and the retry timer cancelled.
+ */
+export function loadAnswered(
+  ctx: CoordinatorPartitionState, plan: LoadPlan, body: FetchResponse, nextRequestId: () => string, apply: (response: FetchResponse) => Effect[],
+): Effect[] {
+  if (body.requestId !== ctx.loadRequestId) return [];
+  ctx.loadRequestId = '';
+  if (body.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE && body.logStartOffset > ctx.loadOffset) {
+    ctx.loadOffset = body.logStartOffset; // the log starts later (retention): read from there
+    return loadFetch(ctx, plan, nextRequestId());
+  }
+  if (body.errorCode !== ErrorCode.NONE) {
+    // Still opening, or its high watermark has not reached this epoch yet: try again shortly.
+    return [{ type: 'timer.set', event: plan.retryEvent, delayMs: plan.backoffMs, jitterMs: 0 }];
+  }
+  const effects = apply(body);
+  if (ctx.loadOffset >= body.highWatermark) {
+    ctx.loaded = true;
+    return [...effects, { type: 'timer.cancel', event: plan.retryEvent }];
+  }
+  if (body.records.length > 0) return [...effects, ...loadFetch(ctx, plan, nextRequestId())];
+  return [...effects, { type: 'timer.set', event: plan.retryEvent, delayMs: plan.backoffMs, jitterMs: 0 }];
 }

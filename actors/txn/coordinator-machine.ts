@@ -23,10 +23,12 @@ import { setup } from 'xstate';
 import type {
   Address, Delivered, FetchResponse, Outgoing, ProduceResponse, TxnTopicPartition, WireEvent, WireKind, WireMessages,
 } from '../protocol/messages.js';
-import { acksAll, consumerReplicaId } from '../protocol/messages.js';
+import { acksAll } from '../protocol/messages.js';
 import { type Effect, type EffectBatch, type TimerFired, effectfulStep } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { readLoadedBatches } from '../protocol/coordinator-load.js';
+import {
+  type LoadPlan, followPartitionState, leadershipChanged, loadAnswered, loadFetch, readLoadedBatches, startLoad,
+} from '../protocol/coordinator-load.js';
 import { encodeRecordBatch } from '../protocol/records.js';
 import { partitionActorId } from '../partition/partition-machine.js';
 import { offsetsPartitionFor } from '../group/offsets-topic.js';
@@ -533,18 +535,7 @@ const tickFired: Handler = (ctx) => {
 // Leadership and loading
 
 /** The broker tells this coordinator what the metadata says of its partition. */
-const partitionChanged: Handler = (ctx, event) => {
-  const { body } = event as Delivered<'PartitionStateChange'>;
-  const leads = !body.removed && body.leader === ctx.config.nodeId;
-  if (body.removed) ctx.removed = true;
-  if (leads && body.leaderEpoch === ctx.leaderEpoch) return [];
-  const effects = resign(ctx);
-  if (leads) {
-    ctx.leaderEpoch = body.leaderEpoch;
-    ctx.term += 1;
-  }
-  return effects;
-};
+const partitionChanged: Handler = (ctx, event) => followPartitionState(ctx, (event as Delivered<'PartitionStateChange'>).body, () => resign(ctx));
 
 /** Gives every transactional id up: whoever waits is told NOT_COORDINATOR; the next coordinator resumes the markers. */
 function resign(ctx: TxnCoordinatorContext): Effect[] {
@@ -564,44 +555,15 @@ function resign(ctx: TxnCoordinatorContext): Effect[] {
   return effects;
 }
 
-const startLoad: Handler = (ctx) => {
-  ctx.loadOffset = 0;
-  ctx.loaded = false;
-  ctx.loadedRecords = 0;
-  ctx.loadStartedMs = ctx.nowMs;
-  return loadFetch(ctx);
-};
-
-function loadFetch(ctx: TxnCoordinatorContext): Effect[] {
-  ctx.loadRequestId = nextRequestId(ctx);
-  return [
-    send(replicaAddress(ctx), 'FetchRequest', {
-      requestId: ctx.loadRequestId, topic: transactionStateTopic, partition: ctx.partition, replicaId: consumerReplicaId,
-      fetchOffset: ctx.loadOffset, lastFetchedEpoch: -1, currentLeaderEpoch: ctx.leaderEpoch, maxBytes: ctx.config.loadBufferBytes,
-      maxWaitMs: 0, minBytes: 1,
-    }),
-    // The answer may never come (the replica is being replaced): ask again.
-    { type: 'timer.set', event: 'TxnLoadRetryFired', delayMs: ctx.config.writeTimeoutMs, jitterMs: 0 },
-  ];
+function loadPlan(ctx: TxnCoordinatorContext): LoadPlan {
+  return {
+    topic: transactionStateTopic, replica: replicaAddress(ctx), retryEvent: 'TxnLoadRetryFired', answerTimeoutMs: ctx.config.writeTimeoutMs,
+    backoffMs: ctx.config.loadBackoffMs, bufferBytes: ctx.config.loadBufferBytes,
+  };
 }
 
-const loadAnswered: Handler = (ctx, event) => {
-  const { body } = event as Delivered<'FetchResponse'>;
-  if (body.requestId !== ctx.loadRequestId) return [];
-  ctx.loadRequestId = '';
-  if (body.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE && body.logStartOffset > ctx.loadOffset) {
-    ctx.loadOffset = body.logStartOffset;
-    return loadFetch(ctx);
-  }
-  if (body.errorCode !== ErrorCode.NONE) return [{ type: 'timer.set', event: 'TxnLoadRetryFired', delayMs: ctx.config.loadBackoffMs, jitterMs: 0 }];
-  const effects = applyLoaded(ctx, body);
-  if (ctx.loadOffset >= body.highWatermark) {
-    ctx.loaded = true;
-    return [...effects, { type: 'timer.cancel', event: 'TxnLoadRetryFired' }];
-  }
-  if (body.records.length > 0) return [...effects, ...loadFetch(ctx)];
-  return [...effects, { type: 'timer.set', event: 'TxnLoadRetryFired', delayMs: ctx.config.loadBackoffMs, jitterMs: 0 }];
-};
+const loadAnsweredHere: Handler = (ctx, event) =>
+  loadAnswered(ctx, loadPlan(ctx), (event as Delivered<'FetchResponse'>).body, () => nextRequestId(ctx), (body) => applyLoaded(ctx, body));
 
 /** Applies what a load read returned: the last record of each transactional id wins. */
 function applyLoaded(ctx: TxnCoordinatorContext, response: FetchResponse): Effect[] {
@@ -653,9 +615,9 @@ export const txnCoordinatorMachine = setup({
   },
   actions: {
     partitionChanged: effectful(partitionChanged),
-    startLoad: effectful(startLoad),
-    loadRetry: effectful((ctx) => loadFetch(ctx)),
-    loadAnswered: effectful(loadAnswered),
+    startLoad: effectful((ctx) => startLoad(ctx, loadPlan(ctx), nextRequestId(ctx))),
+    loadRetry: effectful((ctx) => loadFetch(ctx, loadPlan(ctx), nextRequestId(ctx))),
+    loadAnswered: effectful(loadAnsweredHere),
     loadDone: effectful(loadDone),
     writeAnswered: effectful(writeAnswered),
     producerIdAnswered: effectful(producerIdAnswered),
@@ -672,12 +634,7 @@ export const txnCoordinatorMachine = setup({
     leads: ({ context }) => context.leaderEpoch >= 0,
     removed: ({ context }) => context.removed,
     loaded: ({ context }) => context.loaded,
-    /** A change that matters here: leadership gained, lost or in a new epoch, or the partition gone. */
-    leadershipChanged: ({ context, event }) => {
-      if (event.type !== 'PartitionStateChange') return false;
-      const leads = !event.body.removed && event.body.leader === context.config.nodeId;
-      return event.body.removed || !leads || event.body.leaderEpoch !== context.leaderEpoch;
-    },
+    leadershipChanged: ({ context, event }) => event.type === 'PartitionStateChange' && leadershipChanged(context, event.body),
   },
 }).createMachine({
   id: 'txn-coordinator',
