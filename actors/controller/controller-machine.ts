@@ -19,6 +19,7 @@ import {
 import {
   decideAlterPartition, decideCreatePartitions, decideCreateTopic, deriveTopicId, recordsForFence, recordsForPreferredLeaders, recordsForUnfence,
 } from './decisions.js';
+import { decideAlterScramCredentials, decideCreateAcls, decideDeleteAcls } from './security-decisions.js';
 import {
   type RaftLog, compactThrough, entriesAfter, entryAt, isUpToDate, lastIndex, lastTerm, termAt, truncateFrom,
 } from './raft-log.js';
@@ -717,6 +718,41 @@ const deleteTopics: Handler = (ctx, event) => {
   return effects;
 };
 
+/** Appends the records as one entry and answers once it is applied (at once when there is nothing to append). */
+function appendAndReply(ctx: ControllerContext, records: MetadataRecord[], reply: (offset: number) => Outgoing): Effect[] {
+  const effects = appendAsLeader(ctx, records);
+  ctx.pendingReplies.push({ index: lastIndex(ctx.log), message: reply(lastIndex(ctx.log)) });
+  effects.push(...applyCommitted(ctx));
+  return effects;
+}
+
+const alterUserScramCredentials: Handler = (ctx, event) => {
+  const { body, from } = wire(event, 'AlterUserScramCredentialsRequest');
+  const { records, results } = decideAlterScramCredentials(ctx.pendingImage!, body);
+  return appendAndReply(ctx, records, (offset) => ({
+    to: from, kind: 'AlterUserScramCredentialsResponse',
+    body: { requestId: body.requestId, errorCode: ErrorCode.NONE, leaderHint: ctx.config.nodeId, results, offset },
+  }));
+};
+
+const createAcls: Handler = (ctx, event) => {
+  const { body, from } = wire(event, 'CreateAclsRequest');
+  const { records, results } = decideCreateAcls(ctx.pendingImage!, body.acls);
+  return appendAndReply(ctx, records, (offset) => ({
+    to: from, kind: 'CreateAclsResponse',
+    body: { requestId: body.requestId, errorCode: ErrorCode.NONE, leaderHint: ctx.config.nodeId, results, offset },
+  }));
+};
+
+const deleteAcls: Handler = (ctx, event) => {
+  const { body, from } = wire(event, 'DeleteAclsRequest');
+  const { records, results } = decideDeleteAcls(ctx.pendingImage!, body.filters);
+  return appendAndReply(ctx, records, (offset) => ({
+    to: from, kind: 'DeleteAclsResponse',
+    body: { requestId: body.requestId, errorCode: ErrorCode.NONE, leaderHint: ctx.config.nodeId, results, offset },
+  }));
+};
+
 const alterPartition: Handler = (ctx, event) => {
   const { body, from } = wire(event, 'AlterPartitionRequest');
   const decision = decideAlterPartition(ctx.pendingImage!, body);
@@ -763,6 +799,12 @@ const redirectToLeader: Handler = (ctx, event) => {
       return send(ctx, request.from, 'CreatePartitionsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [], offset: 0 });
     case 'AllocateProducerIdsRequest':
       return send(ctx, request.from, 'AllocateProducerIdsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, producerIdStart: -1, producerIdLen: 0 });
+    case 'AlterUserScramCredentialsRequest':
+      return send(ctx, request.from, 'AlterUserScramCredentialsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [], offset: 0 });
+    case 'CreateAclsRequest':
+      return send(ctx, request.from, 'CreateAclsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [], offset: 0 });
+    case 'DeleteAclsRequest':
+      return send(ctx, request.from, 'DeleteAclsResponse', { requestId: request.body.requestId, errorCode: code, leaderHint, results: [], offset: 0 });
     case 'AlterPartitionRequest':
       return send(ctx, request.from, 'AlterPartitionResponse', {
         errorCode: code, leaderHint, topicId: request.body.topicId, partition: request.body.partition, leader: -1, leaderEpoch: 0,
@@ -821,6 +863,9 @@ export const controllerMachine = setup({
     allocateProducerIds: effectful(allocateProducerIds),
     deleteTopics: effectful(deleteTopics),
     alterPartition: effectful(alterPartition),
+    alterUserScramCredentials: effectful(alterUserScramCredentials),
+    createAcls: effectful(createAcls),
+    deleteAcls: effectful(deleteAcls),
     balanceLeaders: effectful(balanceLeaders),
     redirectToLeader: effectful(redirectToLeader),
     describeAsFollower: effectful(describeQuorum('follower')),
@@ -877,6 +922,9 @@ export const controllerMachine = setup({
     AllocateProducerIdsRequest: { actions: 'redirectToLeader' },
     DeleteTopicsRequest: { actions: 'redirectToLeader' },
     AlterPartitionRequest: { actions: 'redirectToLeader' },
+    AlterUserScramCredentialsRequest: { actions: 'redirectToLeader' },
+    CreateAclsRequest: { actions: 'redirectToLeader' },
+    DeleteAclsRequest: { actions: 'redirectToLeader' },
   },
   states: {
     follower: {
@@ -940,6 +988,9 @@ export const controllerMachine = setup({
         AllocateProducerIdsRequest: { actions: 'allocateProducerIds' },
         DeleteTopicsRequest: { actions: 'deleteTopics' },
         AlterPartitionRequest: { actions: 'alterPartition' },
+        AlterUserScramCredentialsRequest: { actions: 'alterUserScramCredentials' },
+        CreateAclsRequest: { actions: 'createAcls' },
+        DeleteAclsRequest: { actions: 'deleteAcls' },
         LeaderBalanceTimerFired: { actions: 'balanceLeaders' },
         DescribeQuorumRequest: { actions: 'describeAsLeader' },
       },

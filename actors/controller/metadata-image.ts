@@ -1,9 +1,10 @@
 // The cluster metadata state: what every controller and broker builds by applying the
 // committed metadata log in order. Owned by one actor at a time and updated in place.
 import type {
-  BrokerState, LogEntry, MetadataImageMessage, MetadataRecord, PartitionRecord, TopicState,
+  AclBinding, BrokerState, LogEntry, MetadataImageMessage, MetadataRecord, PartitionRecord, TopicState, UserScramCredentialRecord,
 } from '../protocol/messages.js';
 import { encodeMetadataImage } from '../protocol/codec.js';
+import { sameBinding } from './acls.js';
 
 export interface MetadataImage {
   /** Index of the last record applied (0 = empty). */
@@ -13,10 +14,24 @@ export interface MetadataImage {
   topicNamesById: Map<string, string>;
   /** The first producer id no broker has been given yet. */
   nextProducerId: number;
+  /** SCRAM credentials by user name, then Kafka's mechanism number. */
+  scramCredentials: Map<string, Map<number, UserScramCredentialRecord>>;
+  /** ACLs in the order they were created, no two the same. */
+  acls: AclBinding[];
 }
 
 export function emptyImage(): MetadataImage {
-  return { offset: 0, brokers: new Map(), topicsByName: new Map(), topicNamesById: new Map(), nextProducerId: 0 };
+  return { offset: 0, brokers: new Map(), topicsByName: new Map(), topicNamesById: new Map(), nextProducerId: 0, scramCredentials: new Map(), acls: [] };
+}
+
+function copyCredential(c: UserScramCredentialRecord): UserScramCredentialRecord {
+  return { ...c, salt: Uint8Array.from(c.salt), storedKey: Uint8Array.from(c.storedKey), serverKey: Uint8Array.from(c.serverKey) };
+}
+
+function putCredential(image: MetadataImage, credential: UserScramCredentialRecord): void {
+  const byMechanism = image.scramCredentials.get(credential.name) ?? new Map<number, UserScramCredentialRecord>();
+  image.scramCredentials.set(credential.name, byMechanism);
+  byMechanism.set(credential.mechanism, copyCredential(credential));
 }
 
 export function partitionOf(image: MetadataImage, topicId: string, partition: number): PartitionRecord | undefined {
@@ -74,6 +89,17 @@ function applyRecord(image: MetadataImage, record: MetadataRecord, index: number
   } else if ('producerIds' in record) {
     // Blocks only move forward, whatever the order they are read in.
     image.nextProducerId = Math.max(image.nextProducerId, record.producerIds.nextProducerId);
+  } else if ('userScramCredential' in record) {
+    putCredential(image, record.userScramCredential);
+  } else if ('removeUserScramCredential' in record) {
+    const { name, mechanism } = record.removeUserScramCredential;
+    const byMechanism = image.scramCredentials.get(name);
+    byMechanism?.delete(mechanism);
+    if (byMechanism?.size === 0) image.scramCredentials.delete(name);
+  } else if ('acl' in record) {
+    if (!image.acls.some((a) => sameBinding(a, record.acl))) image.acls.push({ ...record.acl });
+  } else if ('removeAcl' in record) {
+    image.acls = image.acls.filter((a) => !sameBinding(a, record.removeAcl));
   }
   // leaderChange records carry no state: they commit a new leader's term.
 }
@@ -89,7 +115,9 @@ export function imageToMessage(image: MetadataImage): MetadataImageMessage {
       partitions: t.partitions.filter((p) => p !== undefined).map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
       configs: t.configs.map((c) => ({ ...c })),
     }));
-  return { offset: image.offset, brokers, topics, nextProducerId: image.nextProducerId };
+  const scramCredentials = [...image.scramCredentials.keys()].sort().flatMap((name) =>
+    [...image.scramCredentials.get(name)!.values()].sort((a, b) => a.mechanism - b.mechanism).map(copyCredential));
+  return { offset: image.offset, brokers, topics, nextProducerId: image.nextProducerId, scramCredentials, acls: image.acls.map((a) => ({ ...a })) };
 }
 
 export function imageFromMessage(message: MetadataImageMessage): MetadataImage {
@@ -106,6 +134,8 @@ export function imageFromMessage(message: MetadataImageMessage): MetadataImage {
     });
     image.topicNamesById.set(t.topicId, t.name);
   }
+  for (const c of message.scramCredentials ?? []) putCredential(image, c);
+  image.acls = (message.acls ?? []).map((a) => ({ ...a }));
   return image;
 }
 

@@ -39,6 +39,26 @@ export interface PartitionChangeRecord { topicId: string; partition: number; isr
 export interface RemoveTopicRecord { topicId: string }
 /** A block of producer ids handed to a broker: the next block starts at nextProducerId (KRaft's ProducerIdsRecord). */
 export interface ProducerIdsRecord { brokerId: number; brokerEpoch: number; nextProducerId: number }
+/** A SCRAM credential; `mechanism` is Kafka's number (1 SCRAM-SHA-256, 2 SCRAM-SHA-512). */
+export interface UserScramCredentialRecord {
+  name: string;
+  mechanism: number;
+  salt: Uint8Array;
+  storedKey: Uint8Array;
+  serverKey: Uint8Array;
+  iterations: number;
+}
+export interface RemoveUserScramCredentialRecord { name: string; mechanism: number }
+/** One ACL in Kafka's numbers (actors/controller/acls.ts names them). */
+export interface AclBinding {
+  resourceType: number;
+  resourceName: string;
+  patternType: number;
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+}
 
 export type MetadataRecord =
   | { leaderChange: LeaderChangeRecord }
@@ -49,7 +69,11 @@ export type MetadataRecord =
   | { partition: PartitionRecord }
   | { partitionChange: PartitionChangeRecord }
   | { removeTopic: RemoveTopicRecord }
-  | { producerIds: ProducerIdsRecord };
+  | { producerIds: ProducerIdsRecord }
+  | { userScramCredential: UserScramCredentialRecord }
+  | { removeUserScramCredential: RemoveUserScramCredentialRecord }
+  | { acl: AclBinding }
+  | { removeAcl: AclBinding };
 
 export interface LogEntry {
   index: number;
@@ -78,6 +102,8 @@ export interface MetadataImageMessage {
   topics: TopicState[];
   /** The first producer id no broker has been given yet. */
   nextProducerId: number;
+  scramCredentials: UserScramCredentialRecord[];
+  acls: AclBinding[];
 }
 
 export interface AppendEntriesRequest {
@@ -130,6 +156,24 @@ export interface CreateTopicsResponse {
   errorCode: number;
   leaderHint: number;
   results: CreatableTopicResult[];
+  offset: number;
+}
+export interface AlterUserScramCredentialsRequest {
+  requestId: string;
+  upsertions: UserScramCredentialRecord[];
+  deletions: RemoveUserScramCredentialRecord[];
+}
+export interface UserResult { user: string; errorCode: number }
+export interface AlterUserScramCredentialsResponse { requestId: string; errorCode: number; leaderHint: number; results: UserResult[]; offset: number }
+export interface CreateAclsRequest { requestId: string; acls: AclBinding[] }
+export interface CreateAclsResponse { requestId: string; errorCode: number; leaderHint: number; results: Array<{ errorCode: number }>; offset: number }
+/** Filters: resource and pattern type, operation and permission 1 (ANY) match anything, '' any name/principal/host. */
+export interface DeleteAclsRequest { requestId: string; filters: AclBinding[] }
+export interface DeleteAclsResponse {
+  requestId: string;
+  errorCode: number;
+  leaderHint: number;
+  results: Array<{ errorCode: number; matching: AclBinding[] }>;
   offset: number;
 }
 export interface DeleteTopicsRequest { requestId: string; names: string[] }
@@ -416,6 +460,12 @@ export interface WireMessages {
   CreateTopicsResponse: CreateTopicsResponse;
   DeleteTopicsRequest: DeleteTopicsRequest;
   DeleteTopicsResponse: DeleteTopicsResponse;
+  AlterUserScramCredentialsRequest: AlterUserScramCredentialsRequest;
+  AlterUserScramCredentialsResponse: AlterUserScramCredentialsResponse;
+  CreateAclsRequest: CreateAclsRequest;
+  CreateAclsResponse: CreateAclsResponse;
+  DeleteAclsRequest: DeleteAclsRequest;
+  DeleteAclsResponse: DeleteAclsResponse;
   CreatePartitionsRequest: CreatePartitionsRequest;
   CreatePartitionsResponse: CreatePartitionsResponse;
   DescribeQuorumRequest: DescribeQuorumRequest;
@@ -492,6 +542,9 @@ export const wireKinds: readonly WireKind[] = [
   'AddPartitionsToTxnRequest', 'AddPartitionsToTxnResponse',
   'EndTxnRequest', 'EndTxnResponse',
   'WriteTxnMarkerRequest', 'WriteTxnMarkerResponse',
+  'AlterUserScramCredentialsRequest', 'AlterUserScramCredentialsResponse',
+  'CreateAclsRequest', 'CreateAclsResponse',
+  'DeleteAclsRequest', 'DeleteAclsResponse',
 ];
 
 /** Requests addressed to a partition replica; a node without that replica lets its broker answer. */

@@ -84,6 +84,10 @@ message MetadataRecord {
     PartitionChangeRecord partition_change = 7;
     RemoveTopicRecord remove_topic = 8;
     ProducerIdsRecord producer_ids = 20;
+    UserScramCredentialRecord user_scram_credential = 9;
+    RemoveUserScramCredentialRecord remove_user_scram_credential = 10;
+    AclBinding acl = 11;
+    AclBinding remove_acl = 12;
   }
 }
 // A topic-level configuration override (retention.ms, min.insync.replicas, ...).
@@ -115,6 +119,29 @@ message PartitionChangeRecord {
 message RemoveTopicRecord { string topic_id = 1; }
 // Producer ids are int64 in Kafka; carried as double, exact to 2^53 like offsets.
 message ProducerIdsRecord { uint32 broker_id = 1; uint32 broker_epoch = 2; double next_producer_id = 3; }
+// A SCRAM credential (RFC 5802) as the server keeps it: never the password. mechanism is
+// Kafka's number (1 SCRAM-SHA-256, 2 SCRAM-SHA-512); a later record for the same user and
+// mechanism replaces the earlier one.
+message UserScramCredentialRecord {
+  string name = 1;
+  uint32 mechanism = 2;
+  bytes salt = 3;
+  bytes stored_key = 4;
+  bytes server_key = 5;
+  uint32 iterations = 6;
+}
+message RemoveUserScramCredentialRecord { string name = 1; uint32 mechanism = 2; }
+// One ACL, with Kafka's numbers for the resource type, pattern type, operation and
+// permission type. As a DeleteAcls filter, 1 (ANY) matches any value and '' any name.
+message AclBinding {
+  uint32 resource_type = 1;
+  string resource_name = 2;
+  uint32 pattern_type = 3;
+  string principal = 4;
+  string host = 5;
+  uint32 operation = 6;
+  uint32 permission_type = 7;
+}
 
 // A whole metadata state, used for Raft snapshots and snapshot-based catch-up.
 message BrokerState {
@@ -135,6 +162,8 @@ message MetadataImage {
   repeated BrokerState brokers = 2;
   repeated TopicState topics = 3;
   double next_producer_id = 20;
+  repeated UserScramCredentialRecord scram_credentials = 4;
+  repeated AclBinding acls = 5;
 }
 
 // ---- Brokers and clients talking to the controller ----
@@ -199,6 +228,39 @@ message CreateTopicsResponse {
   sint32 error_code = 2;
   sint32 leader_hint = 3;
   repeated CreatableTopicResult results = 4;
+  uint32 offset = 5;
+}
+// Security metadata: SCRAM credentials already salted and hashed by the listener (the
+// controller draws no randomness), and ACLs.
+message AlterUserScramCredentialsRequest {
+  string request_id = 1;
+  repeated UserScramCredentialRecord upsertions = 2;
+  repeated RemoveUserScramCredentialRecord deletions = 3;
+}
+message UserResult { string user = 1; sint32 error_code = 2; }
+message AlterUserScramCredentialsResponse {
+  string request_id = 1;
+  sint32 error_code = 2;
+  sint32 leader_hint = 3;
+  repeated UserResult results = 4;
+  uint32 offset = 5;
+}
+message CreateAclsRequest { string request_id = 1; repeated AclBinding acls = 2; }
+message AclResult { sint32 error_code = 1; }
+message CreateAclsResponse {
+  string request_id = 1;
+  sint32 error_code = 2;
+  sint32 leader_hint = 3;
+  repeated AclResult results = 4;
+  uint32 offset = 5;
+}
+message DeleteAclsRequest { string request_id = 1; repeated AclBinding filters = 2; }
+message DeleteAclsFilterResult { sint32 error_code = 1; repeated AclBinding matching = 2; }
+message DeleteAclsResponse {
+  string request_id = 1;
+  sint32 error_code = 2;
+  sint32 leader_hint = 3;
+  repeated DeleteAclsFilterResult results = 4;
   uint32 offset = 5;
 }
 message DeleteTopicsRequest {

@@ -1,9 +1,21 @@
-// A minimal Kafka client: one TCP connection, requests encoded by the codec, responses matched
-// by correlation id. The CLI's group tools and the tests use it.
-import { type Socket, connect } from 'node:net';
+// A minimal Kafka client: one TCP (or TLS) connection, requests encoded by the codec, responses
+// matched by correlation id, SASL PLAIN or SCRAM when asked. The CLI's tools and the tests use it.
+import { type Socket, connect, isIP } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import { errorName } from '../../actors/protocol/errors.js';
 import {
-  type ApiKey, type RequestInput, type ResponseBody, decodeResponseFrame, encodeRequestFrame,
+  ApiKeys, type ApiKey, type RequestInput, type ResponseBody, decodeResponseFrame, encodeRequestFrame,
 } from './protocol/index.js';
+import { ScramClientExchange, isScramMechanism } from './scram.js';
+
+export interface ClientSecurity {
+  /** Connect with TLS, trusting these CA certificates (PEM). */
+  tls?: { ca: Buffer | null; servername?: string };
+  sasl?: { mechanism: string; username: string; password: string };
+}
+
+/** An authentication the broker refused: its error name and message. */
+export class SaslRefusedError extends Error {}
 
 export class KafkaClient {
   private buffered = Buffer.alloc(0);
@@ -21,11 +33,46 @@ export class KafkaClient {
     socket.on('error', () => {});
   }
 
-  static connect(port: number, host = '127.0.0.1', clientId = 'logmesh-test'): Promise<KafkaClient> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host, port }, () => resolve(new KafkaClient(socket, clientId)));
+  static async connect(port: number, host = '127.0.0.1', clientId = 'logmesh-test', security: ClientSecurity = {}): Promise<KafkaClient> {
+    const client = await new Promise<KafkaClient>((resolve, reject) => {
+      const tls = security.tls;
+      const socket: Socket = tls === undefined
+        ? connect({ host, port }, () => resolve(new KafkaClient(socket, clientId)))
+        : connectTls({
+          host, port, ...(tls.ca === null ? {} : { ca: tls.ca }),
+          // SNI carries host names only (RFC 6066); the certificate is still checked against an IP address.
+          ...(tls.servername !== undefined ? { servername: tls.servername } : isIP(host) === 0 ? { servername: host } : {}),
+        }, () => resolve(new KafkaClient(socket, clientId)));
       socket.once('error', reject);
     });
+    if (security.sasl !== undefined) {
+      try {
+        await client.authenticate(security.sasl.mechanism, security.sasl.username, security.sasl.password);
+      } catch (error) {
+        client.close();
+        throw error;
+      }
+    }
+    return client;
+  }
+
+  /** SaslHandshake v1 then SaslAuthenticate (KIP-152); throws SaslRefusedError when the broker refuses. */
+  async authenticate(mechanism: string, username: string, password: string): Promise<void> {
+    const handshake = await this.request(ApiKeys.SaslHandshake, 1, { mechanism });
+    if (handshake.errorCode !== 0) throw new SaslRefusedError(`${errorName(handshake.errorCode)}: the broker offers ${handshake.mechanisms.join(', ') || 'no mechanism'}`);
+    const step = async (token: string): Promise<string> => {
+      const answer = await this.request(ApiKeys.SaslAuthenticate, 2, { authBytes: Buffer.from(token, 'utf8') });
+      if (answer.errorCode !== 0) throw new SaslRefusedError(`${errorName(answer.errorCode)}: ${answer.errorMessage ?? ''}`);
+      return Buffer.from(answer.authBytes).toString('utf8');
+    };
+    if (mechanism === 'PLAIN') {
+      await step(`\u0000${username}\u0000${password}`);
+      return;
+    }
+    if (!isScramMechanism(mechanism)) throw new SaslRefusedError(`unsupported SASL mechanism ${mechanism}`);
+    const scram = new ScramClientExchange(mechanism, username, password);
+    const serverFinal = await step(scram.clientFinal(await step(scram.clientFirst())));
+    if (!scram.serverVerified(serverFinal)) throw new SaslRefusedError('the broker did not prove it knows the SCRAM credential');
   }
 
   /** Sends raw bytes (for malformed-input tests). */

@@ -35,6 +35,8 @@ export class KafkaConnection {
   private readonly slots: Array<{ done: boolean; bytes: Uint8Array | null }> = [];
   private inFlight = 0;
   private closed = false;
+  /** Set once a reply must be the last one (a failed authentication): the reason the connection then ends. */
+  private closingAfterReplies: string | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -61,6 +63,13 @@ export class KafkaConnection {
     this.teardown();
   }
 
+  /** Writes what is answered so far, then ends the connection; later requests are not read. */
+  closeAfterReplies(reason: string): void {
+    if (this.closed || this.closingAfterReplies !== null) return;
+    this.closingAfterReplies = reason;
+    this.socket.pause();
+  }
+
   private teardown(): void {
     if (this.closed) return;
     this.closed = true;
@@ -82,7 +91,7 @@ export class KafkaConnection {
   }
 
   private extractFrames(): void {
-    while (!this.closed && this.bufferedBytes >= 4 && this.inFlight < inFlightRequestsMax) {
+    while (!this.closed && this.closingAfterReplies === null && this.bufferedBytes >= 4 && this.inFlight < inFlightRequestsMax) {
       const head = this.peek(4);
       const size = head.readInt32BE(0);
       if (size < 0 || size > this.options.requestBytesMax) {
@@ -119,6 +128,11 @@ export class KafkaConnection {
       // Frames come encoded with their size prefix.
       if (bytes !== null && !this.closed) this.socket.write(bytes);
     }
+    if (this.closingAfterReplies !== null && !this.closed && this.slots.length === 0) {
+      this.options.logger.info({ remote: this.remote, connection: this.id }, `closing Kafka connection: ${this.closingAfterReplies}`);
+      this.socket.end();
+      this.teardown();
+    }
   }
 
   private maybePause(): void {
@@ -127,7 +141,7 @@ export class KafkaConnection {
   }
 
   private maybeResume(): void {
-    if (this.closed) return;
+    if (this.closed || this.closingAfterReplies !== null) return;
     if (this.inFlight < inFlightRequestsMax && this.socket.writableLength <= pendingWriteBytesMax) {
       this.socket.resume();
       this.extractFrames();

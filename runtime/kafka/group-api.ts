@@ -2,8 +2,12 @@
 // the __consumer_offsets partition a group hashes to (creating the topic on first use, as
 // Kafka does); the other group APIs go to that partition's coordinator actor on this node,
 // and a node that is not the coordinator answers NOT_COORDINATOR, which sends clients back to
-// FindCoordinator.
+// FindCoordinator. Each API checks the client's ACLs as Kafka's KafkaApis does (READ on the
+// group to take part in it, DESCRIBE to look at it, DELETE to delete it; READ on a topic to
+// commit its offsets, DESCRIBE to fetch them).
 import type { MetadataImage } from '../../actors/controller/metadata-image.js';
+import { AclOperation, ResourceType, clusterResourceName } from '../../actors/controller/acls.js';
+import type { Access } from './security.js';
 import { ErrorCode } from '../../actors/protocol/errors.js';
 import type { ConfigEntry, OffsetEntry, WireKind, WireMessages } from '../../actors/protocol/messages.js';
 import { consumerOffsetsTopic, groupCoordinatorActorId, offsetsPartitionFor } from '../../actors/group/offsets-topic.js';
@@ -71,9 +75,12 @@ export class GroupApi {
       .finally(() => { this.creatingOffsetsTopic = false; });
   }
 
-  findCoordinator(request: Extract<DecodedRequest, { apiKey: 10 }>): Body {
+  findCoordinator(request: Extract<DecodedRequest, { apiKey: 10 }>, access: Access): Body {
     const body = request.body as RequestBody<10>;
     const locate = (key: string, keyType: number) => {
+      if (keyType === coordinatorKeyGroup && !access.allows(AclOperation.DESCRIBE, ResourceType.GROUP, key)) {
+        return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, nodeId: -1, host: '', port: -1 };
+      }
       if (keyType !== coordinatorKeyGroup) {
         return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'transactions are not supported', nodeId: -1, host: '', port: -1 };
       }
@@ -109,8 +116,11 @@ export class GroupApi {
     return answer ?? { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, failed: true };
   }
 
-  async joinGroup(request: Extract<DecodedRequest, { apiKey: 11 }>, client: ClientInfo): Promise<Body> {
+  async joinGroup(request: Extract<DecodedRequest, { apiKey: 11 }>, client: ClientInfo, access: Access): Promise<Body> {
     const body = request.body as RequestBody<11>;
+    if (!access.allows(AclOperation.READ, ResourceType.GROUP, body.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId: body.memberId, members: [] };
+    }
     const rebalanceTimeoutMs = request.apiVersion >= 1 ? body.rebalanceTimeoutMs : body.sessionTimeoutMs;
     const answer = await this.ask(body.groupId, 'JoinGroupRequest', (requestId) => ({
       requestId, groupId: body.groupId, version: request.apiVersion, memberId: body.memberId, groupInstanceId: body.groupInstanceId ?? '',
@@ -129,8 +139,11 @@ export class GroupApi {
     };
   }
 
-  async syncGroup(request: Extract<DecodedRequest, { apiKey: 14 }>): Promise<Body> {
+  async syncGroup(request: Extract<DecodedRequest, { apiKey: 14 }>, access: Access): Promise<Body> {
     const body = request.body as RequestBody<14>;
+    if (!access.allows(AclOperation.READ, ResourceType.GROUP, body.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, protocolType: null, protocolName: null, assignment: new Uint8Array(0) };
+    }
     const answer = await this.ask(body.groupId, 'SyncGroupRequest', (requestId) => ({
       requestId, groupId: body.groupId, generationId: body.generationId, memberId: body.memberId, groupInstanceId: body.groupInstanceId ?? '',
       protocolType: body.protocolType ?? '', protocolName: body.protocolName ?? '',
@@ -143,16 +156,18 @@ export class GroupApi {
     };
   }
 
-  async heartbeat(request: Extract<DecodedRequest, { apiKey: 12 }>): Promise<Body> {
+  async heartbeat(request: Extract<DecodedRequest, { apiKey: 12 }>, access: Access): Promise<Body> {
     const body = request.body as RequestBody<12>;
+    if (!access.allows(AclOperation.READ, ResourceType.GROUP, body.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
     const answer = await this.ask(body.groupId, 'HeartbeatRequest', (requestId) => ({
       requestId, groupId: body.groupId, generationId: body.generationId, memberId: body.memberId, groupInstanceId: body.groupInstanceId ?? '',
     }), 'HeartbeatResponse', quickRequestMs);
     return { throttleTimeMs: 0, errorCode: answer.errorCode };
   }
 
-  async leaveGroup(request: Extract<DecodedRequest, { apiKey: 13 }>): Promise<Body> {
+  async leaveGroup(request: Extract<DecodedRequest, { apiKey: 13 }>, access: Access): Promise<Body> {
     const body = request.body as RequestBody<13>;
+    if (!access.allows(AclOperation.READ, ResourceType.GROUP, body.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
     const members = request.apiVersion >= 3
       ? body.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId ?? '', errorCode: 0 }))
       : [{ memberId: body.memberId, groupInstanceId: '', errorCode: 0 }];
@@ -166,10 +181,11 @@ export class GroupApi {
     };
   }
 
-  async offsetCommit(request: Extract<DecodedRequest, { apiKey: 8 }>): Promise<Body> {
+  async offsetCommit(request: Extract<DecodedRequest, { apiKey: 8 }>, access: Access): Promise<Body> {
     const body = request.body as RequestBody<8>;
     const image = this.options.image();
     const known = (topic: string, partition: number): boolean => image?.topicsByName.get(topic)?.partitions[partition] !== undefined;
+    const groupAllowed = access.allows(AclOperation.READ, ResourceType.GROUP, body.groupId);
     const wanted: OffsetEntry[] = [];
     const unknown: OffsetEntry[] = [];
     for (const t of body.topics) {
@@ -178,7 +194,9 @@ export class GroupApi {
           topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: request.apiVersion >= 6 ? p.committedLeaderEpoch : -1,
           metadata: p.committedMetadata ?? '', errorCode: 0,
         };
-        if (known(t.name, p.partitionIndex)) wanted.push(entry);
+        if (!groupAllowed) unknown.push({ ...entry, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED });
+        else if (!access.allows(AclOperation.READ, ResourceType.TOPIC, t.name)) unknown.push({ ...entry, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+        else if (known(t.name, p.partitionIndex)) wanted.push(entry);
         else unknown.push({ ...entry, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
       }
     }
@@ -193,10 +211,19 @@ export class GroupApi {
     return { throttleTimeMs: 0, topics: byTopic([...results, ...unknown], (o) => ({ partitionIndex: o.partition, errorCode: o.errorCode })) };
   }
 
-  async offsetFetch(request: Extract<DecodedRequest, { apiKey: 9 }>): Promise<Body> {
+  async offsetFetch(request: Extract<DecodedRequest, { apiKey: 9 }>, access: Access): Promise<Body> {
     const body = request.body as RequestBody<9>;
     const fetchOne = async (groupId: string, topics: Array<{ name: string; partitionIndexes: number[] }> | null) => {
-      const partitions = (topics ?? []).flatMap((t) => t.partitionIndexes.map((partition) => ({ topic: t.name, partition })));
+      const asked = (topics ?? []).flatMap((t) => t.partitionIndexes.map((partition) => ({ topic: t.name, partition })));
+      const refused = (errorCode: number) => ({ topic: '', partition: 0, offset: -1, leaderEpoch: -1, metadata: '', errorCode });
+      if (!access.allows(AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) {
+        const errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
+        return { errorCode, offsets: request.apiVersion < 2 ? asked.map((p) => ({ ...refused(errorCode), ...p })) : [] };
+      }
+      const topicAllowed = (topic: string) => access.allows(AclOperation.DESCRIBE, ResourceType.TOPIC, topic);
+      const hidden = asked.filter((p) => !topicAllowed(p.topic)).map((p) => ({ ...refused(ErrorCode.TOPIC_AUTHORIZATION_FAILED), ...p }));
+      const partitions = asked.filter((p) => topicAllowed(p.topic));
+      if (topics !== null && partitions.length === 0 && asked.length > 0) return { errorCode: ErrorCode.NONE, offsets: hidden };
       const answer = await this.ask(groupId, 'OffsetFetchRequest', (requestId) => ({
         requestId, groupId, allPartitions: topics === null, partitions,
       }), 'OffsetFetchResponse', quickRequestMs);
@@ -204,8 +231,8 @@ export class GroupApi {
       // Before version 2 there is no group-level error: each partition carries it.
       const offsets = 'failed' in answer || answer.errorCode !== 0
         ? partitions.map((p) => ({ ...p, offset: -1, leaderEpoch: -1, metadata: '', errorCode: request.apiVersion < 2 ? errorCode : 0 }))
-        : answer.offsets;
-      return { errorCode, offsets };
+        : answer.offsets.filter((o) => topicAllowed(o.topic));
+      return { errorCode, offsets: [...offsets, ...hidden] };
     };
     const partitionOut = (o: OffsetEntry) => ({
       partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: o.errorCode,
@@ -221,9 +248,12 @@ export class GroupApi {
     return { throttleTimeMs: 0, errorCode, topics: byTopic(offsets, partitionOut) };
   }
 
-  async describeGroups(request: Extract<DecodedRequest, { apiKey: 15 }>): Promise<Body> {
+  async describeGroups(request: Extract<DecodedRequest, { apiKey: 15 }>, access: Access): Promise<Body> {
     const body = request.body as RequestBody<15>;
     const groups = await Promise.all(body.groups.map(async (groupId) => {
+      if (!access.allows(AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) {
+        return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: -2147483648 };
+      }
       const answer = await this.ask(groupId, 'DescribeGroupsRequest', (requestId) => ({ requestId, groupIds: [groupId] }), 'DescribeGroupsResponse', quickRequestMs);
       const described = 'failed' in answer ? undefined : answer.groups[0];
       if (described === undefined) {
@@ -243,7 +273,7 @@ export class GroupApi {
   }
 
   /** Every group whose coordinator runs on this node (Kafka's ListGroups is per broker). */
-  async listGroups(request: Extract<DecodedRequest, { apiKey: 16 }>): Promise<Body> {
+  async listGroups(request: Extract<DecodedRequest, { apiKey: 16 }>, access: Access): Promise<Body> {
     const body = request.body as RequestBody<16>;
     const topic = this.options.image()?.topicsByName.get(consumerOffsetsTopic);
     const { mesh } = this.options;
@@ -258,12 +288,16 @@ export class GroupApi {
       else if (answer.errorCode !== ErrorCode.NONE) errorCode = answer.errorCode;
       else groups.push(...answer.groups);
     }
-    return { throttleTimeMs: 0, errorCode, groups: groups.sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0)) };
+    // DESCRIBE on the cluster shows every group; otherwise only the groups the client may describe.
+    const everything = access.allows(AclOperation.DESCRIBE, ResourceType.CLUSTER, clusterResourceName);
+    const visible = everything ? groups : groups.filter((g) => access.allows(AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId));
+    return { throttleTimeMs: 0, errorCode, groups: visible.sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0)) };
   }
 
-  async deleteGroups(request: Extract<DecodedRequest, { apiKey: 42 }>): Promise<Body> {
+  async deleteGroups(request: Extract<DecodedRequest, { apiKey: 42 }>, access: Access): Promise<Body> {
     const body = request.body as RequestBody<42>;
     const results = await Promise.all(body.groupsNames.map(async (groupId) => {
+      if (!access.allows(AclOperation.DELETE, ResourceType.GROUP, groupId)) return { groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
       const answer = await this.ask(groupId, 'DeleteGroupsRequest', (requestId) => ({ requestId, groupIds: [groupId] }), 'DeleteGroupsResponse', quickRequestMs);
       const errorCode = 'failed' in answer ? answer.errorCode : answer.results[0]?.errorCode ?? ErrorCode.COORDINATOR_NOT_AVAILABLE;
       return { groupId, errorCode };
@@ -271,13 +305,20 @@ export class GroupApi {
     return { throttleTimeMs: 0, results };
   }
 
-  async offsetDelete(request: Extract<DecodedRequest, { apiKey: 47 }>): Promise<Body> {
+  async offsetDelete(request: Extract<DecodedRequest, { apiKey: 47 }>, access: Access): Promise<Body> {
     const body = request.body as RequestBody<47>;
-    const partitions = body.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
+    if (!access.allows(AclOperation.DELETE, ResourceType.GROUP, body.groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
+    const readable = (topic: string) => access.allows(AclOperation.READ, ResourceType.TOPIC, topic);
+    const refused = body.topics.filter((t) => !readable(t.name))
+      .flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: -1, leaderEpoch: -1, metadata: '', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })));
+    const partitions = body.topics.filter((t) => readable(t.name)).flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
+    if (partitions.length === 0 && refused.length > 0) {
+      return { errorCode: 0, throttleTimeMs: 0, topics: byTopic(refused, (o) => ({ partitionIndex: o.partition, errorCode: o.errorCode })) };
+    }
     const answer = await this.ask(body.groupId, 'OffsetDeleteRequest', (requestId) => ({ requestId, groupId: body.groupId, partitions }),
       'OffsetDeleteResponse', quickRequestMs);
     if ('failed' in answer || answer.errorCode !== ErrorCode.NONE) return { errorCode: answer.errorCode, throttleTimeMs: 0, topics: [] };
-    return { errorCode: 0, throttleTimeMs: 0, topics: byTopic(answer.results, (o) => ({ partitionIndex: o.partition, errorCode: o.errorCode })) };
+    return { errorCode: 0, throttleTimeMs: 0, topics: byTopic([...answer.results, ...refused], (o) => ({ partitionIndex: o.partition, errorCode: o.errorCode })) };
   }
 
   /** Whether this request is one of the group APIs this module serves. */

@@ -65,7 +65,27 @@ export interface NodeConfig {
   groupMaxSize: number;
   /** null: the process's level (LOGMESH_LOG_LEVEL, default info). */
   logLevel: string | null;
+  /** PEM files of the listener's certificate chain, private key and trusted CAs (SSL and SASL_SSL listeners). */
+  sslCertificateLocation: string | null;
+  sslKeyLocation: string | null;
+  sslCaLocation: string | null;
+  /** The SASL mechanisms a SASL listener offers. */
+  saslEnabledMechanisms: string[];
+  /** Users the listener knows from this file (`name:password`), beside the SCRAM credentials in the metadata log. */
+  saslBootstrapUsers: Array<{ name: string; password: string }>;
+  /** Principals (`User:name`) that every authorization check allows. */
+  superUsers: string[];
+  /** authorizer.class.name: '' (no authorization) or the built-in StandardAuthorizer. */
+  authorizerClassName: string;
+  allowEveryoneIfNoAclFound: boolean;
 }
+
+/** Kafka's security protocols, as the `listeners` prefix names them. */
+export const securityProtocols = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+export type SecurityProtocol = (typeof securityProtocols)[number];
+export const saslMechanisms = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+/** The authorizer class names that turn on logmesh's ACL authorizer (KRaft's and the ZooKeeper-era one). */
+export const standardAuthorizerNames = ['org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'kafka.security.authorizer.AclAuthorizer'];
 
 export class ConfigError extends Error {}
 
@@ -105,6 +125,35 @@ const roles: Parser = (value) => {
   if (parts.length === 0) throw new Error('expected broker, controller or both');
   return parts;
 };
+const listenerList: Parser = (value) => {
+  const first = (list(value) as string[])[0];
+  if (first === undefined) throw new Error('expected PROTOCOL://host:port');
+  const match = /^([A-Z_]+):\/\/(.*:\d{1,5})$/.exec(first);
+  if (match === null) throw new Error(`expected PROTOCOL://host:port, got "${first}"`);
+  if (!(securityProtocols as readonly string[]).includes(match[1]!)) throw new Error(`unknown security protocol "${match[1]}" (${securityProtocols.join(', ')})`);
+  return value;
+};
+const pemFile: Parser = (value) => text(value);
+const mechanisms: Parser = (value) => {
+  const parts = list(value) as string[];
+  for (const m of parts) if (!(saslMechanisms as readonly string[]).includes(m)) throw new Error(`unsupported SASL mechanism "${m}" (${saslMechanisms.join(', ')})`);
+  if (parts.length === 0) throw new Error(`expected one or more of ${saslMechanisms.join(', ')}`);
+  return parts;
+};
+const bootstrapUsers: Parser = (value) => (list(value) as string[]).map((entry) => {
+  const colon = entry.indexOf(':');
+  if (colon <= 0 || colon === entry.length - 1) throw new Error(`expected name:password, got an entry without both`);
+  return { name: entry.slice(0, colon), password: entry.slice(colon + 1) };
+});
+// Kafka separates super users with semicolons (a principal may contain a comma).
+const principals: Parser = (value) => value.split(';').map((p) => p.trim()).filter((p) => p !== '').map((p) => {
+  if (!/^User:.+$/.test(p)) throw new Error(`expected User:name, got "${p}"`);
+  return p;
+});
+const authorizer: Parser = (value) => {
+  if (value !== '' && !standardAuthorizerNames.includes(value)) throw new Error(`expected ${standardAuthorizerNames[0]} (or empty), got "${value}"`);
+  return value;
+};
 const voters: Parser = (value) => {
   const ids = (list(value) as string[]).map((voter) => {
     const match = /^(\d+)(@.+)?$/.exec(voter);
@@ -136,8 +185,17 @@ export const configKeys: Record<string, KeySpec> = {
   'nats.tls.cert.file': { field: 'natsTlsCertFile', parse: text, default: null },
   'nats.tls.key.file': { field: 'natsTlsKeyFile', parse: text, default: null },
   'mesh.secret': { field: 'meshSecret', parse: meshSecret, default: null },
-  listeners: { field: 'listeners', parse: text, default: 'PLAINTEXT://127.0.0.1:9092' },
-  'advertised.listeners': { field: 'advertisedListeners', parse: text, default: '' },
+  listeners: { field: 'listeners', parse: listenerList, default: 'PLAINTEXT://127.0.0.1:9092' },
+  'advertised.listeners': { field: 'advertisedListeners', parse: listenerList, default: '' },
+  // Listener security (docs/operations.md#security). PEM files, as librdkafka names them.
+  'ssl.certificate.location': { field: 'sslCertificateLocation', parse: pemFile, default: null },
+  'ssl.key.location': { field: 'sslKeyLocation', parse: pemFile, default: null },
+  'ssl.ca.location': { field: 'sslCaLocation', parse: pemFile, default: null },
+  'sasl.enabled.mechanisms': { field: 'saslEnabledMechanisms', parse: mechanisms, default: [...saslMechanisms] },
+  'sasl.bootstrap.users': { field: 'saslBootstrapUsers', parse: bootstrapUsers, default: [] },
+  'super.users': { field: 'superUsers', parse: principals, default: [] },
+  'authorizer.class.name': { field: 'authorizerClassName', parse: authorizer, default: '' },
+  'allow.everyone.if.no.acl.found': { field: 'allowEveryoneIfNoAclFound', parse: boolean, default: false },
   'metrics.port': { field: 'metricsPort', parse: integer(0, 65535), default: 0 },
   'controller.quorum.election.timeout.ms': { field: 'electionTimeoutMs', parse: integer(10), default: 1000 },
   'controller.quorum.heartbeat.interval.ms': { field: 'heartbeatIntervalMs', parse: integer(1), default: 500 },
@@ -234,6 +292,10 @@ export function parseConfig(textContent: string, source: string, overrides: stri
   if ((result.natsTlsCertFile === null) !== (result.natsTlsKeyFile === null)) {
     throw new ConfigError(`${source}: ${result.natsTlsCertFile === null ? 'nats.tls.key.file is set without nats.tls.cert.file' : 'nats.tls.cert.file is set without nats.tls.key.file'}`);
   }
+  const protocol = listenerSecurityProtocol(result.listeners);
+  if ((protocol === 'SSL' || protocol === 'SASL_SSL') && (result.sslCertificateLocation === null || result.sslKeyLocation === null)) {
+    throw new ConfigError(`${source}: listeners uses ${protocol}, which needs ssl.certificate.location and ssl.key.location`);
+  }
   if (result.processRoles.includes('controller') && !result.controllerQuorumVoters.includes(result.nodeId)) {
     throw new ConfigError(`${source}: controller.quorum.voters does not list node.id ${result.nodeId}, but process.roles includes controller`);
   }
@@ -250,6 +312,12 @@ export function splitHostPort(hostPort: string): { host: string; port: number } 
 export function listenerHostPort(listeners: string): string {
   const first = listeners.split(',')[0]!.trim();
   return first.replace(/^[A-Z_]+:\/\//, '');
+}
+
+/** The security protocol of the first listener (its `PROTOCOL://` prefix). */
+export function listenerSecurityProtocol(listeners: string): SecurityProtocol {
+  const match = /^([A-Z_]+):\/\//.exec(listeners.split(',')[0]!.trim());
+  return (match?.[1] ?? 'PLAINTEXT') as SecurityProtocol;
 }
 
 /** The node's log cleaner loop from server.properties. */

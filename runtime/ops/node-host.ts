@@ -26,6 +26,7 @@ function listenerAddress(listeners: string): { host: string; port: number } {
 }
 import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 import { type KafkaListener, startKafkaListener } from '../kafka/listener.js';
+import { loadListenerSecurity } from '../kafka/security.js';
 import { registerGroupLagMetrics } from '../kafka/group-lag-metrics.js';
 import { MeshPort } from '../kafka/mesh-port.js';
 import { createNodeMetrics } from './node-metrics.js';
@@ -139,6 +140,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
     const { host, port } = listenerAddress(config.listeners);
     try {
       kafkaListener = await startKafkaListener({
+        security: loadListenerSecurity(config),
         kernel, clusterId: config.clusterId, logger: logger.child({ component: 'kafka' }), host, port,
         autoCreateTopics: config.autoCreateTopicsEnable, numPartitions: config.numPartitions,
         defaultReplicationFactor: config.defaultReplicationFactor, meshTimeoutMarginMs: 5000,

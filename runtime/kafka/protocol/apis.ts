@@ -3,6 +3,11 @@
 // supports (librdkafka 2.0 / kcat / confluent-kafka-python 2.0, kafkajs 2.2, kafka-python 2.0).
 import { parseVersions, type MessageInput, type MessageSpec, type MessageValue } from './schema.js';
 import { ApiVersionsRequest, ApiVersionsResponse } from './messages/api-versions.js';
+import { AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse } from './messages/alter-user-scram-credentials.js';
+import { CreateAclsRequest, CreateAclsResponse } from './messages/create-acls.js';
+import { DeleteAclsRequest, DeleteAclsResponse } from './messages/delete-acls.js';
+import { DescribeAclsRequest, DescribeAclsResponse } from './messages/describe-acls.js';
+import { DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse } from './messages/describe-user-scram-credentials.js';
 import { CreatePartitionsRequest, CreatePartitionsResponse } from './messages/create-partitions.js';
 import { CreateTopicsRequest, CreateTopicsResponse } from './messages/create-topics.js';
 import { DeleteGroupsRequest, DeleteGroupsResponse } from './messages/delete-groups.js';
@@ -49,11 +54,16 @@ export const ApiKeys = {
   DeleteTopics: 20,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  DescribeAcls: 29,
+  CreateAcls: 30,
+  DeleteAcls: 31,
   DescribeConfigs: 32,
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
   OffsetDelete: 47,
+  DescribeUserScramCredentials: 50,
+  AlterUserScramCredentials: 51,
   DescribeCluster: 60,
 } as const;
 
@@ -111,11 +121,16 @@ export const apis = {
   [ApiKeys.DeleteTopics]: defineApi('DeleteTopics', DeleteTopicsRequest, DeleteTopicsResponse),
   [ApiKeys.InitProducerId]: defineApi('InitProducerId', InitProducerIdRequest, InitProducerIdResponse),
   [ApiKeys.OffsetForLeaderEpoch]: defineApi('OffsetForLeaderEpoch', OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
+  [ApiKeys.DescribeAcls]: defineApi('DescribeAcls', DescribeAclsRequest, DescribeAclsResponse),
+  [ApiKeys.CreateAcls]: defineApi('CreateAcls', CreateAclsRequest, CreateAclsResponse),
+  [ApiKeys.DeleteAcls]: defineApi('DeleteAcls', DeleteAclsRequest, DeleteAclsResponse),
   [ApiKeys.DescribeConfigs]: defineApi('DescribeConfigs', DescribeConfigsRequest, DescribeConfigsResponse),
   [ApiKeys.SaslAuthenticate]: defineApi('SaslAuthenticate', SaslAuthenticateRequest, SaslAuthenticateResponse),
   [ApiKeys.CreatePartitions]: defineApi('CreatePartitions', CreatePartitionsRequest, CreatePartitionsResponse),
   [ApiKeys.DeleteGroups]: defineApi('DeleteGroups', DeleteGroupsRequest, DeleteGroupsResponse),
   [ApiKeys.OffsetDelete]: defineApi('OffsetDelete', OffsetDeleteRequest, OffsetDeleteResponse),
+  [ApiKeys.DescribeUserScramCredentials]: defineApi('DescribeUserScramCredentials', DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse),
+  [ApiKeys.AlterUserScramCredentials]: defineApi('AlterUserScramCredentials', AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse),
   [ApiKeys.DescribeCluster]: defineApi('DescribeCluster', DescribeClusterRequest, DescribeClusterResponse),
 } as const;
 

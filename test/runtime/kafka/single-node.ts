@@ -9,7 +9,7 @@ import { parseConfig } from '../../../runtime/ops/config.js';
 import { silentLogger } from '../../../runtime/ops/logger.js';
 import { type NodeHost, startNodeHost } from '../../../runtime/ops/node-host.js';
 import { InProcessHub } from '../../../runtime/transport/in-process.js';
-import { KafkaClient } from '../../../runtime/kafka/client.js';
+import { type ClientSecurity, KafkaClient } from '../../../runtime/kafka/client.js';
 import type { Registry } from 'prom-client';
 import { freePort } from '../real-cluster-harness.js';
 
@@ -18,7 +18,8 @@ export interface SingleNode {
   port: number;
   /** The first failure the node reported, if any (a node must never fail on client input). */
   fatal(): Error | null;
-  connect(): Promise<KafkaClient>;
+  /** A client of the listener; `security` overrides the node's own (another user, a wrong password, none). */
+  connect(security?: ClientSecurity): Promise<KafkaClient>;
   stop(): Promise<void>;
 }
 
@@ -32,17 +33,26 @@ export async function waitUntil<T>(what: string, timeoutMs: number, probe: () =>
   }
 }
 
+export interface SingleNodeOptions {
+  /** The listener's port (default: a free one) and security protocol. */
+  port?: number;
+  protocol?: 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+  /** How the test's clients connect (TLS trust, SASL user) unless a test says otherwise. */
+  clientSecurity?: ClientSecurity;
+}
+
 /** Starts the node and waits until its broker is live in its own metadata. */
-export async function startSingleNode(extraConfig: string[] = [], registry: Registry | null = null): Promise<SingleNode> {
+export async function startSingleNode(extraConfig: string[] = [], registry: Registry | null = null, options: SingleNodeOptions = {}): Promise<SingleNode> {
   const dir = mkdtempSync(join(tmpdir(), 'logmesh-kafka-'));
   // A free port chosen up front, so that the listener advertises the port clients reach it on.
-  const port = await freePort();
+  const port = options.port ?? await freePort();
+  const protocol = options.protocol ?? 'PLAINTEXT';
   const hub = new InProcessHub();
   let fatal: Error | null = null;
   const clients: KafkaClient[] = [];
   const host = await startNodeHost({
     config: parseConfig([
-      'node.id=1', 'controller.quorum.voters=1', 'cluster.id=single', `log.dirs=${dir}`, `listeners=PLAINTEXT://127.0.0.1:${port}`,
+      'node.id=1', 'controller.quorum.voters=1', 'cluster.id=single', `log.dirs=${dir}`, `listeners=${protocol}://127.0.0.1:${port}`,
       'broker.heartbeat.interval.ms=200', 'broker.session.timeout.ms=3000', ...extraConfig,
     ].join('\n'), 'test'),
     transport: hub.transportFor(1), logger: silentLogger, registry, onFatal: (error) => { fatal = error; },
@@ -51,8 +61,8 @@ export async function startSingleNode(extraConfig: string[] = [], registry: Regi
     host,
     port: host.kafkaPort!,
     fatal: () => fatal,
-    connect: async () => {
-      const client = await KafkaClient.connect(host.kafkaPort!);
+    connect: async (security = options.clientSecurity) => {
+      const client = await KafkaClient.connect(host.kafkaPort!, '127.0.0.1', 'logmesh-test', security);
       clients.push(client);
       return client;
     },

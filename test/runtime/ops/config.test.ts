@@ -21,6 +21,14 @@ test('a server.properties file parses into typed settings with Kafka defaults', 
   assert.equal(config.brokerSessionTimeoutMs, 9000);
   assert.equal(config.advertisedListeners, config.listeners);
   assert.equal(parseConfig(good, 'f', ['node.id=3']).nodeId, 3);
+  const secured = parseConfig(good, 'f', [
+    'listeners=SASL_SSL://127.0.0.1:9092', 'ssl.certificate.location=/c.pem', 'ssl.key.location=/k.pem', 'super.users=User:admin;User:ops',
+    'sasl.bootstrap.users=admin:a:b,ops:x',
+  ]);
+  assert.deepEqual(secured.superUsers, ['User:admin', 'User:ops']);
+  assert.deepEqual(secured.saslBootstrapUsers, [{ name: 'admin', password: 'a:b' }, { name: 'ops', password: 'x' }]);
+  assert.deepEqual(secured.saslEnabledMechanisms, ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']);
+  assert.equal(secured.allowEveryoneIfNoAclFound, false);
 });
 
 test('bad configuration stops with one line naming the file, line and key', () => {
@@ -38,6 +46,12 @@ test('bad configuration stops with one line naming the file, line and key', () =
     [good, ['log.level=loud'], /^--override: log\.level: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"$/],
     [good, ['group.min.session.timeout.ms=9000', 'group.max.session.timeout.ms=8000'], /group\.max\.session\.timeout\.ms \(8000\) is below group\.min\.session\.timeout\.ms \(9000\)/],
     [good, ['offsets.retention.minutes=0'], /offsets\.retention\.minutes: expected an integer in \[1/],
+    [good, ['listeners=TLS://127.0.0.1:9092'], /^--override: listeners: unknown security protocol "TLS" \(PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL\)$/],
+    [good, ['listeners=SASL_SSL://127.0.0.1:9092'], /listeners uses SASL_SSL, which needs ssl\.certificate\.location and ssl\.key\.location/],
+    [good, ['sasl.enabled.mechanisms=GSSAPI'], /sasl\.enabled\.mechanisms: unsupported SASL mechanism "GSSAPI"/],
+    [good, ['super.users=admin'], /super\.users: expected User:name, got "admin"/],
+    [good, ['sasl.bootstrap.users=admin'], /sasl\.bootstrap\.users: expected name:password/],
+    [good, ['authorizer.class.name=com.example.Mine'], /authorizer\.class\.name: expected org\.apache\.kafka\.metadata\.authorizer\.StandardAuthorizer/],
   ];
   for (const [text, overrides, message] of cases) {
     assert.throws(() => parseConfig(text, 'server.properties', overrides), (error: Error) => {

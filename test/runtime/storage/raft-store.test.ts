@@ -49,6 +49,10 @@ const image: MetadataImageMessage = {
     partitions: [{ topicId: 'tid', partition: 0, replicas: [1, 2], isr: [2], leader: 2, leaderEpoch: 1, partitionEpoch: 5 }],
   }],
   nextProducerId: 3000,
+  scramCredentials: [{
+    name: 'alice', mechanism: 1, salt: Buffer.from([1, 2, 3]), storedKey: Buffer.alloc(32, 7), serverKey: Buffer.alloc(32, 9), iterations: 4096,
+  }],
+  acls: [{ resourceType: 2, resourceName: 'orders', patternType: 3, principal: 'User:alice', host: '*', operation: 3, permissionType: 3 }],
 };
 
 const logPath = () => path.join(tmp, STORE, 'log');

@@ -28,11 +28,16 @@ const advertised: [number, string, number, number, number][] = [
   [20, 'DeleteTopics', 0, 6, 4],
   [22, 'InitProducerId', 0, 4, 2],
   [23, 'OffsetForLeaderEpoch', 0, 4, 4],
+  [29, 'DescribeAcls', 0, 3, 2],
+  [30, 'CreateAcls', 0, 3, 2],
+  [31, 'DeleteAcls', 0, 3, 2],
   [32, 'DescribeConfigs', 0, 4, 4],
   [36, 'SaslAuthenticate', 0, 2, 2],
   [37, 'CreatePartitions', 0, 3, 2],
   [42, 'DeleteGroups', 0, 2, 2],
   [47, 'OffsetDelete', 0, 0, Infinity],
+  [50, 'DescribeUserScramCredentials', 0, 0, 0],
+  [51, 'AlterUserScramCredentials', 0, 0, 0],
   [60, 'DescribeCluster', 0, 0, 0],
 ];
 
