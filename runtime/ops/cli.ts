@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `logmesh` command: nodes, the embedded cluster, simulations and campaigns, small tools
 // that talk to the controller quorum over the mesh, and Kafka-style tools (topics, produce,
-// consume, groups, cluster) that speak the public Kafka protocol through kafkajs (tools/).
+// consume, groups, cluster) that speak the public Kafka protocol through kafkajs, and the
+// security tools (users, acls) through logmesh's own Kafka client (tools/).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -29,6 +30,8 @@ import { startNodeHost } from './node-host.js';
 import { registerClusterCommand } from './tools/cluster.js';
 import { registerConsumeCommand } from './tools/consume.js';
 import { registerGroupsCommand } from './tools/groups.js';
+import { registerAclsCommand } from './tools/acls.js';
+import { registerUsersCommand } from './tools/users.js';
 import { asInt, collectConfig } from './tools/options.js';
 import { registerProduceCommand } from './tools/produce.js';
 import { registerReplayCommand } from './replay-cli.js';
@@ -402,6 +405,8 @@ registerProduceCommand(program);
 registerConsumeCommand(program);
 registerGroupsCommand(program);
 registerClusterCommand(program);
+registerUsersCommand(program);
+registerAclsCommand(program);
 registerReplayCommand(program);
 registerTraceCommand(program);
 
