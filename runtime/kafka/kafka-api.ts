@@ -57,7 +57,7 @@ export interface KafkaApiOptions {
   offsetsTopicReplicationFactor?: number;
   /** Where requests and topic traffic are counted for /metrics (runtime/ops/node-metrics.ts); absent: nowhere. */
   metrics?: KafkaApiMetrics | null;
-  /** TLS, SASL and the authorizer (docs/operations.md#security); absent: an open PLAINTEXT listener. */
+  /** TLS, SASL and the authorizer (docs/operations.md#kafka-listener-security); absent: an open PLAINTEXT listener. */
   security?: ListenerSecurity;
 }
 

@@ -187,7 +187,7 @@ export const configKeys: Record<string, KeySpec> = {
   'mesh.secret': { field: 'meshSecret', parse: meshSecret, default: null },
   listeners: { field: 'listeners', parse: listenerList, default: 'PLAINTEXT://127.0.0.1:9092' },
   'advertised.listeners': { field: 'advertisedListeners', parse: listenerList, default: '' },
-  // Listener security (docs/operations.md#security). PEM files, as librdkafka names them.
+  // Listener security (docs/operations.md#kafka-listener-security). PEM files, as librdkafka names them.
   'ssl.certificate.location': { field: 'sslCertificateLocation', parse: pemFile, default: null },
   'ssl.key.location': { field: 'sslKeyLocation', parse: pemFile, default: null },
   'ssl.ca.location': { field: 'sslCaLocation', parse: pemFile, default: null },
