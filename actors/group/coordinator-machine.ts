@@ -26,7 +26,7 @@ import { acksAll } from '../protocol/messages.js';
 import { type Effect, type EffectBatch, type TimerFired, effectfulStep } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
-  type LoadPlan, followPartitionState, leadershipChanged, loadAnswered, loadFetch, readLoadedBatches, startLoad,
+  type CoordinatorPartitionState, type LoadPlan, followPartitionState, leadershipChanged, loadAnswered, loadFetch, readLoadedBatches, startLoad,
 } from '../protocol/coordinator-load.js';
 import { encodeRecordBatch, type RecordInput } from '../protocol/records.js';
 import { partitionActorId } from '../partition/partition-machine.js';
@@ -118,28 +118,14 @@ interface PendingWrite {
   work: WriteWork;
 }
 
-export interface CoordinatorContext {
+export interface CoordinatorContext extends CoordinatorPartitionState {
   config: GroupCoordinatorConfig;
-  partition: number;
-  nowMs: number;
-  /** The epoch of the partition this node leads, or -1. */
-  leaderEpoch: number;
-  /** Bumped when the partition's leadership here changes: the current load or term. */
-  term: number;
-  removed: boolean;
-  loadOffset: number;
-  loadRequestId: string;
-  /** The load of the current term has read the partition up to its high watermark. */
-  loaded: boolean;
   groups: Map<string, GroupEntry>;
   writes: PendingWrite[];
   requestSeq: number;
   nextRetentionCheckMs: number;
   /** When the tick timer is armed for (null: not armed). */
   tickAtMs: number | null;
-  /** Loading statistics, for the operator's log line. */
-  loadedRecords: number;
-  loadStartedMs: number;
 }
 
 type CoordinatorEvent = WireEvent | TimerFired<'CoordinatorTick'> | TimerFired<'LoadRetryFired'>;

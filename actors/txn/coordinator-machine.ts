@@ -27,7 +27,7 @@ import { acksAll } from '../protocol/messages.js';
 import { type Effect, type EffectBatch, type TimerFired, effectfulStep } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
-  type LoadPlan, followPartitionState, leadershipChanged, loadAnswered, loadFetch, readLoadedBatches, startLoad,
+  type CoordinatorPartitionState, type LoadPlan, followPartitionState, leadershipChanged, loadAnswered, loadFetch, readLoadedBatches, startLoad,
 } from '../protocol/coordinator-load.js';
 import { encodeRecordBatch } from '../protocol/records.js';
 import { partitionActorId } from '../partition/partition-machine.js';
@@ -149,20 +149,9 @@ interface ProducerIdWait {
   replyTo: ReplyTo;
 }
 
-export interface TxnCoordinatorContext {
+/** The partition's leadership and load (leaderEpoch is also the coordinator epoch of its markers), and the ids. */
+export interface TxnCoordinatorContext extends CoordinatorPartitionState {
   config: TxnCoordinatorConfig;
-  partition: number;
-  nowMs: number;
-  /** The epoch of the partition this node leads, or -1: the coordinator epoch of its markers. */
-  leaderEpoch: number;
-  /** Bumped when the partition's leadership here changes. */
-  term: number;
-  removed: boolean;
-  loadOffset: number;
-  loadRequestId: string;
-  loaded: boolean;
-  loadedRecords: number;
-  loadStartedMs: number;
   txns: Map<string, TxnMetadata>;
   writes: PendingWrite[];
   markers: Map<string, MarkerWork>;

@@ -28,9 +28,8 @@ export function isEpochExhausted(epoch: number): boolean {
   return epoch >= producerEpochExhaustedAt;
 }
 
-/** The transactional id's state: what the log last said, plus what is being written. */
-export interface TxnMetadata {
-  transactionalId: string;
+/** A transactional id's state as the log records it; a transition is one to move to once the log has it (Kafka's TxnTransitMetadata). */
+export interface TxnTransit {
   producerId: number;
   /** The producer id before the last rotation (KIP-360), or -1. */
   lastProducerId: number;
@@ -38,28 +37,20 @@ export interface TxnMetadata {
   /** The epoch before the last bump the producer asked for (a retried InitProducerId), or -1. */
   lastProducerEpoch: number;
   timeoutMs: number;
-  /** Never PrepareEpochFence or Dead here: a fence is written as PrepareAbort; Dead ids are dropped. */
+  /** Never PrepareEpochFence here: a fence is written as PrepareAbort; Dead only in the transition that removes an id. */
   state: TxnStatusName;
   /** The partitions of the open transaction, sorted (topic, partition), without repeats. */
   partitions: TxnPartition[];
   /** When the open transaction started, or -1. */
   startMs: number;
   lastUpdateMs: number;
-  /** The transition being written to the log (null: none). */
-  pending: TxnTransit | null;
 }
 
-/** A state to move to once the log has it (Kafka's TxnTransitMetadata). */
-export interface TxnTransit {
-  producerId: number;
-  lastProducerId: number;
-  producerEpoch: number;
-  lastProducerEpoch: number;
-  timeoutMs: number;
-  state: TxnStatusName;
-  partitions: TxnPartition[];
-  startMs: number;
-  lastUpdateMs: number;
+/** The transactional id's state: what the log last said, plus what is being written. */
+export interface TxnMetadata extends TxnTransit {
+  transactionalId: string;
+  /** The transition being written to the log (null: none). */
+  pending: TxnTransit | null;
 }
 
 /** What a request comes to: an answer now, or a transition to write first. */
