@@ -223,3 +223,21 @@ test('ACLs: TOPIC_AUTHORIZATION_FAILED without one, allowed with one, DENY wins,
     certs.remove();
   }
 });
+
+test('SASL_PLAINTEXT: the same SASL gate without TLS; ApiVersions still answers before authentication', { timeout: 60_000 }, async () => {
+  const node = await startSingleNode(['sasl.bootstrap.users=admin:admin-secret', 'sasl.enabled.mechanisms=PLAIN'], null, {
+    port: 22093, protocol: 'SASL_PLAINTEXT', clientSecurity: { sasl: { mechanism: 'PLAIN', username: 'admin', password: 'admin-secret' } },
+  });
+  try {
+    const admin = await node.connect();
+    assert.equal((await admin.request(ApiKeys.Metadata, 1, { topics: [] })).brokers.length, 1);
+    await assert.rejects(node.connect({ sasl: { mechanism: 'SCRAM-SHA-256', username: 'admin', password: 'admin-secret' } }), /UNSUPPORTED_SASL_MECHANISM: the broker offers PLAIN$/);
+    await assert.rejects(node.connect({ sasl: { mechanism: 'PLAIN', username: 'admin', password: 'wrong' } }), /SASL_AUTHENTICATION_FAILED: Authentication failed: Invalid username or password/);
+    const anonymous = await node.connect({});
+    assert.equal((await anonymous.request(ApiKeys.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' })).errorCode, 0);
+    await assert.rejects(anonymous.request(ApiKeys.Produce, 7, { acks: -1, timeoutMs: 1000, topicData: [] }), /connection closed/);
+    assert.equal(node.fatal(), null);
+  } finally {
+    await node.stop();
+  }
+});
