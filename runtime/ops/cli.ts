@@ -22,7 +22,8 @@ import { createKernelMetrics } from '../kernel/metrics.js';
 import { ConfigError, parseConfig } from './config.js';
 import { formatDuration, parseDuration, parseSeedRange } from './duration.js';
 import { startEmbeddedCluster } from './embedded.js';
-import { startDevCluster } from './dev.js';
+import { findNatsServer, startDevCluster } from './dev.js';
+import { type ChaosFaultKind, chaosFaultKinds, formatChaosReport, runChaos } from './chaos.js';
 import { createLogger } from './logger.js';
 import { MeshClient } from './mesh-client.js';
 import { connectMesh, openMesh } from './mesh-connect.js';
@@ -284,6 +285,61 @@ program
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
   });
+
+program
+  .command('chaos')
+  .description('a real-process nemesis: nats-server and three nodes on loopback, kafkajs clients, and kill -9, pauses, nats-server restarts, mesh cuts and full disks on a seeded schedule; then the simulator\'s checkers on the history')
+  .option('--minutes <n>', 'how long the campaign runs', asInt('--minutes', 1, 24 * 60), 10)
+  .option('--seed <n>', 'the schedule\'s seed (random if not given)', asInt('--seed', 0, 2 ** 31 - 1))
+  .option('--port-base <port>', 'nats-server on this port, the mesh proxies and Kafka listeners on the next ones (up to +13)', asInt('--port-base', 1024, 65_000), 24200)
+  .option('--faults <kinds>', `fault kinds, comma-separated (${chaosFaultKinds.join(', ')})`, asChaosKinds, [...chaosFaultKinds])
+  .option('--history <file>', 'write the client history (every operation\'s invoke and ok/fail/info, with times) as JSON lines')
+  .action(async (flags: { minutes: number; seed?: number; portBase: number; faults: ChaosFaultKind[]; history?: string }) => {
+    const natsServer = findNatsServer();
+    if (natsServer === null) throw new Error('nats-server not found (apt-get install nats-server, or set NATS_SERVER)');
+    const seed = flags.seed ?? Math.floor(Math.random() * 2 ** 31);
+    const durationMs = flags.minutes * 60_000;
+    const bar = new cliProgress.SingleBar({
+      format: 'chaos {bar} {percentage}% | {elapsed}/{minutes} min | faults {faults} | last {last}',
+      stream: process.stderr, noTTYOutput: true, notTTYSchedule: 30_000,
+    }, cliProgress.Presets.shades_classic);
+    bar.start(durationMs, 0, { elapsed: '0.0', minutes: flags.minutes, faults: 0, last: '-' });
+    const stopOnSignal = (): void => {
+      bar.stop();
+      process.stderr.write('logmesh chaos: interrupted; stopping every process it started\n');
+      process.exit(130);
+    };
+    process.once('SIGINT', stopOnSignal);
+    let report;
+    try {
+      report = await runChaos({
+        durationMs, seed, natsServer, portBase: flags.portBase, kinds: flags.faults,
+        ...(flags.history === undefined ? {} : { historyFile: resolve(flags.history) }),
+        onProgress: (elapsedMs, faults) => {
+          const last = faults[faults.length - 1];
+          bar.update(Math.min(elapsedMs, durationMs), {
+            elapsed: (elapsedMs / 60_000).toFixed(1), faults: faults.length,
+            last: last === undefined ? '-' : `${last.kind} ${last.recoveryMs === null ? 'not recovered' : `recovered in ${Math.round(last.recoveryMs)} ms`}`,
+          });
+        },
+      });
+    } finally {
+      bar.stop();
+      process.off('SIGINT', stopOnSignal);
+    }
+    process.stdout.write(`${formatChaosReport(report).join('\n')}\n`);
+    if (report.violations.length > 0) process.stdout.write(`reproduce the schedule with: logmesh chaos --minutes ${flags.minutes} --seed ${seed}\n`);
+    process.exitCode = report.violations.length > 0 ? 1 : 0;
+  });
+
+function asChaosKinds(value: string): ChaosFaultKind[] {
+  const kinds = value.split(',').map((k) => k.trim()).filter((k) => k !== '');
+  for (const kind of kinds) {
+    if (!(chaosFaultKinds as readonly string[]).includes(kind)) throw new InvalidArgumentError(`--faults: unknown kind "${kind}" (${chaosFaultKinds.join(', ')})`);
+  }
+  if (kinds.length === 0) throw new InvalidArgumentError('--faults: at least one kind');
+  return kinds as ChaosFaultKind[];
+}
 
 program
   .command('dev')

@@ -56,7 +56,8 @@ export class HighWatermarkChecker {
   }
 }
 
-interface PartitionLog {
+/** One partition's committed log as a checker reads it (from the simulated disk, or from a real client's read to the end). */
+export interface PartitionLog {
   /** offset -> value, below the leader's high watermark */
   values: Map<number, string>;
   highWatermark: number;
@@ -99,7 +100,31 @@ export function checkReplication(cluster: SimCluster, history: DataHistory, viol
   const leaders = settledLeaders(cluster);
   const logs = new Map<string, PartitionLog>();
   for (const [key, leader] of leaders) logs.set(key, readLog(cluster, leader, violations, atMs));
+  checkHistoryAgainstLogs(history, logs, violations, atMs);
 
+  // The committed prefix (below the leader's watermark) is byte for byte the same on every replica.
+  for (const view of cluster.replicas()) {
+    const key = partitionKey(view.context.topic, view.context.partition);
+    const leader = leaders.get(key);
+    if (leader === undefined || leader.node === view.node || leader.context.topicId !== view.context.topicId) continue;
+    const committedEnd = Math.min(leader.context.highWatermark, view.context.logEndOffset);
+    const mine = cluster.storedBatches(view.node, view.actorId).filter((b) => b.lastOffset < committedEnd);
+    const theirs = cluster.storedBatches(leader.node, leader.actorId).filter((b) => b.lastOffset < committedEnd);
+    const differs = mine.length !== theirs.length || mine.some((b, i) => !sameBytes(b.bytes, theirs[i]!.bytes));
+    if (differs) {
+      violations.report(replicaPrefixAgreement, atMs, `${key}: node ${view.node} and leader node ${leader.node} differ below offset ${committedEnd}`);
+    }
+  }
+}
+
+/**
+ * The checks that need only the clients' history and each partition's committed log: no
+ * acknowledged write lost, the idempotent producer's values written once, one acknowledging
+ * node per (partition, epoch), and what consumers read still there (the clients' own
+ * anomalies are the caller's to report). The real-process nemesis
+ * (runtime/ops/chaos.ts) runs them on logs read back through a Kafka client.
+ */
+export function checkHistoryAgainstLogs(history: DataHistory, logs: ReadonlyMap<string, PartitionLog>, violations: ViolationLog, atMs: number): void {
   // No acknowledged write lost: each acked value sits at its offset below the watermark.
   for (const write of history.acked) {
     const key = partitionKey(write.topic, write.partition);
@@ -149,20 +174,6 @@ export function checkReplication(cluster: SimCluster, history: DataHistory, viol
       if (found !== value) {
         violations.report(consumerBelowHighWatermark, atMs, `${key}: a consumer read "${value}" at offset ${offset}, the log now holds ${found === undefined ? 'nothing' : `"${found}"`}`);
       }
-    }
-  }
-
-  // The committed prefix (below the leader's watermark) is byte for byte the same on every replica.
-  for (const view of cluster.replicas()) {
-    const key = partitionKey(view.context.topic, view.context.partition);
-    const leader = leaders.get(key);
-    if (leader === undefined || leader.node === view.node || leader.context.topicId !== view.context.topicId) continue;
-    const committedEnd = Math.min(leader.context.highWatermark, view.context.logEndOffset);
-    const mine = cluster.storedBatches(view.node, view.actorId).filter((b) => b.lastOffset < committedEnd);
-    const theirs = cluster.storedBatches(leader.node, leader.actorId).filter((b) => b.lastOffset < committedEnd);
-    const differs = mine.length !== theirs.length || mine.some((b, i) => !sameBytes(b.bytes, theirs[i]!.bytes));
-    if (differs) {
-      violations.report(replicaPrefixAgreement, atMs, `${key}: node ${view.node} and leader node ${leader.node} differ below offset ${committedEnd}`);
     }
   }
 }
