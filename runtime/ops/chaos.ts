@@ -56,6 +56,8 @@ export interface ChaosFault {
   /** From the recovery until every ISR held three replicas again; null if not within settleMaxMs. */
   settleMs: number | null;
   note: string;
+  /** disk-full only: what the filler wrote and how the node took it. */
+  diskFull?: { filledBytes: number; stopped: boolean; exitInfo: string | null; namedEnospc: boolean };
 }
 
 export interface ChaosOptions {
@@ -221,6 +223,7 @@ async function inject(
   const { kind, node, holdMs } = planned;
   const startedAtMs = elapsed();
   let note = '';
+  let diskFull: ChaosFault['diskFull'];
   switch (kind) {
     case 'kill': {
       const child = cluster.nodes.get(node)!;
@@ -263,6 +266,7 @@ async function inject(
         violations.report(diskFullFailsClearly, elapsed(), `node ${node} on a full disk exited with ${child.exitInfo} without a line naming ENOSPC; last lines: ${child.tail.slice(-3).join(' | ')}`);
       }
       if (exited) cluster.startNode(node);
+      diskFull = { filledBytes: filled, stopped: exited, exitInfo: child.exitInfo, namedEnospc: said };
       break;
     }
   }
@@ -273,7 +277,7 @@ async function inject(
       `${kind}${kind === 'nats-restart' ? '' : ` of node ${node}`} healed at ${(healedAtMs / 1000).toFixed(1)} s: every partition took a write ${recoveryMs === null ? `not within ${recoveryWatchMs} ms` : `only after ${Math.round(recoveryMs)} ms`}`);
   }
   const settleMs = await settle(workload, settleMaxMs);
-  return { kind, node: kind === 'nats-restart' ? null : node, holdMs, startedAtMs, healedAtMs, recoveryMs, settleMs, note };
+  return { kind, node: kind === 'nats-restart' ? null : node, holdMs, startedAtMs, healedAtMs, recoveryMs, settleMs, note, ...(diskFull === undefined ? {} : { diskFull }) };
 }
 
 function report(options: ChaosOptions, wallMs: number, faults: ChaosFault[], skippedKinds: Record<string, string>,
@@ -320,7 +324,15 @@ export function formatChaosReport(r: ChaosReport): string[] {
     ...Object.entries(r.verdicts).map(([name, verdict]) => `  ${name.padEnd(30)} ${verdict}`),
   ];
   for (const violation of r.violations.slice(0, 20)) lines.push(`VIOLATION ${violation.checker} at ${(violation.atMs / 1000).toFixed(1)} s: ${violation.message}`);
-  const diskNotes = r.faults.filter((f) => f.kind === 'disk-full').map((f) => `  disk-full node ${f.node}: ${f.note}`);
-  if (diskNotes.length > 0) lines.push('', ...diskNotes);
+  const disks = r.faults.flatMap((f) => (f.diskFull === undefined ? [] : [f.diskFull]));
+  if (disks.length > 0) {
+    const outcomes = new Map<string, number>();
+    for (const d of disks) {
+      const outcome = d.stopped ? `stopped (${d.exitInfo})${d.namedEnospc ? ' naming ENOSPC' : ' without naming ENOSPC'}` : 'kept running';
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    const mib = disks.map((d) => Math.round(d.filledBytes / 1048576));
+    lines.push('', `disk-full: filled ${Math.min(...mib)}-${Math.max(...mib)} MiB each time; the node ${[...outcomes].map(([o, n]) => `${o}: ${n} of ${disks.length}`).join(', ')}`);
+  }
   return lines;
 }
