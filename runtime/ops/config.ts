@@ -4,6 +4,7 @@
 import type { LogConfig } from '../storage/partition-log.js';
 import type { CleanerLoopConfig } from '../storage/node-storage.js';
 import { meshSecretBytesMin } from '../transport/mesh-auth.js';
+import { defaultTailCacheBytes } from '../storage/tail-cache.js';
 
 export interface NodeConfig {
   nodeId: number;
@@ -42,6 +43,7 @@ export interface NodeConfig {
   messageMaxBytes: number;
   logCleanerBackoffMs: number;
   logCleanerDedupeBufferBytes: number;
+  logTailCacheBytes: number;
   minInsyncReplicas: number;
   uncleanLeaderElectionEnable: boolean;
   replicaLagTimeMaxMs: number;
@@ -219,6 +221,8 @@ export const configKeys: Record<string, KeySpec> = {
   // offset map) is allocated at the first pass that cleans something, not at start.
   'log.cleaner.backoff.ms': { field: 'logCleanerBackoffMs', parse: integer(1), default: 15_000 },
   'log.cleaner.dedupe.buffer.size': { field: 'logCleanerDedupeBufferBytes', parse: integer(1024, 2_147_483_647), default: 128 * 1024 * 1024 },
+  // logmesh's own: the memory that answers reads at the end of the logs (runtime/storage/tail-cache.ts).
+  'log.tail.cache.bytes': { field: 'logTailCacheBytes', parse: integer(0, 2_147_483_647), default: defaultTailCacheBytes },
   'min.insync.replicas': { field: 'minInsyncReplicas', parse: integer(1), default: 1 },
   'unclean.leader.election.enable': { field: 'uncleanLeaderElectionEnable', parse: boolean, default: false },
   'replica.lag.time.max.ms': { field: 'replicaLagTimeMaxMs', parse: integer(1), default: 30_000 },

@@ -69,7 +69,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
   const metadataDir = join(config.logDirs[0]!, metadataDirName);
   mkdirSync(metadataDir, { recursive: true });
   // Raft stores under __cluster_metadata; partition logs beside it, one directory each.
-  const storage = new NodeStorage(new FileStoragePort(metadataDir, logger, options.onFatal), config.logDirs[0]!, logger, options.onFatal, logConfigOf(config));
+  const storage = new NodeStorage(new FileStoragePort(metadataDir, logger, options.onFatal), config.logDirs[0]!, logger, options.onFatal, logConfigOf(config), config.logTailCacheBytes);
   // Stopped by storage.close() on every way out, including the failed starts below.
   storage.startCleaner(cleanerConfigOf(config));
   const metrics = options.registry === null ? null : createNodeMetrics(options.registry, config.nodeId);

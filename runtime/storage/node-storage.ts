@@ -1,6 +1,8 @@
 // A node's storage port: Raft stores in the metadata directory (raft-store.ts) and one
 // partition log per replica actor (partition-log.ts), each log's operations run in order;
-// and the node's log cleaner: one loop that cleans the dirtiest compacted log, one at a time.
+// the node's tail cache, which answers reads at the end of every log from memory
+// (tail-cache.ts); and the node's log cleaner: one loop that cleans the dirtiest compacted
+// log, one at a time.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -13,6 +15,7 @@ import {
 import { OffsetMap, defaultOffsetMapBytes } from './offset-map.js';
 import type { CleanerStatus } from './cleaner.js';
 import type { FileStoragePort } from './raft-store.js';
+import { TailCache, defaultTailCacheBytes } from './tail-cache.js';
 
 const legalStoreName = /^[A-Za-z0-9._-]+$/;
 
@@ -57,6 +60,8 @@ export class NodeStorage implements StoragePort {
   private offsetMap: OffsetMap | null = null;
   private cleanerTurn: Promise<unknown> = Promise.resolve();
   private cleanerObserver: CleanerObserver | null = null;
+  /** The latest batches of every log, within one budget (log.tail.cache.bytes). */
+  readonly tailCache: TailCache;
 
   constructor(
     private readonly raft: FileStoragePort,
@@ -65,7 +70,11 @@ export class NodeStorage implements StoragePort {
     private readonly onFatal: (error: Error) => void,
     /** What every log opens with unless configureLog says otherwise (log.* keys of server.properties). */
     private readonly defaults: LogConfig = defaultLogConfig,
-  ) {}
+    /** log.tail.cache.bytes: 0 reads every log from its files. */
+    tailCacheBytes: number = defaultTailCacheBytes,
+  ) {
+    this.tailCache = new TailCache(tailCacheBytes);
+  }
 
   load(store: string): RaftDurableState {
     return this.raft.load(store);
@@ -209,7 +218,11 @@ export class NodeStorage implements StoragePort {
   private log(store: string): Promise<PartitionLog> {
     let log = this.logs.get(store);
     if (log === undefined) {
-      log = PartitionLog.open(join(this.logDir, store), store, 0, this.configs.get(store) ?? this.defaults, this.logger.child({ actor: store }));
+      log = PartitionLog.open(join(this.logDir, store), store, 0, this.configs.get(store) ?? this.defaults, this.logger.child({ actor: store }))
+        .then((opened) => {
+          if (this.tailCache.bytesMax > 0) opened.cacheTail(this.tailCache.forLog(store));
+          return opened;
+        });
       this.logs.set(store, log);
       log.then((opened) => this.opened.set(store, opened), () => undefined);
     }
@@ -223,6 +236,7 @@ export class NodeStorage implements StoragePort {
     this.opened.delete(store);
     this.configs.delete(store);
     if (log !== undefined) await (await log).abandon();
+    this.tailCache.removeLog(store);
     await rm(join(this.logDir, store), { recursive: true, force: true });
     return { kind: 'deleted' };
   }

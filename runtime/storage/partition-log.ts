@@ -23,6 +23,7 @@ import {
 } from './cleaner.js';
 import { type RecordSpan, recordSpans } from './compacted-batch.js';
 import { OffsetMap, defaultOffsetMapBytes } from './offset-map.js';
+import type { LogTail } from './tail-cache.js';
 
 export interface LogConfig {
   /** log.segment.bytes */
@@ -171,6 +172,8 @@ export class PartitionLog {
   private readsInFlight = 0;
   private retired: Segment[] = [];
   private highWatermark: number | null = null;
+  /** The node's cache of this log's latest batches (tail-cache.ts), when it has one: reads from its first batch on are answered from it. */
+  private tail: LogTail | null = null;
   /** The topic's compaction settings, Kafka's defaults filled in. */
   readonly compaction: CompactionConfig;
 
@@ -292,15 +295,27 @@ export class PartitionLog {
   }
 
   /**
+   * Keeps the batches appended from now on in `tail` as well, and answers reads from it
+   * (NodeStorage gives every log its part of the node's tail cache).
+   */
+  cacheTail(tail: LogTail): void {
+    this.tail?.clear();
+    this.tail = tail;
+  }
+
+  /**
    * Reads whole batches starting with the one that holds `offset`, up to `maxBytes` (at
    * least one batch, as Kafka does since KIP-74), never past `maxOffset` (exclusive, e.g.
-   * the high watermark). Every batch returned has had its CRC checked.
+   * the high watermark), from one segment. Every batch returned has had its CRC checked
+   * (when it was appended, for a read the tail cache answers).
    */
   async read(offset: number, maxBytes: number, maxOffset = this.logEndOffset): Promise<ReadResult> {
     if (offset < this.logStartOffset || offset > this.logEndOffset) {
       throw new OffsetOutOfRangeError(offset, this.logStartOffset, this.logEndOffset);
     }
     const limit = Math.min(maxOffset, this.logEndOffset);
+    const cached = this.tail?.read(offset, maxBytes, limit) ?? null;
+    if (cached !== null) return cached;
     // The cleaner's swap replaces the array, never edits it: a read keeps the segments it began with.
     const segments = this.segments;
     this.readsInFlight += 1;
@@ -399,6 +414,7 @@ export class PartitionLog {
     this.releaseDurableWaiters();
     await this.checkpointNow();
     this.closed = true;
+    this.tail?.clear();
     for (const segment of this.segments) {
       await segment.flushIndexes();
       await segment.close();
@@ -415,6 +431,7 @@ export class PartitionLog {
     await this.queue;
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.closed = true;
+    this.tail?.clear();
     for (const segment of this.segments) await segment.close();
     await this.closeRetired();
   }
@@ -454,6 +471,7 @@ export class PartitionLog {
     const first = scan.headers[0]!;
     if (this.shouldRoll(bytes.length, first)) await this.roll(first.baseOffset);
     this.active.append(bytes, scan.headers, this.config.indexIntervalBytes);
+    this.tail?.append(bytes, scan.headers, this.active.baseOffset);
     let recordCount = 0;
     let maxTimestamp = -1;
     for (const header of scan.headers) {
@@ -658,6 +676,7 @@ export class PartitionLog {
     if (offset >= this.logEndOffset) return this.logEndOffset;
     // Counted before segments close: a cleaning pass reading them then knows why its reads fail.
     this.truncations += 1;
+    this.tail?.clear();
     if (offset <= this.logStartOffset) {
       // Nothing survives: start over, empty, at `offset`.
       for (const segment of this.segments) await segment.delete();
@@ -700,6 +719,7 @@ export class PartitionLog {
       const oversized = this.config.retentionBytes >= 0 && this.sizeBytes - oldest.size >= this.config.retentionBytes;
       if (!expired && !oversized) break;
       this.segments.shift();
+      this.tail?.forgetBelow(this.segments[0]!.baseOffset);
       await oldest.delete();
       deleted += 1;
       this.logStartOffset = this.segments[0]!.baseOffset;
@@ -841,6 +861,8 @@ export class PartitionLog {
     await syncDirectory(this.dir);
     // The index files were written under the .cleaned name; a crash before this point rebuilds them.
     this.segments = [...this.segments.slice(0, at), cleaned, ...this.segments.slice(at + group.length)];
+    // Cached batches of the segments replaced would differ from what the files now hold.
+    this.tail?.forgetBelow(this.segments[at + 1]!.baseOffset);
     this.retired.push(...group);
     if (this.readsInFlight === 0) await this.closeRetired();
     return true;

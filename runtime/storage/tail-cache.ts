@@ -1,0 +1,261 @@
+// The node's tail cache: the batches most recently appended to each partition log, kept in
+// memory as the log wrote them (offsets and leader epoch assigned), so that the reads that
+// replication and tailing consumers make at the end of a log are answered without the disk.
+// Such a read otherwise costs several file reads on libuv's thread pool, where it waits
+// behind the fsyncs of every log on the node.
+//
+// Each log's cache is a suffix of that log: it ends at the log end and holds every batch from
+// its first one on, so a read that starts at or after that first batch finds in it exactly
+// what the files hold. The log keeps it so (partition-log.ts): every append goes in, a
+// truncation empties it, retention and the cleaner's swaps drop what they replaced. One byte
+// budget covers every log of the node; past it the oldest appends of the whole node go first.
+import type { BatchHeader } from '../../actors/protocol/record-batch.js';
+
+/** log.tail.cache.bytes' default: with 1,000 partitions on a node the cache stays a small part of its memory. */
+export const defaultTailCacheBytes = 64 * 1024 * 1024;
+
+/** A read the cache answered: the same shape as PartitionLog's ReadResult. */
+export interface TailRead {
+  bytes: Buffer;
+  firstOffset: number;
+  nextOffset: number;
+}
+
+/** One append: its bytes (a private copy) and where each of its batches lies in them. */
+interface TailEntry {
+  readonly tail: LogTail;
+  bytes: Buffer;
+  /** The base offset of the segment the append went to: a read never crosses segments, as a file read does not. */
+  readonly segmentBase: number;
+  readonly baseOffsets: number[];
+  readonly lastOffsets: number[];
+  /** Where each batch ends in `bytes` (it starts where the one before ends). */
+  readonly ends: number[];
+  live: boolean;
+}
+
+const emptyBytes = Buffer.alloc(0);
+
+export class TailCache {
+  private readonly tails = new Map<string, LogTail>();
+  /** Every live entry (and some dropped ones, skipped) in append order across the node: eviction takes from the front. */
+  private order: TailEntry[] = [];
+  private orderHead = 0;
+  private droppedInOrder = 0;
+  private bytesHeld = 0;
+  /** Reads answered here, and reads that started before what was cached (the files answered them). */
+  hits = 0;
+  misses = 0;
+
+  constructor(readonly bytesMax: number = defaultTailCacheBytes) {}
+
+  /** Bytes held for every log together (at most bytesMax). */
+  get bytes(): number {
+    return this.bytesHeld;
+  }
+
+  /** The cache of one log, created empty on first use. */
+  forLog(name: string): LogTail {
+    let tail = this.tails.get(name);
+    if (tail === undefined) {
+      tail = new LogTail(this);
+      this.tails.set(name, tail);
+    }
+    return tail;
+  }
+
+  /** Drops a log's cache for good (the log was deleted or closed). */
+  removeLog(name: string): void {
+    this.tails.get(name)?.clear();
+    this.tails.delete(name);
+  }
+
+  /** @internal An entry went into a log's cache: count it, then make room. */
+  added(entry: TailEntry): void {
+    this.order.push(entry);
+    this.bytesHeld += entry.bytes.length;
+    while (this.bytesHeld > this.bytesMax && this.orderHead < this.order.length) {
+      const oldest = this.order[this.orderHead]!;
+      this.orderHead += 1;
+      if (!oldest.live) {
+        this.droppedInOrder -= 1;
+        continue;
+      }
+      oldest.tail.evictOldest(oldest);
+    }
+    this.compactOrder();
+  }
+
+  /** @internal An entry left a log's cache (evicted, truncated, replaced). */
+  dropped(entry: TailEntry, stillInOrder: boolean): void {
+    this.bytesHeld -= entry.bytes.length;
+    entry.live = false;
+    entry.bytes = emptyBytes;
+    if (stillInOrder) this.droppedInOrder += 1;
+  }
+
+  /** Keeps the eviction order from growing with entries already gone (logs truncated or deleted while under budget). */
+  private compactOrder(): void {
+    const pending = this.order.length - this.orderHead;
+    if (this.orderHead > 1024 && this.orderHead * 2 > this.order.length) {
+      this.order = this.order.slice(this.orderHead);
+      this.orderHead = 0;
+    }
+    if (this.droppedInOrder > 1024 && this.droppedInOrder * 2 > pending) {
+      this.order = this.order.slice(this.orderHead).filter((entry) => entry.live);
+      this.orderHead = 0;
+      this.droppedInOrder = 0;
+    }
+  }
+}
+
+export class LogTail {
+  private entries: TailEntry[] = [];
+  private head = 0;
+
+  constructor(private readonly cache: TailCache) {}
+
+  /** The first offset a read can start at and be answered here, or null while the cache holds nothing. */
+  get firstOffset(): number | null {
+    const first = this.entries[this.head];
+    return first === undefined ? null : first.baseOffsets[0]!;
+  }
+
+  /** Bytes held for this log. */
+  get bytes(): number {
+    let sum = 0;
+    for (let i = this.head; i < this.entries.length; i++) sum += this.entries[i]!.bytes.length;
+    return sum;
+  }
+
+  /**
+   * Takes in batches the log has just written at its end, to segment `segmentBase`, with
+   * `headers` as scanned (offsets assigned). Copies them: the caller's buffer may be reused.
+   */
+  append(bytes: Uint8Array, headers: readonly BatchHeader[], segmentBase: number): void {
+    if (headers.length === 0) return;
+    if (bytes.length > this.cache.bytesMax) {
+      // Too large to keep: what is kept must still reach the log end, so nothing is.
+      this.clear();
+      return;
+    }
+    const copy = Buffer.allocUnsafeSlow(bytes.length);
+    copy.set(bytes);
+    const entry: TailEntry = {
+      tail: this, bytes: copy, segmentBase, baseOffsets: [], lastOffsets: [], ends: [], live: true,
+    };
+    for (const header of headers) {
+      entry.baseOffsets.push(header.baseOffset);
+      entry.lastOffsets.push(header.lastOffset);
+      entry.ends.push(header.position + header.sizeBytes);
+    }
+    this.entries.push(entry);
+    this.cache.added(entry);
+  }
+
+  /**
+   * The read PartitionLog.read would make from its files: whole batches from the one that
+   * holds `offset` on, at least one and then up to `maxBytes`, none with an offset at or past
+   * `limit`, all from one segment. Null when `offset` lies before what is cached (the caller
+   * reads the files); `offset` must not be past the log end (the caller checks).
+   */
+  read(offset: number, maxBytes: number, limit: number): TailRead | null {
+    const first = this.firstOffset;
+    if (first === null || offset < first) {
+      this.cache.misses += 1;
+      return null;
+    }
+    this.cache.hits += 1;
+    let index = this.entryHolding(offset);
+    if (index < 0) return { bytes: emptyBytes, firstOffset: offset, nextOffset: offset };
+    let entry = this.entries[index]!;
+    let batch = 0;
+    while (entry.lastOffsets[batch]! < offset) batch += 1;
+    const segmentBase = entry.segmentBase;
+    const pieces: Buffer[] = [];
+    let total = 0;
+    let firstOffset = -1;
+    let nextOffset = offset;
+    let pieceStart = batch === 0 ? 0 : entry.ends[batch - 1]!;
+    let pieceEnd = pieceStart;
+    for (;;) {
+      const start = batch === 0 ? 0 : entry.ends[batch - 1]!;
+      const size = entry.ends[batch]! - start;
+      if (entry.lastOffsets[batch]! >= limit) break; // never part of a batch above the limit
+      if (total > 0 && total + size > maxBytes) break;
+      if (firstOffset < 0) firstOffset = entry.baseOffsets[batch]!;
+      total += size;
+      pieceEnd = start + size;
+      nextOffset = entry.lastOffsets[batch]! + 1;
+      batch += 1;
+      if (batch < entry.ends.length) continue;
+      // This append is used up: on to the next one, if it went to the same segment.
+      pieces.push(entry.bytes.subarray(pieceStart, pieceEnd));
+      pieceStart = 0;
+      pieceEnd = 0;
+      index += 1;
+      const next = this.entries[index];
+      if (next === undefined || next.segmentBase !== segmentBase) break;
+      entry = next;
+      batch = 0;
+    }
+    if (pieceEnd > pieceStart) pieces.push(entry.bytes.subarray(pieceStart, pieceEnd));
+    if (total === 0) return { bytes: emptyBytes, firstOffset: offset, nextOffset: offset };
+    const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, total);
+    return { bytes, firstOffset, nextOffset };
+  }
+
+  /** Empties the cache (a truncation: what follows the cut will be appended anew). */
+  clear(): void {
+    for (let i = this.head; i < this.entries.length; i++) this.cache.dropped(this.entries[i]!, true);
+    this.entries = [];
+    this.head = 0;
+  }
+
+  /** Drops the appends that lie wholly below `offset` (segments that retention deleted or the cleaner replaced). */
+  forgetBelow(offset: number): void {
+    while (this.head < this.entries.length) {
+      const entry = this.entries[this.head]!;
+      if (entry.lastOffsets[entry.lastOffsets.length - 1]! >= offset) break;
+      this.cache.dropped(entry, true);
+      this.head += 1;
+    }
+    this.compact();
+  }
+
+  /** @internal The node's budget needs room: `entry` is the node's oldest, so it is this log's first. */
+  evictOldest(entry: TailEntry): void {
+    if (this.entries[this.head] !== entry) throw new Error('tail cache: the oldest entry of the node is not the first of its log');
+    this.cache.dropped(entry, false);
+    this.head += 1;
+    this.compact();
+  }
+
+  /** The index of the first entry holding an offset at or after `offset`, or -1. */
+  private entryHolding(offset: number): number {
+    let low = this.head;
+    let high = this.entries.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const mid = (low + high) >> 1;
+      const entry = this.entries[mid]!;
+      if (entry.lastOffsets[entry.lastOffsets.length - 1]! >= offset) {
+        found = mid;
+        high = mid - 1;
+      } else {
+        low = mid + 1;
+      }
+    }
+    return found;
+  }
+
+  private compact(): void {
+    if (this.head === this.entries.length) {
+      this.entries = [];
+      this.head = 0;
+    } else if (this.head > 64 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
