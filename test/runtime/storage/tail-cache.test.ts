@@ -13,6 +13,7 @@ import pino from 'pino';
 import type { LogOp, LogResult } from '../../../actors/protocol/effects.js';
 import { scanBatches } from '../../../actors/protocol/record-batch.js';
 import { NodeStorage } from '../../../runtime/storage/node-storage.js';
+import { OffsetMap } from '../../../runtime/storage/offset-map.js';
 import { PartitionLog, defaultLogConfig, type LogConfig } from '../../../runtime/storage/partition-log.js';
 import { FileStoragePort } from '../../../runtime/storage/raft-store.js';
 import { crc32c, encodeRecordBatch } from '../../../runtime/storage/record-batch.js';
@@ -138,12 +139,15 @@ class Retention implements fc.AsyncCommand<Twin, Twin> {
   toString = () => `retention(+${this.advanceMs} ms)`;
 }
 
+/** One small offset map for every pass (the default one is 16 MiB, allocated per pass). */
+const offsetMap = OffsetMap.forBytes(64 * 1024);
+
 class Clean implements fc.AsyncCommand<Twin, Twin> {
   check = () => true;
   async run(_: Twin, twin: Twin): Promise<void> {
     for (const log of [twin.cached, twin.plain]) log.setHighWatermark(log.logEndOffset);
-    const a = await twin.cached.clean(twin.clock.now);
-    const b = await twin.plain.clean(twin.clock.now);
+    const a = await twin.cached.clean(twin.clock.now, { offsetMap });
+    const b = await twin.plain.clean(twin.clock.now, { offsetMap });
     assert.deepEqual([a.recordsRemoved, a.segmentsSwapped], [b.recordsRemoved, b.segmentsSwapped]);
   }
   toString = () => 'clean';
