@@ -79,6 +79,11 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
   return envelope;
 }
 
+/** The protobuf type of a payload kind (the kernel's local copy reads its fields). */
+export function payloadTypeOf(kind: WireKind): protobuf.Type {
+  return payloadTypes.get(kind)!;
+}
+
 export function encodePayload<K extends WireKind>(kind: K, body: WireMessages[K]): Uint8Array {
   // Plain objects of the declared shapes encode directly; fromObject would only copy them.
   return payloadTypes.get(kind)!.encode(body as unknown as Record<string, unknown>).finish();

@@ -9,6 +9,7 @@ import {
 } from '../../actors/protocol/codec.js';
 import type { Effect, EffectBatch } from '../../actors/protocol/effects.js';
 import { type Address, type Outgoing, type WireKind, fallbackRequestKinds } from '../../actors/protocol/messages.js';
+import { copyLocalPayload } from './local-payload.js';
 import type { Clock, StoragePort, TimerHandle, Tracer, Transport } from './ports.js';
 import type { DropReason, KernelMetrics } from './metrics.js';
 import type { PlacementTable } from './placement.js';
@@ -201,12 +202,22 @@ export class NodeKernel {
       this.drop('wrong_node', `envelope for node ${envelope.to.node}`);
       return;
     }
-    this.accept(envelope);
+    this.accept(envelope.from, envelope.to.actor, envelope.kind, envelope.msgId, envelope.parentId, envelope.payload);
   }
 
   /** Sends a message on behalf of something outside the actors (a client of this node). */
   sendFrom(from: Address, message: Outgoing, parentId = ''): string {
     const msgId = this.nextMsgId();
+    if (message.to.node === this.nodeId) {
+      // To an actor or endpoint of this node: a copy of the body as the codec would decode
+      // it, without encoding an envelope (local-payload.ts says which kinds can).
+      const body = copyLocalPayload(message.kind, message.body);
+      if (body !== undefined) {
+        this.options.metrics?.envelopeSent(this.nodeId);
+        this.arriveLocally(from, message, body, msgId, parentId);
+        return msgId;
+      }
+    }
     this.route({
       clusterId: this.options.clusterId, from, to: message.to, kind: message.kind,
       payload: encodePayload(message.kind, message.body), msgId, parentId,
@@ -227,45 +238,56 @@ export class NodeKernel {
     this.endpoints.delete(name);
   }
 
-  private deliverToEndpoint(envelope: Envelope, handler: (message: EndpointMessage) => void): void {
-    let body: unknown;
-    try {
-      body = decodePayload(envelope.kind as WireKind, envelope.payload);
-    } catch (error) {
-      this.drop('malformed', (error as Error).message);
+  /**
+   * What receive() does with the envelope it would have decoded: the same checks (a node that
+   * stopped takes nothing; an envelope without a destination actor is malformed), then accept.
+   * The sender address is a fresh object, as a decoded one would be.
+   */
+  private arriveLocally(from: Address, message: Outgoing, body: unknown, msgId: string, parentId: string): void {
+    if (this.stopped) return;
+    if (message.to.actor === '') {
+      this.drop('malformed', 'malformed envelope: no destination actor');
       return;
     }
-    this.options.metrics?.envelopeReceived(this.nodeId);
-    handler({ kind: envelope.kind as WireKind, from: envelope.from, body });
+    this.accept({ node: from.node, actor: from.actor }, message.to.actor, message.kind, msgId, parentId, null, body);
   }
 
-  private accept(envelope: Envelope): void {
-    const endpoint = this.endpoints.get(envelope.to.actor);
-    if (endpoint !== undefined) {
-      this.deliverToEndpoint(envelope, endpoint);
-      return;
+  /**
+   * Delivers to the endpoint or actor named `toActor`: `payload` is the encoded body from an
+   * envelope, or null when `localBody` is the body already (arriveLocally).
+   */
+  private accept(from: Address, toActor: string, kind: string, msgId: string, parentId: string, payload: Uint8Array | null, localBody?: unknown): void {
+    const endpoint = this.endpoints.get(toActor);
+    let cell: ActorCell | undefined;
+    if (endpoint === undefined) {
+      cell = this.cells.get(toActor);
+      if ((cell === undefined || cell.failed) && this.options.fallbackActor !== undefined && fallbackRequestKinds.has(kind)) {
+        cell = this.cells.get(this.options.fallbackActor);
+      }
+      if (cell === undefined || cell.failed) {
+        this.drop('unknown_actor', `no actor "${toActor}" on node ${this.nodeId}`);
+        return;
+      }
     }
-    let cell = this.cells.get(envelope.to.actor);
-    if ((cell === undefined || cell.failed) && this.options.fallbackActor !== undefined && fallbackRequestKinds.has(envelope.kind)) {
-      cell = this.cells.get(this.options.fallbackActor);
-    }
-    if (cell === undefined || cell.failed) {
-      this.drop('unknown_actor', `no actor "${envelope.to.actor}" on node ${this.nodeId}`);
-      return;
-    }
-    let body: unknown;
-    try {
-      body = decodePayload(envelope.kind as WireKind, envelope.payload);
-    } catch (error) {
-      this.drop('malformed', (error as Error).message);
-      return;
+    let body: unknown = localBody;
+    if (payload !== null) {
+      try {
+        body = decodePayload(kind as WireKind, payload);
+      } catch (error) {
+        this.drop('malformed', (error as Error).message);
+        return;
+      }
     }
     this.options.metrics?.envelopeReceived(this.nodeId);
-    this.enqueue(cell, {
-      event: { type: envelope.kind, from: envelope.from, body, atMs: this.options.clock.now() },
-      msgId: envelope.msgId,
-      parentId: envelope.parentId,
-      from: `${envelope.from.node}/${envelope.from.actor}`,
+    if (endpoint !== undefined) {
+      endpoint({ kind: kind as WireKind, from, body });
+      return;
+    }
+    this.enqueue(cell!, {
+      event: { type: kind, from, body, atMs: this.options.clock.now() },
+      msgId,
+      parentId,
+      from: `${from.node}/${from.actor}`,
     });
   }
 

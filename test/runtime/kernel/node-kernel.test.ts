@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { setup, enqueueActions } from 'xstate';
-import { encodeEnvelope, encodePayload } from '../../../actors/protocol/codec.js';
+import { decodePayload, encodeEnvelope, encodePayload } from '../../../actors/protocol/codec.js';
 import type { EffectBatch } from '../../../actors/protocol/effects.js';
 import { emptyDurableState } from '../../../actors/protocol/effects.js';
 import { NodeKernel } from '../../../runtime/kernel/node-kernel.js';
@@ -120,4 +120,32 @@ test('a full mailbox drops what does not fit, counts it, and delivers the rest',
   // Local messages wait in the run queue until the flood actor's step is over: four fit.
   assert.equal((h.kernel.snapshotOf('echo')!.context as { handled: number }).handled, 4);
   assert.equal(await droppedCount(h.registry, 'mailbox_full'), 6);
+});
+
+test('a message to this node skips the codec but arrives as the codec would deliver it, sharing no bytes with the sender', async () => {
+  const h = harness();
+  const arrived: Array<{ kind: string; from: { node: number; actor: string }; body: unknown }> = [];
+  h.kernel.attachEndpoint('listener', (message) => arrived.push(message));
+  const records = Uint8Array.from([1, 2, 3, 4]);
+  const body = { requestId: 'r1', errorCode: 0, highWatermark: 7, records, topic: 'events', partition: 0, leaderHint: 1, leaderEpoch: 2, logStartOffset: 0, logEndOffset: 7, errorMessage: '' };
+  const from = { node: 1, actor: 'partition/events/0' };
+  h.kernel.sendFrom(from, { to: { node: 1, actor: 'listener' }, kind: 'FetchResponse', body });
+  records[0] = 99; // the sender writes on after sending
+  from.actor = 'changed';
+  assert.equal(arrived.length, 1);
+  assert.equal(h.sent.length, 0, 'nothing went through the transport');
+  const got = arrived[0]!;
+  const expected = decodePayload('FetchResponse', encodePayload('FetchResponse', { ...body, records: Uint8Array.from([1, 2, 3, 4]) }));
+  assert.equal(Object.getPrototypeOf(got.body), Object.getPrototypeOf(expected));
+  assert.deepEqual(Object.keys(got.body as object), Object.keys(expected));
+  assert.deepEqual([...(got.body as { records: Uint8Array }).records], [1, 2, 3, 4]);
+  assert.deepEqual(got.from, { node: 1, actor: 'partition/events/0' });
+  const metric = await h.registry.getSingleMetric('logmesh_mesh_envelopes_received_total')!.get();
+  assert.equal(metric.values[0]?.value, 1, 'counted as a received envelope');
+
+  // The checks a decoded envelope gets: no destination actor, no such actor.
+  h.kernel.sendFrom(from, { to: { node: 1, actor: '' }, kind: 'FetchResponse', body });
+  assert.equal(await droppedCount(h.registry, 'malformed'), 1);
+  h.kernel.sendFrom(from, { to: { node: 1, actor: 'nobody' }, kind: 'FetchResponse', body });
+  assert.equal(await droppedCount(h.registry, 'unknown_actor'), 1);
 });
