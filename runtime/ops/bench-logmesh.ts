@@ -131,6 +131,20 @@ export class LogmeshSystem implements SystemUnderTest {
     this.clients.push(bootstrap);
   }
 
+  /** The `logmesh node` processes, by node id (for the memory bench's /proc readings). */
+  nodeProcesses(): Array<{ nodeId: number; pid: number }> {
+    return this.children.flatMap((child) => {
+      const match = /^logmesh node (\d+)$/.exec(child.name);
+      return match === null || child.proc.pid === undefined ? [] : [{ nodeId: Number(match[1]), pid: child.proc.pid }];
+    });
+  }
+
+  /** Fails with the exited process's last lines if a node or nats-server has gone. */
+  assertRunning(): void {
+    const dead = this.children.find((child) => !child.running);
+    if (dead !== undefined) throw new Error(`${dead.describe()}\nexited during the bench`);
+  }
+
   get description(): string {
     return this.options.nodes === 1
       ? 'logmesh, 1 node process + nats-server, replication factor 1, fsync before ack'

@@ -9,6 +9,7 @@ import type { FaultKind } from '../../sim/nemesis.js';
 import { appendBatches, rounds, runStorageBench } from './bench-storage.js';
 import { figuresOf, formatTable, lineFromFigures } from './bench-kafka-report.js';
 import { runKafkaBench, setupNotes } from './bench-kafka.js';
+import { memoryAimMiB, memorySetup, runMemoryBench } from './bench-memory.js';
 
 interface Row {
   scenario: string;
@@ -126,6 +127,41 @@ const scenarios: Record<string, Scenario> = {
       return `${formatTable(lines)}\n\n${notes.map((note) => `- ${note}`).join('\n')}\n`;
     },
   },
+  memory: {
+    describe: `resident memory of 3 node processes hosting 1,000 partition replicas each (10 topics x 100 partitions, replication factor 3): idle, under produce and a consumer group, after; aim under ${memoryAimMiB} MiB`,
+    async run(progress) {
+      const report = await runMemoryBench(progress);
+      const mib = (value: number): number => Math.round(value);
+      return [
+        ...report.nodes.map((node) => ({
+          scenario: 'memory',
+          case: `node ${node.nodeId}: ${node.replicas} replicas, ${node.leaders} leaders`,
+          figures: {
+            'RSS before topics MiB': mib(node.noTopicsMiB),
+            'RSS partitions idle MiB': mib(node.idleMiB),
+            'RSS under load MiB (max)': mib(node.loadMiB),
+            'RSS after load MiB': mib(node.afterMiB),
+            'peak RSS (VmHWM) MiB': mib(node.peakMiB),
+            [`under ${memoryAimMiB} MiB`]: node.peakMiB < memoryAimMiB ? 'yes' : 'no',
+          },
+        })),
+        {
+          scenario: 'memory',
+          case: 'load',
+          figures: {
+            partitions: report.partitions,
+            'partitions ready s': Number((report.readyMs / 1000).toFixed(1)),
+            'records produced': report.recordsProduced,
+            'records consumed': report.recordsConsumed,
+            'produce s': Number((report.produceMs / 1000).toFixed(1)),
+            'produce + consume s': Number((report.consumeMs / 1000).toFixed(1)),
+            'kafkajs warnings': report.consumerLog.join(' | ') || 'none',
+            setup: memorySetup(report),
+          },
+        },
+      ];
+    },
+  },
   campaign: {
     describe: 'campaign rate: seeds per minute on worker threads (one per core), 60 s mixed runs under partition, crash and drop',
     async run(progress) {
@@ -163,11 +199,15 @@ async function main(): Promise<void> {
   for (const name of chosen) {
     const bar = new cliProgress.SingleBar({ format: `${name} {bar} {value}/{total}`, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000 }, cliProgress.Presets.shades_classic);
     bar.start(1, 0);
-    rows.push(...await scenarios[name]!.run((done, total) => {
-      bar.setTotal(total);
-      bar.update(done);
-    }));
-    bar.stop();
+    try {
+      rows.push(...await scenarios[name]!.run((done, total) => {
+        bar.setTotal(total);
+        bar.update(done);
+      }));
+    } finally {
+      // The bar's timer would keep a failed run from exiting.
+      bar.stop();
+    }
   }
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`;
   process.stdout.write(`machine: ${machine}\n`);
