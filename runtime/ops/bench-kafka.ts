@@ -52,6 +52,8 @@ export const metricNames = {
   produceMBps: (bytes: number) => `produce ${sizeLabel(bytes)}, MB/s`,
   consumeMessages: (bytes: number) => `consume ${sizeLabel(bytes)} from start, msgs/s`,
   consumeMBps: (bytes: number) => `consume ${sizeLabel(bytes)} from start, MB/s`,
+  /** Issue 10's aim: consume from the start at least 3x as fast as produce. */
+  consumeOverProduce: (bytes: number) => `consume ÷ produce ${sizeLabel(bytes)}, msgs/s ratio`,
   fractionRate: (fraction: number) => `ack latency ${sizeLabel(latencyRecordBytes)} at ${percent(fraction)} of max: rate, msgs/s`,
   fractionLatency: (fraction: number, percentile: string) => `ack latency ${sizeLabel(latencyRecordBytes)} at ${percent(fraction)} of max: ${percentile}, ms`,
   fixedAck: (percentile: string) => `ack latency ${sizeLabel(latencyRecordBytes)} at ${fixedRatePerSecond.toLocaleString('en-US')}/s: ${percentile}, ms`,
@@ -65,6 +67,7 @@ function emptyLines(): Map<string, MetricLine> {
   const names = [metricNames.diskMBps, metricNames.diskSyncMs, metricNames.tcpMBps];
   for (const bytes of recordSizes) names.push(metricNames.produceMessages(bytes), metricNames.produceMBps(bytes));
   for (const bytes of recordSizes) names.push(metricNames.consumeMessages(bytes), metricNames.consumeMBps(bytes));
+  for (const bytes of recordSizes) names.push(metricNames.consumeOverProduce(bytes));
   for (const fraction of latencyFractions) {
     names.push(metricNames.fractionRate(fraction), ...percentiles.map(([p]) => metricNames.fractionLatency(fraction, p)));
   }
@@ -140,6 +143,8 @@ async function measureSystem(
           const perSecond = result.messages / (result.ms / 1000);
           set(consumed[0]!, { value: perSecond });
           set(consumed[1]!, { value: (perSecond * bytes) / mebibyte });
+          const produced = maxByBytes.get(bytes);
+          if (produced !== undefined && produced > 0) set(metricNames.consumeOverProduce(bytes), { value: perSecond / produced });
         }
       } catch (error) {
         fail(consumed, (error as Error).message);
