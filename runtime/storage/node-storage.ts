@@ -44,6 +44,9 @@ export interface LogStatus {
   /** The store: the partition actor's id, `<topic>-<partition>`. */
   store: string;
   sizeBytes: number;
+  logEndOffset: number;
+  /** Where the active segment (never cleaned) begins. */
+  activeSegmentBaseOffset: number;
   compacted: boolean;
   cleaner: CleanerStatus;
 }
@@ -106,7 +109,9 @@ export class NodeStorage implements StoragePort {
 
   /** Size and cleaner status of every open log at `now`. */
   logStatuses(now: number = Date.now()): LogStatus[] {
-    return [...this.opened].map(([store, log]) => ({ store, sizeBytes: log.sizeBytes, compacted: log.compaction.compact, cleaner: log.cleanerStatus(now) }));
+    return [...this.opened].map(([store, log]) => ({
+      store, sizeBytes: log.sizeBytes, logEndOffset: log.logEndOffset, activeSegmentBaseOffset: log.segmentBaseOffsets.at(-1)!, compacted: log.compaction.compact, cleaner: log.cleanerStatus(now),
+    }));
   }
 
   /** Tells `observer` of every cleaner pass from now on (null: no one). */

@@ -794,27 +794,38 @@ export class PartitionLog {
     for (const producer of this.producers.values()) for (const b of producer.batches) producerBatchOffsets.add(b.firstOffset);
     const checkpoint = this.cleaner;
     const toClean = closedSegments.filter((s) => s.baseOffset < built.endOffset && s.size > 0);
-    for (const group of groupSegments(toClean, this.config.segmentBytes)) {
-      const cleaned = await cleanGroup(this.dir, group, {
-        map, now, checkpoint, deleteRetentionMs: compaction.deleteRetentionMs, producerBatchOffsets,
-        indexIntervalBytes: this.config.indexIntervalBytes, chunkBytes: cleanerReadChunkBytes,
-      });
-      stats.bytesRead += cleaned.bytesRead;
-      // A lone segment with nothing removed stays as it is; several are merged into one even then.
-      if (!cleaned.changed && group.length === 1) {
-        await cleaned.segment.delete();
-        continue;
+    const closedEnd = closedSegments[closedSegments.length - 1]?.nextOffset ?? 0;
+    // Groups are sized by the segments as they were: segments that shrank in a round are merged
+    // by another over what it left, until no two neighbours fit in one (each such round merges
+    // at least two segments, so this ends). Without it a log cleaned in one go keeps a run of
+    // segments of one empty batch each until it is dirty again, and every fetch there returns
+    // only that batch (librdkafka gives up after ten such answers in a row).
+    let groups = groupSegments(toClean, this.config.segmentBytes);
+    while (groups.length > 0) {
+      for (const group of groups) {
+        const cleaned = await cleanGroup(this.dir, group, {
+          map, now, checkpoint, deleteRetentionMs: compaction.deleteRetentionMs, producerBatchOffsets,
+          indexIntervalBytes: this.config.indexIntervalBytes, chunkBytes: cleanerReadChunkBytes,
+        });
+        stats.bytesRead += cleaned.bytesRead;
+        // A lone segment with nothing removed stays as it is; several are merged into one even then.
+        if (!cleaned.changed && group.length === 1) {
+          await cleaned.segment.delete();
+          continue;
+        }
+        const swapped = await this.enqueue(() => this.swapIn(group, cleaned.segment, options.stopAt));
+        if (!swapped) {
+          this.logger.info({ dir: this.dir }, 'cleaning pass abandoned: the log changed under it (truncation, retention or close)');
+          stats.abandoned = true;
+          return stats;
+        }
+        stats.bytesWritten += cleaned.segment.size;
+        stats.recordsRemoved += cleaned.recordsRemoved;
+        stats.tombstonesRemoved += cleaned.tombstonesRemoved;
+        stats.segmentsSwapped += group.length;
       }
-      const swapped = await this.enqueue(() => this.swapIn(group, cleaned.segment, options.stopAt));
-      if (!swapped) {
-        this.logger.info({ dir: this.dir }, 'cleaning pass abandoned: the log changed under it (truncation, retention or close)');
-        stats.abandoned = true;
-        return stats;
-      }
-      stats.bytesWritten += cleaned.segment.size;
-      stats.recordsRemoved += cleaned.recordsRemoved;
-      stats.tombstonesRemoved += cleaned.tombstonesRemoved;
-      stats.segmentsSwapped += group.length;
+      const shrunk = this.segments.slice(0, -1).filter((s) => s.baseOffset < built.endOffset && s.nextOffset <= closedEnd && s.size > 0);
+      groups = groupSegments(shrunk, this.config.segmentBytes).filter((group) => group.length > 1);
     }
     await this.enqueue(async () => {
       if (this.closed) return;

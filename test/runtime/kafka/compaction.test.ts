@@ -84,7 +84,7 @@ async function writeRounds(client: KafkaClient, topic: string, keys: number, rou
 test('the cleaner metrics: a pass counts bytes cleaned and the dirty ratio falls', { timeout: 60_000 }, async () => {
   const registry = new Registry();
   // The loop waits an hour between looks: the test runs the one pass itself.
-  const node = await startSingleNode(['log.cleaner.backoff.ms=3600000'], registry);
+  const node = await startSingleNode(['log.cleaner.backoff.ms=3600000'], registry, { port: 21095 });
   try {
     const client = await node.connect();
     const created = await client.request(ApiKeys.CreateTopics, 5, {
