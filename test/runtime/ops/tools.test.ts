@@ -51,8 +51,21 @@ function logmesh(args: string[], input = '', timeoutMs = toolTimeoutMs): Promise
 async function tool(toolName: string, args: string[], input = ''): Promise<Run> {
   const run = await logmesh([toolName, '--bootstrap-server', bootstrap, ...args], input);
   assert.equal(run.status, 0, `logmesh ${toolName} ${args.join(' ')} failed: ${run.stderr}`);
-  assert.doesNotMatch(run.stderr, /"level":/, `logmesh ${toolName} ${args.join(' ')}: kafkajs logged at warn or above`);
+  const logged = run.stderr.split('\n').filter((line) => line.includes('"level":') && !clientRestartArtifact(line));
+  assert.deepEqual(logged, [], `logmesh ${toolName} ${args.join(' ')}: kafkajs logged at warn or above`);
   return run;
+}
+
+/**
+ * kafkajs restarts its consumer when a JoinGroup is answered COORDINATOR_LOAD_IN_PROGRESS (a
+ * retriable error: a group's coordinator is still loading its __consumer_offsets partition,
+ * which happens on a loaded machine right after the partition gets a leader). The restart
+ * drops the requests it had in flight, and their answers, arriving on the reconnected socket,
+ * are logged as "Response without match". That is the client's bookkeeping, not a wrong
+ * answer; every other warning still fails the test.
+ */
+function clientRestartArtifact(line: string): boolean {
+  return line.includes('"namespace":"RequestQueue"') && line.includes('"msg":"Response without match"');
 }
 
 /** `logmesh <tool> ...`, which must fail with exactly one line on stderr (returned). */
