@@ -547,6 +547,7 @@ function fetchReply(ctx: PartitionContext, requestId: string, errorCode: number,
   return {
     requestId, errorCode, highWatermark: ctx.highWatermark, logStartOffset: ctx.logStartOffset, logEndOffset: ctx.logEndOffset,
     records, leaderHint: ctx.leader, leaderEpoch: ctx.leaderEpoch, topic: ctx.topic, partition: ctx.partition, errorMessage,
+    lastStableOffset: ctx.highWatermark, abortedTransactions: new Uint8Array(0),
   };
 }
 
@@ -973,7 +974,7 @@ function sendFetch(ctx: PartitionContext): Effect[] {
       requestId: nextRequestId(ctx), topic: ctx.topic, partition: ctx.partition, replicaId: ctx.config.nodeId,
       // Everything below the durable end is on disk: the leader may count it for the high watermark.
       fetchOffset: ctx.durableEnd, lastFetchedEpoch: lastEpoch(ctx), currentLeaderEpoch: ctx.leaderEpoch,
-      maxBytes: ctx.config.replicaFetchMaxBytes, maxWaitMs: ctx.config.replicaFetchWaitMaxMs, minBytes: 1,
+      maxBytes: ctx.config.replicaFetchMaxBytes, maxWaitMs: ctx.config.replicaFetchWaitMaxMs, minBytes: 1, isolationLevel: 0,
     }),
     { type: 'timer.set', event: 'ReplicaRetryFired', delayMs: ctx.config.replicaFetchWaitMaxMs + ctx.config.requestTimeoutMs, jitterMs: 0 },
   ];

@@ -131,7 +131,7 @@ export function loadFetch(ctx: CoordinatorPartitionState, plan: LoadPlan, reques
     to: plan.replica, kind: 'FetchRequest',
     body: {
       requestId, topic: plan.topic, partition: ctx.partition, replicaId: consumerReplicaId, fetchOffset: ctx.loadOffset, lastFetchedEpoch: -1,
-      currentLeaderEpoch: ctx.leaderEpoch, maxBytes: plan.bufferBytes, maxWaitMs: 0, minBytes: 1,
+      currentLeaderEpoch: ctx.leaderEpoch, maxBytes: plan.bufferBytes, maxWaitMs: 0, minBytes: 1, isolationLevel: 0,
     },
   };
   return [

@@ -237,6 +237,38 @@ export interface WriteTxnMarkerRequest {
   coordinatorEpoch: number;
 }
 export interface WriteTxnMarkerResponse { requestId: string; errorCode: number; topic: string; partition: number }
+/**
+ * TxnOffsetCommit, from the Kafka listener to the group's coordinator: offsets written to
+ * __consumer_offsets as part of a transaction, visible to OffsetFetch only once the
+ * transaction's commit marker is written there (TxnMarkerWritten).
+ */
+export interface TxnOffsetCommitRequest {
+  requestId: string;
+  transactionalId: string;
+  groupId: string;
+  producerId: number;
+  producerEpoch: number;
+  /** -1 with an empty member id: no group generation check (TxnOffsetCommit v0-v2). */
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string;
+  offsets: OffsetEntry[];
+}
+export interface TxnOffsetCommitResponse { requestId: string; results: OffsetEntry[] }
+/**
+ * From the leader of a __consumer_offsets partition to the group coordinator beside it, once
+ * a transaction marker it appended is committed (below the high watermark): the coordinator
+ * makes that producer's pending offsets visible (commit) or drops them (abort).
+ */
+export interface TxnMarkerWritten {
+  topic: string;
+  partition: number;
+  producerId: number;
+  producerEpoch: number;
+  commit: boolean;
+  /** The marker's offset. */
+  offset: number;
+}
 export interface DescribeQuorumRequest { requestId: string }
 export interface DescribeQuorumResponse {
   requestId: string;
@@ -319,7 +351,11 @@ export interface FetchRequest {
   maxBytes: number;
   maxWaitMs: number;
   minBytes: number;
+  /** Consumers only: 0 read_uncommitted (up to the high watermark), 1 read_committed (up to the last stable offset). */
+  isolationLevel: number;
 }
+export const readUncommitted = 0;
+export const readCommitted = 1;
 export interface FetchResponse {
   requestId: string;
   errorCode: number;
@@ -332,6 +368,14 @@ export interface FetchResponse {
   topic: string;
   partition: number;
   errorMessage: string;
+  /** Below it no transaction is open (equal to the high watermark when none is); -1 in refusals. */
+  lastStableOffset: number;
+  /**
+   * read_committed only: the aborted transactions the records overlap, as Kafka's Fetch lists
+   * them, packed as 16-byte entries (producer id, first offset: big-endian int64 each) so
+   * that the message stays flat (runtime/kernel/local-payload.ts); see actors/partition/txn-index.ts.
+   */
+  abortedTransactions: Uint8Array;
 }
 export interface OffsetForLeaderEpochRequest {
   requestId: string;
@@ -515,6 +559,9 @@ export interface WireMessages {
   EndTxnResponse: EndTxnResponse;
   WriteTxnMarkerRequest: WriteTxnMarkerRequest;
   WriteTxnMarkerResponse: WriteTxnMarkerResponse;
+  TxnOffsetCommitRequest: TxnOffsetCommitRequest;
+  TxnOffsetCommitResponse: TxnOffsetCommitResponse;
+  TxnMarkerWritten: TxnMarkerWritten;
 }
 export type WireKind = keyof WireMessages;
 export const wireKinds: readonly WireKind[] = [
@@ -542,6 +589,7 @@ export const wireKinds: readonly WireKind[] = [
   'AddPartitionsToTxnRequest', 'AddPartitionsToTxnResponse',
   'EndTxnRequest', 'EndTxnResponse',
   'WriteTxnMarkerRequest', 'WriteTxnMarkerResponse',
+  'TxnOffsetCommitRequest', 'TxnOffsetCommitResponse', 'TxnMarkerWritten',
   'AlterUserScramCredentialsRequest', 'AlterUserScramCredentialsResponse',
   'CreateAclsRequest', 'CreateAclsResponse',
   'DeleteAclsRequest', 'DeleteAclsResponse',
@@ -550,7 +598,7 @@ export const wireKinds: readonly WireKind[] = [
 /** Requests addressed to a partition replica; a node without that replica lets its broker answer. */
 export const partitionRequestKinds: ReadonlySet<string> = new Set(['ProduceRequest', 'FetchRequest', 'OffsetForLeaderEpochRequest', 'ListOffsetsRequest']);
 /** Requests addressed to a group coordinator; a node without that coordinator lets its broker answer. */
-export const groupRequestKinds: ReadonlySet<string> = new Set(['JoinGroupRequest', 'SyncGroupRequest', 'HeartbeatRequest', 'LeaveGroupRequest', 'OffsetCommitRequest', 'OffsetFetchRequest', 'DescribeGroupsRequest', 'ListGroupsRequest', 'DeleteGroupsRequest', 'OffsetDeleteRequest']);
+export const groupRequestKinds: ReadonlySet<string> = new Set(['JoinGroupRequest', 'SyncGroupRequest', 'HeartbeatRequest', 'LeaveGroupRequest', 'OffsetCommitRequest', 'OffsetFetchRequest', 'DescribeGroupsRequest', 'ListGroupsRequest', 'DeleteGroupsRequest', 'OffsetDeleteRequest', 'TxnOffsetCommitRequest']);
 /** Requests addressed to a transaction coordinator; a node without that coordinator lets its broker answer. */
 export const txnRequestKinds: ReadonlySet<string> = new Set(['InitTxnProducerRequest', 'AddPartitionsToTxnRequest', 'EndTxnRequest']);
 /** Requests that the broker answers when the actor they are addressed to does not exist. */

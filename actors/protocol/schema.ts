@@ -335,6 +335,26 @@ message WriteTxnMarkerRequest {
   sint32 coordinator_epoch = 8;
 }
 message WriteTxnMarkerResponse { string request_id = 1; sint32 error_code = 2; string topic = 3; uint32 partition = 4; }
+message TxnOffsetCommitRequest {
+  string request_id = 1;
+  string transactional_id = 2;
+  string group_id = 3;
+  double producer_id = 4;
+  sint32 producer_epoch = 5;
+  sint32 generation_id = 6;
+  string member_id = 7;
+  string group_instance_id = 8;
+  repeated OffsetEntry offsets = 9;
+}
+message TxnOffsetCommitResponse { string request_id = 1; repeated OffsetEntry results = 2; }
+message TxnMarkerWritten {
+  string topic = 1;
+  uint32 partition = 2;
+  double producer_id = 3;
+  sint32 producer_epoch = 4;
+  bool commit = 5;
+  double offset = 6;
+}
 message DescribeQuorumRequest { string request_id = 1; }
 message DescribeQuorumResponse {
   string request_id = 1;
@@ -421,6 +441,8 @@ message FetchRequest {
   uint32 max_bytes = 8;
   uint32 max_wait_ms = 9;
   uint32 min_bytes = 10;
+  // 11 is kept for the follower's durable offset (branch hotpath).
+  uint32 isolation_level = 12;
 }
 message FetchResponse {
   string request_id = 1;
@@ -434,6 +456,9 @@ message FetchResponse {
   string topic = 9;
   uint32 partition = 10;
   string error_message = 11;
+  double last_stable_offset = 12;
+  // 16-byte entries: producer id, first offset (big-endian int64 each).
+  bytes aborted_transactions = 13;
 }
 // KIP-101/279: the end offset of the largest epoch <= leader_epoch that the leader knows.
 message OffsetForLeaderEpochRequest {

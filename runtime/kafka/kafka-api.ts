@@ -696,7 +696,7 @@ export class KafkaApi {
       return this.mesh.request(this.replica(item.topic, item.partition), 'FetchRequest', {
         requestId: this.mesh.nextRequestId(), topic: item.topic, partition: item.partition, replicaId: consumerReplicaId,
         fetchOffset: item.fetchOffset, lastFetchedEpoch: -1, currentLeaderEpoch: item.currentLeaderEpoch, maxBytes: item.maxBytes,
-        maxWaitMs, minBytes: 1,
+        maxWaitMs, minBytes: 1, isolationLevel: 0,
       }, 'FetchResponse', maxWaitMs + this.options.meshTimeoutMarginMs).then((answer) => answer ?? emptyFetch(ErrorCode.REQUEST_TIMED_OUT));
     };
     let answers = await Promise.all(items.map((item) => ask(item, 0)));

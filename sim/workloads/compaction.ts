@@ -198,7 +198,7 @@ export class CompactionWorkload {
     };
     this.client.sendToPartition(compactionTopicName, partition, 'FetchRequest', (requestId) => ({
       requestId, topic: compactionTopicName, partition, replicaId: consumerReplicaId, fetchOffset: offset, lastFetchedEpoch: -1,
-      currentLeaderEpoch: -1, maxBytes: compactionFetchMaxBytes, maxWaitMs: fetchMaxWaitMs, minBytes: 1,
+      currentLeaderEpoch: -1, maxBytes: compactionFetchMaxBytes, maxWaitMs: fetchMaxWaitMs, minBytes: 1, isolationLevel: 0,
     }), clientTimeoutMs, (body) => {
       const response = body as FetchResponse;
       if (response.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {

@@ -862,7 +862,7 @@ class GroupMember {
     };
     this.client.sendToPartition(topic, owned.partition, 'FetchRequest', (requestId) => ({
       requestId, topic, partition: owned.partition, replicaId: consumerReplicaId, fetchOffset: owned.position!, lastFetchedEpoch: -1,
-      currentLeaderEpoch: -1, maxBytes: fetchMaxBytes, maxWaitMs: fetchMaxWaitMs, minBytes: 1,
+      currentLeaderEpoch: -1, maxBytes: fetchMaxBytes, maxWaitMs: fetchMaxWaitMs, minBytes: 1, isolationLevel: 0,
     }), fetchRequestTimeoutMs, (body) => {
       if (!this.alive(token)) return;
       const response = body as FetchResponse;

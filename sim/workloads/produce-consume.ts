@@ -212,7 +212,7 @@ export class ProduceConsumeWorkload {
     this.history.fetches += 1;
     this.client.sendToPartition(topic, partition, 'FetchRequest', (requestId) => ({
       requestId, topic, partition, replicaId: consumerReplicaId, fetchOffset: state.nextOffset, lastFetchedEpoch: -1,
-      currentLeaderEpoch: -1, maxBytes: fetchMaxBytes, maxWaitMs: fetchMaxWaitMs, minBytes: 1,
+      currentLeaderEpoch: -1, maxBytes: fetchMaxBytes, maxWaitMs: fetchMaxWaitMs, minBytes: 1, isolationLevel: 0,
     }), clientTimeoutMs, (body) => {
       const response = body as FetchResponse;
       if (response.errorCode !== ErrorCode.NONE) {

@@ -164,7 +164,7 @@ function consumerFetch(client: QuorumClient, node: number, fetchOffset: number, 
   const requestId = client.mesh.nextRequestId();
   return client.mesh.request({ node, actor }, 'FetchRequest', {
     requestId, topic, partition: 0, replicaId: consumerReplicaId, fetchOffset, lastFetchedEpoch: -1, currentLeaderEpoch: -1,
-    maxBytes: 1024 * 1024, maxWaitMs, minBytes: 1,
+    maxBytes: 1024 * 1024, maxWaitMs, minBytes: 1, isolationLevel: 0,
   }, 'FetchResponse', maxWaitMs + 2000, (r) => r.requestId === requestId);
 }
 

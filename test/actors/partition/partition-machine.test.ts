@@ -88,7 +88,7 @@ function produce(requestId: string, values: string[], overrides: Partial<WireMes
 function followerFetch(replicaId: number, fetchOffset: number, overrides: Partial<WireMessages['FetchRequest']> = {}): WireMessages['FetchRequest'] {
   return {
     requestId: `f-${replicaId}-${fetchOffset}`, topic: 'orders', partition: 0, replicaId, fetchOffset, lastFetchedEpoch: 0,
-    currentLeaderEpoch: 0, maxBytes: 1 << 20, maxWaitMs: 0, minBytes: 1, ...overrides,
+    currentLeaderEpoch: 0, maxBytes: 1 << 20, maxWaitMs: 0, minBytes: 1, isolationLevel: 0, ...overrides,
   };
 }
 
@@ -210,7 +210,7 @@ test('a follower refuses records that do not continue its log or fail their CRC;
   const wrongOffset = new Uint8Array([...batchOf(['x', 'y']), ...overlapping]);
   replica.deliver(2, 'FetchResponse', {
     requestId: fetch!.requestId, errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset: 2, records: wrongOffset,
-    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '',
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0),
   });
   replica.run(1000);
   [fetch] = replica.take('FetchRequest');
@@ -218,7 +218,7 @@ test('a follower refuses records that do not continue its log or fail their CRC;
   badCrc[badCrc.length - 1]! ^= 0x01;
   replica.deliver(2, 'FetchResponse', {
     requestId: fetch!.requestId, errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset: 1, records: badCrc,
-    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '',
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0),
   });
   replica.run(1000);
   assert.equal(replica.context().logEndOffset, 0);
@@ -237,7 +237,7 @@ test('a follower takes batches after a gap the leader\'s cleaner left, at their 
   new DataView(afterGap.buffer, afterGap.byteOffset).setBigInt64(0, 7n);
   replica.deliver(2, 'FetchResponse', {
     requestId: fetch!.requestId, errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset: 8, records: afterGap,
-    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '',
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0),
   });
   replica.run(1000);
   assert.equal(replica.context().logEndOffset, 8);
@@ -286,7 +286,7 @@ test('a follower tells its log the leader\'s high watermark, capped at what it h
   let [fetch] = replica.take('FetchRequest');
   replica.deliver(2, 'FetchResponse', {
     requestId: fetch!.requestId, errorCode: 0, highWatermark: 2, logStartOffset: 0, logEndOffset: 2, records: batchOf(['a', 'b']),
-    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '',
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0),
   });
   replica.run();
   assert.deepEqual(noted, [], 'the leader\'s high watermark is above what this log held when it heard it');
@@ -295,7 +295,7 @@ test('a follower tells its log the leader\'s high watermark, capped at what it h
   assert.equal(fetch?.fetchOffset, 2);
   replica.deliver(2, 'FetchResponse', {
     requestId: fetch!.requestId, errorCode: 0, highWatermark: 5, logStartOffset: 0, logEndOffset: 5, records: new Uint8Array(0),
-    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '',
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0),
   });
   replica.run();
   assert.equal(replica.context().highWatermark, 2);

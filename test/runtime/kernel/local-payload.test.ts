@@ -92,7 +92,7 @@ test('values only the codec can judge fall back to it', () => {
 
 test('a decoded body forwarded as it is copies like a fresh one (prototype defaults are not own fields)', () => {
   const decoded = decodePayload('FetchRequest', encodePayload('FetchRequest', {
-    requestId: 'r', topic: 't', partition: 0, replicaId: 0, fetchOffset: 5, lastFetchedEpoch: 0, currentLeaderEpoch: 0, maxBytes: 10, maxWaitMs: 0, minBytes: 0,
+    requestId: 'r', topic: 't', partition: 0, replicaId: 0, fetchOffset: 5, lastFetchedEpoch: 0, currentLeaderEpoch: 0, maxBytes: 10, maxWaitMs: 0, minBytes: 0, isolationLevel: 0,
   }));
   const again = decodePayload('FetchRequest', encodePayload('FetchRequest', decoded));
   const copy = copyLocalPayload('FetchRequest', decoded)!;
