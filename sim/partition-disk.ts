@@ -8,7 +8,8 @@
 // takes virtual time and swaps its batches in at once at its end, so a crash during it keeps
 // the old batches.
 import { type BatchHeader, scanBatches, setBaseOffset, setPartitionLeaderEpoch, batchFieldOffsets, readBatchHeader } from '../actors/protocol/record-batch.js';
-import type { EpochStart, LogOp, LogResult, ProducerSnapshot } from '../actors/protocol/effects.js';
+import type { EpochStart, LogOp, LogResult, ProducerSnapshot, TxnSnapshot } from '../actors/protocol/effects.js';
+import { emptyTxns, lastStableOffset, noteTxnBatch, pruneAborted, stabilizeTxns } from '../actors/partition/txn-index.js';
 import { type ProducerStates, replayBatch, snapshotProducers } from '../actors/partition/producer-state.js';
 import { crc32c, decodeRecords } from '../runtime/storage/record-batch.js';
 import { recordSpans } from '../runtime/storage/compacted-batch.js';
@@ -262,7 +263,7 @@ export class SimLogDisk {
     for (const [store, log] of this.logs) {
       if (!log.compaction.compact) continue;
       const firstDirty = Math.max(log.cleaner.firstDirtyOffset, log.batches[0]?.firstOffset ?? log.startOffset);
-      const status = simCleanerStatus(log.batches, firstDirty, now, log.compaction, this.highWatermarks.get(store) ?? null, run.settings, run.bugs);
+      const status = simCleanerStatus(log.batches, firstDirty, now, log.compaction, cleanableEnd(log, this.highWatermarks.get(store)), run.settings, run.bugs);
       const final = this.finalCleans.has(store);
       // A final pass asked of a log with nothing cleanable (too short, no watermark yet) is done.
       if (status.cleanableBatches === 0) this.finalCleans.delete(store);
@@ -370,7 +371,7 @@ export class SimLogDisk {
       case 'logOpen':
         return {
           kind: 'opened', logStartOffset: log.batches[0]?.firstOffset ?? log.startOffset, logEndOffset: log.logEndOffset,
-          epochs: epochsOf(log), producers: producersOf(log),
+          epochs: epochsOf(log), producers: producersOf(log), txns: txnsOf(log),
         };
       case 'logDelete':
         log.batches = [];
@@ -472,6 +473,23 @@ function producersOf(log: SimLog): ProducerSnapshot[] {
   const states: ProducerStates = new Map();
   for (const batch of log.batches) replayBatch(states, batch.header);
   return snapshotProducers(states);
+}
+
+/** The high watermark, or the last stable offset below it (the real log's cleanableEnd); null until a watermark is known. */
+function cleanableEnd(log: SimLog, highWatermark: number | undefined): number | null {
+  if (highWatermark === undefined) return null;
+  if (!log.batches.some((b) => b.header.isTransactional)) return highWatermark;
+  const txns = txnsOf(log);
+  stabilizeTxns(txns, highWatermark);
+  return lastStableOffset(txns, highWatermark);
+}
+
+/** Transactions as the log's batch headers imply them (the real log keeps a checkpoint; the same function derives both). */
+function txnsOf(log: SimLog): TxnSnapshot {
+  const txns = emptyTxns();
+  for (const batch of log.batches) noteTxnBatch(txns, batch.header);
+  pruneAborted(txns, log.batches[0]?.firstOffset ?? log.startOffset);
+  return txns;
 }
 
 /**

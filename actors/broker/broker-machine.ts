@@ -16,7 +16,7 @@ import {
 } from '../group/coordinator-machine.js';
 import { consumerOffsetsTopic, groupCoordinatorActorId } from '../group/offsets-topic.js';
 import {
-  type TxnCoordinatorInput, type TxnCoordinatorSettings, defaultTxnCoordinatorSettings, transactionStateTopic, txnCoordinatorActorId,
+  type TxnCoordinatorInput, type TxnCoordinatorSettings, defaultTxnCoordinatorSettings, transactionStateTopic, txnCoordinatorActorId, txnPartitionFor,
   txnCoordinatorMachineName, txnRequestRefusal,
 } from '../txn/coordinator-machine.js';
 import {
@@ -488,6 +488,24 @@ const producerIdRetry: Handler = (ctx) => {
 /** A transaction request for a coordinator this node does not run: NOT_COORDINATOR, as for groups. */
 const answerForAbsentTxnCoordinator: Handler = (_ctx, event) => txnRequestRefusal(event as WireEvent, ErrorCode.NOT_COORDINATOR);
 
+/**
+ * A partition leader's KIP-890 check goes to the transaction's coordinator: the leader of the
+ * transactional id's __transaction_state partition. One that arrives from a broker was sent
+ * here for a coordinator this node does not run (the kernel's fallback): NOT_COORDINATOR.
+ */
+const routeTxnVerification: Handler = (ctx, event) => {
+  const request = event as Delivered<'VerifyTxnPartitionRequest'>;
+  if (request.from.actor === brokerActorId) return answerForAbsentTxnCoordinator(ctx, event);
+  const { body } = request;
+  const topic = ctx.image.topicsByName.get(transactionStateTopic);
+  const partitions = topic?.partitions.length ?? 0;
+  const leader = partitions === 0 ? -1 : topic!.partitions[txnPartitionFor(body.transactionalId, partitions)]?.leader ?? -1;
+  if (leader < 0) {
+    return [send(body.replyTo, 'VerifyTxnPartitionResponse', { requestId: body.requestId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topic: body.topic, partition: body.partition })];
+  }
+  return [send({ node: leader, actor: txnCoordinatorActorId(txnPartitionFor(body.transactionalId, partitions)) }, 'VerifyTxnPartitionRequest', { ...body, replyTo: { ...body.replyTo } })];
+};
+
 const fetchTimedOut: Handler = (ctx) => {
   retarget(ctx, -1);
   return fetchRequest(ctx);
@@ -515,6 +533,7 @@ export const brokerMachine = setup({
     answerForAbsentReplica: effectful(answerForAbsentReplica),
     answerForAbsentCoordinator: effectful(answerForAbsentCoordinator),
     answerForAbsentTxnCoordinator: effectful(answerForAbsentTxnCoordinator),
+    routeTxnVerification: effectful(routeTxnVerification),
     routeTxnMarker: effectful(routeTxnMarker),
     shutdownRequested: effectful(shutdownRequested),
     sessionLostWhileShuttingDown: effectful(sessionLostWhileShuttingDown),
@@ -559,6 +578,7 @@ export const brokerMachine = setup({
     ProducerIdRetryFired: { actions: 'producerIdRetry' },
     ...Object.fromEntries([...groupRequestKinds].map((kind) => [kind, { actions: 'answerForAbsentCoordinator' as const }])),
     ...Object.fromEntries([...txnRequestKinds].map((kind) => [kind, { actions: 'answerForAbsentTxnCoordinator' as const }])),
+    VerifyTxnPartitionRequest: { actions: 'routeTxnVerification' },
   },
   states: {
     registering: {

@@ -383,7 +383,7 @@ function write(ctx: CoordinatorContext, records: RecordInput[], work: WriteWork)
   ctx.writes.push({ requestId, deadlineMs: ctx.nowMs + ctx.config.offsetsCommitTimeoutMs * 2, work });
   return [send(replicaAddress(ctx), 'ProduceRequest', {
     requestId, topic: consumerOffsetsTopic, partition: ctx.partition, acks: acksAll, timeoutMs: ctx.config.offsetsCommitTimeoutMs,
-    records: batch, leaderEpoch: ctx.leaderEpoch,
+    records: batch, leaderEpoch: ctx.leaderEpoch, transactionalId: '',
   })];
 }
 

@@ -13,17 +13,23 @@ import { setup } from 'xstate';
 import type {
   Address, ConfigEntry, Delivered, FetchRequest, Outgoing, PartitionStateChange, WireEvent, WireKind, WireMessages,
 } from '../protocol/messages.js';
-import { acksAll, consumerReplicaId, earliestTimestamp, latestTimestamp } from '../protocol/messages.js';
+import { acksAll, consumerReplicaId, earliestTimestamp, latestTimestamp, readCommitted } from '../protocol/messages.js';
 import {
   type Effect, type EffectBatch, type EpochStart, type LogCompleted, type LogFlushed, type LogOp, type TimerFired, effectfulStep,
 } from '../protocol/effects.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
-import { InvalidBatchError, readBatchHeader } from '../protocol/record-batch.js';
+import { InvalidBatchError, controlTypes, readBatchHeader } from '../protocol/record-batch.js';
+import { encodeRecordBatch } from '../protocol/records.js';
+import { consumerOffsetsTopic, groupCoordinatorActorId, isGroupCoordinatorActorId } from '../group/offsets-topic.js';
 import { topicConfigInt } from '../protocol/topic-configs.js';
 import {
-  type ProducerBatch, type ProducerHeader, type ProducerStates, checkSequence, forgetBatch, producersFromSnapshot, recordBatch,
+  type ProducerBatch, type ProducerStates, checkSequence, forgetBatch, producersFromSnapshot, recordBatch,
   replayBatch, truncateProducers,
 } from './producer-state.js';
+import {
+  type PartitionTxns, type TxnHeader, abortedOverlapping, copyTxns, emptyTxns, lastStableOffset, noteTxnBatch, openTxnFirstOffset, packAborted,
+  stabilizeTxns, truncateTxns,
+} from './txn-index.js';
 
 export const partitionMachineName = 'partition';
 
@@ -94,6 +100,28 @@ interface PendingProduce {
   baseOffset: number;
   lastOffset: number;
   deadlineMs: number;
+  /** A transaction marker waiting to be committed (answered with WriteTxnMarkerResponse), or null for a produce. */
+  marker: PendingMarker | null;
+}
+
+interface PendingMarker {
+  producerId: number;
+  producerEpoch: number;
+  commit: boolean;
+}
+
+/**
+ * A producer's first transactional write here, waiting for its coordinator to say the
+ * partition is in the producer's open transaction (KIP-890); later writes of that producer
+ * queue behind it, in order.
+ */
+interface TxnVerification {
+  requestId: string;
+  producerId: number;
+  deadlineMs: number;
+  /** A marker for the producer was written meanwhile: a yes from before it no longer holds. */
+  stale: boolean;
+  queued: Array<{ from: Address; body: WireMessages['ProduceRequest'] }>;
 }
 
 interface ParkedFetch {
@@ -109,9 +137,12 @@ type LogWork =
     kind: 'produce'; generation: number; from: Address; requestId: string; acks: number; deadlineMs: number;
     /** An idempotent producer's batch, noted before the append so that a pipelined next one checks against it. */
     producer: { producerId: number; batch: ProducerBatch } | null;
+    /** The batch's header when it is transactional: it opens the producer's transaction here. */
+    txn: TxnHeader | null;
   }
+  | { kind: 'marker'; generation: number; replyTo: Address; requestId: string; marker: PendingMarker; deadlineMs: number }
   | { kind: 'read'; generation: number; from: Address; request: FetchRequest }
-  | { kind: 'followerAppend'; generation: number; epochs: EpochStart[]; producerHeaders: ProducerHeader[] }
+  | { kind: 'followerAppend'; generation: number; epochs: EpochStart[]; producerHeaders: TxnHeader[] }
   | { kind: 'truncate'; generation: number }
   /** A replica's read of its own log from `offset`, for the CRC checks (see logScrubIntervalMs). */
   | { kind: 'scrub'; generation: number; offset: number }
@@ -152,6 +183,8 @@ export interface PartitionContext {
   epochs: EpochStart[];
   /** Idempotent producers' epochs and last sequences. */
   producers: ProducerStates;
+  /** Open and not yet stable transactions, and the aborted ones (txn-index.ts). */
+  txns: PartitionTxns;
   /** Retries of a batch whose first copy is still being appended: answered with its offsets. */
   duplicatesWaiting: Array<{ batch: ProducerBatch; from: Address; requestId: string; acks: number; deadlineMs: number }>;
   logSeq: number;
@@ -169,6 +202,7 @@ export interface PartitionContext {
   followers: Map<number, FollowerProgress>;
   pendingProduces: PendingProduce[];
   parkedFetches: ParkedFetch[];
+  verifications: TxnVerification[];
   /** Highest offset a flush has been asked for. */
   flushRequested: number;
   /** The ISR asked of the controller and not yet settled; counts towards the high watermark. */
@@ -219,6 +253,7 @@ function reportHighWatermark(ctx: PartitionContext): Effect | null {
   if (!ctx.opened || (ctx.role !== 'leader' && ctx.role !== 'follower')) return null;
   if (ctx.highWatermark === ctx.reportedHighWatermark) return null;
   ctx.reportedHighWatermark = ctx.highWatermark;
+  stabilizeTxns(ctx.txns, ctx.highWatermark);
   return { type: 'highWatermark', offset: ctx.highWatermark };
 }
 
@@ -345,6 +380,8 @@ const logCompleted: Handler = (ctx, event) => {
     ctx.logEndOffset = result.logEndOffset;
     ctx.epochs = result.epochs.map((e) => ({ ...e }));
     ctx.producers = producersFromSnapshot(result.producers);
+    ctx.txns = copyTxns(result.txns);
+    stabilizeTxns(ctx.txns, ctx.highWatermark);
     ctx.flushRequested = Math.min(ctx.flushRequested, ctx.logEndOffset);
     if (ctx.role === 'opening') {
       // A log read back from disk after a restart holds only what recovery kept: all durable.
@@ -358,9 +395,13 @@ const logCompleted: Handler = (ctx, event) => {
   } else if (result.kind === 'appended') {
     ctx.logEndOffset = result.logEndOffset;
     if (work.kind === 'produce') effects.push(...produceAppended(ctx, work, current, result.firstOffset, result.lastOffset));
+    if (work.kind === 'marker') effects.push(...markerAppended(ctx, work, current, result.firstOffset));
     if (work.kind === 'followerAppend') {
       noteEpochs(ctx, work.epochs);
-      for (const header of work.producerHeaders) replayBatch(ctx.producers, header);
+      for (const header of work.producerHeaders) {
+        replayBatch(ctx.producers, header);
+        noteTxnBatch(ctx.txns, header);
+      }
       if (current && ctx.role === 'follower') effects.push(flushTo(ctx, ctx.logEndOffset));
     }
   } else if (result.kind === 'read') {
@@ -374,6 +415,7 @@ const logCompleted: Handler = (ctx, event) => {
     ctx.highWatermark = Math.min(ctx.highWatermark, ctx.logEndOffset);
     ctx.epochs = ctx.epochs.filter((e) => e.startOffset < ctx.logEndOffset);
     truncateProducers(ctx.producers, ctx.logEndOffset);
+    truncateTxns(ctx.txns, ctx.logEndOffset);
     ctx.scrubOffset = Math.min(ctx.scrubOffset, ctx.logEndOffset);
     if (current && ctx.role === 'follower') {
       ctx.phase = 'fetching';
@@ -403,6 +445,9 @@ function logFailed(ctx: PartitionContext, work: LogWork, current: boolean, code:
       effects.push(send(work.from, 'ProduceResponse', produceReply(ctx, work.requestId, errorCode, -1, message)));
       return effects;
     }
+    case 'marker':
+      effects.push(send(work.replyTo, 'WriteTxnMarkerResponse', markerReply(ctx, work.requestId, ErrorCode.KAFKA_STORAGE_ERROR)));
+      return effects;
     case 'read': {
       const errorCode = code === 'out_of_range' ? ErrorCode.OFFSET_OUT_OF_RANGE : ErrorCode.KAFKA_STORAGE_ERROR;
       effects.push(send(work.from, 'FetchResponse', fetchReply(ctx, work.request.requestId, errorCode, new Uint8Array(0), message)));
@@ -518,15 +563,15 @@ const stepDown: Handler = (ctx) => {
     { type: 'timer.cancel', event: 'AlterPartitionRetryFired' },
     { type: 'timer.cancel', event: 'ScrubFired' },
   ];
-  for (const pending of ctx.pendingProduces) {
-    effects.push(send(pending.from, 'ProduceResponse', produceReply(ctx, pending.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, -1, 'leadership moved')));
-  }
+  for (const pending of ctx.pendingProduces) effects.push(refusePending(ctx, pending, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'leadership moved'));
   for (const parked of ctx.parkedFetches) {
     effects.push(send(parked.from, 'FetchResponse', fetchReply(ctx, parked.request.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, new Uint8Array(0), 'leadership moved')));
   }
   for (const d of ctx.duplicatesWaiting) {
     if (d.acks !== 0) effects.push(send(d.from, 'ProduceResponse', produceReply(ctx, d.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, -1, 'leadership moved')));
   }
+  for (const verification of ctx.verifications) effects.push(...refuseVerified(ctx, verification, ErrorCode.NOT_LEADER_OR_FOLLOWER));
+  ctx.verifications = [];
   ctx.duplicatesWaiting = [];
   ctx.pendingProduces = [];
   ctx.parkedFetches = [];
@@ -543,12 +588,24 @@ function produceReply(ctx: PartitionContext, requestId: string, errorCode: numbe
   };
 }
 
-function fetchReply(ctx: PartitionContext, requestId: string, errorCode: number, records: Uint8Array, errorMessage = ''): WireMessages['FetchResponse'] {
+function fetchReply(
+  ctx: PartitionContext, requestId: string, errorCode: number, records: Uint8Array, errorMessage = '', abortedTransactions: Uint8Array = new Uint8Array(0),
+): WireMessages['FetchResponse'] {
   return {
     requestId, errorCode, highWatermark: ctx.highWatermark, logStartOffset: ctx.logStartOffset, logEndOffset: ctx.logEndOffset,
     records, leaderHint: ctx.leader, leaderEpoch: ctx.leaderEpoch, topic: ctx.topic, partition: ctx.partition, errorMessage,
-    lastStableOffset: ctx.highWatermark, abortedTransactions: new Uint8Array(0),
+    lastStableOffset: lastStableOffset(ctx.txns, ctx.highWatermark), abortedTransactions,
   };
+}
+
+function markerReply(ctx: PartitionContext, requestId: string, errorCode: number): WireMessages['WriteTxnMarkerResponse'] {
+  return { requestId, errorCode, topic: ctx.topic, partition: ctx.partition };
+}
+
+/** The answer to a produce or marker still waiting when it cannot complete. */
+function refusePending(ctx: PartitionContext, pending: PendingProduce, errorCode: number, message = ''): Effect {
+  if (pending.marker !== null) return send(pending.from, 'WriteTxnMarkerResponse', markerReply(ctx, pending.requestId, errorCode));
+  return send(pending.from, 'ProduceResponse', produceReply(ctx, pending.requestId, errorCode, -1, message));
 }
 
 /** Checks a request's leader epoch against ours (KIP-320): older is fenced, newer is not known yet. */
@@ -565,6 +622,10 @@ function leaderError(ctx: PartitionContext): number {
 
 const produce: Handler = (ctx, event) => {
   const { body, from } = wire(event, 'ProduceRequest');
+  return acceptProduce(ctx, from, body, false);
+};
+
+function acceptProduce(ctx: PartitionContext, from: Address, body: WireMessages['ProduceRequest'], verified: boolean): Effect[] {
   let errorCode = leaderError(ctx);
   if (errorCode === ErrorCode.NONE) errorCode = epochError(ctx, body.leaderEpoch);
   if (errorCode === ErrorCode.NONE && body.acks !== 0 && body.acks !== 1 && body.acks !== acksAll) errorCode = ErrorCode.INVALID_REQUIRED_ACKS;
@@ -577,6 +638,14 @@ const produce: Handler = (ctx, event) => {
   if (typeof idempotent === 'string') {
     return body.acks === 0 ? [] : [send(from, 'ProduceResponse', produceReply(ctx, body.requestId, ErrorCode.INVALID_RECORD, -1, idempotent))];
   }
+  const txnRefusal = transactionalRefusal(ctx, from, body, idempotent);
+  if (txnRefusal !== null) {
+    return body.acks === 0 ? [] : [send(from, 'ProduceResponse', produceReply(ctx, body.requestId, txnRefusal.errorCode, -1, txnRefusal.message))];
+  }
+  // Behind a producer's pending check, its later writes wait their turn (their sequences follow the checked one's).
+  if (!verified && idempotent !== null && ctx.verifications.some((v) => v.producerId === idempotent.producerId)) {
+    return verifyTxnWrite(ctx, from, body, idempotent.producerId);
+  }
   let producer: { producerId: number; batch: ProducerBatch } | null = null;
   if (idempotent !== null) {
     const check = checkSequence(ctx.producers, idempotent);
@@ -584,18 +653,119 @@ const produce: Handler = (ctx, event) => {
       return body.acks === 0 ? [] : [send(from, 'ProduceResponse', produceReply(ctx, body.requestId, check.errorCode, -1, check.message))];
     }
     if (check.kind === 'duplicate') return answerRetry(ctx, check.batch, from, body.requestId, body.acks, deadlineMs);
+    if (!verified && needsVerification(ctx, idempotent)) return verifyTxnWrite(ctx, from, body, idempotent.producerId);
     producer = { producerId: idempotent.producerId, batch: recordBatch(ctx.producers, idempotent, -1, -1)! };
   }
+  const txn = idempotent !== null && idempotent.isTransactional ? idempotent : null;
   return [logOp(ctx, { kind: 'logAppend', bytes: body.records, leaderEpoch: ctx.leaderEpoch }, {
-    kind: 'produce', generation: ctx.roleGeneration, from, requestId: body.requestId, acks: body.acks, deadlineMs, producer,
+    kind: 'produce', generation: ctx.roleGeneration, from, requestId: body.requestId, acks: body.acks, deadlineMs, producer, txn,
   })];
+}
+
+/**
+ * A client's transactional batch needs its coordinator's word (KIP-890) when its producer has
+ * no transaction open here yet and none of its transactional batches is on its way to the log
+ * (one that is was checked).
+ */
+function needsVerification(ctx: PartitionContext, header: BatchHeaderLike): boolean {
+  if (!header.isTransactional || header.baseSequence < 0) return false;
+  if (openTxnFirstOffset(ctx.txns, header.producerId) >= 0) return false;
+  return !ctx.logWork.some((w) => w.kind === 'produce' && w.txn !== null && w.txn.producerId === header.producerId);
+}
+
+function verifyTxnWrite(ctx: PartitionContext, from: Address, body: WireMessages['ProduceRequest'], producerId: number): Effect[] {
+  const waiting = ctx.verifications.find((v) => v.producerId === producerId);
+  if (waiting !== undefined) {
+    waiting.queued.push({ from, body });
+    return [];
+  }
+  const header = readBatchHeader(body.records, 0);
+  ctx.requestSeq += 1;
+  const requestId = `${ctx.config.nodeId}/${ctx.leaderEpoch}/verify/${ctx.requestSeq}`;
+  ctx.verifications.push({ requestId, producerId, deadlineMs: ctx.nowMs + body.timeoutMs, stale: false, queued: [{ from, body }] });
+  return [
+    send({ node: ctx.config.nodeId, actor: ctx.config.brokerActor }, 'VerifyTxnPartitionRequest', {
+      requestId, replyTo: { node: ctx.config.nodeId, actor: selfAddress(ctx) }, transactionalId: body.transactionalId, producerId,
+      producerEpoch: header.producerEpoch, topic: ctx.topic, partition: ctx.partition,
+    }),
+    ...armWaitTimer(ctx),
+  ];
+}
+
+/**
+ * The coordinator answered: the queued writes go on in order, or are refused. Errors that
+ * mean "ask again" reach the client as NOT_ENOUGH_REPLICAS, which every client retries (as
+ * Kafka does for KIP-890); a fenced producer hears INVALID_PRODUCER_EPOCH.
+ */
+const txnVerified: Handler = (ctx, event) => {
+  const { body } = wire(event, 'VerifyTxnPartitionResponse');
+  const at = ctx.verifications.findIndex((v) => v.requestId === body.requestId);
+  if (at < 0) return [];
+  const [verification] = ctx.verifications.splice(at, 1);
+  if (body.errorCode === ErrorCode.NONE && !verification!.stale) {
+    return [...verification!.queued.flatMap((q) => acceptProduce(ctx, q.from, q.body, true)), ...armWaitTimer(ctx)];
+  }
+  return [...refuseVerified(ctx, verification!, verificationError(verification!.stale ? ErrorCode.INVALID_TXN_STATE : body.errorCode)), ...armWaitTimer(ctx)];
 };
+
+function verificationError(errorCode: number): number {
+  switch (errorCode) {
+    case ErrorCode.COORDINATOR_NOT_AVAILABLE:
+    case ErrorCode.NOT_COORDINATOR:
+    case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+    case ErrorCode.CONCURRENT_TRANSACTIONS:
+    case ErrorCode.REQUEST_TIMED_OUT:
+      return ErrorCode.NOT_ENOUGH_REPLICAS;
+    case ErrorCode.PRODUCER_FENCED:
+      return ErrorCode.INVALID_PRODUCER_EPOCH;
+    default:
+      return errorCode;
+  }
+}
+
+function refuseVerified(ctx: PartitionContext, verification: TxnVerification, errorCode: number): Effect[] {
+  return verification.queued
+    .filter((q) => q.body.acks !== 0)
+    .map((q) => send(q.from, 'ProduceResponse', produceReply(ctx, q.body.requestId, errorCode, -1, 'the transaction coordinator did not confirm the partition')));
+}
+
+/**
+ * Kafka's checks of transactional writes: clients never write control batches (markers come
+ * from coordinators, through WriteTxnMarkers), a transactional batch needs a producer id, and
+ * a producer with a transaction open here writes transactionally until its marker.
+ */
+function transactionalRefusal(
+  ctx: PartitionContext, from: Address, body: WireMessages['ProduceRequest'], idempotent: BatchHeaderLike | null,
+): { errorCode: number; message: string } | null {
+  let header;
+  try {
+    header = readBatchHeader(body.records, 0);
+  } catch (error) {
+    if (error instanceof InvalidBatchError || error instanceof RangeError) return null; // the log refuses it with its own message
+    throw error;
+  }
+  if (header.isControl) return { errorCode: ErrorCode.INVALID_RECORD, message: 'clients cannot write control batches' };
+  if (header.isTransactional && header.producerId < 0) return { errorCode: ErrorCode.INVALID_RECORD, message: 'a transactional batch needs a producer id' };
+  // Only a group coordinator writes transactional batches without a sequence (offsets of a transaction).
+  if (header.isTransactional && header.baseSequence < 0 && !isGroupCoordinatorActorId(from.actor)) {
+    return { errorCode: ErrorCode.INVALID_RECORD, message: 'a transactional batch needs a sequence' };
+  }
+  if (header.isTransactional && header.baseSequence >= 0 && body.transactionalId === '') {
+    return { errorCode: ErrorCode.INVALID_RECORD, message: 'transactional records need the producer\'s transactional id' };
+  }
+  if (idempotent !== null && !idempotent.isTransactional && openTxnFirstOffset(ctx.txns, idempotent.producerId) >= 0) {
+    return { errorCode: ErrorCode.INVALID_TXN_STATE, message: `producer ${idempotent.producerId} has a transaction open here and wrote outside it` };
+  }
+  return null;
+}
+
+type BatchHeaderLike = ReturnType<typeof readBatchHeader>;
 
 /**
  * The header of a produce request's batch when it comes from an idempotent producer, null
  * when it does not, or why the request is malformed (Kafka wants exactly one batch then).
  */
-function idempotentHeader(records: Uint8Array): ProducerHeader | null | string {
+function idempotentHeader(records: Uint8Array): BatchHeaderLike | null | string {
   let header;
   try {
     header = readBatchHeader(records, 0);
@@ -615,7 +785,7 @@ function answerRetry(ctx: PartitionContext, batch: ProducerBatch, from: Address,
     return [];
   }
   if (acks === 0) return [];
-  ctx.pendingProduces.push({ from, requestId, acks, baseOffset: batch.firstOffset, lastOffset: batch.lastOffset, deadlineMs });
+  ctx.pendingProduces.push({ from, requestId, acks, baseOffset: batch.firstOffset, lastOffset: batch.lastOffset, deadlineMs, marker: null });
   return [...completeProduces(ctx), ...armWaitTimer(ctx)];
 }
 
@@ -645,9 +815,10 @@ function produceAppended(ctx: PartitionContext, work: Extract<LogWork, { kind: '
     if (work.producer !== null) effects.push(...answerDuplicates(ctx, work.producer.batch, ErrorCode.NOT_LEADER_OR_FOLLOWER));
     return work.acks === 0 ? effects : [...effects, send(work.from, 'ProduceResponse', produceReply(ctx, work.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, -1))];
   }
+  if (work.txn !== null) noteTxnBatch(ctx.txns, { ...work.txn, baseOffset: firstOffset, lastOffset });
   if (ctx.flushRequested < lastOffset + 1) effects.push(flushTo(ctx, lastOffset + 1));
   if (work.acks !== 0) {
-    ctx.pendingProduces.push({ from: work.from, requestId: work.requestId, acks: work.acks, baseOffset: firstOffset, lastOffset, deadlineMs: work.deadlineMs });
+    ctx.pendingProduces.push({ from: work.from, requestId: work.requestId, acks: work.acks, baseOffset: firstOffset, lastOffset, deadlineMs: work.deadlineMs, marker: null });
     effects.push(...armWaitTimer(ctx));
   }
   if (work.producer !== null) effects.push(...answerDuplicates(ctx, work.producer.batch, ErrorCode.NONE));
@@ -685,6 +856,10 @@ function completeProduces(ctx: PartitionContext): Effect[] {
     const done = pending.acks === acksAll ? pending.lastOffset < ctx.highWatermark : pending.lastOffset < ctx.durableEnd;
     if (!done) {
       still.push(pending);
+      continue;
+    }
+    if (pending.marker !== null) {
+      effects.push(...markerCommitted(ctx, pending, pending.marker));
       continue;
     }
     const errorCode = pending.acks === acksAll && ctx.isr.length < minInsyncReplicas(ctx) ? ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND : ErrorCode.NONE;
@@ -730,9 +905,10 @@ const fetch: Handler = (ctx, event) => {
   return effects;
 };
 
-/** Followers read up to the log end; consumers only below the high watermark. */
+/** Followers read up to the log end; consumers below the high watermark, or below the last stable offset (read_committed). */
 function readableEnd(ctx: PartitionContext, request: FetchRequest): number {
-  return request.replicaId === consumerReplicaId ? ctx.highWatermark : ctx.logEndOffset;
+  if (request.replicaId !== consumerReplicaId) return ctx.logEndOffset;
+  return request.isolationLevel === readCommitted ? lastStableOffset(ctx.txns, ctx.highWatermark) : ctx.highWatermark;
 }
 
 function readFor(ctx: PartitionContext, fetchRequest: ParkedFetch): Effect {
@@ -746,7 +922,25 @@ function answerRead(ctx: PartitionContext, work: Extract<LogWork, { kind: 'read'
   if (work.generation !== ctx.roleGeneration || ctx.role !== 'leader') {
     return [send(work.from, 'FetchResponse', fetchReply(ctx, work.request.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, new Uint8Array(0)))];
   }
-  return [send(work.from, 'FetchResponse', fetchReply(ctx, work.request.requestId, ErrorCode.NONE, bytes))];
+  const { request } = work;
+  if (request.isolationLevel !== readCommitted || request.replicaId !== consumerReplicaId || bytes.length === 0) {
+    return [send(work.from, 'FetchResponse', fetchReply(ctx, request.requestId, ErrorCode.NONE, bytes))];
+  }
+  // The consumer drops the records of the aborted transactions these batches overlap.
+  const aborted = abortedOverlapping(ctx.txns, request.fetchOffset, endOffsetOf(bytes));
+  return [send(work.from, 'FetchResponse', fetchReply(ctx, request.requestId, ErrorCode.NONE, bytes, '', packAborted(aborted)))];
+}
+
+/** The offset after the last batch in `bytes` (whole batches, as a log read returns them). */
+function endOffsetOf(bytes: Uint8Array): number {
+  let end = 0;
+  let position = 0;
+  while (position + 61 <= bytes.length) {
+    const header = readBatchHeader(bytes, position);
+    end = header.lastOffset + 1;
+    position += header.sizeBytes;
+  }
+  return end;
 }
 
 function followerFetched(ctx: PartitionContext, replicaId: number, fetchOffset: number): Effect[] {
@@ -783,6 +977,7 @@ function armWaitTimer(ctx: PartitionContext): Effect[] {
   let deadline = Number.POSITIVE_INFINITY;
   for (const pending of ctx.pendingProduces) deadline = Math.min(deadline, pending.deadlineMs);
   for (const parked of ctx.parkedFetches) deadline = Math.min(deadline, parked.deadlineMs);
+  for (const verification of ctx.verifications) deadline = Math.min(deadline, verification.deadlineMs);
   if (deadline === Number.POSITIVE_INFINITY) return [{ type: 'timer.cancel', event: 'WaitExpired' }];
   return [{ type: 'timer.set', event: 'WaitExpired', delayMs: Math.max(0, deadline - ctx.nowMs), jitterMs: 0 }];
 }
@@ -792,7 +987,7 @@ const waitExpired: Handler = (ctx) => {
   const produces: PendingProduce[] = [];
   for (const pending of ctx.pendingProduces) {
     if (pending.deadlineMs > ctx.nowMs) produces.push(pending);
-    else effects.push(send(pending.from, 'ProduceResponse', produceReply(ctx, pending.requestId, ErrorCode.REQUEST_TIMED_OUT, -1)));
+    else effects.push(refusePending(ctx, pending, ErrorCode.REQUEST_TIMED_OUT));
   }
   ctx.pendingProduces = produces;
   const fetches: ParkedFetch[] = [];
@@ -801,6 +996,12 @@ const waitExpired: Handler = (ctx) => {
     else effects.push(send(parked.from, 'FetchResponse', fetchReply(ctx, parked.request.requestId, ErrorCode.NONE, new Uint8Array(0))));
   }
   ctx.parkedFetches = fetches;
+  const verifications: TxnVerification[] = [];
+  for (const verification of ctx.verifications) {
+    if (verification.deadlineMs > ctx.nowMs) verifications.push(verification);
+    else effects.push(...refuseVerified(ctx, verification, ErrorCode.REQUEST_TIMED_OUT));
+  }
+  ctx.verifications = verifications;
   effects.push(...armWaitTimer(ctx));
   return effects;
 };
@@ -828,13 +1029,87 @@ const listOffsets: Handler = (ctx, event) => {
   // KIP-207: until a new leader's watermark reaches its epoch, "latest" could go back.
   if (errorCode === ErrorCode.NONE && ctx.highWatermark < ctx.epochStartOffset) errorCode = ErrorCode.OFFSET_NOT_AVAILABLE;
   if (errorCode !== ErrorCode.NONE) return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, errorCode, -1, -1))];
-  if (body.timestamp === latestTimestamp) return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.NONE, ctx.highWatermark, -1))];
+  if (body.timestamp === latestTimestamp) {
+    const latest = body.isolationLevel === readCommitted ? lastStableOffset(ctx.txns, ctx.highWatermark) : ctx.highWatermark;
+    return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.NONE, latest, -1))];
+  }
   if (body.timestamp === earliestTimestamp) return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.NONE, ctx.logStartOffset, -1))];
   if (body.timestamp < 0) return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.INVALID_REQUEST, -1, -1))];
   return [logOp(ctx, { kind: 'logOffsetForTime', timestamp: body.timestamp, maxOffset: ctx.highWatermark }, {
     kind: 'offsetForTime', generation: ctx.roleGeneration, from, requestId: body.requestId,
   })];
 };
+
+// ---------------------------------------------------------------------------------------
+// Transaction markers (WriteTxnMarkers), from a transaction coordinator through its broker.
+
+/**
+ * Appends a commit or abort marker for a producer's transaction here: a control batch with
+ * the producer's id and the coordinator's epoch for it, answered once it is committed (below
+ * the high watermark), as Kafka appends markers with acks=all. A marker whose producer epoch
+ * is older than this partition's is a stale coordinator's or a fenced producer's. A marker for
+ * a producer without a transaction open here is written anyway (it closes nothing), as Kafka
+ * does.
+ */
+const writeTxnMarker: Handler = (ctx, event) => {
+  const { body } = wire(event, 'WriteTxnMarkerRequest');
+  let errorCode = leaderError(ctx);
+  if (errorCode === ErrorCode.NONE && ctx.isr.length < minInsyncReplicas(ctx)) errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
+  const known = ctx.producers.get(body.producerId);
+  if (errorCode === ErrorCode.NONE && known !== undefined && body.producerEpoch < known.epoch) errorCode = ErrorCode.INVALID_PRODUCER_EPOCH;
+  if (errorCode !== ErrorCode.NONE) return [send(body.replyTo, 'WriteTxnMarkerResponse', markerReply(ctx, body.requestId, errorCode))];
+  const marker: PendingMarker = { producerId: body.producerId, producerEpoch: body.producerEpoch, commit: body.commit };
+  return [logOp(ctx, { kind: 'logAppend', bytes: markerBatch(ctx, body), leaderEpoch: ctx.leaderEpoch }, {
+    kind: 'marker', generation: ctx.roleGeneration, replyTo: body.replyTo, requestId: body.requestId, marker,
+    deadlineMs: ctx.nowMs + ctx.config.requestTimeoutMs,
+  })];
+};
+
+/** Kafka's control batch: one record, key (version 0, type), value (version 0, coordinator epoch). */
+function markerBatch(ctx: PartitionContext, body: WireMessages['WriteTxnMarkerRequest']): Uint8Array {
+  const key = new Uint8Array(4);
+  new DataView(key.buffer).setInt16(2, body.commit ? controlTypes.commit : controlTypes.abort);
+  const value = new Uint8Array(6);
+  new DataView(value.buffer).setInt32(2, body.coordinatorEpoch);
+  return encodeRecordBatch([{ key, value, timestamp: ctx.nowMs }], {
+    producerId: body.producerId, producerEpoch: body.producerEpoch, baseSequence: -1, transactional: true, control: true,
+  });
+}
+
+function markerAppended(ctx: PartitionContext, work: Extract<LogWork, { kind: 'marker' }>, current: boolean, offset: number): Effect[] {
+  const { marker } = work;
+  const header: TxnHeader = {
+    producerId: marker.producerId, producerEpoch: marker.producerEpoch, baseSequence: -1, lastOffsetDelta: 0, baseOffset: offset, lastOffset: offset,
+    isTransactional: true, isControl: true, controlType: marker.commit ? controlTypes.commit : controlTypes.abort,
+  };
+  replayBatch(ctx.producers, header);
+  noteTxnBatch(ctx.txns, header);
+  for (const verification of ctx.verifications) if (verification.producerId === marker.producerId) verification.stale = true;
+  if (!current || ctx.role !== 'leader') {
+    return [send(work.replyTo, 'WriteTxnMarkerResponse', markerReply(ctx, work.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER))];
+  }
+  const effects: Effect[] = [];
+  if (ctx.flushRequested < offset + 1) effects.push(flushTo(ctx, offset + 1));
+  ctx.pendingProduces.push({ from: work.replyTo, requestId: work.requestId, acks: acksAll, baseOffset: offset, lastOffset: offset, deadlineMs: work.deadlineMs, marker });
+  effects.push(...armWaitTimer(ctx), ...serveParkedFetches(ctx));
+  return effects;
+}
+
+/**
+ * A marker below the high watermark: the coordinator hears it is written, and on an offsets
+ * partition the group coordinator beside this leader makes the transaction's offsets visible
+ * (commit) or drops them (abort).
+ */
+function markerCommitted(ctx: PartitionContext, pending: PendingProduce, marker: PendingMarker): Effect[] {
+  const effects: Effect[] = [send(pending.from, 'WriteTxnMarkerResponse', markerReply(ctx, pending.requestId, ErrorCode.NONE))];
+  if (ctx.topic === consumerOffsetsTopic) {
+    effects.push(send({ node: ctx.config.nodeId, actor: groupCoordinatorActorId(ctx.partition) }, 'TxnMarkerWritten', {
+      topic: ctx.topic, partition: ctx.partition, producerId: marker.producerId, producerEpoch: marker.producerEpoch, commit: marker.commit,
+      offset: pending.baseOffset,
+    }));
+  }
+  return effects;
+}
 
 const checkIsr: Handler = (ctx) => {
   const effects: Effect[] = [
@@ -1016,9 +1291,9 @@ const fetchAnswered: Handler = (ctx, event) => {
  * log) and carry no epoch newer than the leader's; returns the epochs they start, or why they
  * are refused. (The log checks CRCs.)
  */
-function checkReplicatedBatches(ctx: PartitionContext, records: Uint8Array): { epochs: EpochStart[]; producerHeaders: ProducerHeader[] } | string {
+function checkReplicatedBatches(ctx: PartitionContext, records: Uint8Array): { epochs: EpochStart[]; producerHeaders: TxnHeader[] } | string {
   const epochs: EpochStart[] = [];
-  const producerHeaders: ProducerHeader[] = [];
+  const producerHeaders: TxnHeader[] = [];
   let expected = ctx.durableEnd;
   let position = 0;
   let top = lastEpoch(ctx);
@@ -1032,8 +1307,8 @@ function checkReplicatedBatches(ctx: PartitionContext, records: Uint8Array): { e
         top = header.partitionLeaderEpoch;
       }
       if (header.producerId >= 0) {
-        const { producerId, producerEpoch, baseSequence, lastOffsetDelta, baseOffset, lastOffset } = header;
-        producerHeaders.push({ producerId, producerEpoch, baseSequence, lastOffsetDelta, baseOffset, lastOffset });
+        const { producerId, producerEpoch, baseSequence, lastOffsetDelta, baseOffset, lastOffset, isTransactional, isControl, controlType } = header;
+        producerHeaders.push({ producerId, producerEpoch, baseSequence, lastOffsetDelta, baseOffset, lastOffset, isTransactional, isControl, controlType });
       }
       expected = header.lastOffset + 1;
       position += header.sizeBytes;
@@ -1068,6 +1343,8 @@ const notLeader: Handler = (ctx, event) => {
       })];
     case 'ListOffsetsRequest':
       return [send(request.from, 'ListOffsetsResponse', listOffsetsReply(ctx, request.body.requestId, errorCode, -1, -1))];
+    case 'WriteTxnMarkerRequest':
+      return [send(request.body.replyTo, 'WriteTxnMarkerResponse', markerReply(ctx, request.body.requestId, errorCode))];
     default:
       return [];
   }
@@ -1102,6 +1379,7 @@ const restartForNextState: Handler = (ctx) => {
   ctx.flushRequested = 0;
   ctx.epochs = [];
   ctx.producers = new Map();
+  ctx.txns = emptyTxns();
   adoptPartitionState(ctx, state);
   return [];
 };
@@ -1134,6 +1412,7 @@ export function initialPartitionContext(input: PartitionInput): PartitionContext
     reportedHighWatermark: 0,
     epochs: [],
     producers: new Map(),
+    txns: emptyTxns(),
     duplicatesWaiting: [],
     logSeq: 0,
     flushes: new Map(),
@@ -1144,6 +1423,7 @@ export function initialPartitionContext(input: PartitionInput): PartitionContext
     followers: new Map(),
     pendingProduces: [],
     parkedFetches: [],
+    verifications: [],
     flushRequested: 0,
     pendingIsr: null,
     pendingIsrBase: 0,
@@ -1192,6 +1472,8 @@ export const partitionMachine = setup({
     fetch: effectful(fetch),
     offsetForLeaderEpoch: effectful(offsetForLeaderEpoch),
     listOffsets: effectful(listOffsets),
+    writeTxnMarker: effectful(writeTxnMarker),
+    txnVerified: effectful(txnVerified),
     waitExpired: effectful(waitExpired),
     checkIsr: effectful(checkIsr),
     alterPartitionAnswered: effectful(alterPartitionAnswered),
@@ -1226,6 +1508,7 @@ export const partitionMachine = setup({
     FetchRequest: { actions: 'notLeader' },
     OffsetForLeaderEpochRequest: { actions: 'notLeader' },
     ListOffsetsRequest: { actions: 'notLeader' },
+    WriteTxnMarkerRequest: { actions: 'notLeader' },
   },
   states: {
     opening: {
@@ -1245,6 +1528,8 @@ export const partitionMachine = setup({
         FetchRequest: { actions: 'fetch' },
         OffsetForLeaderEpochRequest: { actions: 'offsetForLeaderEpoch' },
         ListOffsetsRequest: { actions: 'listOffsets' },
+        WriteTxnMarkerRequest: { actions: 'writeTxnMarker' },
+        VerifyTxnPartitionResponse: { actions: 'txnVerified' },
         WaitExpired: { actions: 'waitExpired' },
         IsrCheckFired: { actions: 'checkIsr' },
         AlterPartitionResponse: { actions: 'alterPartitionAnswered' },

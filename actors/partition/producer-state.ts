@@ -42,8 +42,15 @@ function nextSequence(sequence: number): number {
 /** Whether a batch from an idempotent producer may be appended, is a retry, or is refused. */
 export function checkSequence(states: ProducerStates, header: ProducerHeader): SequenceCheck {
   if (header.producerId < 0) return { kind: 'append' };
-  const lastSequence = sequenceEnd(header);
   const entry = states.get(header.producerId);
+  if (header.baseSequence < 0) {
+    // No sequence: a coordinator's transactional write (offsets), checked by epoch alone.
+    if (entry !== undefined && header.producerEpoch < entry.epoch) {
+      return { kind: 'refuse', errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, message: `producer ${header.producerId} epoch ${header.producerEpoch} is older than ${entry.epoch}` };
+    }
+    return { kind: 'append' };
+  }
+  const lastSequence = sequenceEnd(header);
   if (entry === undefined) {
     if (header.baseSequence === 0) return { kind: 'append' };
     return { kind: 'refuse', errorCode: ErrorCode.UNKNOWN_PRODUCER_ID, message: `no state for producer ${header.producerId} (sequence ${header.baseSequence})` };
@@ -70,7 +77,11 @@ function sequenceEnd(header: ProducerHeader): number {
   return end > int32Max ? end - int32Max - 1 : end;
 }
 
-/** Records a batch as written (offsets known) or as being written (offsets -1). */
+/**
+ * Records a batch as written (offsets known) or as being written (offsets -1). A batch
+ * without a sequence (a transaction marker, a coordinator's write) only moves the epoch:
+ * after a marker that fenced the producer, its older epoch is refused here too.
+ */
 export function recordBatch(states: ProducerStates, header: ProducerHeader, firstOffset: number, lastOffset: number): ProducerBatch | null {
   if (header.producerId < 0) return null;
   let entry = states.get(header.producerId);
@@ -78,6 +89,7 @@ export function recordBatch(states: ProducerStates, header: ProducerHeader, firs
     entry = { producerId: header.producerId, epoch: header.producerEpoch, batches: [] };
     states.set(header.producerId, entry);
   }
+  if (header.baseSequence < 0) return null;
   const batch: ProducerBatch = { firstSequence: header.baseSequence, lastSequence: sequenceEnd(header), firstOffset, lastOffset };
   entry.batches.push(batch);
   if (entry.batches.length > producerBatchesKept) entry.batches.shift();
@@ -89,14 +101,16 @@ export function forgetBatch(states: ProducerStates, producerId: number, batch: P
   const entry = states.get(producerId);
   if (entry === undefined) return;
   entry.batches = entry.batches.filter((b) => b !== batch);
-  if (entry.batches.length === 0) states.delete(producerId);
 }
 
-/** Drops what a truncation removed: batches at or above `offset`. */
+/**
+ * Drops what a truncation removed: batches at or above `offset`. A producer keeps its epoch
+ * even when none of its batches is left (a marker may have fenced it; being fenced once too
+ * often is safe, its coordinator bumped the epoch anyway).
+ */
 export function truncateProducers(states: ProducerStates, offset: number): void {
-  for (const [id, entry] of states) {
+  for (const entry of states.values()) {
     entry.batches = entry.batches.filter((b) => b.firstOffset >= 0 && b.lastOffset < offset);
-    if (entry.batches.length === 0) states.delete(id);
   }
 }
 
@@ -107,6 +121,10 @@ export function truncateProducers(states: ProducerStates, offset: number): void 
 export function replayBatch(states: ProducerStates, header: ProducerHeader): void {
   if (header.producerId < 0) return;
   const entry = states.get(header.producerId);
+  if (header.baseSequence < 0) {
+    recordBatch(states, header, header.baseOffset, header.lastOffset);
+    return;
+  }
   const known = entry?.batches[entry.batches.length - 1]?.lastOffset ?? -1;
   if (entry !== undefined && header.producerEpoch === entry.epoch && header.lastOffset <= known) return;
   recordBatch(states, header, header.baseOffset, header.lastOffset);
@@ -115,8 +133,7 @@ export function replayBatch(states: ProducerStates, header: ProducerHeader): voi
 export function snapshotProducers(states: ProducerStates): ProducerSnapshot[] {
   return [...states.values()]
     .sort((a, b) => a.producerId - b.producerId)
-    .map((e) => ({ producerId: e.producerId, epoch: e.epoch, batches: e.batches.filter((b) => b.firstOffset >= 0).map((b) => ({ ...b })) }))
-    .filter((e) => e.batches.length > 0);
+    .map((e) => ({ producerId: e.producerId, epoch: e.epoch, batches: e.batches.filter((b) => b.firstOffset >= 0).map((b) => ({ ...b })) }));
 }
 
 export function producersFromSnapshot(snapshot: readonly ProducerSnapshot[]): ProducerStates {

@@ -37,8 +37,14 @@ export interface ProducerSnapshot {
   batches: Array<{ firstSequence: number; lastSequence: number; firstOffset: number; lastOffset: number }>;
 }
 
+/** What a log knows of transactions (see actors/partition/txn-index.ts, which defines the shapes). */
+export interface TxnSnapshot {
+  unstable: Array<{ producerId: number; firstOffset: number; markerOffset: number; commit: boolean }>;
+  aborted: Array<{ producerId: number; firstOffset: number; lastOffset: number }>;
+}
+
 export type LogResult =
-  | { kind: 'opened'; logStartOffset: number; logEndOffset: number; epochs: EpochStart[]; producers: ProducerSnapshot[] }
+  | { kind: 'opened'; logStartOffset: number; logEndOffset: number; epochs: EpochStart[]; producers: ProducerSnapshot[]; txns: TxnSnapshot }
   | { kind: 'deleted' }
   | { kind: 'appended'; firstOffset: number; lastOffset: number; logEndOffset: number }
   | { kind: 'flushed'; flushedOffset: number }

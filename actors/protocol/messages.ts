@@ -256,6 +256,21 @@ export interface TxnOffsetCommitRequest {
 }
 export interface TxnOffsetCommitResponse { requestId: string; results: OffsetEntry[] }
 /**
+ * KIP-890: before the first transactional write of a producer to a partition, its leader asks
+ * the transaction's coordinator (through its node's broker, which knows where that is) whether
+ * the partition is in the producer's open transaction; NONE if it is. The answer goes to replyTo.
+ */
+export interface VerifyTxnPartitionRequest {
+  requestId: string;
+  replyTo: Address;
+  transactionalId: string;
+  producerId: number;
+  producerEpoch: number;
+  topic: string;
+  partition: number;
+}
+export interface VerifyTxnPartitionResponse { requestId: string; errorCode: number; topic: string; partition: number }
+/**
  * From the leader of a __consumer_offsets partition to the group coordinator beside it, once
  * a transaction marker it appended is committed (below the high watermark): the coordinator
  * makes that producer's pending offsets visible (commit) or drops them (abort).
@@ -326,6 +341,8 @@ export interface ProduceRequest {
   records: Uint8Array;
   /** What the client believes the leader epoch is, or -1. */
   leaderEpoch: number;
+  /** A transactional producer's id (Produce v3+), '' otherwise: the leader checks a transaction's first write here with its coordinator. */
+  transactionalId: string;
 }
 export interface ProduceResponse {
   requestId: string;
@@ -393,6 +410,8 @@ export interface ListOffsetsRequest {
   partition: number;
   timestamp: number;
   currentLeaderEpoch: number;
+  /** read_committed (1): "latest" is the last stable offset rather than the high watermark. */
+  isolationLevel: number;
 }
 export interface ListOffsetsResponse {
   requestId: string;
@@ -562,6 +581,8 @@ export interface WireMessages {
   TxnOffsetCommitRequest: TxnOffsetCommitRequest;
   TxnOffsetCommitResponse: TxnOffsetCommitResponse;
   TxnMarkerWritten: TxnMarkerWritten;
+  VerifyTxnPartitionRequest: VerifyTxnPartitionRequest;
+  VerifyTxnPartitionResponse: VerifyTxnPartitionResponse;
 }
 export type WireKind = keyof WireMessages;
 export const wireKinds: readonly WireKind[] = [
@@ -590,6 +611,7 @@ export const wireKinds: readonly WireKind[] = [
   'EndTxnRequest', 'EndTxnResponse',
   'WriteTxnMarkerRequest', 'WriteTxnMarkerResponse',
   'TxnOffsetCommitRequest', 'TxnOffsetCommitResponse', 'TxnMarkerWritten',
+  'VerifyTxnPartitionRequest', 'VerifyTxnPartitionResponse',
   'AlterUserScramCredentialsRequest', 'AlterUserScramCredentialsResponse',
   'CreateAclsRequest', 'CreateAclsResponse',
   'DeleteAclsRequest', 'DeleteAclsResponse',
@@ -600,7 +622,7 @@ export const partitionRequestKinds: ReadonlySet<string> = new Set(['ProduceReque
 /** Requests addressed to a group coordinator; a node without that coordinator lets its broker answer. */
 export const groupRequestKinds: ReadonlySet<string> = new Set(['JoinGroupRequest', 'SyncGroupRequest', 'HeartbeatRequest', 'LeaveGroupRequest', 'OffsetCommitRequest', 'OffsetFetchRequest', 'DescribeGroupsRequest', 'ListGroupsRequest', 'DeleteGroupsRequest', 'OffsetDeleteRequest', 'TxnOffsetCommitRequest']);
 /** Requests addressed to a transaction coordinator; a node without that coordinator lets its broker answer. */
-export const txnRequestKinds: ReadonlySet<string> = new Set(['InitTxnProducerRequest', 'AddPartitionsToTxnRequest', 'EndTxnRequest']);
+export const txnRequestKinds: ReadonlySet<string> = new Set(['InitTxnProducerRequest', 'AddPartitionsToTxnRequest', 'EndTxnRequest', 'VerifyTxnPartitionRequest']);
 /** Requests that the broker answers when the actor they are addressed to does not exist. */
 export const fallbackRequestKinds: ReadonlySet<string> = new Set([...partitionRequestKinds, ...groupRequestKinds, ...txnRequestKinds]);
 

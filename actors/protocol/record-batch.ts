@@ -74,6 +74,11 @@ export interface BatchHeader {
   timestampType: 0 | 1;
   isTransactional: boolean;
   isControl: boolean;
+  /**
+   * A control batch's type, from its record's key (Kafka's ControlRecordType): 0 abort,
+   * 1 commit, -1 for other batches and for a control record whose key cannot be read.
+   */
+  controlType: number;
   baseTimestamp: number;
   maxTimestamp: number;
   producerId: number;
@@ -156,6 +161,7 @@ export function readBatchHeader(bytes: Uint8Array, position: number): BatchHeade
     timestampType: attributes & attributeBits.timestampType ? 1 : 0,
     isTransactional: (attributes & attributeBits.transactional) !== 0,
     isControl: (attributes & attributeBits.control) !== 0,
+    controlType: (attributes & attributeBits.control) !== 0 && compression === 0 ? readControlType(bytes, position, batchOverheadBytes + batchLength) : -1,
     baseTimestamp: readSafeInt64(view, position + f.baseTimestamp, 'baseTimestamp', position),
     maxTimestamp: readSafeInt64(view, position + f.maxTimestamp, 'maxTimestamp', position),
     producerId: readSafeInt64(view, position + f.producerId, 'producerId', position),
@@ -163,6 +169,34 @@ export function readBatchHeader(bytes: Uint8Array, position: number): BatchHeade
     baseSequence: view.getInt32(position + f.baseSequence),
     recordCount: view.getInt32(position + f.recordCount),
   };
+}
+
+export const controlTypes = { abort: 0, commit: 1 } as const;
+
+/**
+ * The type in the key of a control batch's first record (the key is int16 version, int16
+ * type), or -1 when the record does not hold one within the batch's `sizeBytes`.
+ */
+function readControlType(bytes: Uint8Array, position: number, sizeBytes: number): number {
+  const end = Math.min(bytes.length, position + sizeBytes);
+  let at = position + batchHeaderBytes;
+  // Skips a varint or varlong (up to 10 bytes); false when the batch ends first.
+  const skipVarint = (): boolean => {
+    for (let i = 0; i < 10; i++) {
+      if (at >= end) return false;
+      if ((bytes[at++]! & 0x80) === 0) return true;
+    }
+    return false;
+  };
+  if (!skipVarint()) return -1; // record length
+  at += 1; // record attributes
+  if (!skipVarint() || !skipVarint()) return -1; // timestamp and offset deltas
+  // The key length, zigzag-encoded: 4 bytes (8) at least, in one byte.
+  if (at >= end) return -1;
+  const zigzag = bytes[at++]!;
+  if ((zigzag & 0x80) !== 0 || (zigzag >>> 1) < 4 || at + 4 > end) return -1;
+  const type = (bytes[at + 2]! << 8) | bytes[at + 3]!;
+  return type === controlTypes.abort || type === controlTypes.commit ? type : -1;
 }
 
 function hex32(n: number): string {

@@ -347,6 +347,16 @@ message TxnOffsetCommitRequest {
   repeated OffsetEntry offsets = 9;
 }
 message TxnOffsetCommitResponse { string request_id = 1; repeated OffsetEntry results = 2; }
+message VerifyTxnPartitionRequest {
+  string request_id = 1;
+  ActorAddress reply_to = 2;
+  string transactional_id = 3;
+  double producer_id = 4;
+  sint32 producer_epoch = 5;
+  string topic = 6;
+  uint32 partition = 7;
+}
+message VerifyTxnPartitionResponse { string request_id = 1; sint32 error_code = 2; string topic = 3; uint32 partition = 4; }
 message TxnMarkerWritten {
   string topic = 1;
   uint32 partition = 2;
@@ -416,6 +426,7 @@ message ProduceRequest {
   uint32 timeout_ms = 5;
   bytes records = 6;
   sint32 leader_epoch = 7;
+  string transactional_id = 8;
 }
 message ProduceResponse {
   string request_id = 1;
@@ -477,6 +488,7 @@ message ListOffsetsRequest {
   uint32 partition = 3;
   double timestamp = 4;
   sint32 current_leader_epoch = 5;
+  uint32 isolation_level = 6;
 }
 message ListOffsetsResponse {
   string request_id = 1;

@@ -213,6 +213,10 @@ export function txnRequestRefusal(request: WireEvent, errorCode: number): Effect
       return [send(request.from, 'AddPartitionsToTxnResponse', { requestId: request.body.requestId, errorCode })];
     case 'EndTxnRequest':
       return [send(request.from, 'EndTxnResponse', { requestId: request.body.requestId, errorCode })];
+    case 'VerifyTxnPartitionRequest': {
+      const { body } = request;
+      return [send(body.replyTo, 'VerifyTxnPartitionResponse', { requestId: body.requestId, errorCode, topic: body.topic, partition: body.partition })];
+    }
     default:
       return [];
   }
@@ -274,7 +278,7 @@ function write(ctx: TxnCoordinatorContext, meta: TxnMetadata, transit: TxnTransi
   ctx.writes.push({ requestId, deadlineMs: ctx.nowMs + ctx.config.writeTimeoutMs * 2, transactionalId: meta.transactionalId, transit, after });
   return [send(replicaAddress(ctx), 'ProduceRequest', {
     requestId, topic: transactionStateTopic, partition: ctx.partition, acks: acksAll, timeoutMs: ctx.config.writeTimeoutMs,
-    records: batch, leaderEpoch: ctx.leaderEpoch,
+    records: batch, leaderEpoch: ctx.leaderEpoch, transactionalId: '',
   })];
 }
 
@@ -386,6 +390,24 @@ const endTxn: Handler = (ctx, event) => {
   const meta = ctx.txns.get(body.transactionalId);
   const decision = decideEndTxn(meta, body.producerId, body.producerEpoch, body.commit, timestampMs(ctx));
   return carryOut(ctx, meta, decision, { kind: 'answerEnd', replyTo: { to: from, requestId: body.requestId } });
+};
+
+/**
+ * KIP-890: a partition leader asks, before a producer's first transactional write there,
+ * whether the partition is in that producer's open transaction. Only an Ongoing transaction of
+ * this producer id and epoch that holds the partition says yes: a write after the transaction
+ * ended, before AddPartitionsToTxn, or from a fenced epoch would otherwise open a transaction
+ * no marker ever closes, and the partition's last stable offset would stay stuck.
+ */
+const verifyTxnPartition: Handler = (ctx, event) => {
+  const { body } = event as Delivered<'VerifyTxnPartitionRequest'>;
+  const meta = ctx.txns.get(body.transactionalId);
+  let errorCode: number = ErrorCode.NONE;
+  if (meta === undefined || meta.producerId !== body.producerId) errorCode = ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+  else if (body.producerEpoch < meta.producerEpoch) errorCode = ErrorCode.PRODUCER_FENCED;
+  else if (body.producerEpoch > meta.producerEpoch || meta.state !== 'Ongoing') errorCode = ErrorCode.INVALID_TXN_STATE;
+  else if (!meta.partitions.some((p) => p.topic === body.topic && p.partition === body.partition)) errorCode = ErrorCode.INVALID_TXN_STATE;
+  return [send(body.replyTo, 'VerifyTxnPartitionResponse', { requestId: body.requestId, errorCode, topic: body.topic, partition: body.partition })];
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -589,7 +611,9 @@ function initialContext(input: TxnCoordinatorInput): TxnCoordinatorContext {
   };
 }
 
-const txnRequests = { InitTxnProducerRequest: 'initTxnProducer', AddPartitionsToTxnRequest: 'addPartitionsToTxn', EndTxnRequest: 'endTxn' } as const;
+const txnRequests = {
+  InitTxnProducerRequest: 'initTxnProducer', AddPartitionsToTxnRequest: 'addPartitionsToTxn', EndTxnRequest: 'endTxn', VerifyTxnPartitionRequest: 'verifyTxnPartition',
+} as const;
 
 function answerAll(action: 'notCoordinator' | 'loadInProgress') {
   return Object.fromEntries(Object.keys(txnRequests).map((kind) => [kind, { actions: action }]));
@@ -618,6 +642,7 @@ export const txnCoordinatorMachine = setup({
     initTxnProducer: effectful(serve(initTxnProducer)),
     addPartitionsToTxn: effectful(serve(addPartitionsToTxn)),
     endTxn: effectful(serve(endTxn)),
+    verifyTxnPartition: effectful(serve(verifyTxnPartition)),
   },
   guards: {
     leads: ({ context }) => context.leaderEpoch >= 0,

@@ -42,7 +42,7 @@ export function registerGroupLagMetrics(kernel: NodeKernel, registry: Registry):
     const leader = broker?.image.topicsByName.get(topic)?.partitions[partition]?.leader ?? -1;
     if (leader < 0) return null;
     const answer = await mesh.request({ node: leader, actor: partitionActorId(topic, partition) }, 'ListOffsetsRequest', {
-      requestId: mesh.nextRequestId(), topic, partition, timestamp: latestTimestamp, currentLeaderEpoch: -1,
+      requestId: mesh.nextRequestId(), topic, partition, timestamp: latestTimestamp, currentLeaderEpoch: -1, isolationLevel: 0,
     }, 'ListOffsetsResponse', leaderAnswerMs);
     return answer !== null && answer.errorCode === ErrorCode.NONE ? answer.offset : null;
   };

@@ -15,7 +15,8 @@ import { controllerActorId } from '../../actors/controller/controller-machine.js
 import type { MetadataImage } from '../../actors/controller/metadata-image.js';
 import { ErrorCode, errorName } from '../../actors/protocol/errors.js';
 import type { AclBinding, ConfigEntry, PartitionRecord, TopicState, UserScramCredentialRecord, WireMessages } from '../../actors/protocol/messages.js';
-import { consumerReplicaId } from '../../actors/protocol/messages.js';
+import { consumerReplicaId, readCommitted, readUncommitted } from '../../actors/protocol/messages.js';
+import { unpackAborted } from '../../actors/partition/txn-index.js';
 import { topicConfigError } from '../../actors/protocol/topic-configs.js';
 import { partitionActorId } from '../../actors/partition/partition-machine.js';
 import type { NodeKernel } from '../kernel/node-kernel.js';
@@ -656,7 +657,7 @@ export class KafkaApi {
         if (data.records === null || data.records.length === 0) return failed(ErrorCode.CORRUPT_MESSAGE, 'no records');
         const produce = {
           requestId: this.mesh.nextRequestId(), topic: topic.name, partition: data.index, acks: body.acks, timeoutMs: clientTimeoutMs,
-          records: data.records, leaderEpoch: -1,
+          records: data.records, leaderEpoch: -1, transactionalId: body.transactionalId ?? '',
         };
         if (body.acks === 0) {
           this.mesh.send(this.replica(topic.name, data.index), 'ProduceRequest', produce);
@@ -696,7 +697,7 @@ export class KafkaApi {
       return this.mesh.request(this.replica(item.topic, item.partition), 'FetchRequest', {
         requestId: this.mesh.nextRequestId(), topic: item.topic, partition: item.partition, replicaId: consumerReplicaId,
         fetchOffset: item.fetchOffset, lastFetchedEpoch: -1, currentLeaderEpoch: item.currentLeaderEpoch, maxBytes: item.maxBytes,
-        maxWaitMs, minBytes: 1, isolationLevel: 0,
+        maxWaitMs, minBytes: 1, isolationLevel: body.isolationLevel === readCommitted ? readCommitted : readUncommitted,
       }, 'FetchResponse', maxWaitMs + this.options.meshTimeoutMarginMs).then((answer) => answer ?? emptyFetch(ErrorCode.REQUEST_TIMED_OUT));
     };
     let answers = await Promise.all(items.map((item) => ask(item, 0)));
@@ -711,8 +712,10 @@ export class KafkaApi {
       const partitions = byTopic.get(item.topic) ?? [];
       byTopic.set(item.topic, partitions);
       partitions.push({
-        partitionIndex: item.partition, errorCode: a.errorCode, highWatermark: a.highWatermark, lastStableOffset: a.highWatermark,
-        logStartOffset: a.logStartOffset, abortedTransactions: request.apiVersion >= 4 ? [] : null, preferredReadReplica: -1, records: a.records,
+        partitionIndex: item.partition, errorCode: a.errorCode, highWatermark: a.highWatermark, lastStableOffset: a.lastStableOffset,
+        logStartOffset: a.logStartOffset, preferredReadReplica: -1, records: a.records,
+        // Kafka sends null to read_uncommitted consumers and the list (maybe empty) to read_committed ones.
+        abortedTransactions: request.apiVersion >= 4 && body.isolationLevel === readCommitted ? unpackAborted(a.abortedTransactions) : null,
       });
     });
     return this.reply(request, {
@@ -730,6 +733,7 @@ export class KafkaApi {
           ? this.partitionOf(topic.name, p.partitionIndex) : { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
         const answer = 'errorCode' in found ? null : await this.mesh.request(this.replica(topic.name, p.partitionIndex), 'ListOffsetsRequest', {
           requestId: this.mesh.nextRequestId(), topic: topic.name, partition: p.partitionIndex, timestamp: p.timestamp, currentLeaderEpoch: p.currentLeaderEpoch,
+          isolationLevel: body.isolationLevel === readCommitted ? readCommitted : readUncommitted,
         }, 'ListOffsetsResponse', 5000 + this.options.meshTimeoutMarginMs);
         const errorCode = 'errorCode' in found ? found.errorCode : answer === null ? ErrorCode.REQUEST_TIMED_OUT : answer.errorCode;
         const offset = answer?.offset ?? -1;
@@ -773,7 +777,7 @@ function scramErrorMessage(errorCode: number): string {
 }
 
 function emptyFetch(errorCode: number) {
-  return { errorCode, highWatermark: -1, logStartOffset: -1, records: new Uint8Array(0) };
+  return { errorCode, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: new Uint8Array(0), abortedTransactions: new Uint8Array(0) };
 }
 
 /** Resolves with all results once every promise settles, or early once one satisfies `enough` (the rest keep `fallback`). */

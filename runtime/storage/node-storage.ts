@@ -258,7 +258,7 @@ export class NodeStorage implements StoragePort {
           return {
             kind: 'opened', logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset,
             epochs: log.epochEntries.map((e) => ({ epoch: e.epoch, startOffset: e.startOffset })),
-            producers: log.producerSnapshot(),
+            producers: log.producerSnapshot(), txns: log.txnSnapshot(),
           };
         case 'logAppend': {
           const result = await log.append(op.bytes, op.leaderEpoch >= 0 ? op.leaderEpoch : undefined);

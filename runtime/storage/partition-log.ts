@@ -11,7 +11,10 @@ import {
 } from '../../actors/protocol/record-batch.js';
 import { crc32c, decodeRecords } from './record-batch.js';
 import { CheckpointError, checkpointInteger, readCheckpoint, syncDirectory, writeCheckpoint } from './checkpoint.js';
-import type { ProducerSnapshot } from '../../actors/protocol/effects.js';
+import type { ProducerSnapshot, TxnSnapshot } from '../../actors/protocol/effects.js';
+import {
+  type PartitionTxns, copyTxns, emptyTxns, lastStableOffset, noteTxnBatch, pruneAborted, stabilizeTxns, truncateTxns,
+} from '../../actors/partition/txn-index.js';
 import {
   type ProducerStates, producersFromSnapshot, replayBatch, snapshotProducers, truncateProducers,
 } from '../../actors/partition/producer-state.js';
@@ -70,6 +73,11 @@ export const recoveryPointFile = 'recovery-point-offset-checkpoint';
 export const leaderEpochFile = 'leader-epoch-checkpoint';
 /** Idempotent producers' last batches below the recovery point (Kafka keeps .snapshot files). */
 export const producerStateFile = 'producer-state-checkpoint';
+/**
+ * Transactions: the unstable ones and the aborted ones (Kafka keeps .txnindex files), as of
+ * the log end named in its first entry; recovery replays the batches from there on.
+ */
+export const txnStateFile = 'transaction-state-checkpoint';
 /** How much of a segment recovery reads at a time. */
 export const recoveryChunkBytes = 8 * 1024 * 1024;
 
@@ -150,6 +158,14 @@ export class PartitionLog {
   logStartOffset = 0;
   /** Idempotent producers' state, from every batch appended or recovered. */
   private producers: ProducerStates = new Map();
+  /** Transactions, from every batch appended or recovered (actors/partition/txn-index.ts). */
+  private txns: PartitionTxns = emptyTxns();
+  /**
+   * Whether the transaction state may differ from its checkpoint: a log that never sees a
+   * transactional batch writes that checkpoint once, not at every roll (its older end stays
+   * right: no batch after it has anything to replay).
+   */
+  private txnsDirty = true;
   /** Offsets below this are on disk (fsynced). */
   flushedOffset = 0;
   /** Offsets below this are known good: recovery starts here. */
@@ -172,6 +188,8 @@ export class PartitionLog {
   private readsInFlight = 0;
   private retired: Segment[] = [];
   private highWatermark: number | null = null;
+  /** During recovery: the log end the transaction checkpoint is as of. */
+  private txnStateEnd = 0;
   /** The node's cache of this log's latest batches (tail-cache.ts), when it has one: reads from its first batch on are answered from it. */
   private tail: LogTail | null = null;
   /** The topic's compaction settings, Kafka's defaults filled in. */
@@ -227,6 +245,10 @@ export class PartitionLog {
 
   producerSnapshot(): ProducerSnapshot[] {
     return snapshotProducers(this.producers);
+  }
+
+  txnSnapshot(): TxnSnapshot {
+    return copyTxns(this.txns);
   }
 
   /** The last epoch and the offset where the log for it ends: the answer to OffsetForLeaderEpoch. */
@@ -370,6 +392,18 @@ export class PartitionLog {
    */
   setHighWatermark(offset: number): void {
     this.highWatermark = offset;
+    if (this.txns.unstable.length > 0) {
+      stabilizeTxns(this.txns, offset);
+      this.txnsDirty = true;
+    }
+  }
+
+  /**
+   * Where cleaning stops: the high watermark, or the last stable offset below it (Kafka's
+   * cleaner leaves unstable transactions alone); everything while no watermark is known.
+   */
+  private get cleanableEnd(): number {
+    return this.highWatermark === null ? Infinity : lastStableOffset(this.txns, this.highWatermark);
   }
 
   get knowsHighWatermark(): boolean {
@@ -378,7 +412,7 @@ export class PartitionLog {
 
   /** Dirty ratio, cleaner lag and whether the log is due for cleaning, at `now`. */
   cleanerStatus(now: number = this.clock()): CleanerStatus {
-    return cleanerStatus(this.segments, this.logStartOffset, this.cleaner.firstDirtyOffset, now, this.compaction, this.highWatermark ?? Infinity);
+    return cleanerStatus(this.segments, this.logStartOffset, this.cleaner.firstDirtyOffset, now, this.compaction, this.cleanableEnd);
   }
 
   /** Dirty bytes / bytes of the cleanable part (for metrics). */
@@ -477,7 +511,13 @@ export class PartitionLog {
     for (const header of scan.headers) {
       recordCount += header.recordCount;
       maxTimestamp = Math.max(maxTimestamp, header.maxTimestamp);
-      if (header.producerId >= 0) replayBatch(this.producers, header);
+      if (header.producerId >= 0) {
+        replayBatch(this.producers, header);
+        if (header.isTransactional) {
+          noteTxnBatch(this.txns, header);
+          this.txnsDirty = true;
+        }
+      }
       // Only a new epoch writes the checkpoint: the usual append awaits nothing here.
       if (header.partitionLeaderEpoch > (this.epochs[this.epochs.length - 1]?.epoch ?? -1)) await this.noteEpoch(header.partitionLeaderEpoch, header.baseOffset);
     }
@@ -700,6 +740,8 @@ export class PartitionLog {
       await writeCleanerCheckpoint(this.dir, this.topic, this.partition, this.cleaner);
     }
     truncateProducers(this.producers, end);
+    truncateTxns(this.txns, end);
+    this.txnsDirty = true;
     const kept = this.epochs.filter((e) => e.startOffset < end);
     if (kept.length !== this.epochs.length) {
       this.epochs = kept;
@@ -727,6 +769,8 @@ export class PartitionLog {
         `deleted segment ${oldest.logPath} (${expired ? 'retention.ms' : 'retention.bytes'})`);
     }
     if (deleted > 0) {
+      pruneAborted(this.txns, this.logStartOffset);
+      this.txnsDirty = true;
       // Epoch entries that begin before the new start now begin at it.
       const live = this.epochs.filter((_, i) => (this.epochs[i + 1]?.startOffset ?? Infinity) > this.logStartOffset);
       if (live.length > 0 && live[0]!.startOffset < this.logStartOffset) live[0] = { ...live[0]!, startOffset: this.logStartOffset };
@@ -740,8 +784,22 @@ export class PartitionLog {
   private async checkpointNow(): Promise<void> {
     // Producer state first: if a crash falls in between, recovery rescans from the older
     // recovery point and replaying what the snapshot already holds is harmless.
+    if (this.txnsDirty) {
+      const txnRows: Array<Array<string | number>> = [['end', this.logEndOffset]];
+      for (const t of this.txns.unstable) txnRows.push(['unstable', t.producerId, t.firstOffset, t.markerOffset, t.commit ? 1 : 0]);
+      for (const t of this.txns.aborted) txnRows.push(['aborted', t.producerId, t.firstOffset, t.lastOffset]);
+      this.txnsDirty = false;
+      try {
+        await writeCheckpoint(join(this.dir, txnStateFile), txnRows);
+      } catch (error) {
+        this.txnsDirty = true;
+        throw error;
+      }
+    }
     const rows: Array<Array<number>> = [];
     for (const p of snapshotProducers(this.producers)) {
+      // A producer without batches left keeps its epoch (a marker may have fenced it): one row with -1s.
+      if (p.batches.length === 0) rows.push([p.producerId, p.epoch, -1, -1, -1, -1]);
       for (const b of p.batches) rows.push([p.producerId, p.epoch, b.firstSequence, b.lastSequence, b.firstOffset, b.lastOffset]);
     }
     await writeCheckpoint(join(this.dir, producerStateFile), rows);
@@ -758,7 +816,7 @@ export class PartitionLog {
   private async cleanNow(now: number, options: CleanOptions): Promise<CleanStats> {
     const compaction = this.compaction;
     const segments = this.segments;
-    const highWatermark = this.highWatermark ?? Infinity;
+    const highWatermark = this.cleanableEnd;
     const before = cleanerStatus(segments, this.logStartOffset, this.cleaner.firstDirtyOffset, now, compaction, highWatermark);
     const stats: CleanStats = {
       bytesRead: 0, bytesWritten: 0, recordsRemoved: 0, tombstonesRemoved: 0, dirtyRatioBefore: before.dirtyRatio, dirtyRatioAfter: before.dirtyRatio,
@@ -910,7 +968,11 @@ export class PartitionLog {
     const { recoveryPoint, logStart } = await this.readRecoveryPoint();
     const epochs = await this.readEpochCheckpoint();
     this.producers = await this.readProducerState();
-    let recoverFrom = epochs === null ? 0 : recoveryPoint;
+    const txnState = await this.readTxnState();
+    this.txns = txnState?.txns ?? emptyTxns();
+    // Batches from here on are replayed into the transaction state; without one, the whole log is.
+    this.txnStateEnd = txnState?.end ?? 0;
+    let recoverFrom = epochs === null || txnState === null ? 0 : recoveryPoint;
     if (bases.length === 0) {
       this.segments = [await Segment.open(this.dir, Math.max(logStart, recoveryPoint), true)];
     } else {
@@ -945,6 +1007,8 @@ export class PartitionLog {
     const end = this.logEndOffset;
     this.epochs = this.epochs.filter((e) => e.startOffset < end);
     truncateProducers(this.producers, end);
+    truncateTxns(this.txns, end);
+    pruneAborted(this.txns, this.logStartOffset);
     this.flushedOffset = end;
     this.recoveryPoint = end;
     const cleaner = await readCleanerCheckpoint(this.dir, this.topic, this.partition, this.logger);
@@ -965,7 +1029,10 @@ export class PartitionLog {
       const scan = scanBatches(chunk, 0, chunk.length, crc32c);
       for (const header of scan.headers) {
         segment.noteBatch(header, position + header.position, this.config.indexIntervalBytes);
-        if (header.producerId >= 0) replayBatch(this.producers, header);
+        if (header.producerId >= 0) {
+          replayBatch(this.producers, header);
+          if (header.baseOffset >= this.txnStateEnd) noteTxnBatch(this.txns, header);
+        }
         if (rebuildEpochs && header.partitionLeaderEpoch >= 0) {
           const last = this.epochs[this.epochs.length - 1];
           if (last === undefined || last.epoch < header.partitionLeaderEpoch) this.epochs.push({ epoch: header.partitionLeaderEpoch, startOffset: header.baseOffset });
@@ -1026,9 +1093,9 @@ export class PartitionLog {
       if (rows === null) return new Map();
       const snapshot = new Map<number, ProducerSnapshot>();
       for (const row of rows) {
-        const [producerId, epoch, firstSequence, lastSequence, firstOffset, lastOffset] = row.map((v) => checkpointInteger(path, v));
+        const [producerId, epoch, firstSequence, lastSequence, firstOffset, lastOffset] = row.map((v) => checkpointInteger(path, v, true));
         const entry = snapshot.get(producerId!) ?? { producerId: producerId!, epoch: epoch!, batches: [] };
-        entry.batches.push({ firstSequence: firstSequence!, lastSequence: lastSequence!, firstOffset: firstOffset!, lastOffset: lastOffset! });
+        if (firstOffset! >= 0) entry.batches.push({ firstSequence: firstSequence!, lastSequence: lastSequence!, firstOffset: firstOffset!, lastOffset: lastOffset! });
         snapshot.set(producerId!, entry);
       }
       return producersFromSnapshot([...snapshot.values()]);
@@ -1036,6 +1103,32 @@ export class PartitionLog {
       if (!(error instanceof CheckpointError)) throw error;
       this.logger.warn({ file: path }, `${error.message}; idempotent producers start without state`);
       return new Map();
+    }
+  }
+
+  /** The transaction state and the log end it is as of; null (recover the whole log) when absent or unreadable. */
+  private async readTxnState(): Promise<{ txns: PartitionTxns; end: number } | null> {
+    const path = join(this.dir, txnStateFile);
+    try {
+      const rows = await readCheckpoint(path);
+      if (rows === null) return null;
+      const txns = emptyTxns();
+      let end = -1;
+      for (const row of rows) {
+        const n = (i: number) => checkpointInteger(path, row[i]);
+        if (row[0] === 'end') end = n(1);
+        else if (row[0] === 'unstable') txns.unstable.push({ producerId: n(1), firstOffset: n(2), markerOffset: checkpointInteger(path, row[3], true), commit: n(4) === 1 });
+        else if (row[0] === 'aborted') txns.aborted.push({ producerId: n(1), firstOffset: n(2), lastOffset: n(3) });
+        else throw new CheckpointError(`${path}: unknown entry "${row.join(' ')}"`);
+      }
+      if (end < 0) throw new CheckpointError(`${path}: no "end" entry`);
+      txns.unstable.sort((a, b) => a.firstOffset - b.firstOffset);
+      txns.aborted.sort((a, b) => a.lastOffset - b.lastOffset);
+      return { txns, end };
+    } catch (error) {
+      if (!(error instanceof CheckpointError)) throw error;
+      this.logger.warn({ file: path }, `${error.message}; rebuilding the transaction state from the whole log`);
+      return null;
     }
   }
 

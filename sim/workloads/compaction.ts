@@ -167,7 +167,7 @@ export class CompactionWorkload {
       else this.scheduler.after(retryBackoffMs, () => this.produce(partition, records, untilMs, done));
     };
     this.client.sendToPartition(compactionTopicName, partition, 'ProduceRequest', (requestId) => ({
-      requestId, topic: compactionTopicName, partition, acks: acksAll, timeoutMs: produceRequestTimeoutMs, records: bytes, leaderEpoch: -1,
+      requestId, topic: compactionTopicName, partition, acks: acksAll, timeoutMs: produceRequestTimeoutMs, records: bytes, leaderEpoch: -1, transactionalId: '',
     }), clientTimeoutMs, (body) => {
       const response = body as ProduceResponse;
       if (response.errorCode !== ErrorCode.NONE) {

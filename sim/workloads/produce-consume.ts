@@ -189,7 +189,7 @@ export class ProduceConsumeWorkload {
       this.scheduler.after(retryBackoffMs, () => this.produce(topic, partition, values, attempt + 1, next, done));
     };
     this.client.sendToPartition(topic, partition, 'ProduceRequest', (requestId) => ({
-      requestId, topic, partition, acks: acksAll, timeoutMs: produceRequestTimeoutMs, records, leaderEpoch: -1,
+      requestId, topic, partition, acks: acksAll, timeoutMs: produceRequestTimeoutMs, records, leaderEpoch: -1, transactionalId: '',
     }), clientTimeoutMs, (body, fromNode) => {
       const response = body as ProduceResponse;
       if (response.errorCode === ErrorCode.NONE) {

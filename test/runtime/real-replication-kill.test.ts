@@ -130,7 +130,7 @@ class Producer {
       const abandoned = new Promise<null>((resolve) => { this.inFlight = { node, abandon: () => resolve(null) }; });
       const answer = await Promise.race([abandoned, this.client.mesh.request({ node, actor }, 'ProduceRequest', {
         requestId, topic, partition: 0, acks: acksAll, timeoutMs: produceTimeoutMs,
-        records: encodeRecordBatch([{ key: null, value: utf8.encode(`v-${value}`) }]), leaderEpoch: -1,
+        records: encodeRecordBatch([{ key: null, value: utf8.encode(`v-${value}`) }]), leaderEpoch: -1, transactionalId: '',
       }, 'ProduceResponse', produceWaitMs, (r) => r.requestId === requestId)]);
       this.inFlight = null;
       if (answer === null) {

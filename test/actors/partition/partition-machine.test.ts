@@ -17,6 +17,7 @@ import {
 import { NodeKernel } from '../../../runtime/kernel/node-kernel.js';
 import type { Transport } from '../../../runtime/kernel/ports.js';
 import { decodeRecords, encodeRecordBatch } from '../../../runtime/storage/record-batch.js';
+import { unpackAborted } from '../../../actors/partition/txn-index.js';
 import { SimDisk } from '../../../sim/disk.js';
 import { Prng } from '../../../sim/prng.js';
 import { Scheduler } from '../../../sim/scheduler.js';
@@ -67,6 +68,9 @@ function hostReplica(state: PartitionStateChange, prepare?: (disk: SimDisk) => v
       kind, payload: encodePayload(kind, body), msgId: `t:${seq}`, parentId: '',
     }));
   };
+  // The broker beside the replica: what the replica asks of it (KIP-890 checks) is kept here.
+  const toBroker: Array<{ kind: string; body: unknown }> = [];
+  kernel.attachEndpoint('broker', (message) => toBroker.push({ kind: message.kind, body: message.body }));
   const run = (ms = 50): void => scheduler.runUntil(scheduler.now + ms);
   const context = (): PartitionContext => kernel.snapshotOf(actorId)!.context as PartitionContext;
   const take = <K extends WireKind>(kind: K): Array<WireMessages[K]> => {
@@ -74,7 +78,14 @@ function hostReplica(state: PartitionStateChange, prepare?: (disk: SimDisk) => v
     for (let i = sent.length - 1; i >= 0; i--) if (sent[i]!.kind === kind) sent.splice(i, 1);
     return found;
   };
-  return { kernel, disk, deliver, run, context, take, lines, state: () => String(kernel.snapshotOf(actorId)!.value) };
+  /** Answers the replica's pending transaction checks as a coordinator would; returns how many there were. */
+  const answerVerifications = (errorCode: number = ErrorCode.NONE): number => {
+    const asked = toBroker.splice(0).filter((m) => m.kind === 'VerifyTxnPartitionRequest').map((m) => m.body as WireMessages['VerifyTxnPartitionRequest']);
+    for (const request of asked) deliver(2, 'VerifyTxnPartitionResponse', { requestId: request.requestId, errorCode, topic: request.topic, partition: request.partition });
+    run();
+    return asked.length;
+  };
+  return { kernel, disk, deliver, run, context, take, lines, answerVerifications, state: () => String(kernel.snapshotOf(actorId)!.value) };
 }
 
 function batchOf(values: string[]): Uint8Array {
@@ -82,7 +93,7 @@ function batchOf(values: string[]): Uint8Array {
 }
 
 function produce(requestId: string, values: string[], overrides: Partial<WireMessages['ProduceRequest']> = {}): WireMessages['ProduceRequest'] {
-  return { requestId, topic: 'orders', partition: 0, acks: acksAll, timeoutMs: 5000, records: batchOf(values), leaderEpoch: 0, ...overrides };
+  return { requestId, topic: 'orders', partition: 0, acks: acksAll, timeoutMs: 5000, records: batchOf(values), leaderEpoch: 0, transactionalId: '', ...overrides };
 }
 
 function followerFetch(replicaId: number, fetchOffset: number, overrides: Partial<WireMessages['FetchRequest']> = {}): WireMessages['FetchRequest'] {
@@ -315,4 +326,122 @@ test('a leader of a compacted topic answers a record without a key with INVALID_
   const [accepted] = replica.take('ProduceResponse');
   assert.equal(accepted?.errorCode, ErrorCode.NONE);
   assert.equal(accepted?.baseOffset, 0, 'the refused batch took no offset');
+});
+
+function txnBatch(producerId: number, producerEpoch: number, baseSequence: number, values: string[]): Uint8Array {
+  return encodeRecordBatch(values.map((v) => ({ key: null, value: utf8.encode(v) })), { producerId, producerEpoch, baseSequence, transactional: true });
+}
+
+function markerRequest(requestId: string, producerId: number, producerEpoch: number, commit: boolean): WireMessages['WriteTxnMarkerRequest'] {
+  return {
+    requestId, replyTo: { node: 2, actor: 'txn-coordinator-0' }, topic: 'orders', partition: 0, producerId, producerEpoch, commit, coordinatorEpoch: 0,
+  };
+}
+
+function consumerFetch(requestId: string, fetchOffset: number, isolationLevel: number): WireMessages['FetchRequest'] {
+  return followerFetch(consumerReplicaId, fetchOffset, { requestId, currentLeaderEpoch: -1, isolationLevel });
+}
+
+test('transactions: read_committed reads stop at the open transaction; markers are answered once committed; aborted ones are listed', () => {
+  const replica = hostReplica(stateOf({ isr: [1], replicas: [1], configs: [] }));
+  replica.run();
+  replica.deliver(1000, 'ProduceRequest', produce('plain', ['a']));
+  replica.run();
+  replica.deliver(1000, 'ProduceRequest', produce('t1', ['-'], { records: txnBatch(7, 0, 0, ['x1', 'x2']), transactionalId: 'tx-7' }));
+  replica.deliver(1000, 'ProduceRequest', produce('t2', ['-'], { records: txnBatch(8, 0, 0, ['y1']), transactionalId: 'tx-8' }));
+  replica.run();
+  assert.equal(replica.context().logEndOffset, 1, 'a producer\'s first transactional write waits for its coordinator');
+  assert.equal(replica.answerVerifications(), 2);
+  replica.deliver(1000, 'ProduceRequest', produce('plain2', ['b']));
+  replica.run();
+  assert.deepEqual(replica.take('ProduceResponse').map((r) => [r.requestId, r.errorCode]), [['plain', 0], ['t1', 0], ['t2', 0], ['plain2', 0]]);
+  assert.equal(replica.context().highWatermark, 5);
+
+  replica.deliver(1000, 'FetchRequest', consumerFetch('uncommitted', 0, 0));
+  replica.deliver(1000, 'FetchRequest', consumerFetch('committed', 0, 1));
+  replica.deliver(1000, 'ListOffsetsRequest', { requestId: 'lso', topic: 'orders', partition: 0, timestamp: -1, currentLeaderEpoch: -1, isolationLevel: 1 });
+  replica.run();
+  const reads = replica.take('FetchResponse');
+  const uncommitted = reads.find((f) => f.requestId === 'uncommitted')!;
+  const committed = reads.find((f) => f.requestId === 'committed')!;
+  assert.equal(uncommitted.records.length > 0 && valuesIn(uncommitted.records).length, 5);
+  assert.deepEqual(valuesIn(committed.records), [[0, 'a']], 'read_committed stops at the first open transaction');
+  assert.equal(committed.lastStableOffset, 1);
+  assert.equal(replica.take('ListOffsetsResponse')[0]?.offset, 1, 'latest for read_committed is the last stable offset');
+
+  replica.deliver(2, 'WriteTxnMarkerRequest', markerRequest('m7', 7, 0, false));
+  replica.deliver(2, 'WriteTxnMarkerRequest', markerRequest('m8', 8, 0, true));
+  replica.run();
+  const markers = replica.take('WriteTxnMarkerResponse');
+  assert.deepEqual(markers.map((m) => [m.requestId, m.errorCode]), [['m7', 0], ['m8', 0]]);
+  assert.equal(replica.context().logEndOffset, 7);
+  replica.deliver(1000, 'FetchRequest', consumerFetch('after', 0, 1));
+  replica.run();
+  const after = replica.take('FetchResponse').find((f) => f.requestId === 'after')!;
+  assert.equal(after.lastStableOffset, 7);
+  const controlOffsets: number[] = [];
+  for (let at = 0; at < after.records.length;) {
+    const header = readBatchHeader(after.records, at);
+    if (header.isControl) controlOffsets.push(header.baseOffset);
+    at += header.sizeBytes;
+  }
+  assert.deepEqual(valuesIn(after.records).map(([o]) => o), [0, 1, 2, 3, 4, 5, 6], 'the data and both markers');
+  assert.deepEqual(controlOffsets, [5, 6], 'the markers are control batches');
+  assert.deepEqual(unpackAborted(after.abortedTransactions), [{ producerId: 7, firstOffset: 1 }]);
+});
+
+test('transactions: clients cannot write markers; a fenced epoch and a write outside an open transaction are refused', () => {
+  const replica = hostReplica(stateOf({ isr: [1], replicas: [1], configs: [] }));
+  replica.run();
+  const control = encodeRecordBatch([{ key: new Uint8Array([0, 0, 0, 1]), value: new Uint8Array(6) }], {
+    producerId: 7, producerEpoch: 0, baseSequence: -1, transactional: true, control: true,
+  });
+  replica.deliver(1000, 'ProduceRequest', produce('forged', ['-'], { records: control }));
+  replica.deliver(1000, 'ProduceRequest', produce('no-id', ['-'], { records: txnBatch(7, 0, 0, ['x']) }));
+  replica.deliver(1000, 'ProduceRequest', produce('unknown', ['-'], { records: txnBatch(9, 0, 0, ['h']), transactionalId: 'tx-9' }));
+  replica.run();
+  assert.equal(replica.answerVerifications(ErrorCode.INVALID_TXN_STATE), 1, 'a write its coordinator does not know of would hang the partition');
+  replica.deliver(1000, 'ProduceRequest', produce('t', ['-'], { records: txnBatch(7, 0, 0, ['x']), transactionalId: 'tx-7' }));
+  replica.deliver(1000, 'ProduceRequest', produce('t-next', ['-'], { records: txnBatch(7, 0, 1, ['x2']), transactionalId: 'tx-7' }));
+  replica.run();
+  assert.equal(replica.answerVerifications(), 1, 'the second write queues behind the first one\'s check');
+  replica.deliver(1000, 'ProduceRequest', produce('outside', ['-'], { records: encodeRecordBatch([{ key: null, value: utf8.encode('z') }], { producerId: 7, producerEpoch: 0, baseSequence: 2 }) }));
+  // The coordinator fenced the producer: its abort marker carries the next epoch.
+  replica.deliver(2, 'WriteTxnMarkerRequest', markerRequest('fence', 7, 1, false));
+  replica.run();
+  replica.deliver(1000, 'ProduceRequest', produce('zombie', ['-'], { records: txnBatch(7, 0, 2, ['late']), transactionalId: 'tx-7' }));
+  replica.deliver(2, 'WriteTxnMarkerRequest', markerRequest('stale', 7, 0, true));
+  replica.run();
+  const answers = new Map(replica.take('ProduceResponse').map((r) => [r.requestId, r.errorCode]));
+  assert.equal(answers.get('forged'), ErrorCode.INVALID_RECORD);
+  assert.equal(answers.get('no-id'), ErrorCode.INVALID_RECORD);
+  assert.equal(answers.get('unknown'), ErrorCode.INVALID_TXN_STATE);
+  assert.equal(answers.get('t'), ErrorCode.NONE);
+  assert.equal(answers.get('t-next'), ErrorCode.NONE);
+  assert.equal(answers.get('outside'), ErrorCode.INVALID_TXN_STATE);
+  assert.equal(answers.get('zombie'), ErrorCode.INVALID_PRODUCER_EPOCH);
+  const markers = new Map(replica.take('WriteTxnMarkerResponse').map((m) => [m.requestId, m.errorCode]));
+  assert.equal(markers.get('fence'), ErrorCode.NONE);
+  assert.equal(markers.get('stale'), ErrorCode.INVALID_PRODUCER_EPOCH);
+  assert.equal(replica.context().logEndOffset, 3, 'only the transaction\'s records and its marker were written');
+  assert.equal(replica.context().txns.unstable.length, 0);
+});
+
+test('transactions: a replica reopened from its log knows the open and the aborted transactions', () => {
+  const replica = hostReplica(stateOf({ isr: [1], replicas: [1], configs: [] }));
+  replica.run();
+  replica.deliver(1000, 'ProduceRequest', produce('t7', ['-'], { records: txnBatch(7, 0, 0, ['x']), transactionalId: 'tx-7' }));
+  replica.run();
+  replica.answerVerifications();
+  replica.deliver(1000, 'ProduceRequest', produce('t8', ['-'], { records: txnBatch(8, 0, 0, ['y']), transactionalId: 'tx-8' }));
+  replica.run();
+  replica.answerVerifications();
+  replica.deliver(2, 'WriteTxnMarkerRequest', markerRequest('m7', 7, 0, false));
+  replica.run();
+  // A new leader epoch: the replica reopens its log and reads the state back from it.
+  replica.deliver(1000, 'PartitionStateChange', stateOf({ isr: [1], replicas: [1], configs: [], leaderEpoch: 1, partitionEpoch: 1 }));
+  replica.run();
+  assert.equal(replica.state(), 'leader');
+  assert.deepEqual(replica.context().txns.aborted, [{ producerId: 7, firstOffset: 0, lastOffset: 2 }]);
+  assert.deepEqual(replica.context().txns.unstable.map((t) => [t.producerId, t.firstOffset, t.markerOffset]), [[8, 1, -1]]);
 });

@@ -31,7 +31,7 @@ test('sequences: in order appends, a retry is a duplicate with the first offsets
   assert.equal(checkSequence(states, header(-1, -1, -1, 5)).kind, 'append', 'batches without a producer id are never checked');
 });
 
-test('only the last five batches are kept; a truncation forgets what it cut', () => {
+test('only the last five batches are kept; a truncation forgets what it cut but not the epoch', () => {
   const states: ProducerStates = new Map();
   for (let i = 0; i < 7; i++) recordBatch(states, header(1, 0, i, 1), i, i);
   assert.equal(states.get(1)!.batches.length, 5);
@@ -39,7 +39,9 @@ test('only the last five batches are kept; a truncation forgets what it cut', ()
   truncateProducers(states, 5);
   assert.deepEqual(states.get(1)!.batches.map((b) => b.firstOffset), [2, 3, 4]);
   truncateProducers(states, 0);
-  assert.equal(states.has(1), false);
+  assert.deepEqual(states.get(1)!.batches, []);
+  assert.equal(checkSequence(states, header(1, -1, 0, 1)).kind, 'refuse', 'an older epoch stays fenced');
+  assert.equal(checkSequence(states, header(1, 0, 0, 1)).kind, 'append', 'with no batch left, the same epoch appends');
 });
 
 test('replaying a log rebuilds the same state, whatever is replayed twice', () => {

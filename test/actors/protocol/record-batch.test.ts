@@ -63,7 +63,7 @@ test('the header of a kafkajs batch reads as kafkajs wrote it, CRC included', ()
   const h = readBatchHeader(kafkajsProduceBatch, 0);
   assert.deepEqual(h, {
     position: 0, sizeBytes: 270, baseOffset: 0, lastOffsetDelta: 2, lastOffset: 2, partitionLeaderEpoch: 0, magic: 2,
-    crc: 0xd20a45ed, attributes: 0, compression: 0, timestampType: 0, isTransactional: false, isControl: false,
+    crc: 0xd20a45ed, attributes: 0, compression: 0, timestampType: 0, isTransactional: false, isControl: false, controlType: -1,
     baseTimestamp: 1509928155660, maxTimestamp: 1509928155660, producerId: -1, producerEpoch: 0, baseSequence: 10,
     recordCount: 3,
   });

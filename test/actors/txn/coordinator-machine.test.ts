@@ -225,3 +225,22 @@ test('bad requests get Kafka\'s codes', async () => {
   const unknown = await host.ask('EndTxnRequest', { transactionalId: mine, producerId: 1, producerEpoch: 0, commit: true }, 'EndTxnResponse');
   assert.equal(unknown.errorCode, ErrorCode.INVALID_PRODUCER_ID_MAPPING);
 });
+
+test('KIP-890: a partition leader hears yes only for a partition of the producer\'s open transaction, under its epoch', async () => {
+  const host = await hostCoordinator();
+  const producer = await init(host);
+  const verify = async (topic: string, partition: number, who = producer): Promise<number> => (await host.ask('VerifyTxnPartitionRequest', {
+    replyTo: { node: clientNode, actor: 'client' }, transactionalId: txn, producerId: who.producerId, producerEpoch: who.producerEpoch, topic, partition,
+  }, 'VerifyTxnPartitionResponse')).errorCode;
+  assert.equal(await verify('orders', 1), ErrorCode.INVALID_TXN_STATE, 'no transaction open yet');
+  assert.equal(await add(host, producer, [['orders', 1]]), ErrorCode.NONE);
+  assert.equal(await verify('orders', 1), ErrorCode.NONE);
+  assert.equal(await verify('orders', 2), ErrorCode.INVALID_TXN_STATE, 'a partition not added');
+  assert.equal(await verify('orders', 1, { ...producer, producerId: producer.producerId + 1 }), ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+  assert.equal(await end(host, producer, false), ErrorCode.NONE);
+  await host.answerMarkers();
+  assert.equal(await verify('orders', 1), ErrorCode.INVALID_TXN_STATE, 'a write after the end');
+  const fencer = await init(host);
+  assert.equal(await verify('orders', 1), ErrorCode.PRODUCER_FENCED, 'the old epoch after a new InitProducerId');
+  assert.equal(fencer.errorCode, ErrorCode.NONE);
+});

@@ -81,7 +81,7 @@ test('the local copy equals the protobuf round trip for every flat kind (2,000 b
 });
 
 test('values only the codec can judge fall back to it', () => {
-  const produce = { requestId: 'r', topic: 't', partition: 0, acks: -1, timeoutMs: 1, records: new Uint8Array(1), leaderEpoch: -1 };
+  const produce = { requestId: 'r', topic: 't', partition: 0, acks: -1, timeoutMs: 1, records: new Uint8Array(1), leaderEpoch: -1, transactionalId: '' };
   assert.equal(copyLocalPayload('ProduceRequest', { ...produce, topic: 'lone \uD800 surrogate' }), undefined);
   assert.equal(copyLocalPayload('ProduceRequest', { ...produce, topic: 'lone \uDC00 low surrogate' }), undefined);
   assert.notEqual(copyLocalPayload('ProduceRequest', { ...produce, topic: 'a pair \uD83D\uDE00' }), undefined);

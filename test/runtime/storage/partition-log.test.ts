@@ -229,3 +229,48 @@ test('missing or corrupt indexes and checkpoints are rebuilt from the log itself
     h.cleanup();
   }
 });
+
+function txnData(producerId: number, baseSequence: number, value: string): Uint8Array {
+  return encodeRecordBatch([{ key: null, value: Buffer.from(value), timestamp: 1_000_000 }], { producerId, producerEpoch: 0, baseSequence, transactional: true });
+}
+
+function txnMarker(producerId: number, commit: boolean): Uint8Array {
+  return encodeRecordBatch([{ key: new Uint8Array([0, 0, 0, commit ? 1 : 0]), value: new Uint8Array(6), timestamp: 1_000_000 }], {
+    producerId, producerEpoch: 0, baseSequence: -1, transactional: true, control: true,
+  });
+}
+
+test('transactions survive a restart: the checkpoint holds them as of its log end, and recovery replays the batches after it', async () => {
+  const h = harness();
+  try {
+    const log = await h.open();
+    await log.append(txnData(7, 0, 'a'), 0);
+    await log.append(txnData(8, 0, 'b'), 0);
+    await log.append(txnMarker(7, false), 0);
+    await log.checkpoint();
+    await log.append(txnMarker(8, true), 0);
+    await log.append(txnData(9, 0, 'c'), 0);
+    await log.flush();
+    const expected = log.txnSnapshot();
+    assert.deepEqual(expected.aborted, [{ producerId: 7, firstOffset: 0, lastOffset: 2 }]);
+    assert.deepEqual(expected.unstable.map((t) => [t.producerId, t.firstOffset, t.markerOffset]), [[7, 0, 2], [8, 1, 3], [9, 4, -1]], 'no high watermark told yet: markers may still be cut');
+    // No close: as after kill -9, the checkpoint is older than the log.
+    const reopened = await h.open();
+    assert.deepEqual(reopened.txnSnapshot(), expected);
+    reopened.setHighWatermark(5);
+    assert.deepEqual(reopened.txnSnapshot().unstable.map((t) => t.producerId), [9], 'a marker below the high watermark makes its transaction stable');
+    await reopened.close();
+    // Without the checkpoint, the whole log is read again.
+    rmSync(join(h.dir, 'transaction-state-checkpoint'));
+    const rebuilt = await h.open();
+    assert.deepEqual(rebuilt.txnSnapshot(), expected);
+    await rebuilt.close();
+    writeFileSync(join(h.dir, 'transaction-state-checkpoint'), '0\n1\nend x\n');
+    const fromBadFile = await h.open();
+    assert.deepEqual(fromBadFile.txnSnapshot(), expected);
+    assert.ok(h.lines.some((l) => l.includes('transaction-state-checkpoint') && l.includes('rebuilding the transaction state')), 'the operator hears which file was bad');
+    await fromBadFile.close();
+  } finally {
+    h.cleanup();
+  }
+});
