@@ -18,7 +18,8 @@ export interface ClientSecurity {
 export class SaslRefusedError extends Error {}
 
 export class KafkaClient {
-  private buffered = Buffer.alloc(0);
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private correlation = 0;
   private readonly waiting = new Map<number, (frame: Uint8Array) => void>();
   private closedWith: Error | null = null;
@@ -107,13 +108,20 @@ export class KafkaClient {
     this.socket.destroy();
   }
 
+  // A large response arrives in many chunks: they are kept apart until the frame is whole and
+  // joined once, not joined again on every chunk (which copied a 1 MiB fetch about 16 times).
   private received(chunk: Buffer): void {
-    this.buffered = Buffer.concat([this.buffered, chunk]);
-    while (this.buffered.length >= 4) {
-      const size = this.buffered.readInt32BE(0);
-      if (this.buffered.length < 4 + size) return;
-      const frame = this.buffered.subarray(4, 4 + size);
-      this.buffered = this.buffered.subarray(4 + size);
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    while (this.pendingBytes >= 4) {
+      if (this.pending[0]!.length < 4) this.pending = [Buffer.concat(this.pending, this.pendingBytes)];
+      const size = this.pending[0]!.readInt32BE(0);
+      if (this.pendingBytes < 4 + size) return;
+      const joined = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+      const frame = joined.subarray(4, 4 + size);
+      const rest = joined.subarray(4 + size);
+      this.pending = rest.length === 0 ? [] : [rest];
+      this.pendingBytes = rest.length;
       const correlationId = frame.readInt32BE(0);
       this.waiting.get(correlationId)?.(frame);
       this.waiting.delete(correlationId);

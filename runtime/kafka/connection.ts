@@ -20,19 +20,25 @@ export interface ConnectionOptions {
 }
 
 /**
- * What the connection asks of the protocol layer for each frame (without its size prefix);
- * the answer is a whole response frame, size prefix included. `null` means the request
- * expects no response (a produce with acks=0). A thrown error closes the connection: the
- * stream cannot be trusted after a request it could not parse.
+ * A whole response frame, size prefix included: one array, or chunks to write in order (a
+ * fetch's record batches go out as their own chunks, never copied into the frame).
  */
-export type FrameHandler = (frame: Uint8Array, connection: KafkaConnection) => Promise<Uint8Array | null>;
+export type ResponseFrame = Uint8Array | readonly Uint8Array[];
+
+/**
+ * What the connection asks of the protocol layer for each frame (without its size prefix);
+ * the answer is a whole response frame. `null` means the request expects no response (a
+ * produce with acks=0). A thrown error closes the connection: the stream cannot be trusted
+ * after a request it could not parse.
+ */
+export type FrameHandler = (frame: Uint8Array, connection: KafkaConnection) => Promise<ResponseFrame | null>;
 
 export class KafkaConnection {
   readonly id: number;
   readonly remote: string;
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
-  private readonly slots: Array<{ done: boolean; bytes: Uint8Array | null }> = [];
+  private readonly slots: Array<{ done: boolean; bytes: ResponseFrame | null }> = [];
   private inFlight = 0;
   private closed = false;
   /** Set once a reply must be the last one (a failed authentication): the reason the connection then ends. */
@@ -106,7 +112,7 @@ export class KafkaConnection {
   }
 
   private dispatch(frame: Uint8Array): void {
-    const slot: { done: boolean; bytes: Uint8Array | null } = { done: false, bytes: null };
+    const slot: { done: boolean; bytes: ResponseFrame | null } = { done: false, bytes: null };
     this.slots.push(slot);
     this.inFlight += 1;
     this.handleFrame(frame, this).then(
@@ -121,12 +127,21 @@ export class KafkaConnection {
     );
   }
 
-  /** Writes finished responses in request order; one still being handled holds back the rest. */
+  /**
+   * Writes finished responses in request order; one still being handled holds back the rest.
+   * Corked, so that the chunks of every frame written here leave in one writev.
+   */
   private flushSlots(): void {
-    while (this.slots.length > 0 && this.slots[0]!.done) {
-      const { bytes } = this.slots.shift()!;
-      // Frames come encoded with their size prefix.
-      if (bytes !== null && !this.closed) this.socket.write(bytes);
+    if (this.slots.length > 0 && this.slots[0]!.done && !this.closed) {
+      this.socket.cork();
+      while (this.slots.length > 0 && this.slots[0]!.done) {
+        const { bytes } = this.slots.shift()!;
+        // Frames come encoded with their size prefix.
+        if (bytes === null || this.closed) continue;
+        if (bytes instanceof Uint8Array) this.socket.write(bytes);
+        else for (const chunk of bytes) this.socket.write(chunk);
+      }
+      this.socket.uncork();
     }
     if (this.closingAfterReplies !== null && !this.closed && this.slots.length === 0) {
       this.options.logger.info({ remote: this.remote, connection: this.id }, `closing Kafka connection: ${this.closingAfterReplies}`);

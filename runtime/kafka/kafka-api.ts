@@ -22,9 +22,10 @@ import { partitionActorId } from '../../actors/partition/partition-machine.js';
 import type { NodeKernel } from '../kernel/node-kernel.js';
 import {
   ApiKeys, type ApiKey, type DecodedRequest, type RequestBody, type ResponseInput, UnsupportedVersionError, decodeRequestFrame,
-  encodeApiVersionsFallbackFrame, encodeResponseFrame, supportedApiVersions,
+  encodeApiVersionsFallbackFrame, encodeResponseFrame, encodeResponseFrameChunks, supportedApiVersions,
 } from './protocol/index.js';
 import { MeshPort } from './mesh-port.js';
+import type { ResponseFrame } from './connection.js';
 import { GroupApi } from './group-api.js';
 import { consumerOffsetsTopic, offsetsTopicPartitionsDefault } from '../../actors/group/offsets-topic.js';
 import { splitHostPort } from '../ops/config.js';
@@ -75,7 +76,7 @@ export interface KafkaApiMetrics {
 /** A client may not hold a fetch or a produce longer than this, whatever it asks. */
 export const clientWaitMsMax = 60_000;
 
-type Answer = Uint8Array | null;
+type Answer = ResponseFrame | null;
 
 /** How long InitProducerId waits for the broker (a block may have to come from the controller). */
 const producerIdTimeoutMs = 5000;
@@ -179,6 +180,11 @@ export class KafkaApi {
 
   private reply<K extends ApiKey>(request: { apiKey: K; apiVersion: number; header: { correlationId: number } }, body: ResponseInput<K>): Uint8Array {
     return encodeResponseFrame(request.apiKey, request.apiVersion, request.header.correlationId, body);
+  }
+
+  /** As reply, with the records of the body written as chunks of their own: they must not change until sent. */
+  private replyChunks<K extends ApiKey>(request: { apiKey: K; apiVersion: number; header: { correlationId: number } }, body: ResponseInput<K>): ResponseFrame {
+    return encodeResponseFrameChunks(request.apiKey, request.apiVersion, request.header.correlationId, body);
   }
 
   private dispatch(request: DecodedRequest, session: ClientSession, access: Access): Promise<Answer> | Answer {
@@ -718,7 +724,7 @@ export class KafkaApi {
         abortedTransactions: request.apiVersion >= 4 && body.isolationLevel === readCommitted ? unpackAborted(a.abortedTransactions) : null,
       });
     });
-    return this.reply(request, {
+    return this.replyChunks(request, {
       throttleTimeMs: 0, errorCode: 0, sessionId: 0,
       responses: [...byTopic].map(([topic, partitions]) => ({ topic, partitions: partitions as never })),
     });

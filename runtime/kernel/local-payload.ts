@@ -32,6 +32,20 @@ const plans = new Map<string, FlatPlan>(wireKinds.flatMap((kind) => {
   return plan === undefined ? [] : [[kind, plan] as const];
 }));
 
+/**
+ * Byte arrays nobody writes once they exist: what the node's storage hands out from a log
+ * read (fresh from the file, or the tail cache's own copy of an append). A local message
+ * carries these as they are instead of copying them, so a fetch's records go from the read
+ * to the socket without a copy in between.
+ */
+const sealedBytes = new WeakSet<Uint8Array>();
+
+/** Promises that nothing will write `bytes` from now on; returns them. */
+export function sealBytes<T extends Uint8Array>(bytes: T): T {
+  sealedBytes.add(bytes);
+  return bytes;
+}
+
 /** A lone surrogate: the one thing the UTF-8 round trip of a string changes. */
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -44,7 +58,8 @@ export function copiesLocally(kind: WireKind): boolean {
  * The body as the receiver would decode it, or undefined when only the codec can say (a
  * nested kind, or a value of an unexpected type, whose encoding the codec decides or refuses).
  * Numbers are narrowed as the wire narrows them (uint32 `>>> 0`, sint32 `| 0`); bytes are
- * copied, so neither side sees the other's later writes; fields the sender left out, or set
+ * copied, so neither side sees the other's later writes (sealed bytes, which nobody writes,
+ * are passed as they are); fields the sender left out, or set
  * to null or undefined, are not set, and read as the class's defaults.
  */
 export function copyLocalPayload<K extends WireKind>(kind: K, body: WireMessages[K]): WireMessages[K] | undefined {
@@ -79,7 +94,7 @@ export function copyLocalPayload<K extends WireKind>(kind: K, body: WireMessages
         break;
       case 'bytes':
         if (!(value instanceof Uint8Array)) return undefined;
-        copy[name] = Buffer.from(value);
+        copy[name] = sealedBytes.has(value) ? value : Buffer.from(value);
         break;
     }
   }

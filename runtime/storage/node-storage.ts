@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { LogOp, LogResult, RaftDurableState, StorageOp } from '../../actors/protocol/effects.js';
 import type { StoragePort } from '../kernel/ports.js';
+import { sealBytes } from '../kernel/local-payload.js';
 import { TopicConfigError, topicLogConfig } from './topic-config.js';
 import {
   type CleanStats, CorruptRecordError, InvalidAppendError, InvalidRecordError, OffsetOutOfRangeError, PartitionLog, defaultLogConfig, type LogConfig,
@@ -266,7 +267,9 @@ export class NodeStorage implements StoragePort {
         }
         case 'logRead': {
           const result = await log.read(op.offset, op.maxBytes, op.maxOffset);
-          return { kind: 'read', bytes: result.bytes, firstOffset: result.firstOffset, nextOffset: result.nextOffset };
+          // Read results are never written to (a fresh read, or views of the tail cache's
+          // own copies), so the listener may pass them to the socket uncopied.
+          return { kind: 'read', bytes: sealBytes(result.bytes), firstOffset: result.firstOffset, nextOffset: result.nextOffset };
         }
         case 'logTruncate':
           await this.flushesDone(store);

@@ -54,17 +54,35 @@ export function decodeRequestFrame(frame: Uint8Array): DecodedRequest {
   return { apiKey, apiName: api.name, apiVersion, header, body } as unknown as DecodedRequest;
 }
 
-// A response frame, size prefix included.
-export function encodeResponseFrame<K extends ApiKey>(
-  apiKey: K, apiVersion: number, correlationId: number, body: ResponseInput<K>,
-): Uint8Array {
+// Byte fields of a response frame at least this long travel as chunks of their own (see
+// encodeResponseFrameChunks): below it, one small copy costs less than one more iovec.
+export const responseSpliceBytesMin = 4096;
+
+function encodeResponseInto<K extends ApiKey>(
+  writer: Writer, apiKey: K, apiVersion: number, correlationId: number, body: ResponseInput<K>,
+): Writer {
   const api = supportedApi(apiKey, apiVersion);
-  const writer = new Writer();
   const sizeAt = writer.placeholderInt32();
   encodeResponseHeader(writer, responseHeaderVersion(apiKey, apiVersion), correlationId);
   encodeMessage(api.response, apiVersion, body as MessageInput<MessageSpec>, writer);
   writer.patchInt32(sizeAt, writer.length - frameSizeBytes);
-  return writer.written();
+  return writer;
+}
+
+// A response frame, size prefix included.
+export function encodeResponseFrame<K extends ApiKey>(
+  apiKey: K, apiVersion: number, correlationId: number, body: ResponseInput<K>,
+): Uint8Array {
+  return encodeResponseInto(new Writer(), apiKey, apiVersion, correlationId, body).written();
+}
+
+// A response frame, size prefix included, as chunks to write in order: the body's large byte
+// fields (a fetch's record batches) are the caller's own arrays, not copies, so they must not
+// change until the chunks are written.
+export function encodeResponseFrameChunks<K extends ApiKey>(
+  apiKey: K, apiVersion: number, correlationId: number, body: ResponseInput<K>,
+): Uint8Array[] {
+  return encodeResponseInto(new Writer(undefined, responseSpliceBytesMin), apiKey, apiVersion, correlationId, body).writtenChunks();
 }
 
 // The answer to an ApiVersions request of a version the codec does not implement: a v0 body

@@ -18,7 +18,7 @@ export {
 } from './headers.js';
 export type { RequestHeader, ResponseHeader } from './headers.js';
 export {
-  decodeRequestFrame, decodeResponseFrame, encodeRequestFrame, encodeResponseFrame, encodeApiVersionsFallbackFrame,
-  frameSizeBytes,
+  decodeRequestFrame, decodeResponseFrame, encodeRequestFrame, encodeResponseFrame, encodeResponseFrameChunks,
+  encodeApiVersionsFallbackFrame, frameSizeBytes, responseSpliceBytesMin,
 } from './frames.js';
 export type { DecodedRequest, RequestFrameHeader } from './frames.js';

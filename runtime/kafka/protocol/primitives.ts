@@ -287,25 +287,56 @@ export function utf8Length(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
+// A byte field the Writer refers to instead of copying, and where it goes among the bytes
+// the Writer holds itself.
+interface Splice {
+  readonly at: number;
+  readonly bytes: Uint8Array;
+}
+
 export class Writer {
   private buffer: Uint8Array;
   private view: DataView;
   private position = 0;
+  private readonly splices: Splice[] = [];
+  private splicedBytes = 0;
 
   // Buffers come from Buffer.allocUnsafe: pooled for small sizes and not zero-filled, since
   // every byte handed out by written() has been written.
-  constructor(initialBytes = writerInitialBytes) {
+  // Raw bytes of at least `spliceBytesMin` (record batches of a fetch) are referred to, not
+  // copied: writtenChunks() hands them out as chunks of their own, so that a response's
+  // records go to the socket without passing through the Writer's buffer. Offsets given to
+  // and returned by placeholderInt32/patchInt32 count the Writer's own bytes only.
+  constructor(initialBytes = writerInitialBytes, private readonly spliceBytesMin = Infinity) {
     this.buffer = Buffer.allocUnsafe(Math.max(1, initialBytes));
     this.view = viewOf(this.buffer);
   }
 
+  // Every byte written so far, spliced ones included.
   get length(): number {
-    return this.position;
+    return this.position + this.splicedBytes;
   }
 
-  // Everything written so far, as a plain Uint8Array view (valid until the next write).
+  // Everything written so far, as a plain Uint8Array view (valid until the next write); with
+  // spliced bytes, one new copy of all of it.
   written(): Uint8Array {
+    if (this.splices.length > 0) return Buffer.concat(this.writtenChunks(), this.length);
     return new Uint8Array(this.buffer.buffer, this.buffer.byteOffset, this.position);
+  }
+
+  // Everything written so far, in order, as views: the Writer's own bytes between the spliced
+  // ones, and the spliced ones as given (the caller must not change them until the chunks are
+  // sent). Valid until the next write.
+  writtenChunks(): Uint8Array[] {
+    const chunks: Uint8Array[] = [];
+    let from = 0;
+    for (const splice of this.splices) {
+      if (splice.at > from) chunks.push(new Uint8Array(this.buffer.buffer, this.buffer.byteOffset + from, splice.at - from));
+      chunks.push(splice.bytes);
+      from = splice.at;
+    }
+    if (this.position > from) chunks.push(new Uint8Array(this.buffer.buffer, this.buffer.byteOffset + from, this.position - from));
+    return chunks;
   }
 
   private reserve(count: number): number {
@@ -317,7 +348,7 @@ export class Writer {
   }
 
   private grow(needed: number): void {
-    if (needed > writerBytesMax) throw new KafkaProtocolError(`message larger than ${writerBytesMax} bytes`);
+    if (needed + this.splicedBytes > writerBytesMax) throw new KafkaProtocolError(`message larger than ${writerBytesMax} bytes`);
     let size = this.buffer.length * 2;
     while (size < needed) size *= 2;
     const grown = Buffer.allocUnsafe(Math.min(size, writerBytesMax));
@@ -425,6 +456,12 @@ export class Writer {
   }
 
   raw(bytes: Uint8Array): this {
+    if (bytes.length >= this.spliceBytesMin) {
+      if (this.length + bytes.length > writerBytesMax) throw new KafkaProtocolError(`message larger than ${writerBytesMax} bytes`);
+      this.splices.push({ at: this.position, bytes });
+      this.splicedBytes += bytes.length;
+      return this;
+    }
     const at = this.reserve(bytes.length);
     this.buffer.set(bytes, at);
     return this;

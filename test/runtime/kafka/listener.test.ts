@@ -65,6 +65,34 @@ test('the Kafka listener keeps its promises to clients', { timeout: 120_000 }, a
     assert.ok(Date.now() - started >= 250, 'the fetch waited');
     assert.equal(decodeResponseFrame(ApiKeys.Fetch, 4, pipelined.frames[0]!).body.responses[0]?.partitions[0]?.errorCode, 0);
 
+    // Records large enough to leave as chunks of their own: pipelined fetches of them come
+    // back whole, in order, around an answer without records.
+    const batches = [1, 2, 3].map((n) => encodeRecordBatch([{ key: null, value: Buffer.alloc(20_000 * n, 0x60 + n) }]));
+    for (const records of batches) {
+      const answer = await client.request(ApiKeys.Produce, 3, { acks: -1, timeoutMs: 5000, topicData: [{ name: 'orders', partitionData: [{ index: 0, records }] }] });
+      assert.equal(answer.responses[0]?.partitionResponses[0]?.errorCode, 0);
+    }
+    const fetchAt = (correlationId: number, fetchOffset: number, partitionMaxBytes: number) => encodeRequestFrame({ apiKey: ApiKeys.Fetch, apiVersion: 4, correlationId, clientId: 't' }, {
+      replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0,
+      topics: [{ topic: 'orders', partitions: [{ partition: 0, fetchOffset, partitionMaxBytes }] }],
+    });
+    const apiVersions = encodeRequestFrame({ apiKey: ApiKeys.ApiVersions, apiVersion: 0, correlationId: 11, clientId: 't' }, {});
+    const large = await exchange(node.port, Buffer.concat([fetchAt(10, 0, 1 << 20), apiVersions, fetchAt(12, 1, 1)]), 3, 10_000);
+    assert.deepEqual(large.frames.map((f) => f.readInt32BE(0)), [10, 11, 12], 'answers in request order');
+    const recordsOf = (frame: Buffer) => decodeResponseFrame(ApiKeys.Fetch, 4, frame).body.responses[0]!.partitions[0]!.records!;
+    // The broker sets each batch's base offset and leader epoch; from the CRC on (byte 17) the bytes are the producer's.
+    const fromCrc = (batch: Uint8Array) => Buffer.from(batch).subarray(17).toString('hex');
+    let at = 0;
+    const fetched = Buffer.from(recordsOf(large.frames[0]!));
+    for (const batch of batches) {
+      assert.equal(fromCrc(fetched.subarray(at, at + batch.length)), fromCrc(batch));
+      at += batch.length;
+    }
+    assert.equal(at, fetched.length);
+    const atLeastOne = recordsOf(large.frames[2]!);
+    assert.equal(atLeastOne.length, batches[1]!.length, 'one whole batch although it exceeds the partition\'s max bytes (KIP-74)');
+    assert.equal(fromCrc(atLeastOne), fromCrc(batches[1]!));
+
     // An ApiVersions version the broker does not know: UNSUPPORTED_VERSION, v0 body listing what it knows.
     const future = encodeRequestFrame({ apiKey: ApiKeys.ApiVersions, apiVersion: 3, correlationId: 9, clientId: 't' }, { clientSoftwareName: 'x', clientSoftwareVersion: '1' });
     new DataView(future.buffer, future.byteOffset).setInt16(6, 42);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodePayload, encodePayload, payloadTypeOf } from '../../../actors/protocol/codec.js';
 import { type WireKind, type WireMessages, wireKinds } from '../../../actors/protocol/messages.js';
-import { copiesLocally, copyLocalPayload } from '../../../runtime/kernel/local-payload.js';
+import { copiesLocally, copyLocalPayload, sealBytes } from '../../../runtime/kernel/local-payload.js';
 
 const numbers = [0, 1, -1, 7, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), 2 ** 32 + 5, 1.5, -1.5, 1e15, Number.NaN, Number.POSITIVE_INFINITY, -0];
 const strings = ['', 'partition/events/0', 'héllo wörld ✓', 'x'.repeat(100), '😀 emoji'];
@@ -98,4 +98,19 @@ test('a decoded body forwarded as it is copies like a fresh one (prototype defau
   const copy = copyLocalPayload('FetchRequest', decoded)!;
   assert.deepEqual(Object.keys(copy), Object.keys(again));
   assert.deepEqual({ ...copy }, { ...again });
+});
+
+test('sealed bytes (a log read) travel as they are; any other bytes are copied', () => {
+  const answer = (records: Uint8Array) => ({
+    requestId: 'r', errorCode: 0, highWatermark: 3, logStartOffset: 0, logEndOffset: 3, records, leaderHint: 1, leaderEpoch: 0,
+    topic: 't', partition: 0, errorMessage: '', lastStableOffset: 3,
+  }) as unknown as WireMessages['FetchResponse'];
+  const read = sealBytes(Buffer.from('batches read from the log'));
+  assert.equal(copyLocalPayload('FetchResponse', answer(read))!.records, read);
+  const produced = Buffer.from('batches a client sent');
+  const copied = copyLocalPayload('FetchResponse', answer(produced))!.records;
+  assert.notEqual(copied, produced);
+  assert.deepEqual(Buffer.from(copied), produced);
+  const view = read.subarray(1);
+  assert.notEqual(copyLocalPayload('FetchResponse', answer(view))!.records, view, 'a view of sealed bytes is not itself sealed');
 });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   decodeRequestFrame, decodeResponseFrame, encodeApiVersionsFallbackFrame, encodeRequestFrame, encodeResponseFrame,
-  KafkaProtocolError, supportedApiVersions, UnsupportedVersionError, type DecodedRequest,
+  encodeResponseFrameChunks, KafkaProtocolError, responseSpliceBytesMin, ApiKeys, supportedApiVersions, UnsupportedVersionError, type DecodedRequest,
 } from '../../../../runtime/kafka/protocol/index.js';
 import { kafkajsProduceBatch } from '../../../fixtures/record-batches.js';
 import { ascii, fromHex, toHex, withoutSize } from './helpers.js';
@@ -215,4 +215,26 @@ test('malformed requests: KafkaProtocolError naming the api, version and field',
     /^Fetch v12 request field clusterId: tagged field took 3 bytes, its size says 2/);
   // A varint that never ends.
   assertMalformed('0012 0003 00000001 0000 00 ffffffffff', /^ApiVersions v3 request field clientSoftwareName: varint longer than 32 bits/);
+});
+
+test('a Fetch response as chunks: the same bytes as the frame, large records uncopied (v4 and flexible v12)', () => {
+  const large = new Uint8Array(responseSpliceBytesMin + 17).map((_, i) => i & 0xff);
+  const small = new Uint8Array(responseSpliceBytesMin - 1).fill(7);
+  for (const version of [4, 12]) {
+    const partition = (index: number, records: Uint8Array | null) => ({
+      partitionIndex: index, errorCode: 0, highWatermark: 9, lastStableOffset: 9, logStartOffset: 0,
+      abortedTransactions: [], preferredReadReplica: -1, records,
+    });
+    const body = {
+      throttleTimeMs: 0, errorCode: 0, sessionId: 0,
+      responses: [{ topic: 'orders', partitions: [partition(0, large), partition(1, small), partition(2, large), partition(3, null)] }],
+    };
+    const chunks = encodeResponseFrameChunks(ApiKeys.Fetch, version, 5, body);
+    const frame = encodeResponseFrame(ApiKeys.Fetch, version, 5, body);
+    assert.deepEqual(Buffer.concat(chunks), Buffer.from(frame), `v${version}`);
+    assert.equal(chunks.filter((chunk) => chunk === large).length, 2, 'each large records field is its own chunk');
+    assert.ok(!chunks.includes(small), 'records below the threshold are copied into the frame');
+    const decoded = decodeResponseFrame(ApiKeys.Fetch, version, withoutSize(Buffer.concat(chunks))).body;
+    assert.deepEqual(decoded.responses[0]?.partitions.map((p) => p.records?.length ?? null), [large.length, small.length, large.length, null]);
+  }
 });

@@ -232,3 +232,35 @@ test('the writer grows from one byte to large messages', () => {
     assert.equal(reader.int32(), i);
   }
 });
+
+test('a Writer that splices large bytes hands them out uncopied, between its own bytes, in order (property)', () => {
+  fc.assert(fc.property(
+    fc.array(fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.integer({ min: -1000, max: 1000 })), { maxLength: 12 }),
+    fc.integer({ min: 1, max: 30 }),
+    (parts, spliceBytesMin) => {
+      const plain = new Writer(1);
+      const splicing = new Writer(1, spliceBytesMin);
+      const sizeAtPlain = plain.placeholderInt32();
+      const sizeAtSplicing = splicing.placeholderInt32();
+      for (const part of parts) {
+        if (typeof part === 'number') {
+          plain.varint(part);
+          splicing.varint(part);
+        } else {
+          plain.compactBytes(part);
+          splicing.compactBytes(part);
+        }
+      }
+      plain.patchInt32(sizeAtPlain, plain.length - 4);
+      splicing.patchInt32(sizeAtSplicing, splicing.length - 4);
+      assert.equal(splicing.length, plain.length);
+      const chunks = splicing.writtenChunks();
+      assert.deepEqual(Buffer.concat(chunks), Buffer.from(plain.written()));
+      assert.deepEqual(Buffer.from(splicing.written()), Buffer.from(plain.written()));
+      assert.ok(chunks.every((chunk) => chunk.length > 0), 'no empty chunks');
+      // Every byte field of the threshold's size or more is one of the chunks, by identity.
+      const spliced: Uint8Array[] = parts.flatMap((p) => (typeof p !== 'number' && p.length >= spliceBytesMin ? [p] : []));
+      assert.deepEqual(chunks.filter((chunk) => spliced.includes(chunk)), spliced);
+    },
+  ));
+});
