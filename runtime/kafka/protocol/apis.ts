@@ -2,6 +2,8 @@
 // advertises in its ApiVersions response. The version ranges cover the clients logmesh
 // supports (librdkafka 2.0 / kcat / confluent-kafka-python 2.0, kafkajs 2.2, kafka-python 2.0).
 import { parseVersions, type MessageInput, type MessageSpec, type MessageValue } from './schema.js';
+import { AddOffsetsToTxnRequest, AddOffsetsToTxnResponse } from './messages/add-offsets-to-txn.js';
+import { AddPartitionsToTxnRequest, AddPartitionsToTxnResponse } from './messages/add-partitions-to-txn.js';
 import { ApiVersionsRequest, ApiVersionsResponse } from './messages/api-versions.js';
 import { AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse } from './messages/alter-user-scram-credentials.js';
 import { CreateAclsRequest, CreateAclsResponse } from './messages/create-acls.js';
@@ -15,6 +17,7 @@ import { DeleteTopicsRequest, DeleteTopicsResponse } from './messages/delete-top
 import { DescribeClusterRequest, DescribeClusterResponse } from './messages/describe-cluster.js';
 import { DescribeConfigsRequest, DescribeConfigsResponse } from './messages/describe-configs.js';
 import { DescribeGroupsRequest, DescribeGroupsResponse } from './messages/describe-groups.js';
+import { EndTxnRequest, EndTxnResponse } from './messages/end-txn.js';
 import { FetchRequest, FetchResponse } from './messages/fetch.js';
 import { FindCoordinatorRequest, FindCoordinatorResponse } from './messages/find-coordinator.js';
 import { HeartbeatRequest, HeartbeatResponse } from './messages/heartbeat.js';
@@ -32,6 +35,7 @@ import { ProduceRequest, ProduceResponse } from './messages/produce.js';
 import { SaslAuthenticateRequest, SaslAuthenticateResponse } from './messages/sasl-authenticate.js';
 import { SaslHandshakeRequest, SaslHandshakeResponse } from './messages/sasl-handshake.js';
 import { SyncGroupRequest, SyncGroupResponse } from './messages/sync-group.js';
+import { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from './messages/txn-offset-commit.js';
 
 // Kafka's api keys, by name.
 export const ApiKeys = {
@@ -54,6 +58,10 @@ export const ApiKeys = {
   DeleteTopics: 20,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  TxnOffsetCommit: 28,
   DescribeAcls: 29,
   CreateAcls: 30,
   DeleteAcls: 31,
@@ -121,6 +129,10 @@ export const apis = {
   [ApiKeys.DeleteTopics]: defineApi('DeleteTopics', DeleteTopicsRequest, DeleteTopicsResponse),
   [ApiKeys.InitProducerId]: defineApi('InitProducerId', InitProducerIdRequest, InitProducerIdResponse),
   [ApiKeys.OffsetForLeaderEpoch]: defineApi('OffsetForLeaderEpoch', OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
+  [ApiKeys.AddPartitionsToTxn]: defineApi('AddPartitionsToTxn', AddPartitionsToTxnRequest, AddPartitionsToTxnResponse),
+  [ApiKeys.AddOffsetsToTxn]: defineApi('AddOffsetsToTxn', AddOffsetsToTxnRequest, AddOffsetsToTxnResponse),
+  [ApiKeys.EndTxn]: defineApi('EndTxn', EndTxnRequest, EndTxnResponse),
+  [ApiKeys.TxnOffsetCommit]: defineApi('TxnOffsetCommit', TxnOffsetCommitRequest, TxnOffsetCommitResponse),
   [ApiKeys.DescribeAcls]: defineApi('DescribeAcls', DescribeAclsRequest, DescribeAclsResponse),
   [ApiKeys.CreateAcls]: defineApi('CreateAcls', CreateAclsRequest, CreateAclsResponse),
   [ApiKeys.DeleteAcls]: defineApi('DeleteAcls', DeleteAclsRequest, DeleteAclsResponse),
