@@ -285,7 +285,7 @@ function reconcileReplicas(ctx: BrokerContext): Effect[] {
       // A replica that already exists (perhaps still deleting an older topic of this name) learns it by message.
       effects.push(send({ node: ctx.config.brokerId, actor: actorId }, 'PartitionStateChange', state));
       if (topic.name === consumerOffsetsTopic) effects.push(...tellCoordinator(ctx, state, last === undefined));
-      if (topic.name === transactionStateTopic) effects.push(...tellTxnCoordinator(ctx, state, last === undefined));
+      if (topic.name === transactionStateTopic) effects.push(...tellTxnCoordinator(ctx, state, last === undefined ? topic.partitions.length : null));
     }
   }
   for (const [actorId, last] of [...ctx.replicaStates]) {
@@ -298,7 +298,7 @@ function reconcileReplicas(ctx: BrokerContext): Effect[] {
     };
     effects.push(send({ node: ctx.config.brokerId, actor: actorId }, 'PartitionStateChange', removed));
     if (removed.topic === consumerOffsetsTopic) effects.push(...tellCoordinator(ctx, removed, false));
-    if (removed.topic === transactionStateTopic) effects.push(...tellTxnCoordinator(ctx, removed, false));
+    if (removed.topic === transactionStateTopic) effects.push(...tellTxnCoordinator(ctx, removed, null));
   }
   return effects;
 }
@@ -320,13 +320,19 @@ function tellCoordinator(ctx: BrokerContext, state: WireMessages['PartitionState
   return effects;
 }
 
-/** Likewise, each __transaction_state replica here has a transaction coordinator beside it. */
-function tellTxnCoordinator(ctx: BrokerContext, state: WireMessages['PartitionStateChange'], spawn: boolean): Effect[] {
+/**
+ * Likewise, each __transaction_state replica here has a transaction coordinator beside it,
+ * spawned with the topic's partition count (`spawnWithPartitions`; null: it exists already):
+ * it hashes transactional ids over the partitions the topic has, as every Kafka listener does,
+ * whatever transaction.state.log.num.partitions said when it was created.
+ */
+function tellTxnCoordinator(ctx: BrokerContext, state: WireMessages['PartitionStateChange'], spawnWithPartitions: number | null): Effect[] {
   const actorId = txnCoordinatorActorId(state.partition);
   const effects: Effect[] = [];
-  if (spawn) {
+  if (spawnWithPartitions !== null) {
+    const settings = ctx.config.txnCoordinator ?? defaultTxnCoordinatorSettings;
     const input: TxnCoordinatorInput = {
-      config: { ...(ctx.config.txnCoordinator ?? defaultTxnCoordinatorSettings), nodeId: ctx.config.brokerId, brokerActor: brokerActorId },
+      config: { ...settings, transactionStatePartitions: spawnWithPartitions, nodeId: ctx.config.brokerId, brokerActor: brokerActorId },
       partition: state.partition,
     };
     effects.push({ type: 'spawn', actorId, machine: txnCoordinatorMachineName, input });

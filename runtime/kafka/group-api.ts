@@ -1,6 +1,6 @@
 // The consumer-group APIs of one node's Kafka listener. FindCoordinator names the leader of
 // the __consumer_offsets partition a group hashes to (creating the topic on first use, as
-// Kafka does); the other group APIs go to that partition's coordinator actor on this node,
+// Kafka does; a transactional id's coordinator comes from txn-api.ts); the other group APIs go to that partition's coordinator actor on this node,
 // and a node that is not the coordinator answers NOT_COORDINATOR, which sends clients back to
 // FindCoordinator. Each API checks the client's ACLs as Kafka's KafkaApis does (READ on the
 // group to take part in it, DESCRIBE to look at it, DELETE to delete it; READ on a topic to
@@ -8,6 +8,7 @@
 import type { MetadataImage } from '../../actors/controller/metadata-image.js';
 import { AclOperation, ResourceType, clusterResourceName } from '../../actors/controller/acls.js';
 import type { Access } from './security.js';
+import { type Located, fencedErrorFor } from './txn-api.js';
 import { ErrorCode } from '../../actors/protocol/errors.js';
 import type { ConfigEntry, OffsetEntry, WireKind, WireMessages } from '../../actors/protocol/messages.js';
 import { consumerOffsetsTopic, groupCoordinatorActorId, offsetsPartitionFor } from '../../actors/group/offsets-topic.js';
@@ -27,6 +28,8 @@ export interface GroupApiOptions {
   offsetsTopicReplicationFactor: number;
   /** How long a request to a coordinator may take beyond what the protocol lets it wait. */
   meshTimeoutMarginMs: number;
+  /** FindCoordinator for a transactional id (key type 1): the transaction APIs answer it. */
+  locateTxnCoordinator: (transactionalId: string, access: Access) => Located;
 }
 
 /** Who sent a request: the group protocol records it per member. */
@@ -45,6 +48,7 @@ const syncWaitMsMax = 60_000;
 const quickRequestMs = 10_000;
 
 const coordinatorKeyGroup = 0;
+const coordinatorKeyTransaction = 1;
 
 export class GroupApi {
   private creatingOffsetsTopic = false;
@@ -75,14 +79,25 @@ export class GroupApi {
       .finally(() => { this.creatingOffsetsTopic = false; });
   }
 
+  /** The __consumer_offsets partition of a group, or null while the topic is being created (AddOffsetsToTxn). */
+  offsetsPartitionOf(groupId: string): number | null {
+    const topic = this.options.image()?.topicsByName.get(consumerOffsetsTopic);
+    if (topic === undefined) {
+      this.ensureOffsetsTopic();
+      return null;
+    }
+    return offsetsPartitionFor(groupId, topic.partitions.length);
+  }
+
   findCoordinator(request: Extract<DecodedRequest, { apiKey: 10 }>, access: Access): Body {
     const body = request.body as RequestBody<10>;
-    const locate = (key: string, keyType: number) => {
-      if (keyType === coordinatorKeyGroup && !access.allows(AclOperation.DESCRIBE, ResourceType.GROUP, key)) {
-        return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, nodeId: -1, host: '', port: -1 };
-      }
+    const locate = (key: string, keyType: number): Located => {
+      if (keyType === coordinatorKeyTransaction) return this.options.locateTxnCoordinator(key, access);
       if (keyType !== coordinatorKeyGroup) {
-        return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'transactions are not supported', nodeId: -1, host: '', port: -1 };
+        return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown coordinator key type ${keyType}`, nodeId: -1, host: '', port: -1 };
+      }
+      if (!access.allows(AclOperation.DESCRIBE, ResourceType.GROUP, key)) {
+        return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, nodeId: -1, host: '', port: -1 };
       }
       const found = this.coordinatorOf(key);
       if ('errorCode' in found) {
@@ -211,6 +226,44 @@ export class GroupApi {
     return { throttleTimeMs: 0, topics: byTopic([...results, ...unknown], (o) => ({ partitionIndex: o.partition, errorCode: o.errorCode })) };
   }
 
+  /**
+   * TxnOffsetCommit: offsets written as part of a transaction, to the group's coordinator like
+   * OffsetCommit (Kafka checks WRITE on the transactional id first, then READ on the group and
+   * on each topic). No version of it knows PRODUCER_FENCED: INVALID_PRODUCER_EPOCH instead.
+   */
+  async txnOffsetCommit(request: Extract<DecodedRequest, { apiKey: 28 }>, access: Access): Promise<Body> {
+    const body = request.body as RequestBody<28>;
+    const image = this.options.image();
+    const known = (topic: string, partition: number): boolean => image?.topicsByName.get(topic)?.partitions[partition] !== undefined;
+    const refusal = !access.allows(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, body.transactionalId) ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+      : !access.allows(AclOperation.READ, ResourceType.GROUP, body.groupId) ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.NONE;
+    const wanted: OffsetEntry[] = [];
+    const unknown: OffsetEntry[] = [];
+    for (const t of body.topics) {
+      for (const p of t.partitions) {
+        const entry = {
+          topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: request.apiVersion >= 2 ? p.committedLeaderEpoch : -1,
+          metadata: p.committedMetadata ?? '', errorCode: 0,
+        };
+        if (refusal !== ErrorCode.NONE) unknown.push({ ...entry, errorCode: refusal });
+        else if (!access.allows(AclOperation.READ, ResourceType.TOPIC, t.name)) unknown.push({ ...entry, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+        else if (known(t.name, p.partitionIndex)) wanted.push(entry);
+        else unknown.push({ ...entry, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+      }
+    }
+    let results: OffsetEntry[] = [];
+    if (wanted.length > 0) {
+      const answer = await this.ask(body.groupId, 'TxnOffsetCommitRequest', (requestId) => ({
+        requestId, transactionalId: body.transactionalId, groupId: body.groupId, producerId: body.producerId, producerEpoch: body.producerEpoch,
+        generationId: request.apiVersion >= 3 ? body.generationId : -1, memberId: request.apiVersion >= 3 ? body.memberId : '',
+        groupInstanceId: body.groupInstanceId ?? '', offsets: wanted,
+      }), 'TxnOffsetCommitResponse', quickRequestMs);
+      results = 'failed' in answer ? wanted.map((o) => ({ ...o, errorCode: answer.errorCode })) : answer.results;
+    }
+    const partitionOut = (o: OffsetEntry) => ({ partitionIndex: o.partition, errorCode: fencedErrorFor(o.errorCode, request.apiVersion, Infinity) });
+    return { throttleTimeMs: 0, topics: byTopic([...results, ...unknown], partitionOut) };
+  }
+
   async offsetFetch(request: Extract<DecodedRequest, { apiKey: 9 }>, access: Access): Promise<Body> {
     const body = request.body as RequestBody<9>;
     const fetchOne = async (groupId: string, topics: Array<{ name: string; partitionIndexes: number[] }> | null) => {
@@ -329,7 +382,7 @@ export class GroupApi {
 
 const groupApiKeys: ReadonlySet<number> = new Set([
   ApiKeys.FindCoordinator, ApiKeys.JoinGroup, ApiKeys.SyncGroup, ApiKeys.Heartbeat, ApiKeys.LeaveGroup, ApiKeys.OffsetCommit,
-  ApiKeys.OffsetFetch, ApiKeys.DescribeGroups, ApiKeys.ListGroups, ApiKeys.DeleteGroups, ApiKeys.OffsetDelete,
+  ApiKeys.OffsetFetch, ApiKeys.DescribeGroups, ApiKeys.ListGroups, ApiKeys.DeleteGroups, ApiKeys.OffsetDelete, ApiKeys.TxnOffsetCommit,
 ]);
 
 function nullable(value: string): string | null {

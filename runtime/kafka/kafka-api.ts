@@ -27,6 +27,8 @@ import {
 import { MeshPort } from './mesh-port.js';
 import type { ResponseFrame } from './connection.js';
 import { GroupApi } from './group-api.js';
+import { TxnApi } from './txn-api.js';
+import { transactionStatePartitionsDefault, transactionStateTopic } from '../../actors/txn/coordinator-machine.js';
 import { consumerOffsetsTopic, offsetsTopicPartitionsDefault } from '../../actors/group/offsets-topic.js';
 import { splitHostPort } from '../ops/config.js';
 import {
@@ -57,6 +59,12 @@ export interface KafkaApiOptions {
   offsetsTopicPartitions?: number;
   /** offsets.topic.replication.factor (default 3, capped by the live brokers) */
   offsetsTopicReplicationFactor?: number;
+  /** transaction.state.log.num.partitions (default 50) */
+  transactionStatePartitions?: number;
+  /** transaction.state.log.replication.factor (default 3, capped by the live brokers) */
+  transactionStateReplicationFactor?: number;
+  /** transaction.state.log.min.isr (default 2, capped by the replication factor) */
+  transactionStateMinIsr?: number;
   /** Where requests and topic traffic are counted for /metrics (runtime/ops/node-metrics.ts); absent: nowhere. */
   metrics?: KafkaApiMetrics | null;
   /** TLS, SASL and the authorizer (docs/operations.md#kafka-listener-security); absent: an open PLAINTEXT listener. */
@@ -84,6 +92,7 @@ const producerIdTimeoutMs = 5000;
 export class KafkaApi {
   private readonly mesh: MeshPort;
   private readonly groups: GroupApi;
+  private readonly txns: TxnApi;
   private readonly security: ListenerSecurity;
   private readonly sasl: SaslAuthenticator;
 
@@ -97,6 +106,17 @@ export class KafkaApi {
       createTopic: (name, partitions, replicationFactor, configs, timeoutMs) => this.createTopic(name, partitions, replicationFactor, configs, timeoutMs),
       offsetsTopicPartitions: options.offsetsTopicPartitions ?? offsetsTopicPartitionsDefault,
       offsetsTopicReplicationFactor: options.offsetsTopicReplicationFactor ?? 3,
+      meshTimeoutMarginMs: options.meshTimeoutMarginMs,
+      locateTxnCoordinator: (transactionalId, access) => this.txns.locate(transactionalId, access),
+    });
+    this.txns = new TxnApi({
+      mesh: this.mesh,
+      image: () => this.image(),
+      createTopic: (name, partitions, replicationFactor, configs, timeoutMs) => this.createTopic(name, partitions, replicationFactor, configs, timeoutMs),
+      offsetsPartitionOf: (groupId) => this.groups.offsetsPartitionOf(groupId),
+      transactionStatePartitions: options.transactionStatePartitions ?? transactionStatePartitionsDefault,
+      transactionStateReplicationFactor: options.transactionStateReplicationFactor ?? 3,
+      transactionStateMinIsr: options.transactionStateMinIsr ?? 2,
       meshTimeoutMarginMs: options.meshTimeoutMarginMs,
     });
   }
@@ -174,6 +194,7 @@ export class KafkaApi {
       case ApiKeys.ListGroups: return groups.listGroups(request, access);
       case ApiKeys.DeleteGroups: return groups.deleteGroups(request, access);
       case ApiKeys.OffsetDelete: return groups.offsetDelete(request, access);
+      case ApiKeys.TxnOffsetCommit: return groups.txnOffsetCommit(request, access);
       default: throw new Error(`${request.apiName} is not a group API`);
     }
   }
@@ -213,6 +234,12 @@ export class KafkaApi {
         return this.createPartitions(request, access);
       case ApiKeys.InitProducerId:
         return this.initProducerId(request, access);
+      case ApiKeys.AddPartitionsToTxn:
+        return this.txns.addPartitionsToTxn(request, access).then((body) => this.reply(request, body as never));
+      case ApiKeys.AddOffsetsToTxn:
+        return this.txns.addOffsetsToTxn(request, access).then((body) => this.reply(request, body as never));
+      case ApiKeys.EndTxn:
+        return this.txns.endTxn(request, access).then((body) => this.reply(request, body as never));
       case ApiKeys.DescribeCluster:
         return this.describeCluster(request);
       case ApiKeys.DescribeConfigs:
@@ -484,23 +511,16 @@ export class KafkaApi {
   }
 
   /**
-   * Producer ids are unique across the cluster without asking anyone: the broker epoch (the
-   * metadata offset of this broker's registration, never reused) in the high bits.
-   */
-  /**
    * An idempotent producer's id comes from this node's broker, out of a block the controller
-   * committed (so no id is ever handed out twice, across restarts and nodes alike). Transactional
-   * ids are not served yet: COORDINATOR_NOT_AVAILABLE (TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-   * first without WRITE on the id). An idempotent producer needs IDEMPOTENT_WRITE on the
-   * cluster or WRITE on some topic (here: an existing one), as in Kafka.
+   * committed (so no id is ever handed out twice, across restarts and nodes alike); a
+   * transactional producer's from its transaction coordinator (txn-api.ts). An idempotent
+   * producer needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic (here: an existing
+   * one), as in Kafka.
    */
   private async initProducerId(request: Extract<DecodedRequest, { apiKey: 22 }>, access: Access): Promise<Answer> {
     const body = request.body as RequestBody<22>;
     const refuse = (errorCode: number): Answer => this.reply(request, { throttleTimeMs: 0, errorCode, producerId: -1, producerEpoch: -1 });
-    if (body.transactionalId !== null && body.transactionalId !== '') {
-      return refuse(access.allows(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, body.transactionalId)
-        ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-    }
+    if (body.transactionalId !== null && body.transactionalId !== '') return this.reply(request, await this.txns.initProducerId(request, access) as never);
     const idempotentAllowed = access.allows(AclOperation.IDEMPOTENT_WRITE, ResourceType.CLUSTER, clusterResourceName)
       || [...(this.image()?.topicsByName.keys() ?? [])].some((topic) => access.allows(AclOperation.WRITE, ResourceType.TOPIC, topic));
     if (!idempotentAllowed) return refuse(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
@@ -649,15 +669,19 @@ export class KafkaApi {
     const body = request.body as RequestBody<0>;
     const clientTimeoutMs = Math.min(Math.max(0, body.timeoutMs), clientWaitMsMax);
     const timeoutMs = clientTimeoutMs + this.options.meshTimeoutMarginMs;
+    // A transactional producer needs WRITE on its transactional id (Produce v3+), for every partition at once, as in Kafka.
+    const transactionalId = body.transactionalId ?? '';
+    const refusedId = transactionalId !== '' && !access.allows(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, transactionalId);
     const responses = await Promise.all(body.topicData.map(async (topic) => ({
       name: topic.name,
       partitionResponses: await Promise.all(topic.partitionData.map(async (data) => {
         const failed = (errorCode: number, errorMessage: string | null = null) => ({
           index: data.index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage,
         });
+        if (refusedId) return failed(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
         // Internal topics are written by their coordinators only, as in Kafka.
         if (!access.allows(AclOperation.WRITE, ResourceType.TOPIC, topic.name)) return failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
-        if (topic.name === consumerOffsetsTopic) return failed(ErrorCode.INVALID_TOPIC_EXCEPTION, 'internal topic');
+        if (topic.name === consumerOffsetsTopic || topic.name === transactionStateTopic) return failed(ErrorCode.INVALID_TOPIC_EXCEPTION, 'internal topic');
         const found = this.partitionOf(topic.name, data.index);
         if ('errorCode' in found) return failed(found.errorCode);
         if (data.records === null || data.records.length === 0) return failed(ErrorCode.CORRUPT_MESSAGE, 'no records');

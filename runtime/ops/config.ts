@@ -58,6 +58,9 @@ export interface NodeConfig {
   connectionsMaxIdleMs: number;
   offsetsTopicNumPartitions: number;
   offsetsTopicReplicationFactor: number;
+  transactionStateLogNumPartitions: number;
+  transactionStateLogReplicationFactor: number;
+  transactionStateLogMinIsr: number;
   offsetsRetentionMs: number;
   offsetsRetentionCheckIntervalMs: number;
   offsetMetadataMaxBytes: number;
@@ -245,6 +248,10 @@ export const configKeys: Record<string, KeySpec> = {
   'group.min.session.timeout.ms': { field: 'groupMinSessionTimeoutMs', parse: integer(1), default: 6000 },
   'group.max.session.timeout.ms': { field: 'groupMaxSessionTimeoutMs', parse: integer(1), default: 1_800_000 },
   'group.max.size': { field: 'groupMaxSize', parse: integer(1), default: 2_147_483_647 },
+  // Transactions: Kafka's names and defaults for __transaction_state.
+  'transaction.state.log.num.partitions': { field: 'transactionStateLogNumPartitions', parse: integer(1, 10_000), default: 50 },
+  'transaction.state.log.replication.factor': { field: 'transactionStateLogReplicationFactor', parse: integer(1, 32767), default: 3 },
+  'transaction.state.log.min.isr': { field: 'transactionStateLogMinIsr', parse: integer(1, 32767), default: 2 },
   // Not Kafka's (it configures log4j): the level of this node's pino log lines.
   'log.level': { field: 'logLevel', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: null },
 };

@@ -146,6 +146,8 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
         defaultReplicationFactor: config.defaultReplicationFactor, meshTimeoutMarginMs: 5000,
         requestBytesMax: config.socketRequestMaxBytes, idleTimeoutMs: config.connectionsMaxIdleMs,
         offsetsTopicPartitions: config.offsetsTopicNumPartitions, offsetsTopicReplicationFactor: config.offsetsTopicReplicationFactor,
+        transactionStatePartitions: config.transactionStateLogNumPartitions,
+        transactionStateReplicationFactor: config.transactionStateLogReplicationFactor, transactionStateMinIsr: config.transactionStateLogMinIsr,
         metrics: metrics?.kafka ?? null,
       });
     } catch (error) {
