@@ -1,0 +1,125 @@
+// Transactional producers of real Kafka clients against the embedded cluster (`logmesh
+// embedded`, a child process on loopback, Kafka ports 22210-22212): kafkajs and
+// confluent-kafka (librdkafka) find their transaction coordinator (creating
+// __transaction_state), get a transactional producer id, and a second producer with the same
+// transactional id fences the first: the first one's next call fails with a fenced error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { ErrorCode } from '../../../actors/protocol/errors.js';
+import { KafkaClient } from '../../../runtime/kafka/client.js';
+import { ApiKeys } from '../../../runtime/kafka/protocol/index.js';
+import { cliPath, dumpOutputs, exitedWithin, signal, startChild, waitFor, type Child } from '../real-cluster-harness.js';
+
+const python = '/usr/bin/python3';
+const kafkaPortBase = 22210;
+const bootstrap = `127.0.0.1:${kafkaPortBase}`;
+const ci = process.env.CI === 'true';
+const confluentFound = existsSync(python) && spawnSync(python, ['-c', 'import confluent_kafka']).status === 0;
+
+/** What a fenced producer hears: PRODUCER_FENCED, or INVALID_PRODUCER_EPOCH for clients before KIP-588 (kafkajs 2.2). */
+const fencedError = /PRODUCER_FENCED|INVALID_PRODUCER_EPOCH|_FENCED|fenced/i;
+
+const confluentFencing = `
+import json, sys
+from confluent_kafka import Producer, KafkaException
+bootstrap, topic, transactional_id = sys.argv[1:4]
+config = {'bootstrap.servers': bootstrap, 'transactional.id': transactional_id, 'transaction.timeout.ms': 60000}
+first = Producer(config)
+first.init_transactions(60)
+second = Producer(config)
+second.init_transactions(60)
+first.begin_transaction()
+first.produce(topic, key=b'k', value=b'zombie')
+try:
+    first.commit_transaction(30)
+    print(json.dumps({'zombie': 'committed'}))
+except KafkaException as e:
+    error = e.args[0]
+    print(json.dumps({'zombie': {'name': error.name(), 'fatal': error.fatal(), 'text': error.str()}}))
+`;
+
+/** Every error kafkajs puts on the chain (a retrier wraps the broker's error). */
+function errorText(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error as { name?: string; type?: string; message?: string; cause?: unknown; originalError?: unknown } | undefined; e !== undefined && e !== null;
+    e = (e.cause ?? e.originalError) as typeof e) {
+    parts.push(`${e.name ?? ''} ${e.type ?? ''} ${e.message ?? ''}`);
+    if (parts.length > 5) break;
+  }
+  return parts.join(' <- ');
+}
+
+test('transactional producers of kafkajs and confluent-kafka against the embedded cluster', { timeout: 300_000 }, async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'logmesh-txn-e2e-'));
+  let cluster: Child | null = null;
+  let probe: KafkaClient | null = null;
+  let passed = false;
+  try {
+    cluster = startChild('embedded', process.execPath, [cliPath, 'embedded', '--data', dataDir, '--kafka-port', String(kafkaPortBase), '--metrics-port', '0']);
+    const kafka = new Kafka({ clientId: 'txn-e2e', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+    const admin = kafka.admin();
+    await waitFor('three brokers in the metadata', 30_000, async () => {
+      try {
+        await admin.connect();
+        const described = await admin.describeCluster();
+        return described.brokers.length === 3 ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    const topic = 'txn-e2e';
+    assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 3 }], waitForLeaders: true }), true);
+    // The first transactional FindCoordinator creates __transaction_state (50 partitions, 3
+    // replicas); wait for a coordinator here so that the clients' own retries are not spent on it.
+    probe = await KafkaClient.connect(kafkaPortBase, '127.0.0.1', 'txn-e2e-probe');
+    const client = probe;
+    await waitFor('a transaction coordinator', 60_000, async () => {
+      const found = await client.request(ApiKeys.FindCoordinator, 4, { keyType: 1, coordinatorKeys: ['kafkajs-fenced', 'confluent-fenced'] });
+      return found.coordinators.every((c) => c.errorCode === ErrorCode.NONE) ? true : undefined;
+    });
+
+    await t.test('kafkajs: a second producer with the same transactional id fences the first', async () => {
+      const options = { transactionalId: 'kafkajs-fenced', idempotent: true, maxInFlightRequests: 1 };
+      const first = kafka.producer(options);
+      const second = kafka.producer(options);
+      try {
+        await first.connect();
+        await second.connect();
+        // kafkajs asks for its transactional producer id at the first transaction().
+        const zombie = await first.transaction();
+        await second.transaction();
+        const failure = await zombie.send({ topic, messages: [{ key: 'k', value: 'zombie' }] }).then(() => null, (error: unknown) => error);
+        assert.ok(failure !== null, 'the fenced producer\'s send was accepted');
+        assert.match(errorText(failure), fencedError);
+      } finally {
+        await first.disconnect().catch(() => {});
+        await second.disconnect().catch(() => {});
+      }
+    });
+
+    await t.test('confluent-kafka: a second producer with the same transactional id fences the first', { skip: !confluentFound && !ci ? 'python3 confluent_kafka not installed' : false }, () => {
+      const result = spawnSync(python, ['-c', confluentFencing, bootstrap, topic, 'confluent-fenced'], { timeout: 120_000, encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+      const outcome = JSON.parse(result.stdout.trim().split('\n').pop()!) as { zombie: 'committed' | { name: string; fatal: boolean; text: string } };
+      assert.notEqual(outcome.zombie, 'committed', 'the fenced producer committed');
+      const error = outcome.zombie as { name: string; fatal: boolean; text: string };
+      assert.ok(error.fatal, `a fenced producer's error is fatal: ${JSON.stringify(error)}`);
+      assert.match(`${error.name} ${error.text}`, fencedError);
+    });
+    await admin.disconnect();
+    passed = true;
+  } finally {
+    probe?.close();
+    if (cluster !== null) {
+      signal(cluster, 'SIGINT');
+      if (!(await exitedWithin(cluster, 10_000))) signal(cluster, 'SIGKILL');
+    }
+    if (!passed && cluster !== null) dumpOutputs([cluster]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
