@@ -79,14 +79,15 @@ export class GroupApi {
       .finally(() => { this.creatingOffsetsTopic = false; });
   }
 
-  /** The __consumer_offsets partition of a group, or null while the topic is being created (AddOffsetsToTxn). */
-  offsetsPartitionOf(groupId: string): number | null {
+  /**
+   * The __consumer_offsets partition of a group (AddOffsetsToTxn). Like Kafka's transaction
+   * coordinator it needs no topic: before the topic exists (it is created here), the partition
+   * is the one offsets.topic.num.partitions will give it.
+   */
+  offsetsPartitionOf(groupId: string): number {
     const topic = this.options.image()?.topicsByName.get(consumerOffsetsTopic);
-    if (topic === undefined) {
-      this.ensureOffsetsTopic();
-      return null;
-    }
-    return offsetsPartitionFor(groupId, topic.partitions.length);
+    if (topic === undefined) this.ensureOffsetsTopic();
+    return offsetsPartitionFor(groupId, topic?.partitions.length ?? this.options.offsetsTopicPartitions);
   }
 
   findCoordinator(request: Extract<DecodedRequest, { apiKey: 10 }>, access: Access): Body {

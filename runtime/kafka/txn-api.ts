@@ -25,8 +25,8 @@ export interface TxnApiOptions {
   image: () => MetadataImage | undefined;
   /** Asks the controller to create a topic; resolves with Kafka's error code. */
   createTopic: (name: string, partitions: number, replicationFactor: number, configs: ConfigEntry[], timeoutMs: number) => Promise<{ errorCode: number }>;
-  /** The __consumer_offsets partition of a group (null: the topic is being created), for AddOffsetsToTxn. */
-  offsetsPartitionOf: (groupId: string) => number | null;
+  /** The __consumer_offsets partition of a group, for AddOffsetsToTxn. */
+  offsetsPartitionOf: (groupId: string) => number;
   /** transaction.state.log.num.partitions */
   transactionStatePartitions: number;
   /** transaction.state.log.replication.factor (capped by the live brokers) */
@@ -178,15 +178,16 @@ export class TxnApi {
     return answer(() => errorCode);
   }
 
-  /** AddOffsetsToTxn: the group's __consumer_offsets partition joins the transaction. */
+  /**
+   * AddOffsetsToTxn: the group's __consumer_offsets partition joins the transaction (kafkajs
+   * does not retry it, so it must not wait for __consumer_offsets to exist).
+   */
   async addOffsetsToTxn(request: Extract<DecodedRequest, { apiKey: 25 }>, access: Access): Promise<Body> {
     const body = request.body as RequestBody<25>;
     const refused = (errorCode: number): Body => ({ throttleTimeMs: 0, errorCode });
     if (!access.allows(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, body.transactionalId)) return refused(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     if (!access.allows(AclOperation.READ, ResourceType.GROUP, body.groupId)) return refused(ErrorCode.GROUP_AUTHORIZATION_FAILED);
     const partition = this.options.offsetsPartitionOf(body.groupId);
-    // Retriable: the client asks again once __consumer_offsets exists.
-    if (partition === null) return refused(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     const answer = await this.ask(body.transactionalId, 'AddPartitionsToTxnRequest', (requestId) => ({
       requestId, transactionalId: body.transactionalId, producerId: body.producerId, producerEpoch: body.producerEpoch,
       partitions: [{ topic: consumerOffsetsTopic, partition }],
