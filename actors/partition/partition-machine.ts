@@ -1071,7 +1071,8 @@ function markerBatch(ctx: PartitionContext, body: WireMessages['WriteTxnMarkerRe
   new DataView(key.buffer).setInt16(2, body.commit ? controlTypes.commit : controlTypes.abort);
   const value = new Uint8Array(6);
   new DataView(value.buffer).setInt32(2, body.coordinatorEpoch);
-  return encodeRecordBatch([{ key, value, timestamp: ctx.nowMs }], {
+  // Whole milliseconds: a real node's clock has fractions, a batch's int64 timestamp has not.
+  return encodeRecordBatch([{ key, value, timestamp: Math.floor(ctx.nowMs) }], {
     producerId: body.producerId, producerEpoch: body.producerEpoch, baseSequence: -1, transactional: true, control: true,
   });
 }
