@@ -1,8 +1,10 @@
 // Transactional producers of real Kafka clients against the embedded cluster (`logmesh
 // embedded`, a child process on loopback, Kafka ports 22210-22212): kafkajs and
 // confluent-kafka (librdkafka) find their transaction coordinator (creating
-// __transaction_state), get a transactional producer id, and a second producer with the same
-// transactional id fences the first: the first one's next call fails with a fenced error.
+// __transaction_state), commit a transaction and abort one;
+// read_committed consumers see the committed records only, read_uncommitted ones the aborted
+// ones too. A second producer with the same transactional id fences the first: the first
+// one's next call fails with a fenced error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -43,6 +45,49 @@ except KafkaException as e:
     print(json.dumps({'zombie': {'name': error.name(), 'fatal': error.fatal(), 'text': error.str()}}))
 `;
 
+const confluentCommitAbort = `
+import json, sys
+from confluent_kafka import Producer
+bootstrap, topic, transactional_id = sys.argv[1:4]
+producer = Producer({'bootstrap.servers': bootstrap, 'transactional.id': transactional_id, 'transaction.timeout.ms': 60000})
+producer.init_transactions(60)
+producer.begin_transaction()
+for i in range(3):
+    producer.produce(topic, key=b'confluent', value=('confluent-committed-%d' % i).encode())
+producer.commit_transaction(60)
+producer.begin_transaction()
+for i in range(3):
+    producer.produce(topic, key=b'confluent', value=('confluent-aborted-%d' % i).encode())
+producer.abort_transaction(60)
+print(json.dumps({'done': True}))
+`;
+
+/** Reads every partition of the topic to its end (the last stable offset for read_committed) and prints the values. */
+const confluentRead = `
+import json, sys, time
+from confluent_kafka import Consumer, KafkaError, TopicPartition, OFFSET_BEGINNING
+bootstrap, topic, partitions, isolation = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+consumer = Consumer({'bootstrap.servers': bootstrap, 'group.id': 'txn-e2e-reader', 'enable.auto.commit': False,
+                     'isolation.level': isolation, 'enable.partition.eof': True})
+consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
+values, ends = [], set()
+deadline = time.time() + 60
+while len(ends) < partitions and time.time() < deadline:
+    m = consumer.poll(0.5)
+    if m is None:
+        continue
+    if m.error():
+        if m.error().code() == KafkaError._PARTITION_EOF:
+            ends.add(m.partition())
+            continue
+        raise SystemExit(str(m.error()))
+    values.append(m.value().decode())
+consumer.close()
+if len(ends) < partitions:
+    raise SystemExit('did not reach the end of every partition')
+print(json.dumps(values))
+`;
+
 /** Every error kafkajs puts on the chain (a retrier wraps the broker's error). */
 function errorText(error: unknown): string {
   const parts: string[] = [];
@@ -81,6 +126,69 @@ test('transactional producers of kafkajs and confluent-kafka against the embedde
     await waitFor('a transaction coordinator', 60_000, async () => {
       const found = await client.request(ApiKeys.FindCoordinator, 4, { keyType: 1, coordinatorKeys: ['kafkajs-fenced', 'confluent-fenced'] });
       return found.coordinators.every((c) => c.errorCode === ErrorCode.NONE) ? true : undefined;
+    });
+
+    const expected = { committed: [] as string[], aborted: [] as string[] };
+    await t.test('kafkajs: a transactional producer commits, then aborts', async () => {
+      const producer = kafka.producer({ transactionalId: 'kafkajs-txn', idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      try {
+        const committed = await producer.transaction();
+        const committedValues = [0, 1, 2].map((i) => `kafkajs-committed-${i}`);
+        await committed.send({ topic, messages: committedValues.map((value) => ({ key: 'kafkajs', value })) });
+        await committed.commit();
+        expected.committed.push(...committedValues);
+        const aborted = await producer.transaction();
+        const abortedValues = [0, 1, 2].map((i) => `kafkajs-aborted-${i}`);
+        await aborted.send({ topic, messages: abortedValues.map((value) => ({ key: 'kafkajs', value })) });
+        await aborted.abort();
+        expected.aborted.push(...abortedValues);
+      } finally {
+        await producer.disconnect();
+      }
+    });
+
+    await t.test('confluent-kafka: a transactional producer commits, then aborts', { skip: !confluentFound && !ci ? 'python3 confluent_kafka not installed' : false }, () => {
+      const result = spawnSync(python, ['-c', confluentCommitAbort, bootstrap, topic, 'confluent-txn'], { timeout: 150_000, encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+      assert.deepEqual(JSON.parse(result.stdout.trim().split('\n').pop()!), { done: true });
+      expected.committed.push(...[0, 1, 2].map((i) => `confluent-committed-${i}`));
+      expected.aborted.push(...[0, 1, 2].map((i) => `confluent-aborted-${i}`));
+    });
+
+    await t.test('read_committed consumers see the committed records only; read_uncommitted ones the aborted ones too', { skip: !confluentFound && !ci ? 'python3 confluent_kafka not installed' : false }, () => {
+      const read = (isolation: string): string[] => {
+        const result = spawnSync(python, ['-c', confluentRead, bootstrap, topic, '2', isolation], { timeout: 90_000, encoding: 'utf8' });
+        assert.equal(result.status, 0, result.stderr);
+        return (JSON.parse(result.stdout.trim().split('\n').pop()!) as string[]).sort();
+      };
+      assert.deepEqual(read('read_committed'), [...expected.committed].sort());
+      // librdkafka drops the records of an aborted transaction it has not sent yet: some of
+      // confluent-kafka's may never have been written; kafkajs's were (each send is answered).
+      const uncommitted = read('read_uncommitted');
+      const kafkajsAborted = expected.aborted.filter((v) => v.startsWith('kafkajs-'));
+      assert.deepEqual(uncommitted.filter((v) => !v.startsWith('confluent-aborted-')), [...expected.committed, ...kafkajsAborted].sort());
+      assert.ok(uncommitted.filter((v) => v.startsWith('confluent-aborted-')).every((v) => expected.aborted.includes(v)));
+    });
+
+    await t.test('a kafkajs consumer (read_committed, its default) sees the committed records only', async () => {
+      // A plain record at the end of each partition: once the consumer has both, it has read
+      // (or skipped) everything the transactions wrote before them.
+      const plain = kafka.producer();
+      await plain.connect();
+      await plain.send({ topic, acks: -1, messages: [{ partition: 0, value: 'end-0' }, { partition: 1, value: 'end-1' }] });
+      await plain.disconnect();
+      const consumer = kafka.consumer({ groupId: 'kafkajs-txn-reader', readUncommitted: false });
+      const values: string[] = [];
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await consumer.run({ eachMessage: async ({ message }) => { values.push(message.value?.toString() ?? ''); } });
+        await waitFor('both end records', 60_000, async () => (values.includes('end-0') && values.includes('end-1') ? true : undefined));
+      } finally {
+        await consumer.disconnect();
+      }
+      assert.deepEqual(values.filter((v) => !v.startsWith('end-')).sort(), [...expected.committed].sort());
     });
 
     await t.test('kafkajs: a second producer with the same transactional id fences the first', async () => {
