@@ -632,8 +632,15 @@ const createTopics: Handler = (ctx, event) => {
   const results: CreatableTopicResult[] = [];
   const effects: Effect[] = [];
   for (const topic of body.topics) {
+    const existing = ctx.pendingImage!.topicsByName.get(topic.name);
+    if (existing !== undefined && topic.creationId !== '' && existing.creationId === topic.creationId) {
+      // A resend of a create already written (its answer was lost or late): answered as the
+      // first would have been, once what is in the log now is committed.
+      results.push({ name: topic.name, errorCode: ErrorCode.NONE, topicId: existing.topicId });
+      continue;
+    }
     const topicId = deriveTopicId(ctx.config.clusterId, ctx.term, lastIndex(ctx.log) + 1, topic.name);
-    const decision = decideCreateTopic(ctx.pendingImage!, topic.name, topic.numPartitions, topic.replicationFactor, topicId, topic.configs);
+    const decision = decideCreateTopic(ctx.pendingImage!, topic.name, topic.numPartitions, topic.replicationFactor, topicId, topic.configs, topic.creationId);
     effects.push(...appendAsLeader(ctx, decision.records));
     results.push({ name: topic.name, errorCode: decision.errorCode, topicId: decision.errorCode === 0 ? topicId : '' });
   }

@@ -40,7 +40,7 @@ export type CreateTopicDecision =
 
 export function decideCreateTopic(
   image: MetadataImage, name: string, numPartitions: number, replicationFactor: number, topicId: string,
-  configs: ConfigEntry[] = [],
+  configs: ConfigEntry[] = [], creationId = '',
 ): CreateTopicDecision {
   if (!validateTopicName(name)) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, records: [] };
   if (image.topicsByName.has(name)) return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, records: [] };
@@ -51,7 +51,7 @@ export function decideCreateTopic(
     return { errorCode: ErrorCode.INVALID_REPLICATION_FACTOR, records: [] };
   }
   const assignment = assignReplicas(live, numPartitions, replicationFactor, stableHash(name) % live.length);
-  const records: MetadataRecord[] = [{ topic: { name, topicId, configs: configs.map((c) => ({ ...c })) } }];
+  const records: MetadataRecord[] = [{ topic: { name, topicId, configs: configs.map((c) => ({ ...c })), creationId } }];
   assignment.forEach((replicas, partition) => {
     records.push({
       partition: { topicId, partition, replicas, isr: [...replicas], leader: replicas[0]!, leaderEpoch: 0, partitionEpoch: 0 },

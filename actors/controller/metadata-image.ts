@@ -62,8 +62,8 @@ function applyRecord(image: MetadataImage, record: MetadataRecord, index: number
     const broker = image.brokers.get(record.unfenceBroker.brokerId);
     if (broker !== undefined && broker.brokerEpoch === record.unfenceBroker.brokerEpoch) broker.fenced = false;
   } else if ('topic' in record) {
-    const { name, topicId, configs } = record.topic;
-    image.topicsByName.set(name, { name, topicId, partitions: [], configs: configs.map((c) => ({ ...c })) });
+    const { name, topicId, configs, creationId } = record.topic;
+    image.topicsByName.set(name, { name, topicId, partitions: [], configs: configs.map((c) => ({ ...c })), creationId });
     image.topicNamesById.set(topicId, name);
   } else if ('partition' in record) {
     const p = record.partition;
@@ -114,6 +114,7 @@ export function imageToMessage(image: MetadataImage): MetadataImageMessage {
       // A copy that missed a PartitionRecord has a hole here; the digest must still be computable.
       partitions: t.partitions.filter((p) => p !== undefined).map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
       configs: t.configs.map((c) => ({ ...c })),
+      creationId: t.creationId,
     }));
   const scramCredentials = [...image.scramCredentials.keys()].sort().flatMap((name) =>
     [...image.scramCredentials.get(name)!.values()].sort((a, b) => a.mechanism - b.mechanism).map(copyCredential));
@@ -131,6 +132,8 @@ export function imageFromMessage(message: MetadataImageMessage): MetadataImage {
       topicId: t.topicId,
       partitions: t.partitions.map((p) => ({ ...p, replicas: [...p.replicas], isr: [...p.isr] })),
       configs: t.configs.map((c) => ({ ...c })),
+      // Snapshots written before topics had one read as created without.
+      creationId: t.creationId ?? '',
     });
     image.topicNamesById.set(t.topicId, t.name);
   }

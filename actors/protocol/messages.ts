@@ -25,7 +25,11 @@ export interface RegisterBrokerRecord { brokerId: number; incarnationId: string;
 export interface FenceBrokerRecord { brokerId: number; brokerEpoch: number }
 export interface UnfenceBrokerRecord { brokerId: number; brokerEpoch: number }
 export interface ConfigEntry { name: string; value: string }
-export interface TopicRecord { name: string; topicId: string; configs: ConfigEntry[] }
+/**
+ * creationId: the create request's own id (empty when the creator gave none), so that a
+ * resent create of this topic is answered as the first one was, not TOPIC_ALREADY_EXISTS.
+ */
+export interface TopicRecord { name: string; topicId: string; configs: ConfigEntry[]; creationId: string }
 export interface PartitionRecord {
   topicId: string;
   partition: number;
@@ -94,6 +98,8 @@ export interface TopicState {
   topicId: string;
   partitions: PartitionRecord[];
   configs: ConfigEntry[];
+  /** As in its TopicRecord. */
+  creationId: string;
 }
 /** The wire form of a metadata state (snapshots); see actors/controller/metadata-image.ts. */
 export interface MetadataImageMessage {
@@ -148,7 +154,11 @@ export interface MetadataFetchResponse {
   snapshot: MetadataImageMessage | null;
   hasSnapshot: boolean;
 }
-export interface CreatableTopic { name: string; numPartitions: number; replicationFactor: number; configs: ConfigEntry[] }
+/**
+ * creationId: the same on every resend of one create and never used for another (empty: the
+ * creator does not resend); a create whose topic exists with this creationId succeeds.
+ */
+export interface CreatableTopic { name: string; numPartitions: number; replicationFactor: number; configs: ConfigEntry[]; creationId: string }
 export interface CreateTopicsRequest { requestId: string; topics: CreatableTopic[] }
 export interface CreatableTopicResult { name: string; errorCode: number; topicId: string }
 export interface CreateTopicsResponse {

@@ -100,7 +100,7 @@ message RegisterBrokerRecord {
 }
 message FenceBrokerRecord { uint32 broker_id = 1; uint32 broker_epoch = 2; }
 message UnfenceBrokerRecord { uint32 broker_id = 1; uint32 broker_epoch = 2; }
-message TopicRecord { string name = 1; string topic_id = 2; repeated ConfigEntry configs = 3; }
+message TopicRecord { string name = 1; string topic_id = 2; repeated ConfigEntry configs = 3; string creation_id = 4; }
 message PartitionRecord {
   string topic_id = 1;
   uint32 partition = 2;
@@ -156,6 +156,7 @@ message TopicState {
   string topic_id = 2;
   repeated PartitionRecord partitions = 3;
   repeated ConfigEntry configs = 4;
+  string creation_id = 5;
 }
 message MetadataImage {
   uint32 offset = 1;
@@ -213,6 +214,7 @@ message CreatableTopic {
   sint32 num_partitions = 2;
   sint32 replication_factor = 3;
   repeated ConfigEntry configs = 4;
+  string creation_id = 5;
 }
 message CreateTopicsRequest {
   string request_id = 1;

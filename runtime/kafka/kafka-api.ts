@@ -6,6 +6,7 @@
 // Every request arrives with its connection's security session: a SASL listener serves only
 // ApiVersions and the SASL exchange until the client has authenticated, and with an authorizer
 // every API checks the principal's ACLs as Kafka's KafkaApis does.
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   AclOperation, ResourceType, aclBindingProblem, aclFilterProblem, authorize, clusterResourceName, filterMatches as filterMatchesAcl,
@@ -389,10 +390,15 @@ export class KafkaApi {
     return null;
   }
 
-  /** Asks the active controller to create a topic; resolves with Kafka's error code. */
+  /**
+   * Asks the active controller to create a topic; resolves with Kafka's error code. Every
+   * resend carries the same creation id, so a resend of a create that was written (its answer
+   * late, or lost with a controller) is answered NONE, not TOPIC_ALREADY_EXISTS.
+   */
   private async createTopic(name: string, numPartitions: number, replicationFactor: number, configs: ConfigEntry[], timeoutMs: number): Promise<{ errorCode: number; offset: number }> {
+    const creationId = randomUUID();
     const answer = await this.askController('CreateTopicsRequest', (requestId) => ({
-      requestId, topics: [{ name, numPartitions, replicationFactor, configs }],
+      requestId, topics: [{ name, numPartitions, replicationFactor, configs, creationId }],
     }), 'CreateTopicsResponse', timeoutMs);
     if (answer === null) return { errorCode: ErrorCode.REQUEST_TIMED_OUT, offset: 0 };
     return { errorCode: answer.results[0]?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, offset: answer.offset };

@@ -3,6 +3,7 @@
 // that talk to the controller quorum over the mesh, and Kafka-style tools (topics, produce,
 // consume, groups, cluster) that speak the public Kafka protocol through kafkajs, and the
 // security tools (users, acls) through logmesh's own Kafka client (tools/).
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -440,9 +441,11 @@ meshOptions(program.command('create-topic').description('create a topic through 
     await withMeshClient(flags, async (client, voters) => {
       let target = voters[0]!;
       const deadline = Date.now() + flags.timeout;
+      // One id for every attempt: a retry of a create that was written succeeds.
+      const creationId = randomUUID();
       while (Date.now() < deadline) {
         const answer = await client.request({ node: target, actor: controllerActorId }, 'CreateTopicsRequest',
-          { requestId: client.nextRequestId(), topics: [{ name, numPartitions: flags.partitions, replicationFactor: flags.replicationFactor, configs: flags.config }] },
+          { requestId: client.nextRequestId(), topics: [{ name, numPartitions: flags.partitions, replicationFactor: flags.replicationFactor, configs: flags.config, creationId }] },
           'CreateTopicsResponse', Math.max(1, deadline - Date.now()));
         if (answer !== null && answer.errorCode === 0) {
           const result = answer.results[0]!;

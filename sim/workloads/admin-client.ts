@@ -77,10 +77,16 @@ export class AdminClient {
     });
   }
 
-  /** Creates one topic now, retrying until the controller answers; its fate lands in the history. */
-  create(topic: CreatableTopic, insist = false): void {
+  /**
+   * Creates one topic now, retrying until the controller answers; its fate lands in the
+   * history. Every attempt carries the same creation id, so a retry of a create that was
+   * written is acknowledged as it, not refused TOPIC_ALREADY_EXISTS.
+   */
+  create(spec: Omit<CreatableTopic, 'creationId'>, insist = false): void {
     this.seq += 1;
-    const request: Outstanding = { requestId: `req-${this.seq}`, topic, attempt: 0, target: this.leaderGuess, timeout: null, insist };
+    const requestId = `req-${this.seq}`;
+    const topic: CreatableTopic = { ...spec, creationId: `admin-${this.clientNode}-${requestId}` };
+    const request: Outstanding = { requestId, topic, attempt: 0, target: this.leaderGuess, timeout: null, insist };
     this.history.requested += 1;
     this.outstanding.set(request.requestId, request);
     this.send(request);

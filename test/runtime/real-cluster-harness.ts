@@ -5,6 +5,7 @@
 // Children are tracked by PID and stopped with a bounded SIGTERM -> SIGKILL; if the test
 // process exits without running its `after` hook, every child still running gets SIGKILL.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
@@ -422,10 +423,12 @@ export class QuorumClient {
     const voters = this.cluster.voters;
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer';
+    // One id for every attempt: a retry of a create that was written succeeds.
+    const creationId = randomUUID();
     while (Date.now() < deadline) {
       const requestId = this.mesh.nextRequestId();
       const answer = await this.mesh.request({ node: this.leaderGuess, actor: controllerActorId }, 'CreateTopicsRequest',
-        { requestId, topics: [{ name, numPartitions, replicationFactor, configs }] }, 'CreateTopicsResponse', 5000, (r) => r.requestId === requestId);
+        { requestId, topics: [{ name, numPartitions, replicationFactor, configs, creationId }] }, 'CreateTopicsResponse', 5000, (r) => r.requestId === requestId);
       if (answer === null) {
         last = `timeout from node ${this.leaderGuess}`;
         this.leaderGuess = voters[(voters.indexOf(this.leaderGuess) + 1) % voters.length]!;

@@ -5,7 +5,8 @@ import {
   assignReplicas, decideAlterPartition, decideCreatePartitions, decideCreateTopic, electLeader, recordsForFence, recordsForPreferredLeaders, recordsForUnfence,
   validateTopicName,
 } from '../../../actors/controller/decisions.js';
-import { applyEntry, emptyImage, type MetadataImage } from '../../../actors/controller/metadata-image.js';
+import { applyEntry, emptyImage, imageFromMessage, imageToMessage, type MetadataImage } from '../../../actors/controller/metadata-image.js';
+import { decodePayload, encodePayload } from '../../../actors/protocol/codec.js';
 import type { MetadataRecord } from '../../../actors/protocol/messages.js';
 import { ErrorCode } from '../../../actors/protocol/errors.js';
 
@@ -80,7 +81,7 @@ test('fencing moves leadership to a live ISR member and never empties the ISR; u
     { registerBroker: { brokerId: 2, incarnationId: 'b', listener: 'h:2' } },
     { unfenceBroker: { brokerId: 1, brokerEpoch: 1 } },
     { unfenceBroker: { brokerId: 2, brokerEpoch: 2 } },
-    { topic: { name: 't', topicId: 'T', configs: [] } },
+    { topic: { name: 't', topicId: 'T', configs: [], creationId: '' } },
     { partition: { topicId: 'T', partition: 0, replicas: [1, 2], isr: [1, 2], leader: 1, leaderEpoch: 0, partitionEpoch: 0 } },
     { partition: { topicId: 'T', partition: 1, replicas: [2], isr: [2], leader: 2, leaderEpoch: 0, partitionEpoch: 0 } },
   ]);
@@ -105,7 +106,7 @@ function threeBrokersOneTopic(configs: { name: string; value: string }[] = []): 
     { unfenceBroker: { brokerId: 1, brokerEpoch: 1 } },
     { unfenceBroker: { brokerId: 2, brokerEpoch: 2 } },
     { unfenceBroker: { brokerId: 3, brokerEpoch: 3 } },
-    { topic: { name: 't', topicId: 'T', configs } },
+    { topic: { name: 't', topicId: 'T', configs, creationId: '' } },
     { partition: { topicId: 'T', partition: 0, replicas: [1, 2, 3], isr: [1, 2, 3], leader: 1, leaderEpoch: 0, partitionEpoch: 0 } },
   ]);
 }
@@ -161,4 +162,21 @@ test('preferred leader election returns leadership to the first replica once it 
   apply(image, recordsForPreferredLeaders(image));
   assert.equal(p0.leader, 1);
   assert.equal(p0.leaderEpoch, 2);
+});
+
+test('a topic keeps the creation id of the create that made it, through the log and a snapshot', () => {
+  const image = imageWith([
+    { registerBroker: { brokerId: 1, incarnationId: 'a', listener: 'h:1' } },
+    { unfenceBroker: { brokerId: 1, brokerEpoch: 1 } },
+  ]);
+  const created = decideCreateTopic(image, 'orders', 2, 1, 'id1', [], 'create-7');
+  assert.equal(created.errorCode, ErrorCode.NONE);
+  apply(image, created.records);
+  assert.equal(image.topicsByName.get('orders')!.creationId, 'create-7');
+  const snapshot = decodePayload('MetadataFetchResponse', encodePayload('MetadataFetchResponse', {
+    errorCode: 0, leaderHint: 1, entries: [], snapshot: imageToMessage(image), hasSnapshot: true,
+  })).snapshot;
+  assert.equal(imageFromMessage(snapshot!).topicsByName.get('orders')!.creationId, 'create-7');
+  // The decision itself still refuses the name: recognising a resend is the controller's, by creation id.
+  assert.equal(decideCreateTopic(image, 'orders', 2, 1, 'id2', [], 'create-7').errorCode, ErrorCode.TOPIC_ALREADY_EXISTS);
 });

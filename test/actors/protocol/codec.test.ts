@@ -14,7 +14,7 @@ test('an envelope and its payload survive a round trip', () => {
   const body: AppendEntriesRequest = {
     term: 3, leaderId: 1, prevLogIndex: 4, prevLogTerm: 2, leaderCommit: 4,
     entries: [
-      { index: 5, term: 3, records: [{ topic: { name: 'orders', topicId: 'abc', configs: [{ name: 'retention.ms', value: '1000' }] } }] },
+      { index: 5, term: 3, records: [{ topic: { name: 'orders', topicId: 'abc', configs: [{ name: 'retention.ms', value: '1000' }], creationId: 'create-1' } }] },
       { index: 6, term: 3, records: [{ partition: { topicId: 'abc', partition: 0, replicas: [1, 2], isr: [1, 2], leader: 1, leaderEpoch: 0, partitionEpoch: 0 } }] },
       { index: 7, term: 3, records: [{ partitionChange: { topicId: 'abc', partition: 0, isr: [2], leader: -1 } }] },
     ],

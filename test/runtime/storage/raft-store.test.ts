@@ -28,7 +28,7 @@ function submit(port: FileStoragePort, op: StorageOp, store = STORE): Promise<vo
 
 function record(i: number): MetadataRecord {
   switch (i % 4) {
-    case 0: return { topic: { name: `t${i}`, topicId: `id-${i}`, configs: [] } };
+    case 0: return { topic: { name: `t${i}`, topicId: `id-${i}`, configs: [], creationId: `c-${i}` } };
     case 1: return { partition: { topicId: `id-${i}`, partition: i, replicas: [1, 2, 3], isr: [1, 2], leader: -1, leaderEpoch: 3, partitionEpoch: 4 } };
     case 2: return { leaderChange: { leaderId: i % 3, term: i } };
     default: return { registerBroker: { brokerId: i, incarnationId: `inc-${i}`, listener: 'localhost:9092' } };
@@ -45,7 +45,7 @@ const image: MetadataImageMessage = {
   offset: 7,
   brokers: [{ brokerId: 1, brokerEpoch: 2, incarnationId: 'abc', listener: 'h:1', fenced: true }],
   topics: [{
-    name: 'orders', topicId: 'tid', configs: [],
+    name: 'orders', topicId: 'tid', configs: [], creationId: 'create-1',
     partitions: [{ topicId: 'tid', partition: 0, replicas: [1, 2], isr: [2], leader: 2, leaderEpoch: 1, partitionEpoch: 5 }],
   }],
   nextProducerId: 3000,
