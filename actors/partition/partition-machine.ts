@@ -653,8 +653,10 @@ function acceptProduce(ctx: PartitionContext, from: Address, body: WireMessages[
       return body.acks === 0 ? [] : [send(from, 'ProduceResponse', produceReply(ctx, body.requestId, check.errorCode, -1, check.message))];
     }
     if (check.kind === 'duplicate') return answerRetry(ctx, check.batch, from, body.requestId, body.acks, deadlineMs);
-    if (!verified && needsVerification(ctx, idempotent)) return verifyTxnWrite(ctx, from, body, idempotent.producerId);
-    producer = { producerId: idempotent.producerId, batch: recordBatch(ctx.producers, idempotent, -1, -1)! };
+    if (!verified && needsVerification(ctx, idempotent, body.transactionalId)) return verifyTxnWrite(ctx, from, body, idempotent.producerId);
+    // A batch without a sequence (a group coordinator's transactional offsets) is not kept for dedup: null.
+    const batch = recordBatch(ctx.producers, idempotent, -1, -1);
+    producer = batch === null ? null : { producerId: idempotent.producerId, batch };
   }
   const txn = idempotent !== null && idempotent.isTransactional ? idempotent : null;
   return [logOp(ctx, { kind: 'logAppend', bytes: body.records, leaderEpoch: ctx.leaderEpoch }, {
@@ -667,8 +669,10 @@ function acceptProduce(ctx: PartitionContext, from: Address, body: WireMessages[
  * no transaction open here yet and none of its transactional batches is on its way to the log
  * (one that is was checked).
  */
-function needsVerification(ctx: PartitionContext, header: BatchHeaderLike): boolean {
-  if (!header.isTransactional || header.baseSequence < 0) return false;
+function needsVerification(ctx: PartitionContext, header: BatchHeaderLike, transactionalId: string): boolean {
+  if (!header.isTransactional) return false;
+  // A group coordinator's offsets (no sequence) are checked when it names the transaction (TxnOffsetCommit does).
+  if (header.baseSequence < 0 && transactionalId === '') return false;
   if (openTxnFirstOffset(ctx.txns, header.producerId) >= 0) return false;
   return !ctx.logWork.some((w) => w.kind === 'produce' && w.txn !== null && w.txn.producerId === header.producerId);
 }
@@ -1059,6 +1063,11 @@ const writeTxnMarker: Handler = (ctx, event) => {
   if (errorCode === ErrorCode.NONE && known !== undefined && body.producerEpoch < known.epoch) errorCode = ErrorCode.INVALID_PRODUCER_EPOCH;
   if (errorCode !== ErrorCode.NONE) return [send(body.replyTo, 'WriteTxnMarkerResponse', markerReply(ctx, body.requestId, errorCode))];
   const marker: PendingMarker = { producerId: body.producerId, producerEpoch: body.producerEpoch, commit: body.commit };
+  // From now on the log holds the marker before anything else of this producer: its epoch
+  // takes effect at once (a fenced producer's write arriving during the append is refused),
+  // and a check under way no longer says the transaction is open.
+  recordBatch(ctx.producers, { producerId: body.producerId, producerEpoch: body.producerEpoch, baseSequence: -1, lastOffsetDelta: 0, baseOffset: -1, lastOffset: -1 }, -1, -1);
+  for (const verification of ctx.verifications) if (verification.producerId === body.producerId) verification.stale = true;
   return [logOp(ctx, { kind: 'logAppend', bytes: markerBatch(ctx, body), leaderEpoch: ctx.leaderEpoch }, {
     kind: 'marker', generation: ctx.roleGeneration, replyTo: body.replyTo, requestId: body.requestId, marker,
     deadlineMs: ctx.nowMs + ctx.config.requestTimeoutMs,

@@ -408,7 +408,7 @@ test('transactions: clients cannot write markers; a fenced epoch and a write out
   replica.deliver(1000, 'ProduceRequest', produce('outside', ['-'], { records: encodeRecordBatch([{ key: null, value: utf8.encode('z') }], { producerId: 7, producerEpoch: 0, baseSequence: 2 }) }));
   // The coordinator fenced the producer: its abort marker carries the next epoch.
   replica.deliver(2, 'WriteTxnMarkerRequest', markerRequest('fence', 7, 1, false));
-  replica.run();
+  // The zombie's write arrives while the marker is still being appended: the new epoch already holds.
   replica.deliver(1000, 'ProduceRequest', produce('zombie', ['-'], { records: txnBatch(7, 0, 2, ['late']), transactionalId: 'tx-7' }));
   replica.deliver(2, 'WriteTxnMarkerRequest', markerRequest('stale', 7, 0, true));
   replica.run();
