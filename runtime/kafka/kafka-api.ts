@@ -19,7 +19,7 @@ import type { AclBinding, ConfigEntry, PartitionRecord, TopicState, UserScramCre
 import { consumerReplicaId, readCommitted, readUncommitted } from '../../actors/protocol/messages.js';
 import { unpackAborted } from '../../actors/partition/txn-index.js';
 import { topicConfigError } from '../../actors/protocol/topic-configs.js';
-import { partitionActorId } from '../../actors/partition/partition-machine.js';
+import { type PartitionContext, partitionActorId } from '../../actors/partition/partition-machine.js';
 import type { NodeKernel } from '../kernel/node-kernel.js';
 import {
   ApiKeys, type ApiKey, type DecodedRequest, type RequestBody, type ResponseInput, UnsupportedVersionError, decodeRequestFrame,
@@ -36,6 +36,7 @@ import {
   type Access, type ClientSession, type ListenerSecurity, SaslAuthenticator, fullAccess, newClientSession,
 } from './security.js';
 import { credentialFromSaltedPassword, scramMechanismCodes, scramMechanismOfCode } from './scram.js';
+import { type LogDirsSource, describeLogDir, logDirsFilterOf } from './log-dirs.js';
 
 /** What a connection may ask before it has authenticated on a SASL listener (anything else closes it, as in Kafka). */
 const preAuthenticationApis: ReadonlySet<number> = new Set([ApiKeys.ApiVersions, ApiKeys.SaslHandshake, ApiKeys.SaslAuthenticate]);
@@ -70,6 +71,8 @@ export interface KafkaApiOptions {
   metrics?: KafkaApiMetrics | null;
   /** TLS, SASL and the authorizer (docs/operations.md#kafka-listener-security); absent: an open PLAINTEXT listener. */
   security?: ListenerSecurity;
+  /** The node's log directory and open logs, for DescribeLogDirs; absent: it lists no directory. */
+  logDirs?: LogDirsSource;
 }
 
 /** What the Kafka APIs report to /metrics. `api` is Kafka's API name, or 'unknown' for a frame that could not be read. */
@@ -245,6 +248,8 @@ export class KafkaApi {
         return this.describeCluster(request);
       case ApiKeys.DescribeConfigs:
         return this.describeConfigs(request, access);
+      case ApiKeys.DescribeLogDirs:
+        return this.describeLogDirs(request, access);
       case ApiKeys.DescribeAcls:
         return this.describeAcls(request, access);
       case ApiKeys.CreateAcls:
@@ -514,6 +519,22 @@ export class KafkaApi {
       };
     });
     return this.reply(request, { throttleTimeMs: 0, results });
+  }
+
+  /** This node's log directory, as Kafka's: CLUSTER DESCRIBE, else CLUSTER_AUTHORIZATION_FAILED (v3+) and no directories. */
+  private async describeLogDirs(request: Extract<DecodedRequest, { apiKey: 35 }>, access: Access): Promise<Answer> {
+    const body = request.body as RequestBody<35>;
+    if (!access.allows(AclOperation.DESCRIBE, ResourceType.CLUSTER, clusterResourceName)) {
+      return this.reply(request, { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] });
+    }
+    const source = this.options.logDirs;
+    if (source === undefined) return this.reply(request, { throttleTimeMs: 0, errorCode: 0, results: [] });
+    const highWatermarkOf = (store: string): number | null => {
+      const context = this.options.kernel.snapshotOf(store)?.context as PartitionContext | undefined;
+      return context?.highWatermark ?? null;
+    };
+    const result = await describeLogDir(source, logDirsFilterOf(body.topics), highWatermarkOf);
+    return this.reply(request, { throttleTimeMs: 0, errorCode: 0, results: [result] });
   }
 
   /**

@@ -149,6 +149,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHost>
         transactionStatePartitions: config.transactionStateLogNumPartitions,
         transactionStateReplicationFactor: config.transactionStateLogReplicationFactor, transactionStateMinIsr: config.transactionStateLogMinIsr,
         metrics: metrics?.kafka ?? null,
+        logDirs: { logDir: config.logDirs[0]!, logs: () => storage.logStatuses() },
       });
     } catch (error) {
       metrics?.detach();

@@ -17,6 +17,7 @@ import { DeleteTopicsRequest, DeleteTopicsResponse } from './messages/delete-top
 import { DescribeClusterRequest, DescribeClusterResponse } from './messages/describe-cluster.js';
 import { DescribeConfigsRequest, DescribeConfigsResponse } from './messages/describe-configs.js';
 import { DescribeGroupsRequest, DescribeGroupsResponse } from './messages/describe-groups.js';
+import { DescribeLogDirsRequest, DescribeLogDirsResponse } from './messages/describe-log-dirs.js';
 import { EndTxnRequest, EndTxnResponse } from './messages/end-txn.js';
 import { FetchRequest, FetchResponse } from './messages/fetch.js';
 import { FindCoordinatorRequest, FindCoordinatorResponse } from './messages/find-coordinator.js';
@@ -66,6 +67,7 @@ export const ApiKeys = {
   CreateAcls: 30,
   DeleteAcls: 31,
   DescribeConfigs: 32,
+  DescribeLogDirs: 35,
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
@@ -137,6 +139,7 @@ export const apis = {
   [ApiKeys.CreateAcls]: defineApi('CreateAcls', CreateAclsRequest, CreateAclsResponse),
   [ApiKeys.DeleteAcls]: defineApi('DeleteAcls', DeleteAclsRequest, DeleteAclsResponse),
   [ApiKeys.DescribeConfigs]: defineApi('DescribeConfigs', DescribeConfigsRequest, DescribeConfigsResponse),
+  [ApiKeys.DescribeLogDirs]: defineApi('DescribeLogDirs', DescribeLogDirsRequest, DescribeLogDirsResponse),
   [ApiKeys.SaslAuthenticate]: defineApi('SaslAuthenticate', SaslAuthenticateRequest, SaslAuthenticateResponse),
   [ApiKeys.CreatePartitions]: defineApi('CreatePartitions', CreatePartitionsRequest, CreatePartitionsResponse),
   [ApiKeys.DeleteGroups]: defineApi('DeleteGroups', DeleteGroupsRequest, DeleteGroupsResponse),

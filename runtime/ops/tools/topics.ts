@@ -1,8 +1,13 @@
 // `logmesh topics`, in the spirit of kafka-topics.sh: create, list, describe (leader, replicas
 // and ISR per partition), delete, and add partitions, all through kafkajs' admin client.
+// --describe also shows each topic's cleanup policy and, for compacted topics, each
+// partition's dirty ratio and cleaner lag: kafkajs has no DescribeLogDirs, so logmesh's own
+// client asks every broker for its log directory and the answers are merged per replica.
 import type { Command } from 'commander';
 import type { Admin, ConfigResourceTypes, PartitionMetadata } from 'kafkajs';
 import type { ConfigEntry } from '../../../actors/protocol/messages.js';
+import { KafkaClient } from '../../kafka/client.js';
+import { ApiKeys } from '../../kafka/protocol/index.js';
 import { type ConnectionFlags, ToolError, failingAs, withAdmin, withBootstrapOption } from './connection.js';
 import { asInt, collectConfig } from './options.js';
 import { withSpinner } from './spinner.js';
@@ -44,12 +49,34 @@ export interface TopicDescription {
   configs: Record<string, string>;
 }
 
+/** One replica's log, as its broker's DescribeLogDirs reports it. */
+export interface ReplicaLog {
+  broker: number;
+  sizeBytes: number;
+  offsetLag: number;
+  /** Compacted logs only (else null): dirty bytes over the cleanable part, and how long the oldest dirty record waited. */
+  dirtyRatio: number | null;
+  cleanerLagMs: number | null;
+}
+
+/** What --describe shows: the metadata and configs, the cleanup policy, and every replica's log that its broker reported. */
+export interface DescribedTopic extends TopicDescription {
+  cleanupPolicy: string;
+  partitions: Array<PartitionDescription & { logs: ReplicaLog[] }>;
+}
+
+/** Kafka's default cleanup.policy (a topic without the override). */
+const defaultCleanupPolicy = 'delete';
+/** DescribeLogDirs v4: the first with total and usable bytes; logmesh's cleaner fields are tagged fields of v2+. */
+const describeLogDirsVersion = 4;
+const logDirsTimeoutMs = 10_000;
+
 export function registerTopicsCommand(program: Command): void {
   withBootstrapOption(program.command('topics')
     .description('create, list, describe, delete or add partitions to topics (like kafka-topics.sh)'))
     .option('--create', 'create --topic')
     .option('--list', 'list topic names')
-    .option('--describe', 'leader, replicas and ISR of every partition of --topic (every topic without --topic)')
+    .option('--describe', 'leader, replicas and ISR of every partition of --topic (every topic without --topic), the cleanup policy, and the dirty ratio and cleaner lag of compacted logs')
     .option('--delete', 'delete --topic')
     .option('--alter', 'add partitions to --topic, up to --partitions')
     .option('--topic <name>', 'the topic')
@@ -100,7 +127,8 @@ async function runTopics(admin: Admin, mode: Mode, flags: TopicsFlags): Promise<
     case 'describe': {
       const described = await failingAs(`topics --describe${flags.topic === undefined ? '' : `: topic ${topic}`}`,
         () => describeTopics(admin, flags.topic === undefined ? undefined : [topic]));
-      const shown = described.filter((t) => flags.excludeInternal !== true || !isInternal(t.name));
+      const listed = described.filter((t) => flags.excludeInternal !== true || !isInternal(t.name));
+      const shown = await failingAs('topics --describe', () => withReplicaLogs(admin, listed));
       process.stdout.write(flags.json === true ? `${JSON.stringify(shown)}\n` : shown.map(formatTopic).join(''));
       return;
     }
@@ -152,13 +180,77 @@ function partitionDescription(p: PartitionMetadata): PartitionDescription {
   return { partition: p.partitionId, leader: p.leader, replicas: [...p.replicas], isr: [...p.isr] };
 }
 
-/** kafka-topics.sh --describe's layout: a topic line, then one tab-indented line per partition. */
-export function formatTopic(topic: TopicDescription): string {
+/**
+ * Adds the cleanup policy and every replica's log (DescribeLogDirs, asked of every broker at
+ * once). A broker that cannot be reached, or refuses (CLUSTER DESCRIBE is needed), leaves
+ * its replicas out: the metadata is still worth showing.
+ */
+export async function withReplicaLogs(admin: Admin, topics: TopicDescription[]): Promise<DescribedTopic[]> {
+  const byPartition = new Map<string, ReplicaLog[]>();
+  if (topics.length > 0) {
+    const { brokers } = await admin.describeCluster();
+    const filter = topics.map((t) => ({ topic: t.name, partitions: t.partitions.map((p) => p.partition) }));
+    const answers = await Promise.all(brokers.map((b) => brokerLogs(b.nodeId, b.host, b.port, filter)));
+    for (const { topic, partition, log } of answers.flat()) {
+      const key = `${topic}/${partition}`;
+      byPartition.set(key, [...(byPartition.get(key) ?? []), log].sort((a, b) => a.broker - b.broker));
+    }
+  }
+  return topics.map((t) => ({
+    ...t,
+    cleanupPolicy: t.configs['cleanup.policy'] ?? defaultCleanupPolicy,
+    partitions: t.partitions.map((p) => ({ ...p, logs: byPartition.get(`${t.name}/${p.partition}`) ?? [] })),
+  }));
+}
+
+/** One broker's replicas of the asked partitions, or none when it cannot say. */
+async function brokerLogs(
+  broker: number, host: string, port: number, filter: Array<{ topic: string; partitions: number[] }>,
+): Promise<Array<{ topic: string; partition: number; log: ReplicaLog }>> {
+  let client: KafkaClient;
+  try {
+    client = await KafkaClient.connect(port, host, 'logmesh-admin');
+  } catch {
+    return [];
+  }
+  try {
+    const answer = await client.request(ApiKeys.DescribeLogDirs, describeLogDirsVersion, { topics: filter }, logDirsTimeoutMs);
+    if (answer.errorCode !== 0) return [];
+    return answer.results.filter((dir) => dir.errorCode === 0).flatMap((dir) => dir.topics.flatMap((t) => t.partitions.map((p) => ({
+      topic: t.name, partition: p.partitionIndex,
+      log: {
+        broker, sizeBytes: p.partitionSize, offsetLag: p.offsetLag,
+        dirtyRatio: p.logmeshDirtyRatio < 0 ? null : p.logmeshDirtyRatio, cleanerLagMs: p.logmeshCleanerLagMs < 0 ? null : p.logmeshCleanerLagMs,
+      },
+    }))));
+  } catch {
+    return [];
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * kafka-topics.sh --describe's layout: a topic line, then one tab-indented line per partition;
+ * the topic line adds the cleanup policy, and a compacted topic's partition lines the dirty
+ * ratio and cleaner lag of the leader's log ('unknown' when its broker did not answer).
+ */
+export function formatTopic(topic: DescribedTopic): string {
   const configs = Object.entries(topic.configs).map(([name, value]) => `${name}=${value}`).join(',');
   const replicationFactor = topic.partitions[0]?.replicas.length ?? 0;
-  const lines = [`Topic: ${topic.name}\tPartitionCount: ${topic.partitions.length}\tReplicationFactor: ${replicationFactor}\tConfigs: ${configs}`.trimEnd()];
+  const compacted = topic.cleanupPolicy.split(',').includes('compact');
+  const lines = [
+    `Topic: ${topic.name}\tPartitionCount: ${topic.partitions.length}\tReplicationFactor: ${replicationFactor}\tCleanupPolicy: ${topic.cleanupPolicy}\tConfigs: ${configs}`.trimEnd(),
+  ];
   for (const p of topic.partitions) {
-    lines.push(`\tTopic: ${topic.name}\tPartition: ${p.partition}\tLeader: ${p.leader < 0 ? 'none' : p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}`);
+    let line = `\tTopic: ${topic.name}\tPartition: ${p.partition}\tLeader: ${p.leader < 0 ? 'none' : p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}`;
+    if (compacted) {
+      const leaderLog = p.logs.find((log) => log.broker === p.leader);
+      line += leaderLog === undefined || leaderLog.dirtyRatio === null
+        ? '\tDirtyRatio: unknown\tCleanerLagMs: unknown'
+        : `\tDirtyRatio: ${leaderLog.dirtyRatio.toFixed(3)}\tCleanerLagMs: ${leaderLog.cleanerLagMs}`;
+    }
+    lines.push(line);
   }
   return `${lines.join('\n')}\n`;
 }

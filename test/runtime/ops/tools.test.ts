@@ -212,7 +212,7 @@ test('the Kafka-style tools against the embedded cluster: topics, produce, consu
       assert.ok(p.replicas.includes(p.leader) && p.isr.includes(p.leader), `partition ${p.partition}: leader ${p.leader} in replicas and ISR`);
       assert.ok(p.isr.every((r) => p.replicas.includes(r)), `partition ${p.partition}: ISR ${p.isr} within replicas ${p.replicas}`);
     }
-    assert.match(describedText.stdout, /^Topic: greetings\tPartitionCount: 3\tReplicationFactor: 2\tConfigs:$/m);
+    assert.match(describedText.stdout, /^Topic: greetings\tPartitionCount: 3\tReplicationFactor: 2\tCleanupPolicy: delete\tConfigs:$/m);
     assert.equal(describedText.stdout.match(/^\tTopic: greetings\tPartition: \d\tLeader: \d\tReplicas: \d,\d\tIsr: \d(,\d)?$/gm)?.length, 3, describedText.stdout);
     await waitFor('no under-replicated or offline partitions in `logmesh cluster`', 15_000, async () => {
       const text = (await tool('cluster', [])).stdout;
