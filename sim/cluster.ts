@@ -385,7 +385,7 @@ function gatedStorage(disk: SimDisk, gate: PauseGate, halt: () => void): Storage
       else done(result);
     })),
     flushLog: (store, offset, done) => disk.flushLog(store, offset, (result) => gate.run(() => done(result))),
-    noteHighWatermark: (store, offset) => disk.noteHighWatermark(store, offset),
+    noteHighWatermark: (store, offset, tombstoneHorizon) => disk.noteHighWatermark(store, offset, tombstoneHorizon),
     close: () => disk.close(),
   };
 }

@@ -50,8 +50,8 @@ export class SimDisk implements StoragePort {
     this.logs.flushLog(store, offset, done);
   }
 
-  noteHighWatermark(store: string, offset: number): void {
-    this.logs.noteHighWatermark(store, offset);
+  noteHighWatermark(store: string, offset: number, tombstoneHorizon: number): void {
+    this.logs.noteHighWatermark(store, offset, tombstoneHorizon);
   }
 
   load(store: string): RaftDurableState {

@@ -2,7 +2,8 @@
 // the real one does (runtime/storage/cleaner.ts) with the same byte-level helpers: an offset
 // map of the dirty part's latest offset per key, records kept only when no later record has
 // their key, tombstones dropped once delete.retention.ms has passed since a pass first
-// covered them, offsets never changed. The simulated log has batches where the real one has
+// covered them and every replica has fetched past them (the tombstone horizon the replica
+// reported), offsets never changed. The simulated log has batches where the real one has
 // segments: the last `activeBatches` batches play the active segment (never cleaned), and only
 // durable batches wholly below the high watermark the replica reported are cleanable.
 //
@@ -12,7 +13,7 @@
 import { type BatchHeader, readBatchHeader, setBaseOffset } from '../actors/protocol/record-batch.js';
 import { producerBatchesKept } from '../actors/partition/producer-state.js';
 import {
-  type CleanerCheckpoint, type CompactionConfig, afterPass, defaultCompactionConfig, firstCleanedAt, isOpaqueBatch,
+  type CleanerCheckpoint, type CompactionConfig, afterPass, defaultCompactionConfig, isOpaqueBatch, tombstoneExpired,
 } from '../runtime/storage/cleaner.js';
 import { type RecordSpan, rebuildBatch, recordSpans } from '../runtime/storage/compacted-batch.js';
 import { OffsetMap, keyDigest } from '../runtime/storage/offset-map.js';
@@ -42,6 +43,8 @@ export const defaultSimCleaner: SimCleanerSettings = {
 export interface CleanerBugs {
   /** Cleans up to the active tail whatever the high watermark (uncommitted records too). */
   ignoreHighWatermark?: boolean;
+  /** Removes expired tombstones whatever the replicas fetched (as Kafka does): a lagging replica keeps a deleted value. */
+  ignoreTombstoneHorizon?: boolean;
   /** Keeps the first record of each key instead of the last. */
   keepFirstValue?: boolean;
   /** Closes the gaps a pass leaves by moving later batches down: offsets change. */
@@ -159,7 +162,7 @@ export interface CleanerPlan {
  */
 export function planPass(
   batches: readonly CleanerBatch[], status: SimCleanerStatus, checkpoint: CleanerCheckpoint, now: number, config: CompactionConfig,
-  settings: SimCleanerSettings, bugs: CleanerBugs,
+  tombstoneHorizon: number, settings: SimCleanerSettings, bugs: CleanerBugs,
 ): CleanerPlan | null {
   const cleanable = batches.slice(0, status.cleanableBatches);
   if (cleanable.length === 0) return null;
@@ -193,7 +196,7 @@ export function planPass(
     const previous = i === 0 ? undefined : toClean[i - 1];
     const needed = i === 0 || i === toClean.length - 1 || retained.has(batch.firstOffset)
       || (previous !== undefined && batch.header.partitionLeaderEpoch > previous.header.partitionLeaderEpoch);
-    const out = cleanBatch(batch, needed, map, checkpoint, now, config, bugs, plan);
+    const out = cleanBatch(batch, needed, { map, checkpoint, now, config, tombstoneHorizon, bugs }, plan);
     if (out === null) return;
     plan.batches.push({ bytes: out, firstOffset: batch.firstOffset, lastOffset: batch.lastOffset, header: readBatchHeader(out, 0) });
     plan.bytesAfter += out.length;
@@ -203,16 +206,23 @@ export function planPass(
   return plan;
 }
 
+/** What a pass judges each record by. */
+interface PassRules {
+  map: OffsetMap;
+  checkpoint: CleanerCheckpoint;
+  now: number;
+  config: CompactionConfig;
+  tombstoneHorizon: number;
+  bugs: CleanerBugs;
+}
+
 /** The batch that replaces `batch` (itself when nothing goes), or null when it goes whole. */
-function cleanBatch(
-  batch: CleanerBatch, needed: boolean, map: OffsetMap, checkpoint: CleanerCheckpoint, now: number, config: CompactionConfig, bugs: CleanerBugs,
-  plan: CleanerPlan,
-): Uint8Array | null {
+function cleanBatch(batch: CleanerBatch, needed: boolean, rules: PassRules, plan: CleanerPlan): Uint8Array | null {
   if (isOpaqueBatch(batch.header)) return batch.bytes;
   const spans = recordSpans(batch.bytes, batch.header);
   const kept: RecordSpan[] = [];
   for (const span of spans) {
-    const verdict = keepRecord(span, map, checkpoint, now, config, bugs);
+    const verdict = keepRecord(span, rules);
     if (verdict === 'keep') kept.push(span);
     else plan.recordsRemoved += 1;
     if (verdict === 'expired-tombstone') plan.tombstonesRemoved += 1;
@@ -223,16 +233,15 @@ function cleanBatch(
   return rebuildBatch(batch.bytes, batch.header, kept);
 }
 
-/** The real cleaner's rule (cleaner.ts keepRecord), over this pass's map and checkpoint. */
-function keepRecord(
-  span: RecordSpan, map: OffsetMap, checkpoint: CleanerCheckpoint, now: number, config: CompactionConfig, bugs: CleanerBugs,
-): 'keep' | 'superseded' | 'expired-tombstone' {
+/** The real cleaner's rule (cleaner.ts keepRecord), over this pass's map, checkpoint and tombstone horizon. */
+function keepRecord(span: RecordSpan, rules: PassRules): 'keep' | 'superseded' | 'expired-tombstone' {
+  const { map, checkpoint, now, config, tombstoneHorizon, bugs } = rules;
   if (span.key === null) return 'superseded';
   const found = map.get(keyDigest(span.key));
   if (found.kind === 'latest' && (bugs.keepFirstValue === true ? span.offset > found.offset : span.offset < found.offset)) return 'superseded';
   if (span.isTombstone) {
-    const cleanedAt = firstCleanedAt(checkpoint, span.offset);
-    if (cleanedAt !== null && now - cleanedAt >= config.deleteRetentionMs) return 'expired-tombstone';
+    const horizon = bugs.ignoreTombstoneHorizon === true ? Infinity : tombstoneHorizon;
+    return tombstoneExpired(span.offset, checkpoint, now, config.deleteRetentionMs, horizon) ? 'expired-tombstone' : 'keep';
   }
   return 'keep';
 }

@@ -81,6 +81,7 @@ export interface LogDiskStats {
 export class SimLogDisk {
   private readonly logs = new Map<string, SimLog>();
   private readonly highWatermarks = new Map<string, number>();
+  private readonly tombstoneHorizons = new Map<string, number>();
   readonly stats: LogDiskStats = { appends: 0, batchesLostInCrash: 0, tornWrites: 0, bitFlips: 0, corruptReads: 0, batchesCutInRecovery: 0 };
   readonly cleanerStats: CleanerStats = {
     passes: 0, passesAbandoned: 0, batchesCleaned: 0, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, tombstonesRemoved: 0, crashesDuringCleaning: 0,
@@ -129,11 +130,12 @@ export class SimLogDisk {
   }
 
   /**
-   * Records a replica's high watermark as the real node hands it to its cleaner (this disk has
-   * none). Kept in memory only, as a node keeps it: a crash forgets it.
+   * Records a replica's high watermark and tombstone horizon as the real node hands them to its
+   * cleaner. Kept in memory only, as a node keeps them: a crash forgets them.
    */
-  noteHighWatermark(store: string, offset: number): void {
+  noteHighWatermark(store: string, offset: number, tombstoneHorizon: number): void {
     this.highWatermarks.set(store, offset);
+    this.tombstoneHorizons.set(store, tombstoneHorizon);
   }
 
   /** The high watermark last noted for a log, or null if none was since the last crash. */
@@ -159,6 +161,7 @@ export class SimLogDisk {
    */
   crash(): void {
     this.highWatermarks.clear();
+    this.tombstoneHorizons.clear();
     this.stopCleaner();
     if ([...this.logs.values()].some((log) => log.cleaning !== null)) this.cleanerStats.crashesDuringCleaning += 1;
     for (const log of this.logs.values()) {
@@ -283,7 +286,9 @@ export class SimLogDisk {
     // A batch that fails its CRC stops the pass, as CleanerCorruptionError does: a read finds it.
     if (replaced.some((batch) => scanBatches(batch.bytes, 0, batch.bytes.length, crc32c).error !== null)) return;
     this.finalCleans.delete(store);
-    const plan = planPass(log.batches, status, log.cleaner, this.scheduler.now, log.compaction, run.settings, run.bugs);
+    // No horizon is noted only with no high watermark, and then nothing is cleanable.
+    const horizon = this.tombstoneHorizons.get(store) ?? 0;
+    const plan = planPass(log.batches, status, log.cleaner, this.scheduler.now, log.compaction, horizon, run.settings, run.bugs);
     if (plan === null) return;
     this.cleanerStats.passes += 1;
     const durationMs = run.settings.passFixedMs + plan.bytesRead / run.settings.bytesPerMs;

@@ -389,7 +389,7 @@ const answerForAbsentReplica: Handler = (ctx, event) => {
     case 'FetchRequest':
       return [send(request.from, 'FetchResponse', {
         requestId: request.body.requestId, errorCode, highWatermark: -1, logStartOffset: -1, logEndOffset: -1, records: new Uint8Array(0),
-        leaderHint, leaderEpoch, topic, partition, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0),
+        leaderHint, leaderEpoch, topic, partition, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0), tombstoneHorizon: -1,
       })];
     case 'OffsetForLeaderEpochRequest':
       return [send(request.from, 'OffsetForLeaderEpochResponse', {

@@ -179,6 +179,16 @@ export interface PartitionContext {
   highWatermark: number;
   /** The high watermark last told to the log (its cleaner compacts only below it); 0 until one is. */
   reportedHighWatermark: number;
+  /**
+   * Every assigned replica, in the ISR or not, holds every offset below this durably: a leader
+   * takes the least of its followers' fetch offsets, a follower hears its leader's in each
+   * FetchResponse. The cleaner removes an expired tombstone only below it, so that a replica
+   * that was away never catches up without the tombstone of a value it still holds (stricter
+   * than Kafka, whose delete.retention.ms alone decides).
+   */
+  tombstoneHorizon: number;
+  /** The tombstone horizon last told to the log; 0 until one is. */
+  reportedTombstoneHorizon: number;
   /** The leader-epoch cache: each epoch and the first offset written in it. */
   epochs: EpochStart[];
   /** Idempotent producers' epochs and last sequences. */
@@ -239,22 +249,44 @@ type Handler = (ctx: PartitionContext, event: PartitionEvent) => Effect[];
 function effectful(handler: Handler) {
   return effectfulStep<PartitionContext, PartitionEvent>((ctx, event) => {
     const effects = handler(ctx, event);
+    updateTombstoneHorizon(ctx);
     const reported = reportHighWatermark(ctx);
     return reported === null ? effects : [...effects, reported];
   });
 }
 
 /**
- * Tells the log its high watermark after any step that changed it (a leader advancing it, a
- * follower learning the leader's, a truncation cutting it), once the log is open: one effect
- * per change, none when it stayed put.
+ * A leader's horizon is the least fetch offset of its assigned followers; one that has not
+ * fetched from this leader yet counts at the horizon as it stood (heard from the previous
+ * leader, or 0), so the horizon waits for it. Never above the high watermark (a truncation may
+ * cut a follower's learned one).
+ */
+function updateTombstoneHorizon(ctx: PartitionContext): void {
+  let horizon = ctx.highWatermark;
+  if (ctx.role === 'leader') {
+    for (const id of ctx.replicas) {
+      if (id === ctx.config.nodeId) continue;
+      const fetched = ctx.followers.get(id)?.fetchOffset ?? -1;
+      horizon = Math.min(horizon, fetched >= 0 ? fetched : ctx.tombstoneHorizon);
+    }
+  } else {
+    horizon = Math.min(horizon, ctx.tombstoneHorizon);
+  }
+  ctx.tombstoneHorizon = Math.max(0, horizon);
+}
+
+/**
+ * Tells the log its high watermark and tombstone horizon after any step that changed either (a
+ * leader advancing them, a follower learning the leader's, a truncation cutting them), once the
+ * log is open: one effect per change, none when both stayed put.
  */
 function reportHighWatermark(ctx: PartitionContext): Effect | null {
   if (!ctx.opened || (ctx.role !== 'leader' && ctx.role !== 'follower')) return null;
-  if (ctx.highWatermark === ctx.reportedHighWatermark) return null;
+  if (ctx.highWatermark === ctx.reportedHighWatermark && ctx.tombstoneHorizon === ctx.reportedTombstoneHorizon) return null;
   ctx.reportedHighWatermark = ctx.highWatermark;
+  ctx.reportedTombstoneHorizon = ctx.tombstoneHorizon;
   stabilizeTxns(ctx.txns, ctx.highWatermark);
-  return { type: 'highWatermark', offset: ctx.highWatermark };
+  return { type: 'highWatermark', offset: ctx.highWatermark, tombstoneHorizon: ctx.tombstoneHorizon };
 }
 
 function wire<K extends WireKind>(event: PartitionEvent, kind: K): Delivered<K> {
@@ -595,6 +627,7 @@ function fetchReply(
     requestId, errorCode, highWatermark: ctx.highWatermark, logStartOffset: ctx.logStartOffset, logEndOffset: ctx.logEndOffset,
     records, leaderHint: ctx.leader, leaderEpoch: ctx.leaderEpoch, topic: ctx.topic, partition: ctx.partition, errorMessage,
     lastStableOffset: lastStableOffset(ctx.txns, ctx.highWatermark), abortedTransactions,
+    tombstoneHorizon: ctx.role === 'leader' ? ctx.tombstoneHorizon : -1,
   };
 }
 
@@ -1280,7 +1313,10 @@ const fetchAnswered: Handler = (ctx, event) => {
   }
   if (body.errorCode !== ErrorCode.NONE) return retryLater(ctx);
   const effects: Effect[] = [{ type: 'timer.cancel', event: 'ReplicaRetryFired' }];
-  if (body.leaderEpoch === ctx.leaderEpoch) ctx.highWatermark = Math.max(ctx.highWatermark, Math.min(body.highWatermark, ctx.durableEnd));
+  if (body.leaderEpoch === ctx.leaderEpoch) {
+    ctx.highWatermark = Math.max(ctx.highWatermark, Math.min(body.highWatermark, ctx.durableEnd));
+    ctx.tombstoneHorizon = Math.min(body.tombstoneHorizon, ctx.highWatermark);
+  }
   if (body.records.length === 0) return [...effects, ...sendFetch(ctx)];
   const checked = checkReplicatedBatches(ctx, body.records);
   if (typeof checked === 'string') {
@@ -1385,6 +1421,8 @@ const restartForNextState: Handler = (ctx) => {
   ctx.partitionEpoch = -1;
   ctx.highWatermark = 0;
   ctx.reportedHighWatermark = 0;
+  ctx.tombstoneHorizon = 0;
+  ctx.reportedTombstoneHorizon = 0;
   ctx.durableEnd = 0;
   ctx.flushRequested = 0;
   ctx.epochs = [];
@@ -1420,6 +1458,8 @@ export function initialPartitionContext(input: PartitionInput): PartitionContext
     durableEnd: 0,
     highWatermark: 0,
     reportedHighWatermark: 0,
+    tombstoneHorizon: 0,
+    reportedTombstoneHorizon: 0,
     epochs: [],
     producers: new Map(),
     txns: emptyTxns(),

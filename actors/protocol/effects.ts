@@ -71,10 +71,12 @@ export type Effect =
    */
   | { type: 'flush'; token: number; offset: number }
   /**
-   * Tells the actor's log its replica's high watermark (its cleaner compacts only below it).
-   * Fire and forget: nothing comes back, and a host without a cleaner may ignore it.
+   * Tells the actor's log its replica's high watermark (its cleaner compacts only below it) and
+   * tombstone horizon (every assigned replica holds the offsets below it, so only there may the
+   * cleaner remove expired tombstones; see PartitionContext.tombstoneHorizon). Fire and forget:
+   * nothing comes back, and a host without a cleaner may ignore it.
    */
-  | { type: 'highWatermark'; offset: number }
+  | { type: 'highWatermark'; offset: number; tombstoneHorizon: number }
   /** `seq` numbers the actor's storage operations; completions arrive in seq order. */
   | { type: 'storage'; seq: number; op: StorageOp }
   /** Arms (or re-arms) the named timer; the host adds a random jitter in [0, jitterMs). */

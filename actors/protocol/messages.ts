@@ -403,6 +403,11 @@ export interface FetchResponse {
    * that the message stays flat (runtime/kernel/local-payload.ts); see actors/partition/txn-index.ts.
    */
   abortedTransactions: Uint8Array;
+  /**
+   * Every assigned replica, in the ISR or not, has fetched past this offset (the leader's
+   * tombstone horizon): followers' cleaners remove expired tombstones only below it. -1 in refusals.
+   */
+  tombstoneHorizon: number;
 }
 export interface OffsetForLeaderEpochRequest {
   requestId: string;

@@ -472,6 +472,8 @@ message FetchResponse {
   double last_stable_offset = 12;
   // 16-byte entries: producer id, first offset (big-endian int64 each).
   bytes aborted_transactions = 13;
+  // Every assigned replica has fetched past it: followers' cleaners remove tombstones only below it.
+  double tombstone_horizon = 14;
 }
 // KIP-101/279: the end offset of the largest epoch <= leader_epoch that the leader knows.
 message OffsetForLeaderEpochRequest {

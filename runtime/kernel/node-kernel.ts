@@ -391,7 +391,7 @@ export class NodeKernel {
         return;
       }
       case 'highWatermark':
-        this.options.storage.noteHighWatermark?.(cell.id, effect.offset);
+        this.options.storage.noteHighWatermark?.(cell.id, effect.offset, effect.tombstoneHorizon);
         return;
       case 'timer.set': {
         this.cancelTimer(cell, effect.event);

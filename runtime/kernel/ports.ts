@@ -38,8 +38,11 @@ export interface LogStorage {
    * not wait for it; it completes after every operation submitted before it.
    */
   flushLog(store: string, offset: number, done: (result: LogResult) => void): void;
-  /** Tells a log its replica's high watermark (the cleaner compacts only below it). Optional: a log without a cleaner needs none. */
-  noteHighWatermark?(store: string, offset: number): void;
+  /**
+   * Tells a log its replica's high watermark (the cleaner compacts only below it) and tombstone
+   * horizon (it removes expired tombstones only below it). Optional: a log without a cleaner needs none.
+   */
+  noteHighWatermark?(store: string, offset: number, tombstoneHorizon: number): void;
   close(): Promise<void>;
 }
 

@@ -19,4 +19,6 @@ export const bugSwitches: Record<string, SimBugs> = {
   'cleaner-swap-not-atomic': { controller: {}, broker: {}, cleaner: { nonAtomicSwap: true } },
   /** Cleans uncommitted records too: a truncation then leaves a key without its acknowledged value. */
   'cleaner-ignores-high-watermark': { controller: {}, broker: {}, cleaner: { ignoreHighWatermark: true } },
+  /** Removes expired tombstones whatever the replicas fetched, as Kafka does: a replica that was away keeps a deleted value. */
+  'cleaner-ignores-tombstone-horizon': { controller: {}, broker: {}, cleaner: { ignoreTombstoneHorizon: true } },
 };

@@ -312,6 +312,11 @@ export interface GroupCleaning {
   now: number;
   checkpoint: CleanerCheckpoint;
   deleteRetentionMs: number;
+  /**
+   * Every replica has fetched past it: an expired tombstone above it stays (a lagging replica
+   * may still hold the value it deleted, and must get it).
+   */
+  tombstoneHorizon: number;
   /** Base offsets of the batches idempotent-producer state points at: kept even when emptied. */
   producerBatchOffsets: ReadonlySet<number>;
   indexIntervalBytes: number;
@@ -328,16 +333,26 @@ export interface CleanedGroup {
   tombstonesRemoved: number;
 }
 
+/**
+ * A tombstone goes once delete.retention.ms has passed since a pass first covered it (KIP-534)
+ * and every replica has fetched past it. Kafka asks only the first; a replica that was away
+ * longer than delete.retention.ms then catches up without the tombstone and keeps the value it
+ * deleted for good. The cost: while a replica is away (dead, even), tombstones above what it
+ * fetched stay, at most one per key.
+ */
+export function tombstoneExpired(offset: number, checkpoint: CleanerCheckpoint, now: number, deleteRetentionMs: number, tombstoneHorizon: number): boolean {
+  if (offset >= tombstoneHorizon) return false;
+  const cleanedAt = firstCleanedAt(checkpoint, offset);
+  return cleanedAt !== null && now - cleanedAt >= deleteRetentionMs;
+}
+
 /** Why the cleaner keeps or drops one record. */
 function keepRecord(span: RecordSpan, work: GroupCleaning): 'keep' | 'superseded' | 'expired-tombstone' {
   // Kafka's cleaner drops keyless records too: a compacted log cannot hold them.
   if (span.key === null) return 'superseded';
   const found = work.map.get(keyDigest(span.key));
   if (found.kind === 'latest' && span.offset < found.offset) return 'superseded';
-  if (span.isTombstone) {
-    const cleanedAt = firstCleanedAt(work.checkpoint, span.offset);
-    if (cleanedAt !== null && work.now - cleanedAt >= work.deleteRetentionMs) return 'expired-tombstone';
-  }
+  if (span.isTombstone) return tombstoneExpired(span.offset, work.checkpoint, work.now, work.deleteRetentionMs, work.tombstoneHorizon) ? 'expired-tombstone' : 'keep';
   return 'keep';
 }
 

@@ -103,9 +103,9 @@ export class NodeStorage implements StoragePort {
     this.queues.set(store, next.catch(() => undefined));
   }
 
-  /** Tells a log its replica's high watermark: the cleaner compacts only below it (see PartitionLog.setHighWatermark). */
-  noteHighWatermark(store: string, offset: number): void {
-    this.opened.get(store)?.setHighWatermark(offset);
+  /** Tells a log its replica's high watermark and tombstone horizon, which bound its cleaner (see PartitionLog.setHighWatermark). */
+  noteHighWatermark(store: string, offset: number, tombstoneHorizon: number): void {
+    this.opened.get(store)?.setHighWatermark(offset, tombstoneHorizon);
   }
 
   /** Size and cleaner status of every open log at `now`. */

@@ -190,6 +190,8 @@ export class PartitionLog {
   private highWatermark: number | null = null;
   /** During recovery: the log end the transaction checkpoint is as of. */
   private txnStateEnd = 0;
+  /** Every replica of the partition holds the offsets below it: only there are expired tombstones removed. */
+  private tombstoneHorizon: number | null = null;
   /** The node's cache of this log's latest batches (tail-cache.ts), when it has one: reads from its first batch on are answered from it. */
   private tail: LogTail | null = null;
   /** The topic's compaction settings, Kafka's defaults filled in. */
@@ -386,12 +388,15 @@ export class PartitionLog {
   }
 
   /**
-   * The replica's high watermark, from its actor: the cleaner compacts only segments wholly
-   * below it. Until it is told, the log counts every closed segment as committed (a log used
+   * The replica's high watermark and tombstone horizon, from its actor: the cleaner compacts
+   * only segments wholly below the high watermark, and removes expired tombstones only below
+   * the horizon (every replica, in the ISR or not, has fetched past it). Until it is told, the
+   * log counts every closed segment as committed and every replica as caught up (a log used
    * alone, as in tests); the node's cleaner loop leaves such logs alone.
    */
-  setHighWatermark(offset: number): void {
+  setHighWatermark(offset: number, tombstoneHorizon: number): void {
     this.highWatermark = offset;
+    this.tombstoneHorizon = tombstoneHorizon;
     if (this.txns.unstable.length > 0) {
       stabilizeTxns(this.txns, offset);
       this.txnsDirty = true;
@@ -862,7 +867,7 @@ export class PartitionLog {
     while (groups.length > 0) {
       for (const group of groups) {
         const cleaned = await cleanGroup(this.dir, group, {
-          map, now, checkpoint, deleteRetentionMs: compaction.deleteRetentionMs, producerBatchOffsets,
+          map, now, checkpoint, deleteRetentionMs: compaction.deleteRetentionMs, tombstoneHorizon: this.tombstoneHorizon ?? Infinity, producerBatchOffsets,
           indexIntervalBytes: this.config.indexIntervalBytes, chunkBytes: cleanerReadChunkBytes,
         });
         stats.bytesRead += cleaned.bytesRead;

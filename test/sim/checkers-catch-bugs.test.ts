@@ -34,10 +34,13 @@ for (const { bug, checker, nodes } of cases) {
 }
 
 // The compaction checkers, each against a cleaner bug. A cleaner that ignores the high
-// watermark needs a truncation of records it compacted away (seed 49 is the first in 1..300).
+// watermark needs a truncation of records it compacted away (seed 49 is the first in 1..300);
+// one that ignores the tombstone horizon, a replica away for longer than delete.retention.ms
+// while its value's tombstone expires (seed 208).
 const cleanerCases: Array<{ bug: string; checker: string }> = [
   { bug: 'cleaner-keeps-first-value', checker: 'compacted-latest-value' },
   { bug: 'cleaner-ignores-high-watermark', checker: 'compacted-latest-value' },
+  { bug: 'cleaner-ignores-tombstone-horizon', checker: 'compacted-latest-value' },
   { bug: 'cleaner-renumbers-offsets', checker: 'offsets-stable' },
   { bug: 'cleaner-swap-not-atomic', checker: 'compacted-read-order' },
 ];

@@ -59,7 +59,7 @@ test('the cleaner keeps the latest record per key at its offset, below the high 
   // No high watermark noted: nothing is cleanable.
   scheduler.runUntil(scheduler.now + 5000);
   assert.equal(disk.cleanerStats.passes, 0);
-  disk.noteHighWatermark(store, 7);
+  disk.noteHighWatermark(store, 7, 7);
   scheduler.runUntil(scheduler.now + 5000);
   assert.ok(disk.cleanerStats.passes > 0);
   // Offsets 0..5 are cleanable (6..8 are the tail; 7 and up are above the watermark anyway):
@@ -75,22 +75,39 @@ test('the cleaner keeps the latest record per key at its offset, below the high 
 test('a tombstone goes once delete.retention.ms has passed since a pass first covered it', () => {
   const { disk, scheduler } = diskWithLog();
   write(disk, scheduler, [['a', '1'], ['a', null], ['b', '1'], ['b', '2'], ['b', '3'], ['b', '4'], ['b', '5']]);
-  disk.noteHighWatermark(store, 7);
+  disk.noteHighWatermark(store, 7, 7);
   scheduler.runUntil(scheduler.now + 1600);
   assert.equal(contents(disk).get(1), 'a=null', 'the tombstone stays at first');
   // More dirty records, so that later passes run; the tombstone is then past its retention.
   write(disk, scheduler, [['b', '6'], ['b', '7'], ['b', '8']]);
-  disk.noteHighWatermark(store, 10);
+  disk.noteHighWatermark(store, 10, 10);
   scheduler.runUntil(scheduler.now + 5000);
   assert.equal(contents(disk).get(1), undefined, 'the tombstone is gone');
   assert.ok(disk.cleanerStats.tombstonesRemoved >= 1);
+});
+
+test('an expired tombstone stays until the tombstone horizon (every replica fetched) passes it', () => {
+  const { disk, scheduler } = diskWithLog();
+  write(disk, scheduler, [['a', '1'], ['a', null], ['b', '1'], ['b', '2'], ['b', '3'], ['b', '4'], ['b', '5']]);
+  disk.noteHighWatermark(store, 7, 1);
+  scheduler.runUntil(scheduler.now + 1600);
+  write(disk, scheduler, [['b', '6'], ['b', '7'], ['b', '8']]);
+  disk.noteHighWatermark(store, 10, 1);
+  scheduler.runUntil(scheduler.now + 5000);
+  assert.ok(disk.cleanerStats.passes > 1);
+  assert.equal(contents(disk).get(1), 'a=null', 'a replica has not fetched offset 1: the tombstone stays past delete.retention.ms');
+  disk.noteHighWatermark(store, 10, 2);
+  write(disk, scheduler, [['b', '9'], ['b', '10'], ['b', '11']]);
+  disk.noteHighWatermark(store, 13, 2);
+  scheduler.runUntil(scheduler.now + 5000);
+  assert.equal(contents(disk).get(1), undefined, 'the tombstone is gone once every replica has it');
 });
 
 test('a crash during a pass leaves the old batches; the pass completed leaves the new ones', () => {
   const { disk, scheduler } = diskWithLog();
   write(disk, scheduler, [['a', '1'], ['a', '2'], ['a', '3'], ['a', '4'], ['a', '5'], ['a', '6'], ['a', '7'], ['a', '8']]);
   const before = contents(disk);
-  disk.noteHighWatermark(store, 8);
+  disk.noteHighWatermark(store, 8, 8);
   // Run until a pass has started, then crash the node before its swap.
   while (disk.cleanerStats.passes === 0) scheduler.runUntil(scheduler.now + 10);
   disk.crash();
@@ -98,7 +115,7 @@ test('a crash during a pass leaves the old batches; the pass completed leaves th
   assert.deepEqual(contents(disk), before, 'the old batches, all of them');
   // After the restart the cleaner runs again (the watermark is known again) and finishes.
   disk.startCleaner(defaultSimCleaner, new Prng(3), {}, (run) => run());
-  disk.noteHighWatermark(store, 8);
+  disk.noteHighWatermark(store, 8, 8);
   scheduler.runUntil(scheduler.now + 5000);
   assert.deepEqual([...contents(disk)], [[4, 'a=5'], [5, 'a=6'], [6, 'a=7'], [7, 'a=8']]);
 });
@@ -106,7 +123,7 @@ test('a crash during a pass leaves the old batches; the pass completed leaves th
 test('logs without a compact cleanup.policy are never cleaned', () => {
   const { disk, scheduler } = diskWithLog([{ name: 'cleanup.policy', value: 'delete' }]);
   write(disk, scheduler, [['a', '1'], ['a', '2'], ['a', '3'], ['a', '4'], ['a', '5']]);
-  disk.noteHighWatermark(store, 5);
+  disk.noteHighWatermark(store, 5, 5);
   scheduler.runUntil(scheduler.now + 5000);
   assert.equal(disk.cleanerStats.passes, 0);
   assert.equal(contents(disk).size, 5);

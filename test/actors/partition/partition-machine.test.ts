@@ -221,7 +221,7 @@ test('a follower refuses records that do not continue its log or fail their CRC;
   const wrongOffset = new Uint8Array([...batchOf(['x', 'y']), ...overlapping]);
   replica.deliver(2, 'FetchResponse', {
     requestId: fetch!.requestId, errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset: 2, records: wrongOffset,
-    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0),
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0), tombstoneHorizon: 0,
   });
   replica.run(1000);
   [fetch] = replica.take('FetchRequest');
@@ -229,7 +229,7 @@ test('a follower refuses records that do not continue its log or fail their CRC;
   badCrc[badCrc.length - 1]! ^= 0x01;
   replica.deliver(2, 'FetchResponse', {
     requestId: fetch!.requestId, errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset: 1, records: badCrc,
-    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0),
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0), tombstoneHorizon: 0,
   });
   replica.run(1000);
   assert.equal(replica.context().logEndOffset, 0);
@@ -248,7 +248,7 @@ test('a follower takes batches after a gap the leader\'s cleaner left, at their 
   new DataView(afterGap.buffer, afterGap.byteOffset).setBigInt64(0, 7n);
   replica.deliver(2, 'FetchResponse', {
     requestId: fetch!.requestId, errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset: 8, records: afterGap,
-    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0),
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0), tombstoneHorizon: 0,
   });
   replica.run(1000);
   assert.equal(replica.context().logEndOffset, 8);
@@ -256,17 +256,72 @@ test('a follower takes batches after a gap the leader\'s cleaner left, at their 
   assert.equal(next?.fetchOffset, 8, 'it fetches on from after the batch');
 });
 
-/** Spies on the high watermarks the kernel hands the log. */
-function noteHighWatermarks(disk: SimDisk): number[] {
+/** Spies on the high watermarks (and, into `horizons`, the tombstone horizons) the kernel hands the log. */
+function noteHighWatermarks(disk: SimDisk, horizons: number[] = []): number[] {
   const noted: number[] = [];
   const note = disk.noteHighWatermark.bind(disk);
-  disk.noteHighWatermark = (store, offset) => {
+  disk.noteHighWatermark = (store, offset, tombstoneHorizon) => {
     assert.equal(store, actorId);
     noted.push(offset);
-    note(store, offset);
+    horizons.push(tombstoneHorizon);
+    note(store, offset, tombstoneHorizon);
   };
   return noted;
 }
+
+test('a leader\'s tombstone horizon waits for every assigned replica, out of the ISR too, and reaches its followers', () => {
+  const horizons: number[] = [];
+  const replica = hostReplica(stateOf({ isr: [1, 2], replicas: [1, 2, 3] }), (disk) => { noteHighWatermarks(disk, horizons); });
+  replica.run();
+  replica.deliver(1000, 'ProduceRequest', produce('p1', ['a', 'b', 'c']));
+  replica.run();
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 3));
+  replica.run();
+  assert.equal(replica.context().highWatermark, 3);
+  assert.equal(replica.context().tombstoneHorizon, 0, 'replica 3 has not fetched');
+  assert.deepEqual(horizons, [0]);
+  replica.deliver(3, 'FetchRequest', followerFetch(3, 1));
+  replica.run();
+  assert.equal(replica.context().tombstoneHorizon, 1, 'the least fetch offset of the assigned followers');
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 3, { requestId: 'again' }));
+  replica.run();
+  const answers = replica.take('FetchResponse');
+  assert.equal(answers.at(-1)?.tombstoneHorizon, 1, 'followers hear it');
+  replica.deliver(3, 'FetchRequest', followerFetch(3, 3, { requestId: 'caught-up' }));
+  replica.run();
+  assert.equal(replica.context().tombstoneHorizon, 3);
+  assert.deepEqual(horizons, [0, 1, 3]);
+});
+
+test('a follower takes its leader\'s tombstone horizon, capped at its high watermark, and keeps it when it becomes leader until every follower fetched', () => {
+  const horizons: number[] = [];
+  const replica = hostReplica(stateOf({ leader: 2 }), (disk) => { noteHighWatermarks(disk, horizons); });
+  replica.run();
+  let [fetch] = replica.take('FetchRequest');
+  replica.deliver(2, 'FetchResponse', {
+    requestId: fetch!.requestId, errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset: 3, records: batchOf(['a', 'b', 'c']),
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0), tombstoneHorizon: 0,
+  });
+  replica.run();
+  [fetch] = replica.take('FetchRequest');
+  assert.equal(fetch?.fetchOffset, 3);
+  replica.deliver(2, 'FetchResponse', {
+    requestId: fetch!.requestId, errorCode: 0, highWatermark: 2, logStartOffset: 0, logEndOffset: 3, records: new Uint8Array(0),
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0), tombstoneHorizon: 5,
+  });
+  replica.run();
+  assert.equal(replica.context().tombstoneHorizon, 2, 'never above its own high watermark');
+  assert.deepEqual(horizons, [2]);
+  replica.deliver(1000, 'PartitionStateChange', stateOf({ leader: 1, leaderEpoch: 1, partitionEpoch: 1 }));
+  replica.run(500);
+  assert.equal(replica.state(), 'leader');
+  assert.equal(replica.context().tombstoneHorizon, 2, 'followers that have not fetched yet count at the horizon heard before');
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 3, { currentLeaderEpoch: 1 }));
+  replica.deliver(3, 'FetchRequest', followerFetch(3, 3, { currentLeaderEpoch: 1, requestId: 'from-3' }));
+  replica.run();
+  assert.equal(replica.context().highWatermark, 3);
+  assert.equal(replica.context().tombstoneHorizon, 3);
+});
 
 test('a leader tells its log the high watermark each time it advances, and only then', () => {
   let noted: number[] = [];
@@ -297,7 +352,7 @@ test('a follower tells its log the leader\'s high watermark, capped at what it h
   let [fetch] = replica.take('FetchRequest');
   replica.deliver(2, 'FetchResponse', {
     requestId: fetch!.requestId, errorCode: 0, highWatermark: 2, logStartOffset: 0, logEndOffset: 2, records: batchOf(['a', 'b']),
-    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0),
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0), tombstoneHorizon: 0,
   });
   replica.run();
   assert.deepEqual(noted, [], 'the leader\'s high watermark is above what this log held when it heard it');
@@ -306,7 +361,7 @@ test('a follower tells its log the leader\'s high watermark, capped at what it h
   assert.equal(fetch?.fetchOffset, 2);
   replica.deliver(2, 'FetchResponse', {
     requestId: fetch!.requestId, errorCode: 0, highWatermark: 5, logStartOffset: 0, logEndOffset: 5, records: new Uint8Array(0),
-    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0),
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '', lastStableOffset: -1, abortedTransactions: new Uint8Array(0), tombstoneHorizon: 0,
   });
   replica.run();
   assert.equal(replica.context().highWatermark, 2);

@@ -127,7 +127,7 @@ test('a message to this node skips the codec but arrives as the codec would deli
   const arrived: Array<{ kind: string; from: { node: number; actor: string }; body: unknown }> = [];
   h.kernel.attachEndpoint('listener', (message) => arrived.push(message));
   const records = Uint8Array.from([1, 2, 3, 4]);
-  const body = { requestId: 'r1', errorCode: 0, highWatermark: 7, records, topic: 'events', partition: 0, leaderHint: 1, leaderEpoch: 2, logStartOffset: 0, logEndOffset: 7, errorMessage: '', lastStableOffset: 7, abortedTransactions: new Uint8Array(0) };
+  const body = { requestId: 'r1', errorCode: 0, highWatermark: 7, records, topic: 'events', partition: 0, leaderHint: 1, leaderEpoch: 2, logStartOffset: 0, logEndOffset: 7, errorMessage: '', lastStableOffset: 7, abortedTransactions: new Uint8Array(0), tombstoneHorizon: 7 };
   const from = { node: 1, actor: 'partition/events/0' };
   h.kernel.sendFrom(from, { to: { node: 1, actor: 'listener' }, kind: 'FetchResponse', body });
   records[0] = 99; // the sender writes on after sending

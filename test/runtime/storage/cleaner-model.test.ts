@@ -139,7 +139,7 @@ class AdvanceHighWatermark implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(model: Model, real: Real): Promise<void> {
     model.highWatermark = committedBoundary(model, this.at);
-    real.log.setHighWatermark(model.highWatermark);
+    real.log.setHighWatermark(model.highWatermark, model.highWatermark);
   }
   toString = () => `high-watermark(${this.at.toFixed(2)})`;
 }
@@ -166,7 +166,7 @@ function notePass(model: Model, real: Real): void {
 /** What the replica's actor does after a restart: tell the log its high watermark. */
 async function reopen(model: Model, real: Real): Promise<void> {
   real.log = await PartitionLog.open(real.dir, 'orders', 0, real.config, logger, () => real.clock.now);
-  real.log.setHighWatermark(model.highWatermark);
+  real.log.setHighWatermark(model.highWatermark, model.highWatermark);
 }
 
 class Clean implements fc.AsyncCommand<Model, Real> {
@@ -246,12 +246,12 @@ test('compaction keeps its promises through appends, rolls, high watermarks, tru
     const map = tinyMap ? new OffsetMap(5) : new OffsetMap(1024);
     const real: Real = { dir, log: await PartitionLog.open(dir, 'orders', 0, config, logger, () => clock.now), config, clock, map };
     const model: Model = { records: [], batchStarts: [], end: 0, now: clock.now, nextValue: 0, highWatermark: 0, cleanedBelow: 0 };
-    real.log.setHighWatermark(0);
+    real.log.setHighWatermark(0, 0);
     try {
       await fc.asyncModelRun(() => ({ model, real }), cmds);
       // Everything committed, cleaning until nothing is dirty leaves one record per key below the active segment.
       model.highWatermark = model.end;
-      real.log.setHighWatermark(model.end);
+      real.log.setHighWatermark(model.end, model.end);
       notePass(model, real);
       for (let pass = 0; pass < 50 && real.log.firstDirtyOffset < real.log.segmentBaseOffsets.at(-1)!; pass++) await real.log.clean(model.now, { offsetMap: map });
       await checkLog(model, real, 10_000);

@@ -345,6 +345,32 @@ test('a tombstone stays delete.retention.ms after the pass that first cleaned it
   }
 });
 
+test('an expired tombstone stays while a replica has not fetched past it (the tombstone horizon), then goes', async () => {
+  const h = harness({ deleteRetentionMs: 1_000 });
+  try {
+    const log = await h.open();
+    await log.append(keyed([['a', 'a1'], ['b', 'b1']], h.clock.now), 1);
+    await log.append(keyed([['a', null]], h.clock.now), 1);
+    await log.rollSegment();
+    await log.append(keyed([['c', 'c1']], h.clock.now), 1);
+    // Committed up to the log end, but one replica has fetched only offsets 0 and 1.
+    log.setHighWatermark(log.logEndOffset, 2);
+    const first = h.clock.now;
+    await log.clean(first);
+    h.clock.now = first + 5_000;
+    let stats = await log.clean(h.clock.now);
+    assert.equal(stats.tombstonesRemoved, 0, 'past delete.retention.ms, but above the horizon');
+    assert.deepEqual((await readAll(log)).filter((r) => r.key === 'a'), [{ offset: 2, key: 'a', value: null }]);
+    log.setHighWatermark(log.logEndOffset, 3);
+    stats = await log.clean(h.clock.now);
+    assert.equal(stats.tombstonesRemoved, 1);
+    assert.deepEqual((await readAll(log)).filter((r) => r.key === 'a'), []);
+    await log.close();
+  } finally {
+    h.cleanup();
+  }
+});
+
 test('the cleaner checkpoint remembers when ranges were first cleaned, merges expired ranges and follows truncation', () => {
   let checkpoint: CleanerCheckpoint = { firstDirtyOffset: 0, cleaned: [] };
   checkpoint = afterPass(checkpoint, 10, 1_000, 5_000);
@@ -423,13 +449,13 @@ test('only committed records are compacted: segments holding offsets at or above
     await appendUpdates(log, 3, 60, h.clock.now);
     await log.rollSegment();
     const before = await readAll(log);
-    log.setHighWatermark(30);
+    log.setHighWatermark(30, 30);
     const limit = Math.max(...log.segmentBaseOffsets.filter((base) => base <= 30));
     assert.equal(log.cleanerStatus().firstUncleanableOffset, limit);
     await log.clean(h.clock.now);
     assert.deepEqual(await readAll(log), compacted(before, limit));
     assert.equal(log.firstDirtyOffset, limit);
-    log.setHighWatermark(log.logEndOffset);
+    log.setHighWatermark(log.logEndOffset, log.logEndOffset);
     await log.clean(h.clock.now);
     assert.deepEqual(await readAll(log), compacted(before, log.logEndOffset));
     await log.close();
@@ -598,7 +624,7 @@ test('the node cleans its dirtiest compacted log, one pass at a time, and refuse
     assert.equal(keyless.kind, 'failed');
     assert.equal((keyless as { code: string }).code, 'invalid_record', 'a keyless record is refused for what it is: the produce is answered INVALID_RECORD');
     assert.equal(await storage.cleanOnce(Date.now()), null, 'no log has been told its high watermark');
-    for (const store of ['a-0', 'b-0', 'c-0']) storage.noteHighWatermark(store, 1_000);
+    for (const store of ['a-0', 'b-0', 'c-0']) storage.noteHighWatermark(store, 1_000, 1_000);
     // Asked twice at once: the passes take turns (one offset map), the second on the next dirtiest log.
     const [first, second] = await Promise.all([storage.cleanOnce(Date.now()), storage.cleanOnce(Date.now())]);
     assert.ok(first !== null && first.stats.recordsRemoved > 0);

@@ -257,7 +257,7 @@ test('transactions survive a restart: the checkpoint holds them as of its log en
     // No close: as after kill -9, the checkpoint is older than the log.
     const reopened = await h.open();
     assert.deepEqual(reopened.txnSnapshot(), expected);
-    reopened.setHighWatermark(5);
+    reopened.setHighWatermark(5, 5);
     assert.deepEqual(reopened.txnSnapshot().unstable.map((t) => t.producerId), [9], 'a marker below the high watermark makes its transaction stable');
     await reopened.close();
     // Without the checkpoint, the whole log is read again.

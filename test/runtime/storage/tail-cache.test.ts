@@ -145,7 +145,7 @@ const offsetMap = OffsetMap.forBytes(64 * 1024);
 class Clean implements fc.AsyncCommand<Twin, Twin> {
   check = () => true;
   async run(_: Twin, twin: Twin): Promise<void> {
-    for (const log of [twin.cached, twin.plain]) log.setHighWatermark(log.logEndOffset);
+    for (const log of [twin.cached, twin.plain]) log.setHighWatermark(log.logEndOffset, log.logEndOffset);
     const a = await twin.cached.clean(twin.clock.now, { offsetMap });
     const b = await twin.plain.clean(twin.clock.now, { offsetMap });
     assert.deepEqual([a.recordsRemoved, a.segmentsSwapped], [b.recordsRemoved, b.segmentsSwapped]);
