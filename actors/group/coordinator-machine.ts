@@ -15,20 +15,29 @@
 //   older than a commit already acknowledged elsewhere. The write repeats the group's last
 //   metadata record (or a tombstone for a group without one): it changes nothing on load.
 //
+// Transactional offset commits (TxnOffsetCommit, KIP-98/447) are written as a transactional
+// batch of their producer and stay pending, per producer, invisible to OffsetFetch, until the
+// transaction's marker is written to the partition: the replica says so (TxnMarkerWritten),
+// or the load reads the marker. A commit marker makes them the committed offsets, unless a
+// plain commit of the same partition was written after them (Kafka's
+// GroupMetadata.completePendingTxnOffsetCommit compares the batches' log offsets); an abort
+// marker drops them. A transaction still open when a load ends stays pending until its marker.
+//
 // Pure: writes and reads are Produce and Fetch requests to the local replica actor; time
 // arrives on events.
 import { setup } from 'xstate';
 import type {
-  Address, Delivered, DescribedGroup, FetchResponse, OffsetEntry, Outgoing, ProduceResponse, WireEvent, WireKind,
+  Address, Delivered, DescribedGroup, FetchResponse, OffsetEntry, Outgoing, ProduceResponse, TxnMarkerWritten, WireEvent, WireKind,
   WireMessages,
 } from '../protocol/messages.js';
 import { acksAll } from '../protocol/messages.js';
 import { type Effect, type EffectBatch, type TimerFired, effectfulStep } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
-  type CoordinatorPartitionState, type LoadPlan, followPartitionState, leadershipChanged, loadAnswered, loadFetch, readLoadedBatches, startLoad,
+  type CoordinatorPartitionState, type LoadedRecord, type LoadPlan, followPartitionState, leadershipChanged, loadAnswered,
+  loadFetch, readLoadedBatches, startLoad,
 } from '../protocol/coordinator-load.js';
-import { encodeRecordBatch, type RecordInput } from '../protocol/records.js';
+import { type EncodeBatchOptions, encodeRecordBatch, type RecordInput } from '../protocol/records.js';
 import { partitionActorId } from '../partition/partition-machine.js';
 import {
   type GroupConfig, type GroupReply, type GroupState, type GroupStep, defaultGroupConfig, describeGroup, heartbeat, join, leave,
@@ -94,9 +103,31 @@ interface ReplyTo { to: Address; requestId: string }
 
 interface CommittedOffset extends OffsetCommitValue {}
 
+/** An offset as the partition holds it: with the log offset of the batch that wrote it. */
+interface StoredOffset {
+  topic: string;
+  partition: number;
+  value: CommittedOffset;
+  /** The batch's offset (Kafka's appendedBatchOffset): which of two writes came later. */
+  logOffset: number;
+}
+
+/** A transactional offset waiting for its transaction's marker. */
+interface PendingTxnOffset {
+  topic: string;
+  partition: number;
+  value: CommittedOffset;
+  /** null while the write is in flight. */
+  logOffset: number | null;
+  /** The write in flight (null once written): only its completion may settle this entry. */
+  write: TxnCommitWork | null;
+}
+
 interface GroupEntry {
   group: GroupState<ReplyTo>;
-  offsets: Map<string, { topic: string; partition: number; value: CommittedOffset }>;
+  offsets: Map<string, StoredOffset>;
+  /** Transactional offsets by producer id, then by topic-partition; an empty map is removed. */
+  pendingTxn: Map<number, Map<string, PendingTxnOffset>>;
   /** The group's last metadata value written or loaded (null: none, or deleted). */
   persisted: Uint8Array | null;
   /** When the group last became Empty (Kafka's currentStateTimestamp), or null. */
@@ -105,10 +136,27 @@ interface GroupEntry {
   metadataWrite: Extract<WriteWork, { kind: 'metadata' }> | null;
 }
 
+/**
+ * A transactional commit in flight. Markers of its producer that arrive meanwhile are kept:
+ * one written after the batch decides it as soon as the batch's offset is known.
+ */
+interface TxnCommitWork {
+  kind: 'txnCommit';
+  groupId: string;
+  producerId: number;
+  replyTo: ReplyTo;
+  accepted: OffsetEntry[];
+  refused: OffsetEntry[];
+  markers: TxnMarker[];
+}
+
+type TxnMarker = Pick<TxnMarkerWritten, 'producerId' | 'commit' | 'offset'>;
+
 type WriteWork =
   | { kind: 'commit'; groupId: string; replyTo: ReplyTo; accepted: OffsetEntry[]; values: CommittedOffset[]; refused: OffsetEntry[] }
+  | TxnCommitWork
   | { kind: 'metadata'; groupId: string; held: Array<GroupReply<ReplyTo>> }
-  | { kind: 'barrier'; groupId: string; replyTo: ReplyTo; all: boolean; partitions: Array<{ topic: string; partition: number }> }
+  | { kind: 'barrier'; groupId: string; replyTo: ReplyTo; all: boolean; requireStable: boolean; partitions: Array<{ topic: string; partition: number }> }
   | { kind: 'deleteGroup'; groupId: string; replyTo: ReplyTo | null }
   | { kind: 'deleteOffsets'; groupId: string; replyTo: ReplyTo | null; partitions: Array<{ topic: string; partition: number }>; refused: OffsetEntry[] };
 
@@ -198,6 +246,10 @@ export function groupRequestRefusal(request: WireEvent, errorCode: number): Effe
       })];
     case 'OffsetDeleteRequest':
       return [send(from, 'OffsetDeleteResponse', { requestId: request.body.requestId, errorCode, results: [] })];
+    case 'TxnOffsetCommitRequest':
+      return [send(from, 'TxnOffsetCommitResponse', {
+        requestId: request.body.requestId, results: request.body.offsets.map((o) => offsetResult(o.topic, o.partition, errorCode)),
+      })];
     default:
       return [];
   }
@@ -285,13 +337,22 @@ function writeErrorFor(produceError: number): number {
   }
 }
 
+/** The replica's refusals of a transactional write that the producer must see as they are (it was fenced). */
+const producerErrors: ReadonlySet<number> = new Set([
+  ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.PRODUCER_FENCED, ErrorCode.INVALID_TXN_STATE, ErrorCode.INVALID_PRODUCER_ID_MAPPING,
+]);
+
+function txnWriteErrorFor(produceError: number): number {
+  return producerErrors.has(produceError) ? produceError : writeErrorFor(produceError);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Groups
 
 function newEntry(ctx: CoordinatorContext, groupId: string): GroupEntry {
   return {
     group: newGroup<ReplyTo>(groupId, ctx.config.group, ctx.leaderEpoch),
-    offsets: new Map(), persisted: null, emptySinceMs: ctx.nowMs, metadataWrite: null,
+    offsets: new Map(), pendingTxn: new Map(), persisted: null, emptySinceMs: ctx.nowMs, metadataWrite: null,
   };
 }
 
@@ -376,14 +437,15 @@ function persistMetadata(ctx: CoordinatorContext, entry: GroupEntry): Effect[] {
 // ---------------------------------------------------------------------------------------------
 // Writes to the partition
 
-function write(ctx: CoordinatorContext, records: RecordInput[], work: WriteWork): Effect[] {
+/** `batch` sets a transactional commit's producer (Kafka's coordinator writes it without a sequence). */
+function write(ctx: CoordinatorContext, records: RecordInput[], work: WriteWork, batch: EncodeBatchOptions = {}): Effect[] {
   const requestId = nextRequestId(ctx);
   const timestamp = Math.floor(ctx.nowMs);
-  const batch = encodeRecordBatch(records.map((r) => ({ ...r, timestamp })));
+  const bytes = encodeRecordBatch(records.map((r) => ({ ...r, timestamp })), batch);
   ctx.writes.push({ requestId, deadlineMs: ctx.nowMs + ctx.config.offsetsCommitTimeoutMs * 2, work });
   return [send(replicaAddress(ctx), 'ProduceRequest', {
     requestId, topic: consumerOffsetsTopic, partition: ctx.partition, acks: acksAll, timeoutMs: ctx.config.offsetsCommitTimeoutMs,
-    records: batch, leaderEpoch: ctx.leaderEpoch, transactionalId: '',
+    records: bytes, leaderEpoch: ctx.leaderEpoch, transactionalId: '',
   })];
 }
 
@@ -395,7 +457,7 @@ const writeAnswered: Handler = (ctx, event) => {
   return [...completeWrite(ctx, pending!.work, body), ...armTick(ctx)];
 };
 
-function completeWrite(ctx: CoordinatorContext, work: WriteWork, answer: Pick<ProduceResponse, 'errorCode'>): Effect[] {
+function completeWrite(ctx: CoordinatorContext, work: WriteWork, answer: Pick<ProduceResponse, 'errorCode' | 'baseOffset'>): Effect[] {
   const ok = answer.errorCode === ErrorCode.NONE;
   const errorCode = ok ? ErrorCode.NONE : writeErrorFor(answer.errorCode);
   const entry = ctx.groups.get(work.groupId);
@@ -403,10 +465,16 @@ function completeWrite(ctx: CoordinatorContext, work: WriteWork, answer: Pick<Pr
     case 'commit': {
       if (!ok && entry !== undefined) dropIfForgotten(ctx, entry);
       if (ok && entry !== undefined) {
-        work.accepted.forEach((o, i) => entry.offsets.set(tpKey(o.topic, o.partition), { topic: o.topic, partition: o.partition, value: work.values[i]! }));
+        work.accepted.forEach((o, i) => storeOffset(entry, { topic: o.topic, partition: o.partition, value: work.values[i]!, logOffset: answer.baseOffset }));
       }
       const results = [...work.refused, ...work.accepted.map((o) => offsetResult(o.topic, o.partition, errorCode))];
       return [send(work.replyTo.to, 'OffsetCommitResponse', { requestId: work.replyTo.requestId, results })];
+    }
+    case 'txnCommit': {
+      if (entry !== undefined) settleTxnWrite(ctx, entry, work, ok ? answer.baseOffset : null);
+      const txnErrorCode = ok ? ErrorCode.NONE : txnWriteErrorFor(answer.errorCode);
+      const results = [...work.refused, ...work.accepted.map((o) => offsetResult(o.topic, o.partition, txnErrorCode))];
+      return [send(work.replyTo.to, 'TxnOffsetCommitResponse', { requestId: work.replyTo.requestId, results })];
     }
     case 'metadata': {
       if (entry === undefined) return [];
@@ -417,7 +485,9 @@ function completeWrite(ctx: CoordinatorContext, work: WriteWork, answer: Pick<Pr
     }
     case 'barrier': {
       if (!ok) return [send(work.replyTo.to, 'OffsetFetchResponse', { requestId: work.replyTo.requestId, errorCode, offsets: [] })];
-      return [send(work.replyTo.to, 'OffsetFetchResponse', { requestId: work.replyTo.requestId, errorCode: ErrorCode.NONE, offsets: committedOffsets(entry, work) })];
+      return [send(work.replyTo.to, 'OffsetFetchResponse', {
+        requestId: work.replyTo.requestId, errorCode: ErrorCode.NONE, offsets: committedOffsets(ctx, entry, work),
+      })];
     }
     case 'deleteGroup': {
       if (ok && entry !== undefined && entry.group.state === 'Dead') ctx.groups.delete(work.groupId);
@@ -426,7 +496,7 @@ function completeWrite(ctx: CoordinatorContext, work: WriteWork, answer: Pick<Pr
     }
     case 'deleteOffsets': {
       if (ok && entry !== undefined) {
-        for (const p of work.partitions) entry.offsets.delete(tpKey(p.topic, p.partition));
+        for (const p of work.partitions) forgetPartition(entry, tpKey(p.topic, p.partition));
         dropIfForgotten(ctx, entry);
       }
       if (work.replyTo === null) return [];
@@ -436,22 +506,53 @@ function completeWrite(ctx: CoordinatorContext, work: WriteWork, answer: Pick<Pr
   }
 }
 
-function committedOffsets(entry: GroupEntry | undefined, request: { all: boolean; partitions: Array<{ topic: string; partition: number }> }): OffsetEntry[] {
-  if (request.all) {
-    return entry === undefined ? [] : [...entry.offsets.values()].map(({ topic, partition, value }) => ({
-      topic, partition, offset: value.offset, leaderEpoch: value.leaderEpoch, metadata: value.metadata, errorCode: ErrorCode.NONE,
-    }));
-  }
-  return request.partitions.map(({ topic, partition }) => {
+/**
+ * What OffsetFetch answers: the committed offsets (every one, or those asked for); with
+ * requireStable, UNSTABLE_OFFSET_COMMIT for a partition with a commit still pending (Kafka's
+ * GroupMetadataManager.getOffsets).
+ */
+function committedOffsets(
+  ctx: CoordinatorContext, entry: GroupEntry | undefined,
+  request: { groupId: string; all: boolean; requireStable: boolean; partitions: Array<{ topic: string; partition: number }> },
+): OffsetEntry[] {
+  const asked = request.all ? [...(entry?.offsets.values() ?? [])] : request.partitions;
+  return asked.map(({ topic, partition }) => {
+    if (request.requireStable && hasPendingCommit(ctx, entry, request.groupId, topic, partition)) {
+      return offsetResult(topic, partition, ErrorCode.UNSTABLE_OFFSET_COMMIT);
+    }
     const found = entry?.offsets.get(tpKey(topic, partition));
-    if (found === undefined) return { ...offsetResult(topic, partition, ErrorCode.NONE), metadata: '' };
+    if (found === undefined) return offsetResult(topic, partition, ErrorCode.NONE);
     return { topic, partition, offset: found.value.offset, leaderEpoch: found.value.leaderEpoch, metadata: found.value.metadata, errorCode: ErrorCode.NONE };
   });
 }
 
-/** An Empty group with neither offsets, a persisted record nor member ids handed out (KIP-394) is forgotten. */
+/** A transaction's offset for the partition not yet decided, or a plain commit of it in flight. */
+function hasPendingCommit(ctx: CoordinatorContext, entry: GroupEntry | undefined, groupId: string, topic: string, partition: number): boolean {
+  const key = tpKey(topic, partition);
+  for (const producerOffsets of entry?.pendingTxn.values() ?? []) if (producerOffsets.has(key)) return true;
+  return ctx.writes.some(({ work }) => work.kind === 'commit' && work.groupId === groupId
+    && work.accepted.some((o) => o.topic === topic && o.partition === partition));
+}
+
+/** A committed offset takes the place of the one before it unless that one was written later. */
+function storeOffset(entry: GroupEntry, offset: StoredOffset): void {
+  const key = tpKey(offset.topic, offset.partition);
+  const current = entry.offsets.get(key);
+  if (current === undefined || current.logOffset < offset.logOffset) entry.offsets.set(key, offset);
+}
+
+/** A partition's offsets deleted: the committed one and any a transaction left pending (Kafka's removeOffsets). */
+function forgetPartition(entry: GroupEntry, key: string): void {
+  entry.offsets.delete(key);
+  for (const [producerId, producerOffsets] of entry.pendingTxn) {
+    producerOffsets.delete(key);
+    if (producerOffsets.size === 0) entry.pendingTxn.delete(producerId);
+  }
+}
+
+/** An Empty group with neither offsets (committed or pending), a persisted record nor member ids handed out (KIP-394) is forgotten. */
 function dropIfForgotten(ctx: CoordinatorContext, entry: GroupEntry): void {
-  if (entry.group.state === 'Empty' && entry.offsets.size === 0 && entry.persisted === null && entry.metadataWrite === null
+  if (entry.group.state === 'Empty' && entry.offsets.size === 0 && entry.pendingTxn.size === 0 && entry.persisted === null && entry.metadataWrite === null
     && entry.group.pendingMembers.size === 0) {
     ctx.groups.delete(entry.group.groupId);
   }
@@ -555,6 +656,126 @@ const offsetCommit: Handler = (ctx, event) => {
   return [...write(ctx, records, { kind: 'commit', groupId: body.groupId, replyTo, accepted, values, refused }), ...armTick(ctx)];
 };
 
+// ---------------------------------------------------------------------------------------------
+// Transactional offset commits
+
+/**
+ * Kafka's GroupCoordinator.validateOffsetCommit for a transactional commit; null when it may
+ * go ahead. A commit that names no member, generation or instance (TxnOffsetCommit before v3,
+ * or a producer outside any group) is not checked; unlike a plain commit it is taken while the
+ * group has members and while it completes a rebalance.
+ */
+function txnCommitError(entry: GroupEntry | undefined, body: WireMessages['TxnOffsetCommitRequest']): number | null {
+  if (entry?.group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  const instanceId = nullString(body.groupInstanceId);
+  if (body.generationId < 0 && body.memberId === '' && instanceId === null) return null;
+  if (instanceId !== null) {
+    if (entry?.group.staticMembers.get(instanceId) !== body.memberId) return ErrorCode.FENCED_INSTANCE_ID;
+  } else if (entry === undefined || !entry.group.members.has(body.memberId)) {
+    return ErrorCode.UNKNOWN_MEMBER_ID;
+  }
+  if (body.generationId !== entry!.group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+  return null;
+}
+
+function pendingOffsetsOf(entry: GroupEntry, producerId: number): Map<string, PendingTxnOffset> {
+  let producerOffsets = entry.pendingTxn.get(producerId);
+  if (producerOffsets === undefined) {
+    producerOffsets = new Map();
+    entry.pendingTxn.set(producerId, producerOffsets);
+  }
+  return producerOffsets;
+}
+
+/**
+ * TxnOffsetCommit: the offsets become the producer's pending ones at once (OffsetFetch with
+ * requireStable sees them as unstable from now), written as one transactional batch of the
+ * producer; the replica fences an older epoch.
+ */
+const txnOffsetCommit: Handler = (ctx, event) => {
+  const { body, from } = event as Delivered<'TxnOffsetCommitRequest'>;
+  const existing = ctx.groups.get(body.groupId);
+  const errorCode = txnCommitError(existing, body);
+  if (errorCode !== null) return refusal(event, errorCode);
+  const entry = existing ?? entryFor(ctx, body.groupId);
+  const work: TxnCommitWork = {
+    kind: 'txnCommit', groupId: body.groupId, producerId: body.producerId, replyTo: { to: from, requestId: body.requestId },
+    accepted: [], refused: [], markers: [],
+  };
+  const records: RecordInput[] = [];
+  const pending: PendingTxnOffset[] = [];
+  for (const o of body.offsets) {
+    if (utf8.encode(o.metadata).length > ctx.config.offsetMetadataMaxBytes) {
+      work.refused.push(offsetResult(o.topic, o.partition, ErrorCode.OFFSET_METADATA_TOO_LARGE));
+      continue;
+    }
+    const value: CommittedOffset = { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp: Math.floor(ctx.nowMs), expireTimestamp: -1 };
+    work.accepted.push(o);
+    pending.push({ topic: o.topic, partition: o.partition, value, logOffset: null, write: work });
+    records.push({ key: encodeOffsetsKey({ kind: 'offset', group: body.groupId, topic: o.topic, partition: o.partition }), value: encodeOffsetCommitValue(value) });
+  }
+  if (records.length === 0) {
+    dropIfForgotten(ctx, entry);
+    return [send(from, 'TxnOffsetCommitResponse', { requestId: body.requestId, results: work.refused })];
+  }
+  const producerOffsets = pendingOffsetsOf(entry, body.producerId);
+  for (const p of pending) producerOffsets.set(tpKey(p.topic, p.partition), p);
+  const batch: EncodeBatchOptions = { producerId: body.producerId, producerEpoch: body.producerEpoch, baseSequence: -1, transactional: true };
+  return [...write(ctx, records, work, batch), ...armTick(ctx)];
+};
+
+/**
+ * A transactional write answered: written, its offsets wait for their marker (or meet one that
+ * came while the write was in flight); failed, they are forgotten. An entry a later commit of
+ * the same transaction replaced is that commit's to settle.
+ */
+function settleTxnWrite(ctx: CoordinatorContext, entry: GroupEntry, work: TxnCommitWork, baseOffset: number | null): void {
+  const producerOffsets = entry.pendingTxn.get(work.producerId);
+  for (const o of work.accepted) {
+    const key = tpKey(o.topic, o.partition);
+    const pending = producerOffsets?.get(key);
+    if (pending === undefined || pending.write !== work) continue;
+    if (baseOffset === null) {
+      producerOffsets!.delete(key);
+    } else {
+      pending.logOffset = baseOffset;
+      pending.write = null;
+    }
+  }
+  if (producerOffsets?.size === 0) entry.pendingTxn.delete(work.producerId);
+  const marker = baseOffset === null ? undefined : work.markers.find((m) => m.offset > baseOffset);
+  if (marker !== undefined) completeTxn(entry, marker);
+  dropIfForgotten(ctx, entry);
+}
+
+/**
+ * A marker decides the producer's pending offsets written before it (Kafka's
+ * GroupMetadata.completePendingTxnOffsetCommit): a commit stores them unless a plain commit
+ * of the partition was written after them; an abort drops them. Offsets written after the
+ * marker belong to the producer's next transaction and stay pending; a marker seen twice (the
+ * load read it, then the replica reported it) finds nothing left to decide.
+ */
+function completeTxn(entry: GroupEntry, marker: TxnMarker): void {
+  const producerOffsets = entry.pendingTxn.get(marker.producerId);
+  if (producerOffsets === undefined) return;
+  for (const [key, pending] of producerOffsets) {
+    if (pending.logOffset === null || pending.logOffset > marker.offset) continue;
+    producerOffsets.delete(key);
+    if (marker.commit) storeOffset(entry, { topic: pending.topic, partition: pending.partition, value: pending.value, logOffset: pending.logOffset });
+  }
+  if (producerOffsets.size === 0) entry.pendingTxn.delete(marker.producerId);
+}
+
+/** The replica beside this coordinator wrote a transaction marker, and it is committed. */
+const txnMarkerWritten: Handler = (ctx, event) => {
+  const { body } = event as Delivered<'TxnMarkerWritten'>;
+  if (body.topic !== consumerOffsetsTopic || body.partition !== ctx.partition) return [];
+  const marker: TxnMarker = { producerId: body.producerId, commit: body.commit, offset: body.offset };
+  applyMarker(ctx, marker);
+  for (const { work } of ctx.writes) if (work.kind === 'txnCommit' && work.producerId === marker.producerId) work.markers.push(marker);
+  return [];
+};
+
 /** OffsetFetch answers after a write proves this coordinator still leads (see the top). */
 const offsetFetch: Handler = (ctx, event) => {
   const { body, from } = event as Delivered<'OffsetFetchRequest'>;
@@ -562,7 +783,7 @@ const offsetFetch: Handler = (ctx, event) => {
   const key = encodeOffsetsKey({ kind: 'group', group: body.groupId });
   const work: WriteWork = {
     kind: 'barrier', groupId: body.groupId, replyTo: { to: from, requestId: body.requestId }, all: body.allPartitions,
-    partitions: body.partitions.map((p) => ({ topic: p.topic, partition: p.partition })),
+    requireStable: body.requireStable, partitions: body.partitions.map((p) => ({ topic: p.topic, partition: p.partition })),
   };
   return [...write(ctx, [{ key, value: entry?.persisted ?? null }], work), ...armTick(ctx)];
 };
@@ -702,7 +923,7 @@ const tickFired: Handler = (ctx) => {
   }
   const expired = ctx.writes.filter((w) => w.deadlineMs <= ctx.nowMs);
   ctx.writes = ctx.writes.filter((w) => w.deadlineMs > ctx.nowMs);
-  for (const w of expired) effects.push(...completeWrite(ctx, w.work, { errorCode: ErrorCode.REQUEST_TIMED_OUT }));
+  for (const w of expired) effects.push(...completeWrite(ctx, w.work, { errorCode: ErrorCode.REQUEST_TIMED_OUT, baseOffset: -1 }));
   if (ctx.nextRetentionCheckMs <= ctx.nowMs) {
     ctx.nextRetentionCheckMs = ctx.nowMs + ctx.config.offsetsRetentionCheckIntervalMs;
     effects.push(...expireOffsets(ctx));
@@ -726,7 +947,7 @@ function expireOffsets(ctx: CoordinatorContext): Effect[] {
       const base = group.protocolType !== null && entry.emptySinceMs !== null ? entry.emptySinceMs : o.value.commitTimestamp;
       return o.value.expireTimestamp >= 0 ? o.value.expireTimestamp <= ctx.nowMs : base + retentionMs <= ctx.nowMs;
     });
-    const deletesGroup = expired.length === entry.offsets.size && (entry.emptySinceMs ?? ctx.nowMs) + retentionMs <= ctx.nowMs;
+    const deletesGroup = expired.length === entry.offsets.size && entry.pendingTxn.size === 0 && (entry.emptySinceMs ?? ctx.nowMs) + retentionMs <= ctx.nowMs;
     if (deletesGroup) {
       effects.push(...applyStep(ctx, entry, unload(group, ErrorCode.COORDINATOR_NOT_AVAILABLE)));
       entry.persisted = null;
@@ -756,7 +977,7 @@ function resign(ctx: CoordinatorContext): Effect[] {
     if (w.work.kind === 'metadata') {
       effects.push(...w.work.held.map((reply) => groupReplyEffect(failedReply(reply, ErrorCode.NOT_COORDINATOR))));
     } else {
-      effects.push(...completeWrite(ctx, w.work, { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER }));
+      effects.push(...completeWrite(ctx, w.work, { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1 }));
     }
   }
   for (const entry of ctx.groups.values()) effects.push(...unload(entry.group).replies.map(groupReplyEffect));
@@ -782,26 +1003,41 @@ const loadAnsweredHere: Handler = (ctx, event) =>
 /** Applies what a load read returned; afterwards loadOffset is past the last record read. */
 function applyLoaded(ctx: CoordinatorContext, response: FetchResponse): Effect[] {
   const loaded = readLoadedBatches(response.records, ctx.loadOffset, (record) => {
-    applyRecord(ctx, record.key, record.value);
+    applyRecord(ctx, record);
     ctx.loadedRecords += 1;
-  });
+  }, (marker) => applyMarker(ctx, marker));
   ctx.loadOffset = loaded.nextOffset;
   return loaded.problems.map((problem): Effect => ({ type: 'note', level: 'warn', message: `${selfName(ctx)}: while loading, ${problem}` }));
 }
 
-function applyRecord(ctx: CoordinatorContext, key: Uint8Array | null, value: Uint8Array | null): void {
-  const record = decodeOffsetsRecord(key, value);
+/**
+ * One record read by the load (Kafka's GroupMetadataManager.loadGroupsAndOffsets): an offset
+ * in a transactional batch is pending for its producer until a marker of that producer.
+ */
+function applyRecord(ctx: CoordinatorContext, loaded: LoadedRecord): void {
+  const { value } = loaded;
+  const record = decodeOffsetsRecord(loaded.key, value);
   const groupId = record.key.group;
   if (record.key.kind === 'offset') {
     if (ctx.config.bugs.forgetOffsetsOnLoad === true) return;
     const { topic, partition } = record.key;
+    const key = tpKey(topic, partition);
+    if (loaded.transactional) {
+      const entry = entryFor(ctx, groupId);
+      const producerOffsets = pendingOffsetsOf(entry, loaded.producerId);
+      if (record.value === null) producerOffsets.delete(key);
+      else producerOffsets.set(key, { topic, partition, value: record.value as OffsetCommitValue, logOffset: loaded.batchOffset, write: null });
+      if (producerOffsets.size === 0) entry.pendingTxn.delete(loaded.producerId);
+      dropIfForgotten(ctx, entry);
+      return;
+    }
     if (record.value === null) {
       const entry = ctx.groups.get(groupId);
-      entry?.offsets.delete(tpKey(topic, partition));
+      entry?.offsets.delete(key);
       if (entry !== undefined) dropIfForgotten(ctx, entry);
       return;
     }
-    entryFor(ctx, groupId).offsets.set(tpKey(topic, partition), { topic, partition, value: record.value as OffsetCommitValue });
+    entryFor(ctx, groupId).offsets.set(key, { topic, partition, value: record.value as OffsetCommitValue, logOffset: loaded.batchOffset });
     return;
   }
   const entry = entryFor(ctx, groupId);
@@ -815,6 +1051,15 @@ function applyRecord(ctx: CoordinatorContext, key: Uint8Array | null, value: Uin
   entry.group = restoreGroup(ctx, groupId, metadata);
   entry.persisted = value;
   entry.emptySinceMs = entry.group.state === 'Empty' ? (metadata.currentStateTimestamp >= 0 ? metadata.currentStateTimestamp : ctx.nowMs) : null;
+}
+
+/** A marker, read by the load or reported by the replica, decides what its producer left pending before it. */
+function applyMarker(ctx: CoordinatorContext, marker: TxnMarker): void {
+  for (const entry of [...ctx.groups.values()]) {
+    if (!entry.pendingTxn.has(marker.producerId)) continue;
+    completeTxn(entry, marker);
+    dropIfForgotten(ctx, entry);
+  }
 }
 
 const loadDone: Handler = (ctx) => {
@@ -845,6 +1090,7 @@ const groupRequests = {
   JoinGroupRequest: 'joinGroup', SyncGroupRequest: 'syncGroup', HeartbeatRequest: 'heartbeat', LeaveGroupRequest: 'leaveGroup',
   OffsetCommitRequest: 'offsetCommit', OffsetFetchRequest: 'offsetFetch', DescribeGroupsRequest: 'describeGroups',
   ListGroupsRequest: 'listGroups', DeleteGroupsRequest: 'deleteGroups', OffsetDeleteRequest: 'offsetDelete',
+  TxnOffsetCommitRequest: 'txnOffsetCommit',
 } as const;
 
 function answerAll(action: 'notCoordinator' | 'loadInProgress') {
@@ -879,6 +1125,8 @@ export const groupCoordinatorMachine = setup({
     listGroups: effectful(listGroups),
     deleteGroups: effectful(deleteGroups),
     offsetDelete: effectful(serve(offsetDelete)),
+    txnOffsetCommit: effectful(serve(txnOffsetCommit)),
+    txnMarkerWritten: effectful(txnMarkerWritten),
   },
   guards: {
     leads: ({ context }) => context.leaderEpoch >= 0,
@@ -916,6 +1164,8 @@ export const groupCoordinatorMachine = setup({
       on: {
         PartitionStateChange: { guard: 'leadershipChanged', target: 'changing', actions: 'partitionChanged' },
         CoordinatorTick: { actions: 'tickFired' },
+        // While loading, the load reads the marker itself (it is below the high watermark).
+        TxnMarkerWritten: { actions: 'txnMarkerWritten' },
         ...Object.fromEntries(Object.entries(groupRequests).map(([kind, action]) => [kind, { actions: action }])),
       },
     },

@@ -2,22 +2,41 @@
 // (__consumer_offsets, __transaction_state): following the partition's leadership (a coordinator
 // serves only while the replica beside it leads), the load that reads the partition up to its
 // high watermark before serving, and the walk over the record batches a load read returned, in
-// offset order, skipping control batches (transaction markers) and records below the offset
-// the read asked for.
+// offset order, skipping records below the offset the read asked for. Transaction markers
+// (control batches) are handed to a loader that asks for them (the group coordinator resolves
+// transactional offset commits with them) and skipped otherwise.
 //
 // Pure.
 import type { Address, FetchResponse, Outgoing, PartitionStateChange } from './messages.js';
 import { consumerReplicaId } from './messages.js';
 import type { Effect } from './effects.js';
 import { ErrorCode } from './errors.js';
-import { attributeBits, readBatchHeader } from './record-batch.js';
+import { type BatchHeader, attributeBits, readBatchHeader } from './record-batch.js';
 import { decodeRecords } from './records.js';
 
 export interface LoadedRecord {
   offset: number;
   key: Uint8Array | null;
   value: Uint8Array | null;
+  /** The offset of the batch the record was written in (Kafka's appendedBatchOffset). */
+  batchOffset: number;
+  /** The batch's producer, -1 for none. */
+  producerId: number;
+  /** Written as part of a transaction, decided by a later marker of the same producer. */
+  transactional: boolean;
 }
+
+/** A transaction marker: the control record that commits or aborts a producer's open transaction. */
+export interface LoadedMarker {
+  offset: number;
+  producerId: number;
+  producerEpoch: number;
+  commit: boolean;
+}
+
+/** Kafka's ControlRecordType, the int16 after the int16 version in a control record's key. */
+const controlRecordTypes = { abort: 0, commit: 1 } as const;
+const controlKeyBytes = 4;
 
 export interface LoadedBatches {
   /** The offset after the last whole batch read (`from` when there was none). */
@@ -28,10 +47,14 @@ export interface LoadedBatches {
 
 /**
  * Visits every record at or after `from` in the whole batches of `bytes` (a partial batch at
- * the end of a read is left for the next read). A batch whose records cannot be decoded, or
- * whose records `visit` refuses (it throws), is skipped and named in `problems`.
+ * the end of a read is left for the next read), and, when `marker` is given, every commit or
+ * abort marker at or after `from` (other control records, such as KRaft's, are skipped). A
+ * batch whose records cannot be decoded, or whose records `visit` refuses (it throws), is
+ * skipped and named in `problems`.
  */
-export function readLoadedBatches(bytes: Uint8Array, from: number, visit: (record: LoadedRecord) => void): LoadedBatches {
+export function readLoadedBatches(
+  bytes: Uint8Array, from: number, visit: (record: LoadedRecord) => void, marker?: (marker: LoadedMarker) => void,
+): LoadedBatches {
   const problems: string[] = [];
   let nextOffset = from;
   let position = 0;
@@ -45,17 +68,36 @@ export function readLoadedBatches(bytes: Uint8Array, from: number, visit: (recor
     if (position + header.sizeBytes > bytes.length) break;
     position += header.sizeBytes;
     nextOffset = Math.max(nextOffset, header.lastOffset + 1);
-    if ((header.attributes & attributeBits.control) !== 0) continue;
+    const control = (header.attributes & attributeBits.control) !== 0;
+    if (control && (marker === undefined || header.baseOffset < from)) continue;
     try {
+      if (control) {
+        const found = markerOf(bytes, header);
+        if (found !== null) marker!(found);
+        continue;
+      }
+      const transactional = (header.attributes & attributeBits.transactional) !== 0;
       for (const record of decodeRecords(bytes, header)) {
         if (record.offset < from) continue;
-        visit({ offset: record.offset, key: record.key, value: record.value });
+        visit({
+          offset: record.offset, key: record.key, value: record.value, batchOffset: header.baseOffset, producerId: header.producerId, transactional,
+        });
       }
     } catch (error) {
       problems.push(`skipped the batch at offset ${header.baseOffset}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   return { nextOffset, problems };
+}
+
+/** The commit or abort marker a control batch holds, or null for another control record. */
+function markerOf(bytes: Uint8Array, header: BatchHeader): LoadedMarker | null {
+  const [record] = decodeRecords(bytes, header);
+  const key = record?.key ?? null;
+  if (key === null || key.length < controlKeyBytes) throw new Error('a control record without its version and type');
+  const type = new DataView(key.buffer, key.byteOffset, key.byteLength).getInt16(2);
+  if (type !== controlRecordTypes.abort && type !== controlRecordTypes.commit) return null;
+  return { offset: record!.offset, producerId: header.producerId, producerEpoch: header.producerEpoch, commit: type === controlRecordTypes.commit };
 }
 
 // ---------------------------------------------------------------------------------------------

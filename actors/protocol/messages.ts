@@ -503,7 +503,14 @@ export interface OffsetCommitRequest {
   offsets: OffsetEntry[];
 }
 export interface OffsetCommitResponse { requestId: string; results: OffsetEntry[] }
-export interface OffsetFetchRequest { requestId: string; groupId: string; allPartitions: boolean; partitions: TopicPartitionEntry[] }
+export interface OffsetFetchRequest {
+  requestId: string;
+  groupId: string;
+  allPartitions: boolean;
+  partitions: TopicPartitionEntry[];
+  /** KIP-447 (OffsetFetch v7+): a partition with an offset commit still pending answers UNSTABLE_OFFSET_COMMIT. */
+  requireStable: boolean;
+}
 export interface OffsetFetchResponse { requestId: string; errorCode: number; offsets: OffsetEntry[] }
 export interface DescribedMember {
   memberId: string; groupInstanceId: string; clientId: string; clientHost: string; metadata: Uint8Array; assignment: Uint8Array;

@@ -611,6 +611,7 @@ message OffsetFetchRequest {
   string group_id = 2;
   bool all_partitions = 3;
   repeated TopicPartitionEntry partitions = 4;
+  bool require_stable = 5;
 }
 message OffsetFetchResponse { string request_id = 1; sint32 error_code = 2; repeated OffsetEntry offsets = 3; }
 message DescribedMember {

@@ -279,7 +279,7 @@ export class GroupApi {
       const partitions = asked.filter((p) => topicAllowed(p.topic));
       if (topics !== null && partitions.length === 0 && asked.length > 0) return { errorCode: ErrorCode.NONE, offsets: hidden };
       const answer = await this.ask(groupId, 'OffsetFetchRequest', (requestId) => ({
-        requestId, groupId, allPartitions: topics === null, partitions,
+        requestId, groupId, allPartitions: topics === null, partitions, requireStable: body.requireStable,
       }), 'OffsetFetchResponse', quickRequestMs);
       const errorCode = answer.errorCode;
       // Before version 2 there is no group-level error: each partition carries it.

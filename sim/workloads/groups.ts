@@ -398,7 +398,7 @@ export class GroupWorkload {
     const partitions = Array.from({ length: this.options.partitions }, (_, partition) => ({ topic: this.options.topic, partition }));
     this.history.stats.offsetFetches += 1;
     this.auditor.send(coordinator.node, this.coordinatorActor, 'OffsetFetchRequest', (requestId) => ({
-      requestId, groupId: this.options.groupId, allPartitions: false, partitions,
+      requestId, groupId: this.options.groupId, allPartitions: false, partitions, requireStable: false,
     }), groupRequestTimeoutMs, (body, fromNode) => {
       const response = body as OffsetFetchResponse;
       const offsets = this.recordFetchedOffsets(response, '', sentSeq, sentAtMs);
@@ -750,7 +750,7 @@ class GroupMember {
     const topic = this.workload.options.topic;
     this.workload.history.stats.offsetFetches += 1;
     this.client.send(this.coordinator.node, this.workload.coordinatorActor, 'OffsetFetchRequest', (requestId) => ({
-      requestId, groupId: this.groupId, allPartitions: false, partitions: partitions.map((partition) => ({ topic, partition })),
+      requestId, groupId: this.groupId, allPartitions: false, partitions: partitions.map((partition) => ({ topic, partition })), requireStable: false,
     }), groupRequestTimeoutMs, (body, fromNode) => {
       const response = body as OffsetFetchResponse;
       const offsets = this.workload.recordFetchedOffsets(response, this.memberId, sentSeq, sentAtMs);

@@ -8,10 +8,12 @@ import pino from 'pino';
 import { decodeEnvelope, decodePayload, encodeEnvelope, encodePayload } from '../../../actors/protocol/codec.js';
 import { ErrorCode } from '../../../actors/protocol/errors.js';
 import type { PartitionStateChange, WireKind, WireMessages } from '../../../actors/protocol/messages.js';
+import { acksAll } from '../../../actors/protocol/messages.js';
+import { encodeRecordBatch } from '../../../actors/protocol/records.js';
 import { defaultPartitionTimings, partitionActorId, partitionMachine, partitionMachineName } from '../../../actors/partition/partition-machine.js';
 import {
   type CoordinatorContext, type GroupCoordinatorBugs, type GroupCoordinatorSettings, defaultGroupCoordinatorSettings, groupCoordinatorMachine,
-  groupCoordinatorMachineName,
+  groupCoordinatorMachineName, groupRequestRefusal,
 } from '../../../actors/group/coordinator-machine.js';
 import { consumerOffsetsTopic, groupCoordinatorActorId, offsetsPartitionFor } from '../../../actors/group/offsets-topic.js';
 import { NodeKernel } from '../../../runtime/kernel/node-kernel.js';
@@ -74,10 +76,10 @@ function hostCoordinator(bugs: GroupCoordinatorBugs = {}) {
     }));
   };
   const run = (ms = 200): void => scheduler.runUntil(scheduler.now + ms);
-  /** Sends a group request and runs until its answer arrives (bounded by `ms` of virtual time). */
-  const ask = <K extends WireKind, R extends WireKind>(kind: K, body: Omit<WireMessages[K], 'requestId'>, answer: R, ms = 2000): WireMessages[R] => {
+  /** Sends a request to `actor` and runs until its answer arrives (bounded by `ms` of virtual time). */
+  const askActor = <K extends WireKind, R extends WireKind>(actor: string, kind: K, body: Omit<WireMessages[K], 'requestId'>, answer: R, ms = 2000): WireMessages[R] => {
     const requestId = `r${seq + 1}`;
-    deliverTo(coordinatorId, kind, { ...body, requestId } as unknown as WireMessages[K]);
+    deliverTo(actor, kind, { ...body, requestId } as unknown as WireMessages[K]);
     for (let waited = 0; waited < ms; waited += 10) {
       const at = answers.findIndex((a) => a.kind === answer && (a.body as { requestId: string }).requestId === requestId);
       if (at >= 0) return answers.splice(at, 1)[0]!.body as WireMessages[R];
@@ -85,6 +87,9 @@ function hostCoordinator(bugs: GroupCoordinatorBugs = {}) {
     }
     throw new Error(`no ${answer} to ${kind} within ${ms} ms`);
   };
+  /** Sends a group request to the coordinator and runs until its answer arrives. */
+  const ask = <K extends WireKind, R extends WireKind>(kind: K, body: Omit<WireMessages[K], 'requestId'>, answer: R, ms = 2000): WireMessages[R] =>
+    askActor(coordinatorId, kind, body, answer, ms);
   const failover = (leaderEpoch: number): void => {
     kernel!.stop();
     disk.crash();
@@ -93,7 +98,7 @@ function hostCoordinator(bugs: GroupCoordinatorBugs = {}) {
   const context = (): CoordinatorContext => kernel!.snapshotOf(coordinatorId)!.context as CoordinatorContext;
   const state = (): string => String(kernel!.snapshotOf(coordinatorId)!.value);
   boot(0);
-  return { ask, run, failover, context, state, deliverTo, answers };
+  return { ask, askActor, run, failover, context, state, deliverTo, answers };
 }
 
 type Host = ReturnType<typeof hostCoordinator>;
@@ -131,7 +136,9 @@ function commit(host: Host, member: { memberId: string; generationId: number }, 
 }
 
 function fetchCommitted(host: Host): number {
-  const answer = host.ask('OffsetFetchRequest', { groupId: group, allPartitions: false, partitions: [{ topic: 'orders', partition: 0 }] }, 'OffsetFetchResponse');
+  const answer = host.ask('OffsetFetchRequest', {
+    groupId: group, allPartitions: false, partitions: [{ topic: 'orders', partition: 0 }], requireStable: false,
+  }, 'OffsetFetchResponse');
   assert.equal(answer.errorCode, ErrorCode.NONE);
   return answer.offsets[0]!.offset;
 }
@@ -226,4 +233,211 @@ test('offsets of an empty group expire after offsets.retention.minutes, and the 
   host.run(settings.offsetsRetentionMs / 2 + 2 * settings.offsetsRetentionCheckIntervalMs);
   assert.equal(fetchCommitted(host), -1);
   assert.equal(host.context().groups.has(group), false);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Transactional offset commits (TxnOffsetCommit): pending per producer until the transaction's
+// marker is written to the partition.
+
+const producerId = 4000;
+
+function txnCommit(
+  host: Host, offsets: Array<{ partition: number; offset: number }>,
+  overrides: Partial<WireMessages['TxnOffsetCommitRequest']> = {},
+) {
+  return host.ask('TxnOffsetCommitRequest', {
+    transactionalId: 'etl-1', groupId: group, producerId, producerEpoch: 0, generationId: -1, memberId: '', groupInstanceId: '',
+    offsets: offsets.map((o) => ({ topic: 'orders', partition: o.partition, offset: o.offset, leaderEpoch: 0, metadata: 'txn', errorCode: 0 })),
+    ...overrides,
+  }, 'TxnOffsetCommitResponse');
+}
+
+/** The offset the coordinator answers for each partition, or the partition's error name. */
+function fetchOffsets(host: Host, partitions: number[], requireStable = false): Array<number | string> {
+  const answer = host.ask('OffsetFetchRequest', {
+    groupId: group, allPartitions: false, partitions: partitions.map((partition) => ({ topic: 'orders', partition })), requireStable,
+  }, 'OffsetFetchResponse');
+  assert.equal(answer.errorCode, ErrorCode.NONE);
+  return answer.offsets.map((o) => (o.errorCode === ErrorCode.NONE ? o.offset : errorNameOf(o.errorCode)));
+}
+
+function errorNameOf(code: number): string {
+  return Object.entries(ErrorCode).find(([, c]) => c === code)?.[0] ?? String(code);
+}
+
+/**
+ * A transaction marker appended to the offsets partition as a transaction coordinator has it
+ * written (a control batch: key version 0 and type, 0 abort, 1 commit; value version 0 and the
+ * coordinator epoch); returns its offset. `report` also tells the coordinator, as the replica
+ * does once the marker is committed.
+ */
+function writeMarker(host: Host, commit: boolean, options: { producerEpoch?: number; report?: boolean; pid?: number } = {}): number {
+  const key = new Uint8Array([0, 0, 0, commit ? 1 : 0]);
+  const value = new Uint8Array([0, 0, 0, 0, 0, 0]);
+  const pid = options.pid ?? producerId;
+  const producerEpoch = options.producerEpoch ?? 0;
+  const records = encodeRecordBatch([{ key, value, timestamp: 0 }], { producerId: pid, producerEpoch, baseSequence: -1, transactional: true, control: true });
+  const written = host.askActor(replicaId, 'ProduceRequest', {
+    topic: consumerOffsetsTopic, partition: 0, acks: acksAll, timeoutMs: 1000, records, leaderEpoch: -1,
+  }, 'ProduceResponse');
+  assert.equal(written.errorCode, ErrorCode.NONE, `marker refused: ${written.errorMessage}`);
+  if (options.report !== false) {
+    host.deliverTo(coordinatorId, 'TxnMarkerWritten', { topic: consumerOffsetsTopic, partition: 0, producerId: pid, producerEpoch, commit, offset: written.baseOffset });
+    host.run(20);
+  }
+  return written.baseOffset;
+}
+
+test('transactional offsets stay invisible until the commit marker, then become the committed offsets', () => {
+  const host = hostCoordinator();
+  host.run(500);
+  const member = formGroup(host);
+  assert.equal(commit(host, member, 5).results[0]!.errorCode, ErrorCode.NONE);
+  const written = txnCommit(host, [{ partition: 0, offset: 10 }, { partition: 1, offset: 3 }], { ...member });
+  assert.deepEqual(written.results.map((r) => r.errorCode), [ErrorCode.NONE, ErrorCode.NONE]);
+  assert.deepEqual(fetchOffsets(host, [0, 1]), [5, -1], 'the committed offsets, not the pending ones');
+  assert.deepEqual(fetchOffsets(host, [0, 1, 2], true), ['UNSTABLE_OFFSET_COMMIT', 'UNSTABLE_OFFSET_COMMIT', -1], 'require_stable (KIP-447)');
+  writeMarker(host, true);
+  assert.deepEqual(fetchOffsets(host, [0, 1], true), [10, 3]);
+  host.failover(1);
+  host.run(1000);
+  assert.deepEqual(fetchOffsets(host, [0, 1], true), [10, 3], 'the load reads the transaction and its marker');
+});
+
+test('an abort marker drops the transactional offsets; the committed ones stay', () => {
+  const host = hostCoordinator();
+  host.run(500);
+  const member = formGroup(host);
+  assert.equal(commit(host, member, 5).results[0]!.errorCode, ErrorCode.NONE);
+  assert.equal(txnCommit(host, [{ partition: 0, offset: 10 }]).results[0]!.errorCode, ErrorCode.NONE);
+  writeMarker(host, false);
+  assert.deepEqual(fetchOffsets(host, [0], true), [5]);
+  assert.equal(host.context().groups.get(group)!.pendingTxn.size, 0);
+  host.failover(1);
+  host.run(1000);
+  assert.deepEqual(fetchOffsets(host, [0], true), [5], 'aborted on load too');
+});
+
+test('a failover loads decided transactions as decided and an open one as pending, which its marker then decides', () => {
+  const host = hostCoordinator();
+  host.run(500);
+  formGroup(host);
+  // Producer 4000 commits partition 0; 4001 aborts partition 1; 4002 leaves partition 2 open.
+  assert.equal(txnCommit(host, [{ partition: 0, offset: 20 }]).results[0]!.errorCode, ErrorCode.NONE);
+  assert.equal(txnCommit(host, [{ partition: 1, offset: 21 }], { producerId: producerId + 1 }).results[0]!.errorCode, ErrorCode.NONE);
+  assert.equal(txnCommit(host, [{ partition: 2, offset: 22 }], { producerId: producerId + 2 }).results[0]!.errorCode, ErrorCode.NONE);
+  // The markers are in the log, but this coordinator is not told (it fails over first).
+  writeMarker(host, true, { report: false });
+  writeMarker(host, false, { pid: producerId + 1, report: false });
+  host.failover(1);
+  host.run(1000);
+  assert.equal(host.state(), 'active');
+  assert.deepEqual(fetchOffsets(host, [0, 1, 2]), [20, -1, -1]);
+  assert.deepEqual(fetchOffsets(host, [0, 1, 2], true), [20, -1, 'UNSTABLE_OFFSET_COMMIT']);
+  assert.deepEqual([...host.context().groups.get(group)!.pendingTxn.keys()], [producerId + 2]);
+  writeMarker(host, true, { pid: producerId + 2 });
+  assert.deepEqual(fetchOffsets(host, [0, 1, 2], true), [20, -1, 22]);
+  assert.equal(host.context().groups.get(group)!.pendingTxn.size, 0);
+});
+
+test('a group known only from a transaction: created by the commit, forgotten when the transaction aborts', () => {
+  const host = hostCoordinator();
+  host.run(500);
+  assert.equal(txnCommit(host, [{ partition: 0, offset: 7 }]).results[0]!.errorCode, ErrorCode.NONE);
+  assert.equal(host.context().groups.has(group), true);
+  host.failover(1);
+  host.run(1000);
+  assert.equal(host.context().groups.has(group), true, 'loaded as pending');
+  writeMarker(host, false);
+  assert.equal(host.context().groups.has(group), false);
+});
+
+test('plain and transactional commits of one partition: the one written later wins when the transaction commits', () => {
+  const host = hostCoordinator();
+  host.run(500);
+  const member = formGroup(host);
+  // Transaction first, then a plain commit: the plain one was written later and stays.
+  assert.equal(txnCommit(host, [{ partition: 0, offset: 10 }]).results[0]!.errorCode, ErrorCode.NONE);
+  assert.equal(commit(host, member, 15).results[0]!.errorCode, ErrorCode.NONE);
+  assert.deepEqual(fetchOffsets(host, [0]), [15]);
+  writeMarker(host, true);
+  assert.deepEqual(fetchOffsets(host, [0], true), [15]);
+  // A plain commit, then a transaction: the transaction's offset replaces it.
+  assert.equal(commit(host, member, 16).results[0]!.errorCode, ErrorCode.NONE);
+  assert.equal(txnCommit(host, [{ partition: 0, offset: 30 }]).results[0]!.errorCode, ErrorCode.NONE);
+  assert.deepEqual(fetchOffsets(host, [0]), [16]);
+  writeMarker(host, true);
+  assert.deepEqual(fetchOffsets(host, [0], true), [30]);
+  host.failover(1);
+  host.run(1000);
+  assert.deepEqual(fetchOffsets(host, [0], true), [30], 'the load decides the same way');
+  // The same producer's next transaction, written after its last marker: a stale report of that marker decides nothing.
+  assert.equal(txnCommit(host, [{ partition: 0, offset: 40 }]).results[0]!.errorCode, ErrorCode.NONE);
+  host.deliverTo(coordinatorId, 'TxnMarkerWritten', { topic: consumerOffsetsTopic, partition: 0, producerId, producerEpoch: 0, commit: true, offset: 0 });
+  host.run(20);
+  assert.deepEqual(fetchOffsets(host, [0], true), ['UNSTABLE_OFFSET_COMMIT']);
+});
+
+test('TxnOffsetCommit checks member, generation and instance id when given (v3), as Kafka does', () => {
+  const host = hostCoordinator();
+  host.run(500);
+  const member = formGroup(host);
+  const codeOf = (overrides: Partial<WireMessages['TxnOffsetCommitRequest']>, metadata?: string): string => {
+    const answer = host.ask('TxnOffsetCommitRequest', {
+      transactionalId: 'etl-1', groupId: group, producerId, producerEpoch: 0, generationId: -1, memberId: '', groupInstanceId: '',
+      offsets: [{ topic: 'orders', partition: 0, offset: 1, leaderEpoch: 0, metadata: metadata ?? '', errorCode: 0 }], ...overrides,
+    }, 'TxnOffsetCommitResponse');
+    return errorNameOf(answer.results[0]!.errorCode);
+  };
+  assert.equal(codeOf({ ...member, generationId: member.generationId + 1 }), 'ILLEGAL_GENERATION');
+  assert.equal(codeOf({ memberId: 'stranger', generationId: member.generationId }), 'UNKNOWN_MEMBER_ID');
+  assert.equal(codeOf({ ...member, groupInstanceId: 'pod-7' }), 'FENCED_INSTANCE_ID');
+  assert.equal(codeOf({ groupId: '' }), 'INVALID_GROUP_ID');
+  assert.equal(codeOf({ ...member }, 'x'.repeat(5000)), 'OFFSET_METADATA_TOO_LARGE');
+  assert.equal(host.context().groups.get(group)!.pendingTxn.size, 0, 'nothing refused is pending');
+  assert.equal(codeOf({ ...member }), 'NONE');
+  assert.equal(codeOf({}), 'NONE', 'no member, generation or instance (v0-v2): not checked');
+  // The replica fences an older epoch once a marker carried a newer one.
+  writeMarker(host, false, { producerEpoch: 1 });
+  assert.equal(codeOf({ producerEpoch: 0 }), 'INVALID_PRODUCER_EPOCH');
+  assert.equal(host.context().groups.get(group)!.pendingTxn.size, 0, 'a refused write leaves nothing pending');
+});
+
+test('TxnOffsetCommit: NOT_COORDINATOR from a coordinator that does not lead and from a broker without one, LOAD_IN_PROGRESS while loading', () => {
+  const host = hostCoordinator();
+  host.run(500);
+  host.deliverTo(coordinatorId, 'PartitionStateChange', offsetsState(1, 2));
+  host.run(50);
+  assert.equal(errorNameOf(txnCommit(host, [{ partition: 0, offset: 1 }]).results[0]!.errorCode), 'NOT_COORDINATOR');
+  host.deliverTo(replicaId, 'PartitionStateChange', offsetsState(2));
+  host.deliverTo(coordinatorId, 'PartitionStateChange', offsetsState(2));
+  assert.equal(errorNameOf(txnCommit(host, [{ partition: 0, offset: 1 }], {}).results[0]!.errorCode), 'COORDINATOR_LOAD_IN_PROGRESS');
+  const refused = groupRequestRefusal({
+    type: 'TxnOffsetCommitRequest', from: { node: 3, actor: 'kafka' }, body: {
+      requestId: 'x', transactionalId: 't', groupId: group, producerId, producerEpoch: 0, generationId: -1, memberId: '', groupInstanceId: '',
+      offsets: [{ topic: 'orders', partition: 0, offset: 1, leaderEpoch: -1, metadata: '', errorCode: 0 }],
+    },
+  } as never, ErrorCode.NOT_COORDINATOR);
+  assert.equal(refused.length, 1);
+  const message = (refused[0] as { message: { kind: string; body: WireMessages['TxnOffsetCommitResponse'] } }).message;
+  assert.equal(message.kind, 'TxnOffsetCommitResponse');
+  assert.deepEqual(message.body.results.map((r) => r.errorCode), [ErrorCode.NOT_COORDINATOR]);
+});
+
+test('a marker reported while the transactional write is still in flight decides it once written', () => {
+  for (const commitIt of [true, false]) {
+    const host = hostCoordinator();
+    host.run(500);
+    formGroup(host);
+    host.deliverTo(coordinatorId, 'TxnOffsetCommitRequest', {
+      requestId: 'in-flight', transactionalId: 'etl-1', groupId: group, producerId, producerEpoch: 0, generationId: -1, memberId: '', groupInstanceId: '',
+      offsets: [{ topic: 'orders', partition: 0, offset: 12, leaderEpoch: 0, metadata: '', errorCode: 0 }],
+    });
+    // Reported before the write's answer: a marker far beyond wherever the batch lands.
+    host.deliverTo(coordinatorId, 'TxnMarkerWritten', { topic: consumerOffsetsTopic, partition: 0, producerId, producerEpoch: 0, commit: commitIt, offset: 1_000_000 });
+    host.run(200);
+    const answer = host.answers.find((a) => a.kind === 'TxnOffsetCommitResponse');
+    assert.equal((answer?.body as WireMessages['TxnOffsetCommitResponse']).results[0]!.errorCode, ErrorCode.NONE);
+    assert.deepEqual(fetchOffsets(host, [0], true), [commitIt ? 12 : -1]);
+  }
 });
