@@ -11,7 +11,9 @@ import {
 import {
   type CoordinatorContext, type GroupCoordinatorSettings, defaultGroupCoordinatorSettings, groupCoordinatorMachine, groupCoordinatorMachineName,
 } from '../actors/group/coordinator-machine.js';
-import { txnCoordinatorMachine, txnCoordinatorMachineName } from '../actors/txn/coordinator-machine.js';
+import {
+  type TxnCoordinatorBugs, type TxnCoordinatorSettings, defaultTxnCoordinatorSettings, isTxnCoordinatorActorId, txnCoordinatorMachine, txnCoordinatorMachineName,
+} from '../actors/txn/coordinator-machine.js';
 import { defaultGroupConfig } from '../actors/group/group-state.js';
 import { isGroupCoordinatorActorId } from '../actors/group/offsets-topic.js';
 import { type InputObserver, NodeKernel } from '../runtime/kernel/node-kernel.js';
@@ -34,6 +36,8 @@ export interface SimTimings {
   broker: Pick<BrokerConfig, 'heartbeatIntervalMs' | 'requestTimeoutMs' | 'metadataFetchWaitMaxMs' | 'retryBackoffMs' | 'defaultMinInsyncReplicas'>;
   /** Default: simGroupCoordinator. */
   groupCoordinator?: GroupCoordinatorSettings;
+  /** Default: simTxnCoordinator. */
+  txnCoordinator?: TxnCoordinatorSettings;
   partition: PartitionTimings;
 }
 
@@ -52,6 +56,19 @@ export const simGroupCoordinator: GroupCoordinatorSettings = {
   offsetsCommitTimeoutMs: 3000,
 };
 
+/** __transaction_state partitions in simulated clusters: few, as for __consumer_offsets. */
+export const simTxnStatePartitions = 4;
+
+/**
+ * Transaction coordinators in simulated clusters: timed-out transactions are looked for every
+ * second, so that an abandoned one is aborted within a short run.
+ */
+export const simTxnCoordinator: TxnCoordinatorSettings = {
+  ...defaultTxnCoordinatorSettings,
+  transactionStatePartitions: simTxnStatePartitions,
+  abortTimedOutTransactionsIntervalMs: 1000,
+};
+
 /** A partition replica as a checker sees it. */
 export interface ReplicaView {
   node: number;
@@ -62,9 +79,9 @@ export interface ReplicaView {
 
 const systemActors = new Set([controllerActorId, brokerActorId]);
 
-/** Partition replicas are the actors other than the controller, the broker and the group coordinators. */
+/** Partition replicas are the actors other than the controller, the broker and the group and transaction coordinators. */
 function isReplicaActor(actorId: string): boolean {
-  return !systemActors.has(actorId) && !isGroupCoordinatorActorId(actorId);
+  return !systemActors.has(actorId) && !isGroupCoordinatorActorId(actorId) && !isTxnCoordinatorActorId(actorId);
 }
 
 /** A group coordinator as a checker sees it. */
@@ -89,6 +106,8 @@ export interface SimBugs {
   broker: BrokerBugs;
   /** The simulated disks' log cleaner (absent: none). */
   cleaner?: CleanerBugs;
+  /** The transaction coordinators (absent: none). */
+  txn?: TxnCoordinatorBugs;
 }
 
 interface SimNode {
@@ -357,6 +376,7 @@ export class SimCluster {
         incarnationId: this.prng.hex(16),
         partition: this.logScrubIntervalMs > 0 ? { ...this.timings.partition, logScrubIntervalMs: this.logScrubIntervalMs } : this.timings.partition,
         groupCoordinator: this.timings.groupCoordinator ?? simGroupCoordinator,
+        txnCoordinator: { ...(this.timings.txnCoordinator ?? simTxnCoordinator), ...(this.bugs.txn === undefined ? {} : { bugs: this.bugs.txn }) },
         bugs: this.bugs.broker,
       },
     });

@@ -10,7 +10,7 @@ import { LogMatchingChecker, logMatching } from './checkers/log-matching.js';
 import { convergenceGaps, metadataConvergence } from './checkers/metadata-convergence.js';
 import { committedAgreement } from './checkers/committed-agreement.js';
 import { type Violation, ViolationLog } from './checkers/types.js';
-import { type SimBugs, type SimTimings, SimCluster, simOffsetsPartitions } from './cluster.js';
+import { type SimBugs, type SimTimings, SimCluster, simOffsetsPartitions, simTxnStatePartitions } from './cluster.js';
 import { type FaultKind, Nemesis } from './nemesis.js';
 import { type FaultSchedule, formatSchedule } from './schedule.js';
 import { SimNetwork } from './network.js';
@@ -30,6 +30,10 @@ import {
   type CompactionStats, CompactionWorkload, compactionTopicConfigs, compactionTopicName, compactionTopicPartitions,
 } from './workloads/compaction.js';
 import { defaultSimCleaner } from './log-cleaner.js';
+import { checkTransactions, txnCheckerNames } from './checkers/transactions.js';
+import { TransactionsWorkload, txnInputPartitions, txnInputTopic, txnOutputPartitions, txnOutputTopic } from './workloads/transactions.js';
+import { type TxnStats, newTxnStats } from './workloads/transactions-history.js';
+import { transactionStateTopic } from '../actors/txn/coordinator-machine.js';
 import type { CleanerStats } from './partition-disk.js';
 
 export const ackedMetadataDurable = 'acked-metadata-durable';
@@ -37,16 +41,17 @@ export const actorAssertion = 'actor-assertion';
 export const eventBudget = 'event-budget';
 export const checkerNames = [
   electionSafety, logMatching, leaderCompleteness, committedAgreement, metadataConvergence, ackedMetadataDurable,
-  ...replicationCheckerNames, ...groupCheckerNames, ...compactionCheckerNames, actorAssertion, eventBudget,
+  ...replicationCheckerNames, ...groupCheckerNames, ...compactionCheckerNames, ...txnCheckerNames, actorAssertion, eventBudget,
 ] as const;
 
 /**
  * admin: topic churn only; produce-consume: producers and consumers on one topic; groups: a
  * consumer group reading a topic the producers write; mixed: topic churn and producers and
  * consumers; compaction: updates and tombstones to few keys of a compacted topic, read from
- * the beginning again and again while the disks' cleaners rewrite it.
+ * the beginning again and again while the disks' cleaners rewrite it; transactions: a
+ * read-process-write pipeline of transactional processors (sim/workloads/transactions.ts).
  */
-export const workloadKinds = ['admin', 'produce-consume', 'groups', 'mixed', 'compaction'] as const;
+export const workloadKinds = ['admin', 'produce-consume', 'groups', 'mixed', 'compaction', 'transactions'] as const;
 export type WorkloadKind = (typeof workloadKinds)[number];
 
 export function parseWorkload(text: string): WorkloadKind {
@@ -176,6 +181,8 @@ export interface SimResult {
     group: GroupStats;
     /** The compaction workload's numbers, all zero without it. */
     compaction: CompactionStats;
+    /** The transactions workload's numbers, all zero without it. */
+    transactions: TxnStats;
   };
   /** What the disks' cleaners did (all zero unless the workload compacts). */
   cleaner: CleanerStats;
@@ -232,8 +239,16 @@ export function runSimulation(options: SimOptions): SimResult {
     groupId, topic: groupTopicName, partitions: groupTopicPartitions, members: groupMembers, offsetsPartitions: simOffsetsPartitions,
     firstClientNode: groupClientNodeFirst,
   }, cluster.clusterId, cluster.nodeIds, network, scheduler, Prng.forPurpose(seed, 'groups'), tracer);
-  // Crashes and cuts aimed at partition leaders hit the group's coordinator half of the time.
-  const focusPartitions = groupsOn ? [partitionActorId(consumerOffsetsTopic, offsetsPartitionFor(groupId, simOffsetsPartitions))] : [];
+  const txnOn = workloadKind === 'transactions';
+  const txn = txnOn
+    ? new TransactionsWorkload(cluster.clusterId, cluster.nodeIds, network, scheduler, Prng.forPurpose(seed, 'transactions'), tracer, simTxnStatePartitions, simOffsetsPartitions)
+    : null;
+  // Crashes and cuts aimed at partition leaders hit the group's coordinator half of the time
+  // (with transactions: the processors' transaction coordinators and the group's).
+  const focusPartitions = groupsOn ? [partitionActorId(consumerOffsetsTopic, offsetsPartitionFor(groupId, simOffsetsPartitions))]
+    : txn !== null ? [
+      ...txn.txnStatePartitionsOf.map((p) => partitionActorId(transactionStateTopic, p)), partitionActorId(consumerOffsetsTopic, txn.groupOffsetsPartition),
+    ] : [];
   const nemesis = new Nemesis(options.faults, cluster, network, scheduler, Prng.forPurpose(seed, 'nemesis'), tracer, focusPartitions,
     options.faultSchedule ?? null);
   const replicationFactor = Math.min(3, options.nodes);
@@ -241,7 +256,8 @@ export function runSimulation(options: SimOptions): SimResult {
     ...(workloadKind === 'produce-consume' || workloadKind === 'mixed' ? [{ name: dataTopicName, partitions: dataTopicPartitions }] : []),
     ...(groupsOn ? [{ name: groupTopicName, partitions: groupTopicPartitions }] : []),
   ];
-  const internalTopics = groupsOn ? [consumerOffsetsTopic] : [];
+  const internalTopics = groupsOn ? [consumerOffsetsTopic] : txnOn ? [consumerOffsetsTopic, transactionStateTopic] : [];
+  const txnTopics: DataTopic[] = txnOn ? [{ name: txnInputTopic, partitions: txnInputPartitions }, { name: txnOutputTopic, partitions: txnOutputPartitions }] : [];
   const compactionOn = workloadKind === 'compaction';
   const compactedReads = new CompactionReadChecker(compactionTopicName, violations);
   const compaction = compactionOn
@@ -252,13 +268,20 @@ export function runSimulation(options: SimOptions): SimResult {
 
   cluster.startAll();
   if (workloadKind === 'admin' || workloadKind === 'mixed') admin.run(options.durationMs, adminIntervalMinMs, adminIntervalMaxMs);
-  if (groupsOn) {
+  for (const name of internalTopics) {
     // What FindCoordinator does in a real cluster: the internal topic, compacted, as replicated as the data.
     admin.create({
-      name: consumerOffsetsTopic, numPartitions: simOffsetsPartitions, replicationFactor,
+      name, numPartitions: name === transactionStateTopic ? simTxnStatePartitions : simOffsetsPartitions, replicationFactor,
       configs: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) }],
     }, true);
   }
+  for (const topic of txnTopics) {
+    admin.create({
+      name: topic.name, numPartitions: topic.partitions, replicationFactor,
+      configs: [{ name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) }],
+    }, true);
+  }
+  if (txn !== null) scheduler.after(dataStartMs, () => txn.start(options.durationMs));
   for (const topic of dataTopics) {
     admin.create({
       name: topic.name, numPartitions: topic.partitions, replicationFactor,
@@ -281,7 +304,7 @@ export function runSimulation(options: SimOptions): SimResult {
   // Faults begin once the data topic exists: with all replicas required at creation, a
   // creation racing the first crashes could take the whole run.
   const startFaults = (): void => {
-    const created = [...dataTopics.map((t) => t.name), ...compactionTopics.map((t) => t.name), ...internalTopics].every((name) => admin.history.acked.has(name));
+    const created = [...dataTopics, ...compactionTopics, ...txnTopics].map((t) => t.name).concat(internalTopics).every((name) => admin.history.acked.has(name));
     if (created || scheduler.now >= faultsStartMaxMs) nemesis.start(options.durationMs);
     else scheduler.after(100, startFaults);
   };
@@ -304,6 +327,7 @@ export function runSimulation(options: SimOptions): SimResult {
   if (stop.atLine === null) {
     nemesis.healAll();
     if (groupsOn) groups.healMembers();
+    txn?.healProcessors();
 
     // Settle: after the faults heal, the metadata must converge within a bound.
     const settleMaxMs = options.settleMaxMs ?? settleMaxMsDefault;
@@ -314,9 +338,12 @@ export function runSimulation(options: SimOptions): SimResult {
         ...convergenceGaps(cluster.controllers(), cluster.brokers(), cluster.nodeIds),
         ...replicationGaps(cluster, dataTopics, (watermarks) => data.caughtUp(watermarks)),
         ...replicationGaps(cluster, compactionTopics, () => compaction?.idle ?? true),
+        ...replicationGaps(cluster, txnTopics, () => true),
       ];
       // The group settles last: its final OffsetFetch goes out once everything else has.
       if (gaps.length === 0 && admin.idle && groupsOn) gaps = groups.settleGaps(leaderHighWatermarks(cluster));
+      // Likewise the pipeline: its final OffsetFetch and final state once all else has settled.
+      if (gaps.length === 0 && admin.idle && txn !== null) gaps = txn.settleGaps(leaderHighWatermarks(cluster));
       if (gaps.length === 0 && admin.idle) {
         settledMs = waited;
         break;
@@ -338,6 +365,8 @@ export function runSimulation(options: SimOptions): SimResult {
     }
     // Without settling there is no final OffsetFetch; the other group checks hold all along.
     if (groupsOn && stop.atLine === null) checkGroups(groups.history, violations, scheduler.now);
+    // Without settling there is no final state: isolation and fencing are still checked.
+    if (txn !== null && stop.atLine === null) checkTransactions(txn.history, violations, scheduler.now);
   }
   options.onFinish?.(cluster);
   const checks: Record<string, number> = {};
@@ -372,6 +401,7 @@ export function runSimulation(options: SimOptions): SimResult {
       fetches: data.history.fetches,
       group: { ...groups.history.stats, errors: { ...groups.history.stats.errors } },
       compaction: compaction === null ? emptyCompactionStats() : { ...compaction.stats, produceErrors: { ...compaction.stats.produceErrors } },
+      transactions: txn === null ? newTxnStats() : { ...txn.history.stats, errors: { ...txn.history.stats.errors } },
     },
     cleaner: cluster.cleanerStats(),
     leaderTerms: elections.termsWithLeader,

@@ -80,6 +80,8 @@ export interface TxnCoordinatorSettings {
   loadBackoffMs: number;
   /** transaction.state.log.load.buffer.size */
   loadBufferBytes: number;
+  /** Test only: deliberate protocol bugs (the simulator's bug switches). */
+  bugs?: TxnCoordinatorBugs;
 }
 
 export const defaultTxnCoordinatorSettings: TxnCoordinatorSettings = {
@@ -93,6 +95,14 @@ export const defaultTxnCoordinatorSettings: TxnCoordinatorSettings = {
   loadBackoffMs: 100,
   loadBufferBytes: 5 * 1024 * 1024,
 };
+
+/** Deliberate protocol bugs, for showing that the simulator's transaction checkers catch them (test only). */
+export interface TxnCoordinatorBugs {
+  /** AddPartitionsToTxn and EndTxn take any epoch of the current producer id: a fenced (zombie) producer's requests count. */
+  skipEpochCheck?: boolean;
+  /** Aborts are marked as commits at the partitions: an aborted transaction's records and offsets become visible. */
+  markAbortsAsCommits?: boolean;
+}
 
 export interface TxnCoordinatorConfig extends TxnCoordinatorSettings {
   nodeId: number;
@@ -377,18 +387,25 @@ const producerIdAnswered: Handler = (ctx, event) => {
   return [...initProducer(ctx, transactionalId, ask, replyTo, body.producerId), ...armTick(ctx)];
 };
 
+/** The epoch a request is judged with: its own, unless the skipEpochCheck bug takes the current one. */
+function judgedEpoch(ctx: TxnCoordinatorContext, meta: TxnMetadata | undefined, producerId: number, producerEpoch: number): number {
+  if (ctx.config.bugs?.skipEpochCheck === true && meta !== undefined && meta.producerId === producerId) return meta.producerEpoch;
+  return producerEpoch;
+}
+
 const addPartitionsToTxn: Handler = (ctx, event) => {
   const { body, from } = event as Delivered<'AddPartitionsToTxnRequest'>;
   const meta = ctx.txns.get(body.transactionalId);
   const partitions = body.partitions.map((p) => ({ topic: p.topic, partition: p.partition }));
-  const decision = decideAddPartitions(meta, body.producerId, body.producerEpoch, partitions, timestampMs(ctx));
+  const epoch = judgedEpoch(ctx, meta, body.producerId, body.producerEpoch);
+  const decision = decideAddPartitions(meta, body.producerId, epoch, partitions, timestampMs(ctx));
   return carryOut(ctx, meta, decision, { kind: 'answerAdd', replyTo: { to: from, requestId: body.requestId } });
 };
 
 const endTxn: Handler = (ctx, event) => {
   const { body, from } = event as Delivered<'EndTxnRequest'>;
   const meta = ctx.txns.get(body.transactionalId);
-  const decision = decideEndTxn(meta, body.producerId, body.producerEpoch, body.commit, timestampMs(ctx));
+  const decision = decideEndTxn(meta, body.producerId, judgedEpoch(ctx, meta, body.producerId, body.producerEpoch), body.commit, timestampMs(ctx));
   return carryOut(ctx, meta, decision, { kind: 'answerEnd', replyTo: { to: from, requestId: body.requestId } });
 };
 
@@ -415,7 +432,7 @@ const verifyTxnPartition: Handler = (ctx, event) => {
 
 function startMarkers(ctx: TxnCoordinatorContext, meta: TxnMetadata): Effect[] {
   ctx.markers.set(meta.transactionalId, {
-    commit: meta.state === 'PrepareCommit', producerId: meta.producerId, producerEpoch: meta.producerEpoch,
+    commit: meta.state === 'PrepareCommit' || ctx.config.bugs?.markAbortsAsCommits === true, producerId: meta.producerId, producerEpoch: meta.producerEpoch,
     remaining: [...meta.partitions], inFlight: new Map(), retryAtMs: null,
   });
   return sendMarkers(ctx, meta.transactionalId);

@@ -10,6 +10,11 @@ export const bugSwitches: Record<string, SimBugs> = {
   'broker-skips-records': { controller: {}, broker: { skipLastFetchedEntry: true } },
   /** The group coordinator ignores committed offsets when it loads after a failover (run with --workload groups). */
   'forget-offsets-on-load': { controller: {}, broker: { group: { forgetOffsetsOnLoad: true } } },
+  // The transaction coordinator (run with --workload transactions).
+  /** AddPartitionsToTxn and EndTxn accept a fenced epoch of the current producer id: zombies get through. */
+  'txn-skips-epoch-check': { controller: {}, broker: {}, txn: { skipEpochCheck: true } },
+  /** Aborts are marked as commits at the partitions: aborted records and offsets become visible. */
+  'txn-marks-aborts-as-commits': { controller: {}, broker: {}, txn: { markAbortsAsCommits: true } },
   // The simulated disks' log cleaner (run with --workload compaction).
   /** Keeps the first record of each key instead of the last. */
   'cleaner-keeps-first-value': { controller: {}, broker: {}, cleaner: { keepFirstValue: true } },

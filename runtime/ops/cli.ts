@@ -128,7 +128,7 @@ program
   .option('--nodes <n>', 'cluster size', asInt('--nodes', 1, 9), 3)
   .option('--duration <time>', 'virtual time with faults (then faults heal and the cluster must settle)', asDuration, 60_000)
   .option('--faults <list>', `comma list of ${faultKinds.join(',')} (or none)`, asFaults, ['partition', 'crash', 'drop'] as FaultKind[])
-  .option('--workload <kind>', 'admin (topic churn), produce-consume (producers and consumers on a replicated topic), groups (a consumer group under member faults and coordinator moves), compaction (updates and tombstones to few keys of a compacted topic, cleaned by the simulated disks while consumers read it) or mixed', asWorkload, 'mixed' as WorkloadKind)
+  .option('--workload <kind>', 'admin (topic churn), produce-consume (producers and consumers on a replicated topic), groups (a consumer group under member faults and coordinator moves), compaction (updates and tombstones to few keys of a compacted topic, cleaned by the simulated disks while consumers read it), transactions (a read-process-write pipeline of transactional processors with crashes and zombies) or mixed', asWorkload, 'mixed' as WorkloadKind)
   .option('--unclean-leader-election', 'set unclean.leader.election.enable on the data topic (loses acknowledged writes)')
   .option('--trace <file>', 'write the JSON Lines trace of a single run')
   .option('--workers <n>', 'worker threads for a campaign (default: one per core)', asInt('--workers', 1, 64))
@@ -190,6 +190,18 @@ function compactionLines(results: ReadonlyArray<Pick<SimResult, 'workload' | 'cl
   ];
 }
 
+/** What a transactions campaign did, summed over its seeds. */
+function transactionLines(results: ReadonlyArray<Pick<SimResult, 'workload'>>): string[] {
+  const sum = (pick: (t: SimResult['workload']['transactions']) => number): number => results.reduce((n, r) => n + pick(r.workload.transactions), 0);
+  return [
+    `input records      ${sum((t) => t.inputRecordsAcked)} acknowledged`,
+    `transactions       ${sum((t) => t.transactionsBegun)} begun, ${sum((t) => t.commitsAnswered)} committed, ${sum((t) => t.abortsAnswered)} aborted (${sum((t) => t.abortsChosen)} on purpose)`,
+    `processor faults   ${sum((t) => t.processorCrashes)} crashes, ${sum((t) => t.zombies)} zombies (${sum((t) => t.zombieRequests)} zombie requests), ${sum((t) => t.restarts)} restarts after fatal answers`,
+    `answers            ${sum((t) => t.fencedAnswers)} fenced, ${sum((t) => t.concurrentTransactions)} CONCURRENT_TRANSACTIONS, ${sum((t) => t.notCoordinator)} NOT_COORDINATOR, ${sum((t) => t.coordinatorLoading)} COORDINATOR_LOAD_IN_PROGRESS`,
+    `output read        ${sum((t) => t.recordsReadCommitted)} read_committed (${sum((t) => t.abortedRecordsSkipped)} aborted records dropped, ${sum((t) => t.controlBatchesSeen)} control batches), ${sum((t) => t.recordsReadUncommitted)} read_uncommitted`,
+  ];
+}
+
 async function campaignCommand(flags: SimFlags, bugName: string | undefined): Promise<void> {
   const [from, to] = flags.seeds!;
   const total = to - from + 1;
@@ -224,6 +236,7 @@ async function campaignCommand(flags: SimFlags, bugName: string | undefined): Pr
     'checker            violations',
     ...Object.entries(summary.violationsByChecker).map(([checker, count]) => `  ${checker.padEnd(30)} ${count}`),
     ...(flags.workload === 'compaction' ? ['', ...compactionLines(summary.results)] : []),
+    ...(flags.workload === 'transactions' ? ['', ...transactionLines(summary.results)] : []),
   ];
   for (const seed of summary.failedSeeds.slice(0, 20)) {
     const result = summary.results.find((r) => r.seed === seed)!;

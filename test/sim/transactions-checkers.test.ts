@@ -1,5 +1,6 @@
 // The transaction checkers on hand-made histories: a clean pipeline passes, and each kind of
-// broken history trips the checker that owns it (and the message says what broke).
+// broken history trips the checker that owns it (and the message says what broke). Then the
+// verifying consumers' read_committed filter on hand-made fetches.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -7,6 +8,10 @@ import {
 } from '../../sim/checkers/transactions.js';
 import { ViolationLog } from '../../sim/checkers/types.js';
 import { type TxnHistory, type TxnRecordOfWork, newTxnHistory, outputValue, parseOutputValue } from '../../sim/workloads/transactions-history.js';
+import { controlType, filterFetched } from '../../sim/workloads/transactions.js';
+import { readCommitted, readUncommitted } from '../../actors/protocol/messages.js';
+import { setBaseOffset } from '../../actors/protocol/record-batch.js';
+import { encodeRecordBatch } from '../../runtime/storage/record-batch.js';
 
 const tid = 'processor-0';
 
@@ -233,4 +238,54 @@ test('the end-of-run checks wait for the settled state', () => {
   b.add(t);
   b.end(t, true);
   assert.deepEqual(check(b.history).violations, []);
+});
+
+// ---- The read_committed filter of the verifying consumers (Kafka's consumer, as it drops aborted transactions)
+
+/** One batch at `baseOffset`: transactional data of `producerId`, or a control batch (commit or abort marker). */
+function batch(baseOffset: number, producerId: number, values: string[] | 'commit' | 'abort'): Uint8Array {
+  const control = typeof values === 'string';
+  const key = new Uint8Array(4);
+  new DataView(key.buffer).setInt16(2, values === 'commit' ? 1 : 0);
+  const records = control ? [{ key, value: new Uint8Array(6), timestamp: 0 }] : values.map((v) => ({ key: null, value: new TextEncoder().encode(v), timestamp: 0 }));
+  const bytes = encodeRecordBatch(records, { producerId, producerEpoch: 0, baseSequence: control ? -1 : 0, transactional: true, control });
+  setBaseOffset(bytes, 0, baseOffset);
+  return bytes;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function abortedList(entries: Array<[number, number]>): Uint8Array {
+  const bytes = new Uint8Array(entries.length * 16);
+  const view = new DataView(bytes.buffer);
+  entries.forEach(([producerId, firstOffset], i) => {
+    view.setBigInt64(i * 16, BigInt(producerId));
+    view.setBigInt64(i * 16 + 8, BigInt(firstOffset));
+  });
+  return bytes;
+}
+
+test('read_committed drops the aborted transaction of a producer until its abort marker, and every control batch', () => {
+  // Producer 7 aborts [0, 1] (marker at 3), producer 8 commits [2] (marker at 5); producer 7 then commits [4] (marker at 6).
+  const records = concat([
+    batch(0, 7, ['a', 'b']), batch(2, 8, ['c']), batch(3, 7, 'abort'), batch(4, 7, ['d']), batch(5, 8, 'commit'), batch(6, 7, 'commit'),
+  ]);
+  const committed = filterFetched({ records, abortedTransactions: abortedList([[7, 0]]) }, 0, readCommitted);
+  assert.deepEqual(committed.records.map((r) => `${r.offset}:${r.value}`), ['2:c', '4:d']);
+  assert.equal(committed.next, 7);
+  assert.equal(committed.abortedSkipped, 2);
+  assert.equal(committed.controlBatches, 3);
+  const uncommitted = filterFetched({ records, abortedTransactions: abortedList([[7, 0]]) }, 0, readUncommitted);
+  assert.deepEqual(uncommitted.records.map((r) => `${r.offset}:${r.value}`), ['0:a', '1:b', '2:c', '4:d']);
+  // From offset 3 on, the batches before it are skipped, not handed over again.
+  assert.deepEqual(filterFetched({ records, abortedTransactions: new Uint8Array(0) }, 3, readCommitted).records.map((r) => r.offset), [4]);
+  assert.equal(controlType(null), -1);
 });
