@@ -14,7 +14,7 @@ import type { TxnStats } from '../../sim/workloads/transactions-history.js';
  * Seeds that fail on a bug in code outside sim/, recorded in .bench-me/txn-bugs.md for its
  * owner, and left out until it is fixed.
  */
-const knownFailingSeeds: number[] = [14, 293];
+const knownFailingSeeds: number[] = [];
 
 /** Short runs, so that 300 seeds fit npm test: 10 s of faults, then healing and settling. */
 const campaign = { nodes: 3, durationMs: 10_000, faults: ['partition', 'crash', 'drop'] as const, workload: 'transactions' as const };
