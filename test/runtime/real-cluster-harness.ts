@@ -130,6 +130,49 @@ export function dumpOutputs(children: readonly Child[] = allChildren): void {
   }
 }
 
+/** What a finished client process printed, and how it ended (`status` is null when a signal or the timeout ended it). */
+export interface ClientRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a client program (kcat, a Python client, the CLI) to its end without blocking this
+ * process's event loop, unlike spawnSync: the children started above write their logs into
+ * pipes that this process drains, and a node whose stdout pipe fills blocks in its logger
+ * (pino writes synchronously), so it stops answering its Kafka clients. Killed by PID with
+ * SIGKILL after `timeoutMs`.
+ */
+export function runClient(command: string, args: readonly string[], options: { input?: string; timeoutMs: number }): Promise<ClientRun> {
+  return new Promise((resolveRun) => {
+    const proc = spawn(command, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    proc.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+    proc.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+    const timer = setTimeout(() => {
+      if (proc.pid !== undefined && proc.exitCode === null) {
+        try {
+          process.kill(proc.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }, options.timeoutMs);
+    let spawnError = '';
+    proc.once('error', (error) => {
+      spawnError = `spawn error: ${error.message}\n`;
+    });
+    proc.once('close', (code) => {
+      clearTimeout(timer);
+      resolveRun({ status: code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: spawnError + Buffer.concat(stderr).toString('utf8') });
+    });
+    proc.stdin!.on('error', () => { /* the client exited before reading its input; its status says why */ });
+    proc.stdin!.end(options.input ?? '');
+  });
+}
+
 // ---- small helpers ---------------------------------------------------------------------
 
 export function freePort(): Promise<number> {

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { cliPath, dumpOutputs, exitedWithin, signal, startChild, waitFor, type Child } from '../real-cluster-harness.js';
+import { type Child, type ClientRun, cliPath, dumpOutputs, exitedWithin, runClient, signal, startChild, waitFor } from '../real-cluster-harness.js';
 
 const python = '/usr/bin/python3';
 const bootstrap = '127.0.0.1:9092';
@@ -22,9 +22,9 @@ const kcatFound = spawnSync('kcat', ['-V']).status === 0;
 const ci = process.env.CI === 'true';
 const skipWithout = (found: boolean, what: string): string | false => (found || ci ? false : `${what} not installed`);
 
-function run(command: string, args: string[], input: string | null, timeoutMs: number): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(command, args, { input: input ?? undefined, timeout: timeoutMs, encoding: 'utf8' });
-  return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+/** A client program, run without blocking this process (the cluster's log pipe must keep draining). */
+function run(command: string, args: string[], input: string | null, timeoutMs: number): Promise<ClientRun> {
+  return runClient(command, args, { input: input ?? undefined, timeoutMs });
 }
 
 /** Parses `partition offset key value` lines; checks offsets are increasing per partition. */
@@ -121,24 +121,24 @@ test('real Kafka clients against the embedded cluster of npm start', { timeout: 
       }
     });
 
-    await t.test('kcat produces keyed records, lists metadata and consumes them', { skip: skipWithout(kcatFound, 'kcat') }, () => {
+    await t.test('kcat produces keyed records, lists metadata and consumes them', { skip: skipWithout(kcatFound, 'kcat') }, async () => {
       const sent = sentRecords('kcat', 40);
-      const produced = run('kcat', ['-b', bootstrap, '-P', '-t', 'kcat-e2e', '-K:', '-X', 'topic.request.required.acks=-1'], sent.map((s) => `${s.key}:${s.value}`).join('\n') + '\n', 30_000);
+      const produced = await run('kcat', ['-b', bootstrap, '-P', '-t', 'kcat-e2e', '-K:', '-X', 'topic.request.required.acks=-1'], sent.map((s) => `${s.key}:${s.value}`).join('\n') + '\n', 30_000);
       assert.equal(produced.status, 0, produced.stderr);
-      const listed = run('kcat', ['-b', bootstrap, '-L', '-t', 'kcat-e2e'], null, 15_000);
+      const listed = await run('kcat', ['-b', bootstrap, '-L', '-t', 'kcat-e2e'], null, 15_000);
       assert.equal(listed.status, 0, listed.stderr);
       assert.match(listed.stdout, /3 brokers/);
       assert.match(listed.stdout, /topic "kcat-e2e" with 1 partitions/);
-      const consumed = run('kcat', ['-b', bootstrap, '-C', '-t', 'kcat-e2e', '-o', 'beginning', '-e', '-f', '%p %o %k %s\\n'], null, 30_000);
+      const consumed = await run('kcat', ['-b', bootstrap, '-C', '-t', 'kcat-e2e', '-o', 'beginning', '-e', '-f', '%p %o %k %s\\n'], null, 30_000);
       assert.equal(consumed.status, 0, consumed.stderr);
       assertOnceInOrder(sent, byPartition(consumed.stdout.trim().split('\n')));
     });
 
     for (const client of ['kafka-python', 'confluent-kafka']) {
       const module = client === 'kafka-python' ? 'kafka' : 'confluent_kafka';
-      await t.test(`${client} creates a 3x3 topic, produces with acks=all and consumes from the beginning`, { skip: skipWithout(hasPythonModule(module), `python3 ${module}`) }, () => {
+      await t.test(`${client} creates a 3x3 topic, produces with acks=all and consumes from the beginning`, { skip: skipWithout(hasPythonModule(module), `python3 ${module}`) }, async () => {
         const sent = sentRecords(client, 60);
-        const result = run(python, ['-c', pythonClients, client, `${client}-e2e`], JSON.stringify(sent), 120_000);
+        const result = await run(python, ['-c', pythonClients, client, `${client}-e2e`], JSON.stringify(sent), 120_000);
         assert.equal(result.status, 0, result.stderr);
         const lines = JSON.parse(result.stdout.trim().split('\n').pop()!) as string[];
         assertOnceInOrder(sent, byPartition(lines));
@@ -163,7 +163,7 @@ test('real Kafka clients against the embedded cluster of npm start', { timeout: 
       const offsets = await admin.fetchTopicOffsets(topic);
       assert.equal(offsets.reduce((n, o) => n + Number(o.high), 0), sent.length, 'high watermarks add up to what was sent');
       if (kcatFound) {
-        const consumed = run('kcat', ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-f', '%p %o %k %s\\n'], null, 30_000);
+        const consumed = await run('kcat', ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-f', '%p %o %k %s\\n'], null, 30_000);
         assert.equal(consumed.status, 0, consumed.stderr);
         assertOnceInOrder(sent, byPartition(consumed.stdout.trim().split('\n')));
       }
