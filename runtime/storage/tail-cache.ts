@@ -14,6 +14,16 @@ import type { BatchHeader } from '../../actors/protocol/record-batch.js';
 /** log.tail.cache.bytes' default: with 1,000 partitions on a node the cache stays a small part of its memory. */
 export const defaultTailCacheBytes = 64 * 1024 * 1024;
 
+/**
+ * A log's appends are copied one after another into slabs, so that a read spanning many
+ * appends is one view of a slab instead of a new buffer: a consumer reading 1 MiB at a time
+ * would otherwise allocate (and the garbage collector reclaim) every byte it reads once more.
+ * A log's first slab is small and each next one twice the size, up to the maximum, so a
+ * quiet log holds little unused slab memory.
+ */
+export const slabBytesMin = 4 * 1024;
+export const slabBytesMax = 1024 * 1024;
+
 /** A read the cache answered: the same shape as PartitionLog's ReadResult. */
 export interface TailRead {
   bytes: Buffer;
@@ -112,6 +122,10 @@ export class TailCache {
 export class LogTail {
   private entries: TailEntry[] = [];
   private head = 0;
+  /** The slab appends are copied into, and how much of it they fill. */
+  private slab: Buffer | null = null;
+  private slabUsed = 0;
+  private nextSlabBytes = slabBytesMin;
 
   constructor(private readonly cache: TailCache) {}
 
@@ -139,7 +153,7 @@ export class LogTail {
       this.clear();
       return;
     }
-    const copy = Buffer.allocUnsafeSlow(bytes.length);
+    const copy = this.slabSpace(bytes.length);
     copy.set(bytes);
     const entry: TailEntry = {
       tail: this, bytes: copy, segmentBase, baseOffsets: [], lastOffsets: [], ends: [], live: true,
@@ -153,11 +167,27 @@ export class LogTail {
     this.cache.added(entry);
   }
 
+  /** `length` bytes at the end of the current slab, or of a new one. */
+  private slabSpace(length: number): Buffer {
+    if (this.slab === null || this.slab.length - this.slabUsed < length) {
+      // Never more than an eighth of the node's budget beyond the append itself.
+      const size = Math.max(length, Math.min(this.nextSlabBytes, Math.floor(this.cache.bytesMax / 8)));
+      this.slab = Buffer.allocUnsafeSlow(size);
+      this.slabUsed = 0;
+      this.nextSlabBytes = Math.min(slabBytesMax, size * 2);
+    }
+    const space = this.slab.subarray(this.slabUsed, this.slabUsed + length);
+    this.slabUsed += length;
+    return space;
+  }
+
   /**
-   * The read PartitionLog.read would make from its files: whole batches from the one that
-   * holds `offset` on, at least one and then up to `maxBytes`, none with an offset at or past
-   * `limit`, all from one segment. Null when `offset` lies before what is cached (the caller
-   * reads the files); `offset` must not be past the log end (the caller checks).
+   * The read PartitionLog.read would make from its files, or the start of it: whole batches
+   * from the one that holds `offset` on, at least one and then up to `maxBytes`, none with an
+   * offset at or past `limit`, all from one segment and one slab (a shorter answer than the
+   * files', which Kafka allows: the reader asks again from where it ends). Null when `offset`
+   * lies before what is cached (the caller reads the files); `offset` must not be past the
+   * log end (the caller checks).
    */
   read(offset: number, maxBytes: number, limit: number): TailRead | null {
     const first = this.firstOffset;
@@ -172,12 +202,12 @@ export class LogTail {
     let batch = 0;
     while (entry.lastOffsets[batch]! < offset) batch += 1;
     const segmentBase = entry.segmentBase;
-    const pieces: Buffer[] = [];
+    // The answer is one view of the slab: its appends lie in it one after another.
+    const slab = entry.bytes.buffer;
+    const viewStart = entry.bytes.byteOffset + (batch === 0 ? 0 : entry.ends[batch - 1]!);
     let total = 0;
     let firstOffset = -1;
     let nextOffset = offset;
-    let pieceStart = batch === 0 ? 0 : entry.ends[batch - 1]!;
-    let pieceEnd = pieceStart;
     for (;;) {
       const start = batch === 0 ? 0 : entry.ends[batch - 1]!;
       const size = entry.ends[batch]! - start;
@@ -185,24 +215,19 @@ export class LogTail {
       if (total > 0 && total + size > maxBytes) break;
       if (firstOffset < 0) firstOffset = entry.baseOffsets[batch]!;
       total += size;
-      pieceEnd = start + size;
       nextOffset = entry.lastOffsets[batch]! + 1;
       batch += 1;
       if (batch < entry.ends.length) continue;
-      // This append is used up: on to the next one, if it went to the same segment.
-      pieces.push(entry.bytes.subarray(pieceStart, pieceEnd));
-      pieceStart = 0;
-      pieceEnd = 0;
+      // This append is used up: on to the next one, if it went to the same segment and slab
+      // (joining two slabs would copy what the answer otherwise passes on uncopied).
       index += 1;
       const next = this.entries[index];
-      if (next === undefined || next.segmentBase !== segmentBase) break;
+      if (next === undefined || next.segmentBase !== segmentBase || next.bytes.buffer !== slab) break;
       entry = next;
       batch = 0;
     }
-    if (pieceEnd > pieceStart) pieces.push(entry.bytes.subarray(pieceStart, pieceEnd));
     if (total === 0) return { bytes: emptyBytes, firstOffset: offset, nextOffset: offset };
-    const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, total);
-    return { bytes, firstOffset, nextOffset };
+    return { bytes: Buffer.from(slab, viewStart, total), firstOffset, nextOffset };
   }
 
   /** Empties the cache (a truncation: what follows the cut will be appended anew). */
@@ -210,6 +235,9 @@ export class LogTail {
     for (let i = this.head; i < this.entries.length; i++) this.cache.dropped(this.entries[i]!, true);
     this.entries = [];
     this.head = 0;
+    this.slab = null;
+    this.slabUsed = 0;
+    this.nextSlabBytes = slabBytesMin;
   }
 
   /** Drops the appends that lie wholly below `offset` (segments that retention deleted or the cleaner replaced). */
