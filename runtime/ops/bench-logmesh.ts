@@ -14,6 +14,7 @@ import type { LatencyHistogram } from './bench-latency.js';
 import type { ConsumeResult, Sender, SystemUnderTest } from './bench-load.js';
 import { type BenchChild, assertPortFree, startBenchChild, stopBenchChildren, tcpAccepts, waitFor } from './bench-processes.js';
 import { devNodeProperties, findNatsServer } from './dev.js';
+import { nodeV8Flags } from './node-flags.js';
 
 const cliPath = resolve(dirname(fileURLToPath(import.meta.url)), 'cli.js');
 
@@ -163,7 +164,7 @@ export class LogmeshSystem implements SystemUnderTest {
       for (let id = 1; id <= options.nodes; id++) {
         const file = join(options.dataDir, `node-${id}.properties`);
         writeFileSync(file, devNodeProperties(id, { ...options, metricsPortBase: 0, write: () => {} }));
-        children.push(startBenchChild(`logmesh node ${id}`, process.execPath, [cliPath, 'node', '--config', file, '--override', 'log.level=warn']));
+        children.push(startBenchChild(`logmesh node ${id}`, process.execPath, [...nodeV8Flags, cliPath, 'node', '--config', file, '--override', 'log.level=warn']));
       }
       const bootstrap = await waitFor(`${options.nodes} live brokers behind 127.0.0.1:${options.kafkaPortBase}`, startupTimeoutMs, children, async () => {
         const client = await KafkaClient.connect(options.kafkaPortBase, '127.0.0.1', 'logmesh-bench');

@@ -9,6 +9,7 @@ import { type Server, type Socket, connect as tcpConnect, createServer } from 'n
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BenchChild, assertPortFree, startBenchChild, stopBenchChildren, tcpAccepts, waitFor } from './bench-processes.js';
+import { nodeV8Flags } from './node-flags.js';
 
 const cliPath = resolve(dirname(fileURLToPath(import.meta.url)), 'cli.js');
 
@@ -168,7 +169,7 @@ export class ChaosCluster {
     const restarts = this.starts.get(id) ?? 0;
     this.starts.set(id, restarts + 1);
     const child = this.track(startBenchChild(restarts === 0 ? `node-${id}` : `node-${id} (start ${restarts + 1})`, process.execPath,
-      [cliPath, 'node', '--config', this.configFile(id)]));
+      [...nodeV8Flags, cliPath, 'node', '--config', this.configFile(id)]));
     this.nodes.set(id, child);
     return child;
   }

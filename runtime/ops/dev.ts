@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { nodeV8Flags } from './node-flags.js';
 
 export interface DevOptions {
   dataDir: string;
@@ -81,7 +82,7 @@ export function startDevCluster(options: DevOptions): DevCluster {
   for (let id = 1; id <= options.nodes; id++) {
     const file = join(options.dataDir, `node-${id}.properties`);
     writeFileSync(file, devNodeProperties(id, options));
-    start(`node-${id}`, process.execPath, [cliPath, 'node', '--config', file]);
+    start(`node-${id}`, process.execPath, [...nodeV8Flags, cliPath, 'node', '--config', file]);
   }
   const exited = Promise.all(children.map(({ child }) => new Promise<void>((resolveExit) => {
     if (child.exitCode !== null || child.signalCode !== null) resolveExit();
