@@ -16,7 +16,8 @@
 //   metadata record (or a tombstone for a group without one): it changes nothing on load.
 //
 // Transactional offset commits (TxnOffsetCommit, KIP-98/447) are written as a transactional
-// batch of their producer and stay pending, per producer, invisible to OffsetFetch, until the
+// batch of their producer, which the replica first verifies with the transaction coordinator
+// (KIP-890), and stay pending, per producer, invisible to OffsetFetch, until the
 // transaction's marker is written to the partition: the replica says so (TxnMarkerWritten),
 // or the load reads the marker. A commit marker makes them the committed offsets, unless a
 // plain commit of the same partition was written after them (Kafka's
@@ -337,7 +338,14 @@ function writeErrorFor(produceError: number): number {
   }
 }
 
-/** The replica's refusals of a transactional write that the producer must see as they are (it was fenced). */
+/**
+ * The replica's refusals of a transactional write that the producer must see as they are: it
+ * was fenced, or the transaction coordinator did not confirm the partition (KIP-890; the
+ * replica already turned PRODUCER_FENCED into INVALID_PRODUCER_EPOCH, as Kafka's
+ * AddPartitionsToTxnManager does). A check that could not be made reaches the replica's
+ * answer as NOT_ENOUGH_REPLICAS, which Kafka's maybeConvertOffsetCommitError, like
+ * writeErrorFor, turns into COORDINATOR_NOT_AVAILABLE: the client retries.
+ */
 const producerErrors: ReadonlySet<number> = new Set([
   ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.PRODUCER_FENCED, ErrorCode.INVALID_TXN_STATE, ErrorCode.INVALID_PRODUCER_ID_MAPPING,
 ]);
@@ -437,15 +445,21 @@ function persistMetadata(ctx: CoordinatorContext, entry: GroupEntry): Effect[] {
 // ---------------------------------------------------------------------------------------------
 // Writes to the partition
 
-/** `batch` sets a transactional commit's producer (Kafka's coordinator writes it without a sequence). */
-function write(ctx: CoordinatorContext, records: RecordInput[], work: WriteWork, batch: EncodeBatchOptions = {}): Effect[] {
+/**
+ * A transactional commit's producer: `batch` sets it on the batch (Kafka's coordinator writes it
+ * without a sequence), `transactionalId` names its transaction, so that the replica checks with
+ * the transaction coordinator (KIP-890) before the producer's first write to the partition.
+ */
+interface TxnWriter { batch: EncodeBatchOptions; transactionalId: string }
+
+function write(ctx: CoordinatorContext, records: RecordInput[], work: WriteWork, txn: TxnWriter | null = null): Effect[] {
   const requestId = nextRequestId(ctx);
   const timestamp = Math.floor(ctx.nowMs);
-  const bytes = encodeRecordBatch(records.map((r) => ({ ...r, timestamp })), batch);
+  const bytes = encodeRecordBatch(records.map((r) => ({ ...r, timestamp })), txn?.batch ?? {});
   ctx.writes.push({ requestId, deadlineMs: ctx.nowMs + ctx.config.offsetsCommitTimeoutMs * 2, work });
   return [send(replicaAddress(ctx), 'ProduceRequest', {
     requestId, topic: consumerOffsetsTopic, partition: ctx.partition, acks: acksAll, timeoutMs: ctx.config.offsetsCommitTimeoutMs,
-    records: bytes, leaderEpoch: ctx.leaderEpoch, transactionalId: '',
+    records: bytes, leaderEpoch: ctx.leaderEpoch, transactionalId: txn?.transactionalId ?? '',
   })];
 }
 
@@ -667,6 +681,8 @@ const offsetCommit: Handler = (ctx, event) => {
  */
 function txnCommitError(entry: GroupEntry | undefined, body: WireMessages['TxnOffsetCommitRequest']): number | null {
   if (entry?.group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  // Without a transactional id there is no transaction to verify the write against (Kafka's transaction coordinator says INVALID_REQUEST).
+  if (body.transactionalId === '') return ErrorCode.INVALID_REQUEST;
   const instanceId = nullString(body.groupInstanceId);
   if (body.generationId < 0 && body.memberId === '' && instanceId === null) return null;
   if (instanceId !== null) {
@@ -690,7 +706,11 @@ function pendingOffsetsOf(entry: GroupEntry, producerId: number): Map<string, Pe
 /**
  * TxnOffsetCommit: the offsets become the producer's pending ones at once (OffsetFetch with
  * requireStable sees them as unstable from now), written as one transactional batch of the
- * producer; the replica fences an older epoch.
+ * producer under its transactional id. The replica fences an older epoch and, before the
+ * producer's first write to the partition, asks the transaction coordinator whether the
+ * partition is in the producer's open transaction (KIP-890, as Kafka's GroupCoordinator does
+ * before handleTxnCommitOffsets writes): a commit from a producer that skipped AddOffsetsToTxn,
+ * whose transaction ended, or whose epoch is fenced is refused and leaves nothing pending.
  */
 const txnOffsetCommit: Handler = (ctx, event) => {
   const { body, from } = event as Delivered<'TxnOffsetCommitRequest'>;
@@ -721,7 +741,7 @@ const txnOffsetCommit: Handler = (ctx, event) => {
   const producerOffsets = pendingOffsetsOf(entry, body.producerId);
   for (const p of pending) producerOffsets.set(tpKey(p.topic, p.partition), p);
   const batch: EncodeBatchOptions = { producerId: body.producerId, producerEpoch: body.producerEpoch, baseSequence: -1, transactional: true };
-  return [...write(ctx, records, work, batch), ...armTick(ctx)];
+  return [...write(ctx, records, work, { batch, transactionalId: body.transactionalId }), ...armTick(ctx)];
 };
 
 /**

@@ -39,9 +39,17 @@ function offsetsState(leaderEpoch: number, leader = 1): PartitionStateChange {
   };
 }
 
-/** Node 1 with the offsets replica and its coordinator; survives "failovers" on the same disk. */
+type VerifyRequest = WireMessages['VerifyTxnPartitionRequest'];
+
+/**
+ * Node 1 with the offsets replica and its coordinator; survives "failovers" on the same disk.
+ * The test is the node's broker: it answers the replica's KIP-890 checks (VerifyTxnPartitionRequest)
+ * as the transaction coordinator would, with what `verdict` says (null: no answer), and keeps them.
+ */
 function hostCoordinator(bugs: GroupCoordinatorBugs = {}) {
   const scheduler = new Scheduler();
+  const verifications: VerifyRequest[] = [];
+  let verdict: (request: VerifyRequest) => number | null = () => ErrorCode.NONE;
   const disk = new SimDisk(scheduler, Prng.forPurpose(11, 'disk'));
   const answers: Array<{ kind: string; body: unknown }> = [];
   const transport: Transport = {
@@ -59,6 +67,16 @@ function hostCoordinator(bugs: GroupCoordinatorBugs = {}) {
       nodeId: 1, clusterId: 'c1', clock: scheduler.clock(), random: () => 0.5, transport, storage: disk,
       logger: pino({ level: 'silent' }), metrics: null, tracer: null,
       machines: { [partitionMachineName]: partitionMachine, [groupCoordinatorMachineName]: groupCoordinatorMachine },
+    });
+    kernel.attachEndpoint('broker', ({ kind, body }) => {
+      if (kind !== 'VerifyTxnPartitionRequest') return;
+      const request = body as VerifyRequest;
+      verifications.push(request);
+      const errorCode = verdict(request);
+      if (errorCode === null) return;
+      scheduler.after(1, () => deliverTo(replicaId, 'VerifyTxnPartitionResponse', {
+        requestId: request.requestId, errorCode, topic: request.topic, partition: request.partition,
+      }));
     });
     const state = offsetsState(leaderEpoch);
     kernel.spawn(replicaId, partitionMachine, {
@@ -95,8 +113,11 @@ function hostCoordinator(bugs: GroupCoordinatorBugs = {}) {
   };
   const context = (): CoordinatorContext => kernel!.snapshotOf(coordinatorId)!.context as CoordinatorContext;
   const state = (): string => String(kernel!.snapshotOf(coordinatorId)!.value);
+  const answerVerifications = (answer: (request: VerifyRequest) => number | null): void => {
+    verdict = answer;
+  };
   boot(0);
-  return { ask, askActor, run, failover, context, state, deliverTo, answers };
+  return { ask, askActor, run, failover, context, state, deliverTo, answers, verifications, answerVerifications };
 }
 
 type Host = ReturnType<typeof hostCoordinator>;
@@ -429,4 +450,81 @@ test('a marker reported while the transactional write is still in flight decides
     assert.equal((answer?.body as WireMessages['TxnOffsetCommitResponse']).results[0]!.errorCode, ErrorCode.NONE);
     assert.deepEqual(fetchOffsets(host, [0], true), [commitIt ? 12 : -1]);
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// KIP-890: the replica asks the transaction coordinator before a producer's first transactional
+// write to the offsets partition, as Kafka's GroupCoordinator does before handleTxnCommitOffsets
+// writes; a commit it does not confirm is refused and leaves nothing pending.
+
+test('TxnOffsetCommit is verified with the transaction coordinator before the producer\'s first write to the offsets partition', () => {
+  const host = hostCoordinator();
+  host.run(500);
+  const member = formGroup(host);
+  assert.equal(txnCommit(host, [{ partition: 0, offset: 10 }], { ...member }).results[0]!.errorCode, ErrorCode.NONE);
+  assert.deepEqual(host.verifications.map((v) => ({ ...v, requestId: '', replyTo: null })), [{
+    requestId: '', replyTo: null, transactionalId: 'etl-1', producerId, producerEpoch: 0, topic: consumerOffsetsTopic, partition: 0,
+  }]);
+  // The transaction is open on the partition now: its next commit is not checked again.
+  assert.equal(txnCommit(host, [{ partition: 1, offset: 4 }], { ...member }).results[0]!.errorCode, ErrorCode.NONE);
+  assert.equal(host.verifications.length, 1);
+  writeMarker(host, true);
+  assert.deepEqual(fetchOffsets(host, [0, 1], true), [10, 4]);
+  // The marker closed it: the producer's next transaction is checked again.
+  assert.equal(txnCommit(host, [{ partition: 0, offset: 11 }], { ...member }).results[0]!.errorCode, ErrorCode.NONE);
+  assert.equal(host.verifications.length, 2);
+});
+
+test('a TxnOffsetCommit the transaction coordinator does not confirm gets Kafka\'s error and leaves no pending offsets', () => {
+  // What the coordinator says (KIP-890) -> what the TxnOffsetCommit client hears (v0-3).
+  const cases: Array<[string, number, string]> = [
+    ['the offsets partition is not in the transaction (no AddOffsetsToTxn, or it ended)', ErrorCode.INVALID_TXN_STATE, 'INVALID_TXN_STATE'],
+    ['a newer epoch of the producer exists', ErrorCode.PRODUCER_FENCED, 'INVALID_PRODUCER_EPOCH'],
+    ['the transactional id has another producer id', ErrorCode.INVALID_PRODUCER_ID_MAPPING, 'INVALID_PRODUCER_ID_MAPPING'],
+    ['the coordinator moved: retriable', ErrorCode.NOT_COORDINATOR, 'COORDINATOR_NOT_AVAILABLE'],
+    ['the transaction is completing: retriable', ErrorCode.CONCURRENT_TRANSACTIONS, 'COORDINATOR_NOT_AVAILABLE'],
+  ];
+  for (const [why, said, heard] of cases) {
+    const host = hostCoordinator();
+    host.run(500);
+    const member = formGroup(host);
+    assert.equal(commit(host, member, 5).results[0]!.errorCode, ErrorCode.NONE);
+    host.answerVerifications(() => said);
+    const answer = txnCommit(host, [{ partition: 0, offset: 10 }, { partition: 1, offset: 3 }], { ...member });
+    assert.deepEqual(answer.results.map((r) => errorNameOf(r.errorCode)), [heard, heard], why);
+    assert.equal(host.verifications.length, 1, why);
+    assert.equal(host.context().groups.get(group)!.pendingTxn.size, 0, `${why}: nothing pending`);
+    assert.deepEqual(fetchOffsets(host, [0, 1], true), [5, -1], `${why}: the committed offsets, and stable`);
+    // Nothing was written either: a coordinator loading the partition finds no open transaction.
+    host.failover(1);
+    host.run(1000);
+    assert.equal(host.context().groups.get(group)!.pendingTxn.size, 0, `${why}: nothing pending after a load`);
+    assert.deepEqual(fetchOffsets(host, [0, 1], true), [5, -1], `${why}: after a load`);
+  }
+});
+
+test('a retried TxnOffsetCommit goes through once the coordinator confirms; an unanswered check times out as retriable', () => {
+  const host = hostCoordinator();
+  host.run(500);
+  formGroup(host);
+  host.answerVerifications(() => null);
+  const unanswered = host.ask('TxnOffsetCommitRequest', {
+    transactionalId: 'etl-1', groupId: group, producerId, producerEpoch: 0, generationId: -1, memberId: '', groupInstanceId: '',
+    offsets: [{ topic: 'orders', partition: 0, offset: 8, leaderEpoch: 0, metadata: '', errorCode: 0 }],
+  }, 'TxnOffsetCommitResponse', 3 * settings.offsetsCommitTimeoutMs);
+  assert.equal(errorNameOf(unanswered.results[0]!.errorCode), 'COORDINATOR_NOT_AVAILABLE');
+  assert.equal(host.context().groups.get(group)!.pendingTxn.size, 0);
+  host.answerVerifications(() => ErrorCode.NONE);
+  assert.equal(txnCommit(host, [{ partition: 0, offset: 8 }]).results[0]!.errorCode, ErrorCode.NONE);
+  writeMarker(host, true);
+  assert.deepEqual(fetchOffsets(host, [0], true), [8]);
+});
+
+test('a TxnOffsetCommit without a transactional id is refused: there is no transaction to verify it against', () => {
+  const host = hostCoordinator();
+  host.run(500);
+  formGroup(host);
+  assert.equal(errorNameOf(txnCommit(host, [{ partition: 0, offset: 1 }], { transactionalId: '' }).results[0]!.errorCode), 'INVALID_REQUEST');
+  assert.equal(host.verifications.length, 0);
+  assert.equal(host.context().groups.get(group)!.pendingTxn.size, 0);
 });
