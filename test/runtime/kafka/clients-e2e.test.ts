@@ -6,21 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
-import { type Child, type ClientRun, cliPath, dumpOutputs, exitedWithin, runClient, signal, startChild, waitFor } from '../real-cluster-harness.js';
+import { type ClientRun, runClient, waitFor } from '../real-cluster-harness.js';
+import { hasPythonModule, python, skipWithout, startEmbeddedCluster } from './real-clients.js';
 
-const python = '/usr/bin/python3';
 const bootstrap = '127.0.0.1:9092';
-
-function hasPythonModule(module: string): boolean {
-  return existsSync(python) && spawnSync(python, ['-c', `import ${module}`]).status === 0;
-}
 const kcatFound = spawnSync('kcat', ['-V']).status === 0;
-const ci = process.env.CI === 'true';
-const skipWithout = (found: boolean, what: string): string | false => (found || ci ? false : `${what} not installed`);
 
 /** A client program, run without blocking this process (the cluster's log pipe must keep draining). */
 function run(command: string, args: string[], input: string | null, timeoutMs: number): Promise<ClientRun> {
@@ -104,23 +94,10 @@ print(json.dumps(out))
 `;
 
 test('real Kafka clients against the embedded cluster of npm start', { timeout: 300_000 }, async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'logmesh-e2e-'));
-  let cluster: Child | null = null;
+  const cluster = await startEmbeddedCluster({ clientId: 'e2e' });
+  const { kafka, admin } = cluster;
   let passed = false;
   try {
-    cluster = startChild('embedded', process.execPath, [cliPath, 'embedded', '--data', dataDir]);
-    const kafka = new Kafka({ clientId: 'e2e', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
-    const admin = kafka.admin();
-    await waitFor('three brokers in the metadata', 30_000, async () => {
-      try {
-        await admin.connect();
-        const described = await admin.describeCluster();
-        return described.brokers.length === 3 ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    });
-
     await t.test('kcat produces keyed records, lists metadata and consumes them', { skip: skipWithout(kcatFound, 'kcat') }, async () => {
       const sent = sentRecords('kcat', 40);
       const produced = await run('kcat', ['-b', bootstrap, '-P', '-t', 'kcat-e2e', '-K:', '-X', 'topic.request.required.acks=-1'], sent.map((s) => `${s.key}:${s.value}`).join('\n') + '\n', 30_000);
@@ -186,14 +163,8 @@ test('real Kafka clients against the embedded cluster of npm start', { timeout: 
       const committed = await admin.fetchOffsets({ groupId: 'kafkajs-e2e-group', topics: [topic] });
       assert.equal(committed[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0), sent.length, 'the group committed every offset');
     });
-    await admin.disconnect();
     passed = true;
   } finally {
-    if (cluster !== null) {
-      signal(cluster, 'SIGINT');
-      if (!(await exitedWithin(cluster, 10_000))) signal(cluster, 'SIGKILL');
-    }
-    if (!passed && cluster !== null) dumpOutputs([cluster]);
-    rmSync(dataDir, { recursive: true, force: true });
+    await cluster.stop(passed);
   }
 });

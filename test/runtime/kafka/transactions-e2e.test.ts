@@ -4,25 +4,24 @@
 // __transaction_state), commit a transaction and abort one; read_committed consumers of both
 // see the committed records only, a read_uncommitted one the aborted ones too. A second
 // producer with the same transactional id fences the first: the first one's next call fails
-// with a fenced error. The Python clients run without blocking this process (runClient): the
-// cluster's log pipe must keep draining, or its logger blocks it.
+// with a fenced error. Each client also runs a read-process-write pipeline (a consumer in a
+// group, the output and the group's offsets in one transaction: kafkajs sendOffsets,
+// confluent-kafka send_offsets_to_transaction): a commit moves the group's committed offsets
+// to the positions sent, an abort leaves them and its output unread. The Python clients run
+// without blocking this process (runClient): the cluster's log pipe must keep draining, or
+// its logger blocks it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { ErrorCode } from '../../../actors/protocol/errors.js';
 import { KafkaClient } from '../../../runtime/kafka/client.js';
 import { ApiKeys } from '../../../runtime/kafka/protocol/index.js';
-import { type Child, cliPath, dumpOutputs, exitedWithin, runClient, signal, startChild, waitFor } from '../real-cluster-harness.js';
+import { runClient, waitFor } from '../real-cluster-harness.js';
+import { ci, hasPythonModule, lastJsonLine, python, startEmbeddedCluster } from './real-clients.js';
 
-const python = '/usr/bin/python3';
 const kafkaPortBase = 22210;
 const bootstrap = `127.0.0.1:${kafkaPortBase}`;
-const ci = process.env.CI === 'true';
-const confluentFound = existsSync(python) && spawnSync(python, ['-c', 'import confluent_kafka']).status === 0;
+const confluentFound = hasPythonModule('confluent_kafka');
 
 /** What a fenced producer hears: PRODUCER_FENCED, or INVALID_PRODUCER_EPOCH for clients before KIP-588 (kafkajs 2.2). */
 const fencedError = /PRODUCER_FENCED|INVALID_PRODUCER_EPOCH|_FENCED|fenced/i;
@@ -89,6 +88,152 @@ if len(ends) < partitions:
 print(json.dumps(values))
 `;
 
+// Read-process-write (consume-transform-produce, KIP-98/447): a consumer in a group reads the
+// input, a transactional producer writes the output and the group's offsets in one transaction
+// (AddOffsetsToTxn, then TxnOffsetCommit to the group coordinator). Input and output topics
+// have rpwPartitions partitions; partition p of the input holds `<value>-p` for each value.
+const rpwPartitions = 2;
+const rpwReadTimeoutMs = 60_000;
+
+const confluentReadProcessWriteScript = `
+import json, sys, time
+from confluent_kafka import Consumer, Producer
+bootstrap, input_topic, output_topic, group_id, transactional_id, expect, outcome = sys.argv[1:8]
+expect = int(expect)
+started = time.time()
+consumer = Consumer({'bootstrap.servers': bootstrap, 'group.id': group_id, 'enable.auto.commit': False,
+                     'auto.offset.reset': 'earliest', 'session.timeout.ms': 10000})
+consumer.subscribe([input_topic])
+producer = Producer({'bootstrap.servers': bootstrap, 'transactional.id': transactional_id, 'transaction.timeout.ms': 60000})
+producer.init_transactions(60)
+read = []
+deadline = time.time() + ${rpwReadTimeoutMs / 1000}
+while len(read) < expect and time.time() < deadline:
+    m = consumer.poll(0.5)
+    if m is None:
+        continue
+    if m.error():
+        print('%.1f s: consumer error %s' % (time.time() - started, m.error()), file=sys.stderr)
+        continue
+    read.append(m)
+if len(read) < expect:
+    raise SystemExit('read %d of %d input records in ${rpwReadTimeoutMs / 1000} s' % (len(read), expect))
+print('%.1f s: read %d input records' % (time.time() - started, len(read)), file=sys.stderr)
+producer.begin_transaction()
+for m in read:
+    producer.produce(output_topic, partition=m.partition(), value=b'out-' + m.value())
+positions = [tp for tp in consumer.position(consumer.assignment()) if tp.offset >= 0]
+producer.send_offsets_to_transaction(positions, consumer.consumer_group_metadata(), 60)
+if outcome == 'commit':
+    producer.commit_transaction(60)
+else:
+    producer.abort_transaction(60)
+consumer.close()
+print('%.1f s: %s' % (time.time() - started, outcome), file=sys.stderr)
+print(json.dumps({'read': sorted(m.value().decode() for m in read), 'positions': sorted([tp.partition, tp.offset] for tp in positions)}))
+`;
+
+/** Writes `<value>-<partition>` to every input partition, for each value (plain, acks=-1). */
+async function produceInput(kafka: Kafka, topic: string, values: string[]): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    const messages = values.flatMap((value) => Array.from({ length: rpwPartitions }, (_, partition) => ({ partition, value: `${value}-${partition}` })));
+    await producer.send({ topic, acks: -1, messages });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** The group's committed offset of each partition of the topic, by OffsetFetch (-1: none). */
+async function committedOffsets(kafka: Kafka, groupId: string, topic: string): Promise<number[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [fetched] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return [...fetched!.partitions].sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+let readers = 0;
+
+/**
+ * What a kafkajs read_committed consumer (a group of its own) reads of the topic: a plain
+ * record is appended to each partition first, and once the consumer has all of them it has
+ * read (or skipped) everything before them. The appended records are left out of the answer.
+ */
+async function readCommitted(kafka: Kafka, topic: string): Promise<string[]> {
+  readers += 1;
+  const end = `end-${readers}`;
+  const plain = kafka.producer();
+  await plain.connect();
+  try {
+    await plain.send({ topic, acks: -1, messages: Array.from({ length: rpwPartitions }, (_, partition) => ({ partition, value: `${end}-${partition}` })) });
+  } finally {
+    await plain.disconnect();
+  }
+  const consumer = kafka.consumer({ groupId: `${topic}-reader-${readers}`, readUncommitted: false });
+  const values: string[] = [];
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => { values.push(message.value?.toString() ?? ''); } });
+    await waitFor(`${topic}: the appended end records`, rpwReadTimeoutMs, async () => (
+      Array.from({ length: rpwPartitions }, (_, p) => `${end}-${p}`).every((v) => values.includes(v)) ? true : undefined));
+  } finally {
+    await consumer.disconnect();
+  }
+  return values.filter((v) => !v.startsWith('end-')).sort();
+}
+
+interface RpwCase { input: string; output: string; groupId: string; transactionalId: string }
+
+/**
+ * kafkajs read-process-write: a consumer of the group (no auto-commit) reads `expect` input
+ * records from the group's committed offsets; one transaction writes `out-<value>` for each to
+ * the same output partition and sends the consumer's positions as the group's offsets; then it
+ * commits or aborts. Answers what was read and the positions sent.
+ */
+async function kafkajsReadProcessWrite(kafka: Kafka, c: RpwCase, expect: number, commit: boolean): Promise<{ read: string[]; positions: number[] }> {
+  const producer = kafka.producer({ transactionalId: c.transactionalId, idempotent: true, maxInFlightRequests: 1 });
+  const consumer = kafka.consumer({ groupId: c.groupId, readUncommitted: false, sessionTimeout: 10_000 });
+  const read: Array<{ partition: number; offset: number; value: string }> = [];
+  try {
+    await producer.connect();
+    await consumer.connect();
+    await consumer.subscribe({ topic: c.input, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => { read.push({ partition, offset: Number(message.offset), value: message.value?.toString() ?? '' }); },
+    });
+    await waitFor(`${expect} input records`, rpwReadTimeoutMs, async () => (read.length >= expect ? true : undefined));
+    const positions = Array.from({ length: rpwPartitions }, (_, p) => Math.max(-1, ...read.filter((r) => r.partition === p).map((r) => r.offset)) + 1);
+    const transaction = await producer.transaction();
+    await transaction.send({ topic: c.output, messages: read.map((r) => ({ partition: r.partition, value: `out-${r.value}` })) });
+    await transaction.sendOffsets({
+      consumerGroupId: c.groupId, topics: [{ topic: c.input, partitions: positions.map((offset, partition) => ({ partition, offset: String(offset) })) }],
+    });
+    if (commit) await transaction.commit();
+    else await transaction.abort();
+    return { read: read.map((r) => r.value).sort(), positions };
+  } finally {
+    await consumer.disconnect();
+    await producer.disconnect();
+  }
+}
+
+/** The confluent-kafka script's run of the same: positions as [partition, offset] pairs. */
+async function confluentReadProcessWrite(c: RpwCase, expect: number, commit: boolean): Promise<{ read: string[]; positions: number[] }> {
+  const args = ['-c', confluentReadProcessWriteScript, bootstrap, c.input, c.output, c.groupId, c.transactionalId, String(expect), commit ? 'commit' : 'abort'];
+  const result = await runClient(python, args, { timeoutMs: 150_000 });
+  assert.equal(result.status, 0, `confluent-kafka read-process-write (${commit ? 'commit' : 'abort'}): ${result.stderr}`);
+  const outcome = lastJsonLine<{ read: string[]; positions: Array<[number, number]> }>(result.stdout);
+  const positions = Array.from({ length: rpwPartitions }, (_, p) => outcome.positions.find(([partition]) => partition === p)?.[1] ?? -1);
+  return { read: outcome.read, positions };
+}
+
 /** Every error kafkajs puts on the chain (a retrier wraps the broker's error). */
 function errorText(error: unknown): string {
   const parts: string[] = [];
@@ -101,23 +246,11 @@ function errorText(error: unknown): string {
 }
 
 test('transactional producers of kafkajs and confluent-kafka against the embedded cluster', { timeout: 600_000 }, async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'logmesh-txn-e2e-'));
-  let cluster: Child | null = null;
+  const cluster = await startEmbeddedCluster({ clientId: 'txn-e2e', kafkaPortBase, extraArgs: ['--metrics-port', '0'] });
+  const { kafka, admin } = cluster;
   let probe: KafkaClient | null = null;
   let passed = false;
   try {
-    cluster = startChild('embedded', process.execPath, [cliPath, 'embedded', '--data', dataDir, '--kafka-port', String(kafkaPortBase), '--metrics-port', '0']);
-    const kafka = new Kafka({ clientId: 'txn-e2e', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
-    const admin = kafka.admin();
-    await waitFor('three brokers in the metadata', 30_000, async () => {
-      try {
-        await admin.connect();
-        const described = await admin.describeCluster();
-        return described.brokers.length === 3 ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    });
     const topic = 'txn-e2e';
     assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 3 }], waitForLeaders: true }), true);
     // The first transactional FindCoordinator creates __transaction_state (50 partitions, 3
@@ -220,15 +353,38 @@ test('transactional producers of kafkajs and confluent-kafka against the embedde
       assert.ok(error.fatal, `a fenced producer's error is fatal: ${JSON.stringify(error)}`);
       assert.match(`${error.name} ${error.text}`, fencedError);
     });
-    await admin.disconnect();
+    // Read-process-write with each client: the group's offsets move with the output when the
+    // transaction commits, and stay where they were when it aborts.
+    const readProcessWrite = async (c: RpwCase, run: (c: RpwCase, expect: number, commit: boolean) => Promise<{ read: string[]; positions: number[] }>) => {
+      for (const name of [c.input, c.output]) {
+        assert.equal(await admin.createTopics({ topics: [{ topic: name, numPartitions: rpwPartitions, replicationFactor: 3 }], waitForLeaders: true }), true);
+      }
+      await produceInput(kafka, c.input, ['a', 'b']);
+      const committed = await run(c, 2 * rpwPartitions, true);
+      assert.deepEqual(committed.read, ['a-0', 'a-1', 'b-0', 'b-1']);
+      assert.deepEqual(committed.positions, [2, 2]);
+      assert.deepEqual(await committedOffsets(kafka, c.groupId, c.input), committed.positions, 'the committed offsets are the positions sent');
+      assert.deepEqual(await readCommitted(kafka, c.output), ['out-a-0', 'out-a-1', 'out-b-0', 'out-b-1']);
+      // The next consumer of the group starts at those offsets: it reads only the new input.
+      await produceInput(kafka, c.input, ['c']);
+      const aborted = await run(c, rpwPartitions, false);
+      assert.deepEqual(aborted.read, ['c-0', 'c-1']);
+      assert.deepEqual(aborted.positions, [3, 3]);
+      assert.deepEqual(await committedOffsets(kafka, c.groupId, c.input), committed.positions, 'an aborted transaction leaves the offsets');
+      assert.deepEqual(await readCommitted(kafka, c.output), ['out-a-0', 'out-a-1', 'out-b-0', 'out-b-1'], 'and its output is not read');
+    };
+
+    await t.test('kafkajs: read-process-write with transaction.sendOffsets, committed and aborted', async () => {
+      await readProcessWrite({ input: 'rpw-kafkajs-in', output: 'rpw-kafkajs-out', groupId: 'rpw-kafkajs', transactionalId: 'kafkajs-rpw' },
+        (c, expect, commit) => kafkajsReadProcessWrite(kafka, c, expect, commit));
+    });
+
+    await t.test('confluent-kafka: read-process-write with send_offsets_to_transaction, committed and aborted', { skip: !confluentFound && !ci ? 'python3 confluent_kafka not installed' : false }, async () => {
+      await readProcessWrite({ input: 'rpw-confluent-in', output: 'rpw-confluent-out', groupId: 'rpw-confluent', transactionalId: 'confluent-rpw' }, confluentReadProcessWrite);
+    });
     passed = true;
   } finally {
     probe?.close();
-    if (cluster !== null) {
-      signal(cluster, 'SIGINT');
-      if (!(await exitedWithin(cluster, 10_000))) signal(cluster, 'SIGKILL');
-    }
-    if (!passed && cluster !== null) dumpOutputs([cluster]);
-    rmSync(dataDir, { recursive: true, force: true });
+    await cluster.stop(passed);
   }
 });
