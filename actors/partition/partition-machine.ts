@@ -18,7 +18,7 @@ import {
   type Effect, type EffectBatch, type EpochStart, type LogCompleted, type LogFlushed, type LogOp, type TimerFired, effectfulStep,
 } from '../protocol/effects.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
-import { InvalidBatchError, controlTypes, readBatchHeader } from '../protocol/record-batch.js';
+import { InvalidBatchError, controlTypes, readBatchHeader, scanBatches, type BatchHeader } from '../protocol/record-batch.js';
 import { encodeRecordBatch } from '../protocol/records.js';
 import { consumerOffsetsTopic, groupCoordinatorActorId, isGroupCoordinatorActorId } from '../group/offsets-topic.js';
 import { topicConfigInt } from '../protocol/topic-configs.js';
@@ -667,17 +667,18 @@ function acceptProduce(ctx: PartitionContext, from: Address, body: WireMessages[
     return body.acks === 0 ? [] : [send(from, 'ProduceResponse', produceReply(ctx, body.requestId, errorCode, -1))];
   }
   const deadlineMs = ctx.nowMs + body.timeoutMs;
-  const idempotent = idempotentHeader(body.records);
+  const header = firstBatchHeader(body.records);
+  const idempotent = idempotentHeader(header, body.records.length);
   if (typeof idempotent === 'string') {
     return body.acks === 0 ? [] : [send(from, 'ProduceResponse', produceReply(ctx, body.requestId, ErrorCode.INVALID_RECORD, -1, idempotent))];
   }
-  const txnRefusal = transactionalRefusal(ctx, from, body, idempotent);
+  const txnRefusal = header === null ? null : transactionalRefusal(ctx, from, body, header, idempotent);
   if (txnRefusal !== null) {
     return body.acks === 0 ? [] : [send(from, 'ProduceResponse', produceReply(ctx, body.requestId, txnRefusal.errorCode, -1, txnRefusal.message))];
   }
   // Behind a producer's pending check, its later writes wait their turn (their sequences follow the checked one's).
   if (!verified && idempotent !== null && ctx.verifications.some((v) => v.producerId === idempotent.producerId)) {
-    return verifyTxnWrite(ctx, from, body, idempotent.producerId);
+    return verifyTxnWrite(ctx, from, body, idempotent);
   }
   let producer: { producerId: number; batch: ProducerBatch } | null = null;
   if (idempotent !== null) {
@@ -686,7 +687,7 @@ function acceptProduce(ctx: PartitionContext, from: Address, body: WireMessages[
       return body.acks === 0 ? [] : [send(from, 'ProduceResponse', produceReply(ctx, body.requestId, check.errorCode, -1, check.message))];
     }
     if (check.kind === 'duplicate') return answerRetry(ctx, check.batch, from, body.requestId, body.acks, deadlineMs);
-    if (!verified && needsVerification(ctx, idempotent, body.transactionalId)) return verifyTxnWrite(ctx, from, body, idempotent.producerId);
+    if (!verified && needsVerification(ctx, idempotent, body.transactionalId)) return verifyTxnWrite(ctx, from, body, idempotent);
     // A batch without a sequence (a group coordinator's transactional offsets) is not kept for dedup: null.
     const batch = recordBatch(ctx.producers, idempotent, -1, -1);
     producer = batch === null ? null : { producerId: idempotent.producerId, batch };
@@ -702,7 +703,7 @@ function acceptProduce(ctx: PartitionContext, from: Address, body: WireMessages[
  * no transaction open here yet and none of its transactional batches is on its way to the log
  * (one that is was checked).
  */
-function needsVerification(ctx: PartitionContext, header: BatchHeaderLike, transactionalId: string): boolean {
+function needsVerification(ctx: PartitionContext, header: BatchHeader, transactionalId: string): boolean {
   if (!header.isTransactional) return false;
   // A group coordinator's offsets (no sequence) are checked when it names the transaction (TxnOffsetCommit does).
   if (header.baseSequence < 0 && transactionalId === '') return false;
@@ -710,13 +711,14 @@ function needsVerification(ctx: PartitionContext, header: BatchHeaderLike, trans
   return !ctx.logWork.some((w) => w.kind === 'produce' && w.txn !== null && w.txn.producerId === header.producerId);
 }
 
-function verifyTxnWrite(ctx: PartitionContext, from: Address, body: WireMessages['ProduceRequest'], producerId: number): Effect[] {
+/** Asks the coordinator whether `header`'s producer has added this partition to its transaction. */
+function verifyTxnWrite(ctx: PartitionContext, from: Address, body: WireMessages['ProduceRequest'], header: BatchHeader): Effect[] {
+  const { producerId } = header;
   const waiting = ctx.verifications.find((v) => v.producerId === producerId);
   if (waiting !== undefined) {
     waiting.queued.push({ from, body });
     return [];
   }
-  const header = readBatchHeader(body.records, 0);
   ctx.requestSeq += 1;
   const requestId = `${ctx.config.nodeId}/${ctx.leaderEpoch}/verify/${ctx.requestSeq}`;
   ctx.verifications.push({ requestId, producerId, deadlineMs: ctx.nowMs + body.timeoutMs, stale: false, queued: [{ from, body }] });
@@ -772,15 +774,8 @@ function refuseVerified(ctx: PartitionContext, verification: TxnVerification, er
  * a producer with a transaction open here writes transactionally until its marker.
  */
 function transactionalRefusal(
-  ctx: PartitionContext, from: Address, body: WireMessages['ProduceRequest'], idempotent: BatchHeaderLike | null,
+  ctx: PartitionContext, from: Address, body: WireMessages['ProduceRequest'], header: BatchHeader, idempotent: BatchHeader | null,
 ): { errorCode: number; message: string } | null {
-  let header;
-  try {
-    header = readBatchHeader(body.records, 0);
-  } catch (error) {
-    if (error instanceof InvalidBatchError || error instanceof RangeError) return null; // the log refuses it with its own message
-    throw error;
-  }
   if (header.isControl) return { errorCode: ErrorCode.INVALID_RECORD, message: 'clients cannot write control batches' };
   if (header.isTransactional && header.producerId < 0) return { errorCode: ErrorCode.INVALID_RECORD, message: 'a transactional batch needs a producer id' };
   // Only a group coordinator writes transactional batches without a sequence (offsets of a transaction).
@@ -796,22 +791,27 @@ function transactionalRefusal(
   return null;
 }
 
-type BatchHeaderLike = ReturnType<typeof readBatchHeader>;
+/**
+ * The header of a produce request's first batch, read once for all the checks before the
+ * append; null when it cannot be read (too short, a bad field): the log then refuses the
+ * request with its own message (CORRUPT_MESSAGE), as it does a bad magic byte or CRC.
+ */
+function firstBatchHeader(records: Uint8Array): BatchHeader | null {
+  try {
+    return readBatchHeader(records, 0);
+  } catch (error) {
+    if (error instanceof InvalidBatchError || error instanceof RangeError) return null;
+    throw error;
+  }
+}
 
 /**
  * The header of a produce request's batch when it comes from an idempotent producer, null
  * when it does not, or why the request is malformed (Kafka wants exactly one batch then).
  */
-function idempotentHeader(records: Uint8Array): BatchHeaderLike | null | string {
-  let header;
-  try {
-    header = readBatchHeader(records, 0);
-  } catch (error) {
-    if (error instanceof InvalidBatchError || error instanceof RangeError) return null; // the log refuses it with its own message
-    throw error;
-  }
-  if (header.producerId < 0) return null;
-  if (header.sizeBytes !== records.length) return `an idempotent producer must send one record batch per partition`;
+function idempotentHeader(header: BatchHeader | null, recordsBytes: number): BatchHeader | null | string {
+  if (header === null || header.producerId < 0) return null;
+  if (header.sizeBytes !== recordsBytes) return `an idempotent producer must send one record batch per partition`;
   return header;
 }
 
@@ -968,16 +968,14 @@ function answerRead(ctx: PartitionContext, work: Extract<LogWork, { kind: 'read'
   return [send(work.from, 'FetchResponse', fetchReply(ctx, request.requestId, ErrorCode.NONE, bytes, '', packAborted(aborted)))];
 }
 
-/** The offset after the last batch in `bytes` (whole batches, as a log read returns them). */
+/**
+ * The offset after the last batch in `bytes` (whole batches with their CRCs checked, as a log
+ * read returns them: the walk need not check them again).
+ */
 function endOffsetOf(bytes: Uint8Array): number {
-  let end = 0;
-  let position = 0;
-  while (position + 61 <= bytes.length) {
-    const header = readBatchHeader(bytes, position);
-    end = header.lastOffset + 1;
-    position += header.sizeBytes;
-  }
-  return end;
+  const { headers } = scanBatches(bytes);
+  const last = headers[headers.length - 1];
+  return last === undefined ? 0 : last.lastOffset + 1;
 }
 
 function followerFetched(ctx: PartitionContext, replicaId: number, fetchOffset: number): Effect[] {

@@ -186,6 +186,31 @@ test('requests with a stale or future leader epoch, too few in-sync replicas or 
   assert.ok(replica.lines.some((line) => line.includes('refused fetch from replica 3') && line.includes('OFFSET_OUT_OF_RANGE')), 'the fetch beyond the log end is logged');
 });
 
+test('a produce request whose batch is too short, has a bad magic byte or an unknown codec gets CORRUPT_MESSAGE, and the replica goes on', () => {
+  const replica = hostReplica(stateOf({ isr: [1], replicas: [1], configs: [] }));
+  replica.run();
+  const badMagic = batchOf(['m']);
+  badMagic[16] = 1;
+  const idempotentBadMagic = encodeRecordBatch([{ key: null, value: utf8.encode('i') }], { producerId: 7, producerEpoch: 0, baseSequence: 0 });
+  idempotentBadMagic[16] = 0;
+  const badCodec = batchOf(['c']);
+  badCodec[22] = 0x07; // attributes' low byte: codec 7 does not exist
+  replica.deliver(1000, 'ProduceRequest', produce('empty', ['-'], { records: new Uint8Array(0) }));
+  replica.deliver(1000, 'ProduceRequest', produce('short', ['-'], { records: batchOf(['s']).subarray(0, 20) }));
+  replica.deliver(1000, 'ProduceRequest', produce('header-only', ['-'], { records: batchOf(['h']).subarray(0, 61) }));
+  replica.deliver(1000, 'ProduceRequest', produce('bad-magic', ['-'], { records: badMagic }));
+  replica.deliver(1000, 'ProduceRequest', produce('idempotent-bad-magic', ['-'], { records: idempotentBadMagic }));
+  replica.deliver(1000, 'ProduceRequest', produce('bad-codec', ['-'], { records: badCodec }));
+  replica.deliver(1000, 'ProduceRequest', produce('good', ['g']));
+  replica.run();
+  const answers = new Map(replica.take('ProduceResponse').map((r) => [r.requestId, r.errorCode]));
+  for (const requestId of ['empty', 'short', 'header-only', 'bad-magic', 'idempotent-bad-magic', 'bad-codec']) {
+    assert.equal(answers.get(requestId), ErrorCode.CORRUPT_MESSAGE, requestId);
+  }
+  assert.equal(answers.get('good'), ErrorCode.NONE, 'the replica still serves');
+  assert.equal(replica.context().logEndOffset, 1, 'only the good batch reached the log');
+});
+
 test('a follower asks where its last epoch ends, cuts its divergent suffix, then fetches from there', () => {
   // Our log: offsets 0-2 in epoch 0, 3-5 in epoch 1. The new leader (epoch 2) never had epoch 1.
   const replica = hostReplica(stateOf({ leader: 2, leaderEpoch: 2 }), (disk) => {
