@@ -20,7 +20,7 @@
 import { ErrorCode, errorName } from '../../actors/protocol/errors.js';
 import type {
   AddPartitionsToTxnResponse, EndTxnResponse, FetchResponse, InitTxnProducerResponse, OffsetFetchResponse, ProduceResponse,
-  TxnOffsetCommitResponse,
+  TxnOffsetCommitResponse, WireMessages,
 } from '../../actors/protocol/messages.js';
 import { acksAll, consumerReplicaId, readCommitted, readUncommitted } from '../../actors/protocol/messages.js';
 import { type BatchHeader, readBatchHeader } from '../../actors/protocol/record-batch.js';
@@ -31,7 +31,7 @@ import { decodeRecords, encodeRecordBatch } from '../../runtime/storage/record-b
 import type { SimNetwork } from '../network.js';
 import type { Prng } from '../prng.js';
 import type { Scheduler } from '../scheduler.js';
-import { SimClient, partitionKey } from './sim-client.js';
+import { type ClientRequestKind, SimClient, partitionKey } from './sim-client.js';
 import { type TxnHistory, type TxnRecordOfWork, type VisibleRecord, newTxnHistory, outputValue } from './transactions-history.js';
 import { readCommittedIsolation } from '../checkers/transactions.js';
 
@@ -82,6 +82,11 @@ const fatalErrors: ReadonlySet<number> = new Set([
 /** The coordinator is elsewhere, or nowhere yet: try the next node. */
 function coordinatorMoved(code: number): boolean {
   return code === ErrorCode.NOT_COORDINATOR || code === ErrorCode.COORDINATOR_NOT_AVAILABLE;
+}
+
+/** CONCURRENT_TRANSACTIONS: the transaction coordinator is finishing the last transaction, soon done; other errors wait longer. */
+function txnCoordinatorBackoffMs(code: number): number {
+  return code === ErrorCode.CONCURRENT_TRANSACTIONS ? retryBackoffMs : coordinatorBackoffMs;
 }
 
 /** The packed aborted-transaction entries of a FetchResponse: 16 bytes each, producer id and first offset, big-endian int64. */
@@ -482,6 +487,22 @@ class ProcessorSlot {
 
 type InstancePhase = 'initializing' | 'fetching-offsets' | 'running' | 'dead';
 
+/** A request of a transaction to its coordinator: what differs between them beside the shared retries. */
+interface CoordinatorCall<K extends ClientRequestKind> {
+  coordinator: CoordinatorGuess;
+  actor: string;
+  kind: K;
+  body: (requestId: string) => WireMessages[K];
+  errorCodeOf: (response: unknown) => number;
+  /** Sees every answer's error code first (the history keeps some). */
+  answered?: (errorCode: number) => void;
+  succeeded: () => void;
+  /** How long a retriable error waits before the request is resent. */
+  backoffMs: (errorCode: number) => number;
+  /** Sends the request again, as the first time. */
+  resend: () => void;
+}
+
 /**
  * One processor instance: InitProducerId, the committed offset of its input partition, then
  * transactions one after another. A fatal answer (fenced, bad epoch or sequence) makes it
@@ -690,27 +711,17 @@ class ProcessorInstance {
       ...this.outputPartitions(t).map((partition) => ({ topic: txnOutputTopic, partition })),
       { topic: consumerOffsetsTopic, partition: this.workload.groupOffsetsPartition },
     ];
-    this.client.send(this.txnCoordinator.node, this.txnActor, 'AddPartitionsToTxnRequest', (requestId) => ({
-      requestId, transactionalId: this.transactionalId, producerId: t.producerId, producerEpoch: t.producerEpoch, partitions,
-    }), requestTimeoutMs, this.guard(generation, (body: unknown) => {
-      const { errorCode } = body as AddPartitionsToTxnResponse;
-      t.addAnswers.push({ errorCode, sentSeq, answeredSeq: this.workload.nextSeq() });
-      if (errorCode === ErrorCode.NONE) {
-        this.produceOutputs(generation, t);
-        return;
-      }
-      if (fatalErrors.has(errorCode)) {
-        this.fatal(errorCode);
-        return;
-      }
-      this.workload.noteError(errorCode);
-      if (coordinatorMoved(errorCode)) this.txnCoordinator.moveOn();
-      this.after(generation, errorCode === ErrorCode.CONCURRENT_TRANSACTIONS ? retryBackoffMs : coordinatorBackoffMs, () => this.addPartitions(generation, t));
-    }), this.guard(generation, () => {
-      this.history.stats.requestTimeouts += 1;
-      this.txnCoordinator.moveOn();
-      this.addPartitions(generation, t);
-    }));
+    this.coordinatorCall(generation, {
+      coordinator: this.txnCoordinator, actor: this.txnActor, kind: 'AddPartitionsToTxnRequest',
+      body: (requestId) => ({
+        requestId, transactionalId: this.transactionalId, producerId: t.producerId, producerEpoch: t.producerEpoch, partitions,
+      }),
+      errorCodeOf: (response) => (response as AddPartitionsToTxnResponse).errorCode,
+      answered: (errorCode) => { t.addAnswers.push({ errorCode, sentSeq, answeredSeq: this.workload.nextSeq() }); },
+      succeeded: () => this.produceOutputs(generation, t),
+      backoffMs: txnCoordinatorBackoffMs,
+      resend: () => this.addPartitions(generation, t),
+    });
   }
 
   /** One transactional batch per output partition, each resent (same sequence) until acknowledged. */
@@ -755,29 +766,18 @@ class ProcessorInstance {
 
   private commitOffsets(generation: number, t: TxnRecordOfWork): void {
     this.noteZombieRequest();
-    this.client.send(this.groupCoordinator.node, this.groupActor, 'TxnOffsetCommitRequest', (requestId) => ({
-      requestId, transactionalId: this.transactionalId, groupId: txnGroupId, producerId: t.producerId, producerEpoch: t.producerEpoch,
-      generationId: -1, memberId: '', groupInstanceId: '',
-      offsets: [{ topic: txnInputTopic, partition: this.inputPartition, offset: t.toOffset, leaderEpoch: -1, metadata: '', errorCode: 0 }],
-    }), requestTimeoutMs, this.guard(generation, (body: unknown) => {
-      const response = body as TxnOffsetCommitResponse;
-      const errorCode = response.results.find((r) => r.partition === this.inputPartition)?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
-      if (errorCode === ErrorCode.NONE) {
-        this.endTxn(generation, t, !this.workload.prng.chance(abortProbability));
-        return;
-      }
-      if (fatalErrors.has(errorCode)) {
-        this.fatal(errorCode);
-        return;
-      }
-      this.workload.noteError(errorCode);
-      if (coordinatorMoved(errorCode)) this.groupCoordinator.moveOn();
-      this.after(generation, coordinatorBackoffMs, () => this.commitOffsets(generation, t));
-    }), this.guard(generation, () => {
-      this.history.stats.requestTimeouts += 1;
-      this.groupCoordinator.moveOn();
-      this.commitOffsets(generation, t);
-    }));
+    this.coordinatorCall(generation, {
+      coordinator: this.groupCoordinator, actor: this.groupActor, kind: 'TxnOffsetCommitRequest',
+      body: (requestId) => ({
+        requestId, transactionalId: this.transactionalId, groupId: txnGroupId, producerId: t.producerId, producerEpoch: t.producerEpoch,
+        generationId: -1, memberId: '', groupInstanceId: '',
+        offsets: [{ topic: txnInputTopic, partition: this.inputPartition, offset: t.toOffset, leaderEpoch: -1, metadata: '', errorCode: 0 }],
+      }),
+      errorCodeOf: (response) => (response as TxnOffsetCommitResponse).results.find((r) => r.partition === this.inputPartition)?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR,
+      succeeded: () => this.endTxn(generation, t, !this.workload.prng.chance(abortProbability)),
+      backoffMs: () => coordinatorBackoffMs,
+      resend: () => this.commitOffsets(generation, t),
+    });
   }
 
   private endTxn(generation: number, t: TxnRecordOfWork, commit: boolean): void {
@@ -787,22 +787,44 @@ class ProcessorInstance {
       t.endSent = { commit, seq: sentSeq };
       if (!commit) this.history.stats.abortsChosen += 1;
     }
-    this.client.send(this.txnCoordinator.node, this.txnActor, 'EndTxnRequest', (requestId) => ({
-      requestId, transactionalId: this.transactionalId, producerId: t.producerId, producerEpoch: t.producerEpoch, commit,
-    }), requestTimeoutMs, this.guard(generation, (body: unknown) => {
-      const { errorCode } = body as EndTxnResponse;
-      t.endAnswers.push({ commit, errorCode, sentSeq, answeredSeq: this.workload.nextSeq() });
+    this.coordinatorCall(generation, {
+      coordinator: this.txnCoordinator, actor: this.txnActor, kind: 'EndTxnRequest',
+      body: (requestId) => ({
+        requestId, transactionalId: this.transactionalId, producerId: t.producerId, producerEpoch: t.producerEpoch, commit,
+      }),
+      errorCodeOf: (response) => (response as EndTxnResponse).errorCode,
+      answered: (errorCode) => { t.endAnswers.push({ commit, errorCode, sentSeq, answeredSeq: this.workload.nextSeq() }); },
+      succeeded: () => this.ended(generation, t, commit),
+      backoffMs: txnCoordinatorBackoffMs,
+      resend: () => this.endTxn(generation, t, commit),
+    });
+  }
+
+  /** The coordinator ended the transaction: the next one reads on from its end, or again from the last commit. */
+  private ended(generation: number, t: TxnRecordOfWork, commit: boolean): void {
+    this.open = null;
+    if (commit) {
+      this.history.stats.commitsAnswered += 1;
+      this.committed = t.toOffset;
+      this.position = t.toOffset;
+    } else {
+      this.history.stats.abortsAnswered += 1;
+      this.position = this.committed;
+    }
+    this.readInput(generation);
+  }
+
+  /**
+   * Sends a request of the transaction to its coordinator. A fatal answer ends the instance's
+   * epoch; another error is noted and the request resent after its backoff, to the next node
+   * when the coordinator moved; a timeout moves on to the next node and resends at once.
+   */
+  private coordinatorCall<K extends ClientRequestKind>(generation: number, call: CoordinatorCall<K>): void {
+    this.client.send(call.coordinator.node, call.actor, call.kind, call.body, requestTimeoutMs, this.guard(generation, (response: unknown) => {
+      const errorCode = call.errorCodeOf(response);
+      call.answered?.(errorCode);
       if (errorCode === ErrorCode.NONE) {
-        this.open = null;
-        if (commit) {
-          this.history.stats.commitsAnswered += 1;
-          this.committed = t.toOffset;
-          this.position = t.toOffset;
-        } else {
-          this.history.stats.abortsAnswered += 1;
-          this.position = this.committed;
-        }
-        this.readInput(generation);
+        call.succeeded();
         return;
       }
       if (fatalErrors.has(errorCode)) {
@@ -810,12 +832,12 @@ class ProcessorInstance {
         return;
       }
       this.workload.noteError(errorCode);
-      if (coordinatorMoved(errorCode)) this.txnCoordinator.moveOn();
-      this.after(generation, errorCode === ErrorCode.CONCURRENT_TRANSACTIONS ? retryBackoffMs : coordinatorBackoffMs, () => this.endTxn(generation, t, commit));
+      if (coordinatorMoved(errorCode)) call.coordinator.moveOn();
+      this.after(generation, call.backoffMs(errorCode), call.resend);
     }), this.guard(generation, () => {
       this.history.stats.requestTimeouts += 1;
-      this.txnCoordinator.moveOn();
-      this.endTxn(generation, t, commit);
+      call.coordinator.moveOn();
+      call.resend();
     }));
   }
 }
