@@ -13,7 +13,7 @@ import { type FaultSchedule, type PartitionFault, type ScheduledFault, partition
 
 export { partitionShapes } from './schedule.js';
 
-export const faultKinds = ['partition', 'crash', 'drop', 'delay', 'duplicate', 'reorder', 'slow-disk', 'bit-flip', 'clock-pause'] as const;
+export const faultKinds = ['partition', 'crash', 'drop', 'delay', 'duplicate', 'reorder', 'slow-disk', 'bit-flip', 'clock-pause', 'power-loss'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 export function parseFaults(text: string): FaultKind[] {
@@ -38,6 +38,13 @@ export const bitFlipHoldMaxMs = 30_000;
 /** Between two bit flips. */
 export const bitFlipGapMinMs = 5000;
 export const bitFlipGapMaxMs = 15_000;
+
+/**
+ * How long a power loss waits for its moment (see aimPowerLoss), and how long that moment must
+ * have lasted (the acknowledgement on its way to the client) before the power fails.
+ */
+export const powerLossAimMaxMs = 3000;
+const powerLossExposedMs = 4;
 
 /** How often followers scrub their logs in runs with bit flips (PartitionTimings.logScrubIntervalMs). */
 export const simLogScrubIntervalMs = 500;
@@ -155,8 +162,41 @@ export class Nemesis {
   private inject(kind: FaultKind): number {
     const choice = this.draw(kind);
     if (choice.kind === 'skipped') return choice.lastsMs;
+    if (choice.kind === 'power-loss') {
+      this.aimPowerLoss(choice.lastsMs);
+      return choice.lastsMs + powerLossAimMaxMs;
+    }
     this.apply({ atMs: this.scheduler.now, ...choice } as ScheduledFault);
     return choice.lastsMs;
+  }
+
+  /**
+   * A power loss waits, up to powerLossAimMaxMs, for the moment it hurts most: a follower holds
+   * offsets below its leader's high watermark in its page cache only, and has for a few ms (the
+   * acknowledgement reached the client meanwhile). A leader that counts only what its followers
+   * have on disk never makes that moment, and the power fails at the end of the wait.
+   */
+  private aimPowerLoss(lastsMs: number): void {
+    const deadline = Math.min(this.scheduler.now + powerLossAimMaxMs, this.faultsUntilMs);
+    let exposedSince: number | null = null;
+    const poll = (): void => {
+      if (this.flipPending() || this.cluster.upNodes().length === 0 || this.scheduler.now >= this.faultsUntilMs) return;
+      exposedSince = this.unsyncedBelowHighWatermark() ? (exposedSince ?? this.scheduler.now) : null;
+      if (this.scheduler.now >= deadline || (exposedSince !== null && this.scheduler.now - exposedSince >= powerLossExposedMs)) {
+        this.apply({ kind: 'power-loss', atMs: this.scheduler.now, lastsMs });
+        return;
+      }
+      this.scheduler.after(1, poll);
+    };
+    poll();
+  }
+
+  /** Whether a follower holds offsets below its leader's high watermark that are not on its disk. */
+  private unsyncedBelowHighWatermark(): boolean {
+    const replicas = this.cluster.replicas();
+    return replicas.some((f) => f.context.role === 'follower' && f.context.logEndOffset > f.context.durableEnd
+      && replicas.some((l) => l.actorId === f.actorId && l.node === f.context.leader && l.context.role === 'leader'
+        && l.context.leaderEpoch === f.context.leaderEpoch && l.context.highWatermark > f.context.durableEnd));
   }
 
   private draw(kind: FaultKind): FaultChoice {
@@ -194,7 +234,20 @@ export class Nemesis {
         return this.drawBitFlip();
       case 'clock-pause':
         return this.drawClockPause();
+      case 'power-loss':
+        return this.drawPowerLoss();
     }
+  }
+
+  /**
+   * Every node loses power at once and comes back after a while: each loses what it had not
+   * synced. An acknowledged write survives only if min.insync.replicas copies of it were on
+   * disk (acks=all with fsync before ack), not merely in the page caches of the replicas.
+   */
+  private drawPowerLoss(): FaultChoice {
+    const lastsMs = this.prng.int(300, 6000);
+    if (this.flipPending() || this.cluster.upNodes().length === 0) return { kind: 'skipped', lastsMs };
+    return { kind: 'power-loss', lastsMs };
   }
 
   /**
@@ -339,6 +392,18 @@ export class Nemesis {
         this.crashed.add(victim);
         this.note(victim, 'crash', `node ${victim} down for ${fault.lastsMs} ms`);
         this.scheduler.after(fault.lastsMs, () => this.restart(victim));
+        break;
+      }
+      case 'power-loss': {
+        const victims = this.cluster.upNodes();
+        for (const victim of victims) {
+          this.cluster.crash(victim);
+          this.crashed.add(victim);
+        }
+        this.note(0, 'power-loss', `nodes ${victims.join(',')} down for ${fault.lastsMs} ms`);
+        this.scheduler.after(fault.lastsMs, () => {
+          for (const victim of victims) this.restart(victim);
+        });
         break;
       }
       case 'drop':

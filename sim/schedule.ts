@@ -36,6 +36,8 @@ export type ScheduledFault = Timed & (
   | { kind: 'bit-flip'; node: number; actorId: string; firstOffset: number; byte: number; bit: number }
   /** `node` handles nothing for `lastsMs` (SIGSTOP, a long GC pause). */
   | { kind: 'clock-pause'; node: number }
+  /** Every node that is up crashes at once (unsynced writes lost) and restarts after `lastsMs`. */
+  | { kind: 'power-loss' }
 );
 
 export type FaultSchedule = ScheduledFault[];
@@ -94,6 +96,8 @@ export function formatFault(fault: ScheduledFault): string {
       return `${head}:${fault.node}:${fault.actorId}:${fault.firstOffset}:${fault.byte}:${fault.bit}`;
     case 'clock-pause':
       return `${head}:${fault.node}`;
+    case 'power-loss':
+      return head;
     case 'partition':
       switch (fault.shape) {
         case 'isolate-one':
@@ -153,6 +157,9 @@ export function parseFault(text: string): ScheduledFault {
       case 'clock-pause':
         arity(1);
         return { kind, atMs, lastsMs, node: parseNode(details[0]!) };
+      case 'power-loss':
+        arity(0);
+        return { kind, atMs, lastsMs };
       case 'partition': {
         const shape = details[0] as PartitionShape;
         if (!(partitionShapes as readonly string[]).includes(shape)) throw new Error(`unknown partition shape "${details[0] ?? ''}" (known: ${partitionShapes.join(', ')})`);

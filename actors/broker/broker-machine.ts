@@ -20,7 +20,7 @@ import {
   txnCoordinatorMachineName, txnRequestRefusal,
 } from '../txn/coordinator-machine.js';
 import {
-  type PartitionConfig, type PartitionInput, type PartitionTimings, partitionActorId, partitionMachineName,
+  type PartitionBugs, type PartitionConfig, type PartitionInput, type PartitionTimings, partitionActorId, partitionMachineName,
 } from '../partition/partition-machine.js';
 
 export const brokerActorId = 'broker';
@@ -54,6 +54,8 @@ export interface BrokerBugs {
   /** Drop the last entry of every fetched batch while still advancing (breaks convergence). */
   skipLastFetchedEntry?: boolean;
   group?: GroupCoordinatorBugs;
+  /** Handed to every partition replica the broker spawns. */
+  partition?: PartitionBugs;
 }
 
 export const defaultBrokerTimings = {
@@ -251,6 +253,7 @@ function partitionConfig(ctx: BrokerContext): PartitionConfig {
     nodeId: ctx.config.brokerId,
     brokerActor: brokerActorId,
     defaultMinInsyncReplicas: ctx.config.defaultMinInsyncReplicas,
+    ...(ctx.config.bugs.partition === undefined ? {} : { bugs: ctx.config.bugs.partition }),
   };
 }
 

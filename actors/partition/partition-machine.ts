@@ -67,12 +67,22 @@ export const defaultPartitionTimings: PartitionTimings = {
   requestTimeoutMs: 3000,
 };
 
+/** Test-only protocol bugs (runtime/ops/bugs.ts), to show that the simulator's checkers catch them. */
+export interface PartitionBugs {
+  /**
+   * A follower fetches again as soon as fetched records are appended, from its log end, before
+   * they are on its disk: the leader counts page-cache copies toward the high watermark.
+   */
+  fetchBeforeFsync?: boolean;
+}
+
 export interface PartitionConfig extends PartitionTimings {
   nodeId: number;
   /** The local broker actor, which carries ISR changes to the controller. */
   brokerActor: string;
   /** min.insync.replicas, the broker default (topics may override it). */
   defaultMinInsyncReplicas: number;
+  bugs?: PartitionBugs;
 }
 
 export interface PartitionInput {
@@ -434,7 +444,7 @@ const logCompleted: Handler = (ctx, event) => {
         replayBatch(ctx.producers, header);
         noteTxnBatch(ctx.txns, header);
       }
-      if (current && ctx.role === 'follower') effects.push(flushTo(ctx, ctx.logEndOffset));
+      if (current && ctx.role === 'follower') effects.push(flushTo(ctx, ctx.logEndOffset), ...(fetchesBeforeFsync(ctx) ? sendFetch(ctx) : []));
     }
   } else if (result.kind === 'read') {
     if (work.kind === 'read') effects.push(...answerRead(ctx, work, result.bytes));
@@ -553,7 +563,7 @@ const logFlushed: Handler = (ctx, event) => {
   if (result.kind !== 'flushed') throw new Error(`${selfAddress(ctx)}: a flush answered ${result.kind}`);
   ctx.durableEnd = Math.min(ctx.logEndOffset, Math.max(ctx.durableEnd, result.flushedOffset));
   if (ctx.role === 'leader') effects.push(...leaderDurable(ctx));
-  else if (current && ctx.role === 'follower' && ctx.phase === 'fetching' && !logBusy(ctx)) effects.push(...sendFetch(ctx));
+  else if (current && ctx.role === 'follower' && ctx.phase === 'fetching' && !logBusy(ctx) && (!fetchesBeforeFsync(ctx) || ctx.inflightRequestId === '')) effects.push(...sendFetch(ctx));
   assertInvariants(ctx);
   return effects;
 };
@@ -1284,12 +1294,22 @@ const epochEndAnswered: Handler = (ctx, event) => {
   return effects;
 };
 
+/** The fetchBeforeFsync bug switch. */
+function fetchesBeforeFsync(ctx: PartitionContext): boolean {
+  return ctx.config.bugs?.fetchBeforeFsync === true;
+}
+
+/** Where a follower's next fetch starts: its durable end (its log end with the fetchBeforeFsync bug). */
+function fetchFrom(ctx: PartitionContext): number {
+  return fetchesBeforeFsync(ctx) ? ctx.logEndOffset : ctx.durableEnd;
+}
+
 function sendFetch(ctx: PartitionContext): Effect[] {
   return [
     send(leaderAddress(ctx), 'FetchRequest', {
       requestId: nextRequestId(ctx), topic: ctx.topic, partition: ctx.partition, replicaId: ctx.config.nodeId,
       // Everything below the durable end is on disk: the leader may count it for the high watermark.
-      fetchOffset: ctx.durableEnd, lastFetchedEpoch: lastEpoch(ctx), currentLeaderEpoch: ctx.leaderEpoch,
+      fetchOffset: fetchFrom(ctx), lastFetchedEpoch: lastEpoch(ctx), currentLeaderEpoch: ctx.leaderEpoch,
       maxBytes: ctx.config.replicaFetchMaxBytes, maxWaitMs: ctx.config.replicaFetchWaitMaxMs, minBytes: 1, isolationLevel: 0,
     }),
     { type: 'timer.set', event: 'ReplicaRetryFired', delayMs: ctx.config.replicaFetchWaitMaxMs + ctx.config.requestTimeoutMs, jitterMs: 0 },
@@ -1338,7 +1358,7 @@ const fetchAnswered: Handler = (ctx, event) => {
 function checkReplicatedBatches(ctx: PartitionContext, records: Uint8Array): { epochs: EpochStart[]; producerHeaders: TxnHeader[] } | string {
   const epochs: EpochStart[] = [];
   const producerHeaders: TxnHeader[] = [];
-  let expected = ctx.durableEnd;
+  let expected = fetchFrom(ctx);
   let position = 0;
   let top = lastEpoch(ctx);
   try {

@@ -17,7 +17,10 @@ test('bit-flip and clock-pause faults round-trip through the schedule text', () 
   assert.throws(() => parseSchedule('bit-flip@1+0:2:events-1:37:90'), /bit-flip takes 5 details/);
   assert.throws(() => parseSchedule('clock-pause@1+100'), /clock-pause takes 1 detail/);
   assert.deepEqual(parseFaults('bit-flip,clock-pause'), ['bit-flip', 'clock-pause']);
-  assert.throws(() => parseFaults('bit-flop'), /unknown fault "bit-flop" \(known: .*bit-flip, clock-pause\)/);
+  assert.throws(() => parseFaults('bit-flop'), /unknown fault "bit-flop" \(known: .*bit-flip, clock-pause, power-loss\)/);
+  assert.deepEqual(parseSchedule('power-loss@10688+1804'), [{ kind: 'power-loss', atMs: 10688, lastsMs: 1804 }]);
+  assert.equal(formatSchedule(parseSchedule('power-loss@10688+1804')), 'power-loss@10688+1804');
+  assert.throws(() => parseSchedule('power-loss@1+100:3'), /power-loss takes 0 details/);
 });
 
 test('a bit flipped in a follower\'s log is found by its scrub, cut in recovery, and the checkers stay silent', () => {
