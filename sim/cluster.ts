@@ -298,7 +298,8 @@ export class SimCluster {
   /** The cleaners' counters over every node. */
   cleanerStats(): CleanerStats {
     const total: CleanerStats = {
-      passes: 0, passesAbandoned: 0, batchesCleaned: 0, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, tombstonesRemoved: 0, crashesDuringCleaning: 0,
+      passes: 0, passesAbandoned: 0, batchesCleaned: 0, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, tombstonesRemoved: 0, abortedBatchesRemoved: 0,
+      markersRemoved: 0, crashesDuringCleaning: 0,
     };
     for (const node of this.nodes.values()) {
       for (const key of Object.keys(total) as Array<keyof CleanerStats>) total[key] += node.disk.logs.cleanerStats[key];

@@ -13,9 +13,11 @@
 import { type BatchHeader, readBatchHeader, setBaseOffset } from '../actors/protocol/record-batch.js';
 import { producerBatchesKept } from '../actors/partition/producer-state.js';
 import {
-  type CleanerCheckpoint, type CompactionConfig, afterPass, defaultCompactionConfig, isOpaqueBatch, tombstoneExpired,
+  type CleanerCheckpoint, type CompactionConfig, type RecordVerdict, afterPass, cleanedBatch, countVerdict, defaultCompactionConfig, tombstoneExpired,
 } from '../runtime/storage/cleaner.js';
-import { type RecordSpan, rebuildBatch, recordSpans } from '../runtime/storage/compacted-batch.js';
+import { type TxnBatchAction, type TxnCleanerBugs, TxnPass } from '../runtime/storage/cleaner-txns.js';
+import type { AbortedTxn } from '../actors/partition/txn-index.js';
+import { type RecordSpan, recordSpans } from '../runtime/storage/compacted-batch.js';
 import { OffsetMap, keyDigest } from '../runtime/storage/offset-map.js';
 import { topicLogConfig } from '../runtime/storage/topic-config.js';
 import type { ConfigEntry } from '../actors/protocol/messages.js';
@@ -39,8 +41,8 @@ export const defaultSimCleaner: SimCleanerSettings = {
   intervalMs: 1000, intervalJitterMs: 500, activeBatches: 3, passFixedMs: 150, bytesPerMs: 20, offsetMapKeysMax: 64,
 };
 
-/** Test-only cleaner bugs (runtime/ops/bugs.ts), to show that the compaction checkers catch them. */
-export interface CleanerBugs {
+/** Test-only cleaner bugs (runtime/ops/bugs.ts), to show that the compaction and transaction checkers catch them. */
+export interface CleanerBugs extends TxnCleanerBugs {
   /** Cleans up to the active tail whatever the high watermark (uncommitted records too). */
   ignoreHighWatermark?: boolean;
   /** Removes expired tombstones whatever the replicas fetched (as Kafka does): a lagging replica keeps a deleted value. */
@@ -147,6 +149,9 @@ export interface CleanerPlan {
   bytesAfter: number;
   recordsRemoved: number;
   tombstonesRemoved: number;
+  /** Data batches of aborted transactions removed (or emptied), commit markers removed (cleaner-txns.ts). */
+  abortedBatchesRemoved: number;
+  markersRemoved: number;
   /** Whether anything changes (a pass that changes nothing still moves the checkpoint). */
   changed: boolean;
 }
@@ -159,18 +164,23 @@ export interface CleanerPlan {
  * (this disk rebuilds the epoch cache from batch headers, where the real log keeps a file), the
  * first of the log (the log start stays), or one of a producer's last batches (its sequence
  * state) — then it stays, empty, as the real cleaner keeps a producer's last batch.
+ * Transactions are handled by the real cleaner's rules (cleaner-txns.ts), from the log's
+ * `aborted` transactions.
  */
 export function planPass(
   batches: readonly CleanerBatch[], status: SimCleanerStatus, checkpoint: CleanerCheckpoint, now: number, config: CompactionConfig,
-  tombstoneHorizon: number, settings: SimCleanerSettings, bugs: CleanerBugs,
+  tombstoneHorizon: number, aborted: readonly AbortedTxn[], settings: SimCleanerSettings, bugs: CleanerBugs,
 ): CleanerPlan | null {
   const cleanable = batches.slice(0, status.cleanableBatches);
   if (cleanable.length === 0) return null;
   const map = new OffsetMap(Math.ceil(settings.offsetMapKeysMax / 0.9) + 1);
+  const txns = new TxnPass(aborted, {
+    now, deleteRetentionMs: config.deleteRetentionMs, tombstoneHorizon, emptyMarkers: checkpoint.emptyMarkers ?? [], judgeMarkers: true,
+  }, bugs);
   let bytesRead = 0;
   let mapEnd = cleanable[cleanable.length - 1]!.lastOffset + 1;
   for (const batch of cleanable) {
-    if (batch.lastOffset < status.firstDirtyOffset || isOpaqueBatch(batch.header)) continue;
+    if (batch.lastOffset < status.firstDirtyOffset || !txns.mapsRecords(batch.header)) continue;
     const keyed = recordSpans(batch.bytes, batch.header).filter((span) => span.key !== null);
     if (map.size + keyed.length > map.entriesMax && map.size > 0) {
       mapEnd = batch.firstOffset;
@@ -188,21 +198,23 @@ export function planPass(
   const retained = producerRetainedBatches(batches);
   const plan: CleanerPlan = {
     replacedBatches: toClean.length, batches: [], checkpoint, bytesRead, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, tombstonesRemoved: 0,
-    changed: false,
+    abortedBatchesRemoved: 0, markersRemoved: 0, changed: false,
   };
   toClean.forEach((batch, i) => {
     plan.bytesRead += batch.bytes.length;
     plan.bytesBefore += batch.bytes.length;
     const previous = i === 0 ? undefined : toClean[i - 1];
-    const needed = i === 0 || i === toClean.length - 1 || retained.has(batch.firstOffset)
+    // The bug drops markers whatever producer state needs too (so that it shows at the end of a run, not only in a replay meanwhile).
+    const forProducer = retained.has(batch.firstOffset) && !(bugs.dropMarkersEarly === true && batch.header.isControl);
+    const needed = i === 0 || i === toClean.length - 1 || forProducer
       || (previous !== undefined && batch.header.partitionLeaderEpoch > previous.header.partitionLeaderEpoch);
-    const out = cleanBatch(batch, needed, { map, checkpoint, now, config, tombstoneHorizon, bugs }, plan);
+    const out = cleanBatch(batch, txns.next(batch.header, forProducer), needed, { map, checkpoint, now, config, tombstoneHorizon, bugs }, plan);
     if (out === null) return;
     plan.batches.push({ bytes: out, firstOffset: batch.firstOffset, lastOffset: batch.lastOffset, header: readBatchHeader(out, 0) });
     plan.bytesAfter += out.length;
   });
   if (bugs.renumberOffsets === true) renumber(plan);
-  plan.checkpoint = afterPass(checkpoint, mapEnd, now, config.deleteRetentionMs);
+  plan.checkpoint = afterPass(checkpoint, mapEnd, now, config.deleteRetentionMs, txns.emptyMarkers);
   return plan;
 }
 
@@ -216,25 +228,17 @@ interface PassRules {
   bugs: CleanerBugs;
 }
 
-/** The batch that replaces `batch` (itself when nothing goes), or null when it goes whole. */
-function cleanBatch(batch: CleanerBatch, needed: boolean, rules: PassRules, plan: CleanerPlan): Uint8Array | null {
-  if (isOpaqueBatch(batch.header)) return batch.bytes;
-  const spans = recordSpans(batch.bytes, batch.header);
-  const kept: RecordSpan[] = [];
-  for (const span of spans) {
-    const verdict = keepRecord(span, rules);
-    if (verdict === 'keep') kept.push(span);
-    else plan.recordsRemoved += 1;
-    if (verdict === 'expired-tombstone') plan.tombstonesRemoved += 1;
-  }
-  if (kept.length === spans.length && (kept.length > 0 || needed)) return batch.bytes;
-  plan.changed = true;
-  if (kept.length === 0 && !needed) return null;
-  return rebuildBatch(batch.bytes, batch.header, kept);
+/** The batch that replaces `batch` (itself when nothing goes), or null when it goes whole: the real cleaner's cleanedBatch. */
+function cleanBatch(batch: CleanerBatch, action: TxnBatchAction, needed: boolean, rules: PassRules, plan: CleanerPlan): Uint8Array | null {
+  const { header } = batch;
+  const judged = action !== 'keep' && header.compression === 0 && !header.isControl;
+  const spans = judged ? recordSpans(batch.bytes, header) : [];
+  const kept: RecordSpan[] = action === 'records' ? spans.filter((span) => countVerdict(keepRecord(span, rules), plan)) : [];
+  return cleanedBatch(batch.bytes, header, action, spans, kept, needed, plan);
 }
 
 /** The real cleaner's rule (cleaner.ts keepRecord), over this pass's map, checkpoint and tombstone horizon. */
-function keepRecord(span: RecordSpan, rules: PassRules): 'keep' | 'superseded' | 'expired-tombstone' {
+function keepRecord(span: RecordSpan, rules: PassRules): RecordVerdict {
   const { map, checkpoint, now, config, tombstoneHorizon, bugs } = rules;
   if (span.key === null) return 'superseded';
   const found = map.get(keyDigest(span.key));

@@ -9,7 +9,7 @@
 // the old batches.
 import { type BatchHeader, scanBatches, setBaseOffset, setPartitionLeaderEpoch, batchFieldOffsets, readBatchHeader } from '../actors/protocol/record-batch.js';
 import type { EpochStart, LogOp, LogResult, ProducerSnapshot, TxnSnapshot } from '../actors/protocol/effects.js';
-import { emptyTxns, lastStableOffset, noteTxnBatch, pruneAborted, stabilizeTxns } from '../actors/partition/txn-index.js';
+import { type PartitionTxns, copyTxns, emptyTxns, lastStableOffset, noteTxnBatch, pruneAborted, stabilizeTxns } from '../actors/partition/txn-index.js';
 import { type ProducerStates, replayBatch, snapshotProducers } from '../actors/partition/producer-state.js';
 import { crc32c, decodeRecords } from '../runtime/storage/record-batch.js';
 import { recordSpans } from '../runtime/storage/compacted-batch.js';
@@ -53,6 +53,12 @@ interface SimLog {
   cleaner: CleanerCheckpoint;
   /** The cleaning pass in progress, if any: its plan waits for the swap at its end. */
   cleaning: CleanerPlan | null;
+  /**
+   * Transactions, noted at each append as the real log notes them, rebuilt from the batches
+   * after a truncation or a crash (what is left may reopen a transaction whose marker went);
+   * the cleaner's last stable offset and aborted index come from here.
+   */
+  txns: PartitionTxns;
 }
 
 /** What the node's cleaner did, over every log of the disk. */
@@ -65,6 +71,9 @@ export interface CleanerStats {
   bytesAfter: number;
   recordsRemoved: number;
   tombstonesRemoved: number;
+  /** Data batches of aborted transactions removed (or emptied), commit markers removed. */
+  abortedBatchesRemoved: number;
+  markersRemoved: number;
   /** Crashes of the node while a pass was in progress (its batches stayed as they were). */
   crashesDuringCleaning: number;
 }
@@ -84,7 +93,8 @@ export class SimLogDisk {
   private readonly tombstoneHorizons = new Map<string, number>();
   readonly stats: LogDiskStats = { appends: 0, batchesLostInCrash: 0, tornWrites: 0, bitFlips: 0, corruptReads: 0, batchesCutInRecovery: 0 };
   readonly cleanerStats: CleanerStats = {
-    passes: 0, passesAbandoned: 0, batchesCleaned: 0, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, tombstonesRemoved: 0, crashesDuringCleaning: 0,
+    passes: 0, passesAbandoned: 0, batchesCleaned: 0, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, tombstonesRemoved: 0, abortedBatchesRemoved: 0,
+    markersRemoved: 0, crashesDuringCleaning: 0,
   };
   /** The node's cleaner while it runs (between a boot and a crash). */
   private cleanerRun: { settings: SimCleanerSettings; bugs: CleanerBugs; timer: ReturnType<Scheduler['at']> | null } | null = null;
@@ -183,6 +193,7 @@ export class SimLogDisk {
         log.batches = kept;
       }
       this.recover(log);
+      log.txns = txnsOf(log);
     }
   }
 
@@ -288,7 +299,7 @@ export class SimLogDisk {
     this.finalCleans.delete(store);
     // No horizon is noted only with no high watermark, and then nothing is cleanable.
     const horizon = this.tombstoneHorizons.get(store) ?? 0;
-    const plan = planPass(log.batches, status, log.cleaner, this.scheduler.now, log.compaction, horizon, run.settings, run.bugs);
+    const plan = planPass(log.batches, status, log.cleaner, this.scheduler.now, log.compaction, horizon, log.txns.aborted, run.settings, run.bugs);
     if (plan === null) return;
     this.cleanerStats.passes += 1;
     const durationMs = run.settings.passFixedMs + plan.bytesRead / run.settings.bytesPerMs;
@@ -323,6 +334,8 @@ export class SimLogDisk {
       this.cleanerStats.bytesAfter += plan.bytesAfter;
       this.cleanerStats.recordsRemoved += plan.recordsRemoved;
       this.cleanerStats.tombstonesRemoved += plan.tombstonesRemoved;
+      this.cleanerStats.abortedBatchesRemoved += plan.abortedBatchesRemoved;
+      this.cleanerStats.markersRemoved += plan.markersRemoved;
     }
     log.cleaner = clampCheckpoint(plan.checkpoint, log.batches[0]?.firstOffset ?? log.startOffset, log.logEndOffset);
   }
@@ -332,7 +345,7 @@ export class SimLogDisk {
     if (log === undefined) {
       log = {
         startOffset: 0, batches: [], logEndOffset: 0, lastCompletionMs: 0, pending: new Set(), compact: false, compaction: defaultCompactionConfig,
-        cleaner: { firstDirtyOffset: 0, cleaned: [] }, cleaning: null,
+        cleaner: { firstDirtyOffset: 0, cleaned: [] }, cleaning: null, txns: emptyTxns(),
       };
       this.logs.set(store, log);
     }
@@ -363,7 +376,9 @@ export class SimLogDisk {
       const first = leaderEpoch >= 0 ? next : header.baseOffset;
       const last = first + header.lastOffsetDelta;
       const batchBytes = bytes.subarray(header.position, header.position + header.sizeBytes);
-      log.batches.push({ bytes: batchBytes, firstOffset: first, lastOffset: last, durable: false, header: readBatchHeader(batchBytes, 0) });
+      const stored = readBatchHeader(batchBytes, 0);
+      log.batches.push({ bytes: batchBytes, firstOffset: first, lastOffset: last, durable: false, header: stored });
+      noteTxnBatch(log.txns, stored);
       next = last + 1;
     }
     log.logEndOffset = next;
@@ -376,13 +391,14 @@ export class SimLogDisk {
       case 'logOpen':
         return {
           kind: 'opened', logStartOffset: log.batches[0]?.firstOffset ?? log.startOffset, logEndOffset: log.logEndOffset,
-          epochs: epochsOf(log), producers: producersOf(log), txns: txnsOf(log),
+          epochs: epochsOf(log), producers: producersOf(log), txns: openedTxns(log),
         };
       case 'logDelete':
         log.batches = [];
         log.startOffset = 0;
         log.logEndOffset = 0;
         log.cleaner = { firstDirtyOffset: 0, cleaned: [] };
+        log.txns = emptyTxns();
         return { kind: 'deleted' };
       case 'logTruncate': {
         // Whole batches go: the one holding the offset and every later one.
@@ -394,6 +410,7 @@ export class SimLogDisk {
         if (kept.length === 0) log.startOffset = log.logEndOffset;
         // What lies above the cut will be new records: not cleaned, and not first cleaned earlier.
         log.cleaner = clampCheckpoint(log.cleaner, log.batches[0]?.firstOffset ?? log.startOffset, log.logEndOffset);
+        log.txns = txnsOf(log);
         return { kind: 'truncated', logEndOffset: log.logEndOffset };
       }
       case 'logRead':
@@ -483,14 +500,19 @@ function producersOf(log: SimLog): ProducerSnapshot[] {
 /** The high watermark, or the last stable offset below it (the real log's cleanableEnd); null until a watermark is known. */
 function cleanableEnd(log: SimLog, highWatermark: number | undefined): number | null {
   if (highWatermark === undefined) return null;
-  if (!log.batches.some((b) => b.header.isTransactional)) return highWatermark;
-  const txns = txnsOf(log);
-  stabilizeTxns(txns, highWatermark);
-  return lastStableOffset(txns, highWatermark);
+  // Stable transactions stay so: a truncation or a crash rebuilds the state from the batches.
+  stabilizeTxns(log.txns, highWatermark);
+  return lastStableOffset(log.txns, highWatermark);
+}
+
+/** The transactions a log opened with: its state, the aborted ones below the log start forgotten. */
+function openedTxns(log: SimLog): TxnSnapshot {
+  pruneAborted(log.txns, log.batches[0]?.firstOffset ?? log.startOffset);
+  return copyTxns(log.txns);
 }
 
 /** Transactions as the log's batch headers imply them (the real log keeps a checkpoint; the same function derives both). */
-function txnsOf(log: SimLog): TxnSnapshot {
+function txnsOf(log: SimLog): PartitionTxns {
   const txns = emptyTxns();
   for (const batch of log.batches) noteTxnBatch(txns, batch.header);
   pruneAborted(txns, log.batches[0]?.firstOffset ?? log.startOffset);

@@ -25,7 +25,7 @@ import { checkGroups, groupCheckerNames } from './checkers/groups.js';
 import { GroupWorkload, type GroupStats } from './workloads/groups.js';
 import { consumerOffsetsTopic, offsetsPartitionFor } from '../actors/group/offsets-topic.js';
 import { partitionActorId } from '../actors/partition/partition-machine.js';
-import { CompactionReadChecker, checkCompactedLogs, compactedLatestValue, compactionCheckerNames } from './checkers/compaction.js';
+import { CompactionReadChecker, checkCleanedTxnsResolved, checkCompactedLogs, compactedLatestValue, compactionCheckerNames } from './checkers/compaction.js';
 import {
   type CompactionStats, CompactionWorkload, compactionTopicConfigs, compactionTopicName, compactionTopicPartitions,
 } from './workloads/compaction.js';
@@ -71,6 +71,8 @@ export const groupId = 'g1';
 export const groupMembers = 3;
 /** After settling, the final cleaning passes of a compaction run must be done within this. */
 export const finalCleanMaxMs = 20_000;
+/** delete.retention.ms of the transactions workload's internal topics: commit markers whose data is gone then go within a run. */
+export const txnInternalDeleteRetentionMs = 1000;
 /** Faults start at the latest this long into a run, whether the data topic exists or not. */
 export const faultsStartMaxMs = 10_000;
 
@@ -263,7 +265,8 @@ export function runSimulation(options: SimOptions): SimResult {
   const compaction = compactionOn
     ? new CompactionWorkload(compactionClientNode, cluster.clusterId, cluster.nodeIds, network, scheduler, Prng.forPurpose(seed, 'compaction'), tracer, compactedReads)
     : null;
-  if (compactionOn) cluster.logCleaner = defaultSimCleaner;
+  // The transactions workload's internal topics are compacted: their cleaning (transactional offset commits, markers) is under test too.
+  if (compactionOn || txnOn) cluster.logCleaner = defaultSimCleaner;
   const compactionTopics: DataTopic[] = compactionOn ? [{ name: compactionTopicName, partitions: compactionTopicPartitions }] : [];
 
   cluster.startAll();
@@ -272,7 +275,11 @@ export function runSimulation(options: SimOptions): SimResult {
     // What FindCoordinator does in a real cluster: the internal topic, compacted, as replicated as the data.
     admin.create({
       name, numPartitions: name === transactionStateTopic ? simTxnStatePartitions : simOffsetsPartitions, replicationFactor,
-      configs: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) }],
+      configs: [
+        { name: 'cleanup.policy', value: 'compact' }, { name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) },
+        // Markers (like tombstones) wait delete.retention.ms once their data is gone: short enough to go within a run.
+        ...(txnOn ? [{ name: 'delete.retention.ms', value: String(txnInternalDeleteRetentionMs) }] : []),
+      ],
     }, true);
   }
   for (const topic of txnTopics) {
@@ -367,6 +374,7 @@ export function runSimulation(options: SimOptions): SimResult {
     if (groupsOn && stop.atLine === null) checkGroups(groups.history, violations, scheduler.now);
     // Without settling there is no final state: isolation and fencing are still checked.
     if (txn !== null && stop.atLine === null) checkTransactions(txn.history, violations, scheduler.now);
+    if (txnOn && settledMs !== null && stop.atLine === null && !overBudget()) checkCleanedTxnsResolved(cluster, internalTopics, violations, scheduler.now);
   }
   options.onFinish?.(cluster);
   const checks: Record<string, number> = {};

@@ -28,4 +28,9 @@ export const bugSwitches: Record<string, SimBugs> = {
   'cleaner-ignores-high-watermark': { controller: {}, broker: {}, cleaner: { ignoreHighWatermark: true } },
   /** Removes expired tombstones whatever the replicas fetched, as Kafka does: a replica that was away keeps a deleted value. */
   'cleaner-ignores-tombstone-horizon': { controller: {}, broker: {}, cleaner: { ignoreTombstoneHorizon: true } },
+  // The same cleaner on the transactions workload's internal topics.
+  /** Removes commit markers whatever data of their transaction is left: a replay leaves that transaction open. */
+  'cleaner-drops-markers-early': { controller: {}, broker: {}, cleaner: { dropMarkersEarly: true } },
+  /** Treats aborted data as committed: aborted offset commits stay, and supersede committed ones. */
+  'cleaner-keeps-aborted-as-committed': { controller: {}, broker: {}, cleaner: { keepAbortedAsCommitted: true } },
 };

@@ -21,6 +21,8 @@ import {
 } from '../../actors/protocol/record-batch.js';
 import { CheckpointError, checkpointInteger, readCheckpoint, syncDirectory, writeCheckpoint } from './checkpoint.js';
 import { type RecordSpan, rebuildBatch, recordSpans } from './compacted-batch.js';
+import { type EmptyTxnMarker, type TxnBatchAction, type TxnPass, abortedByProducer, emptyMarkersAfterPass, mapsRecords } from './cleaner-txns.js';
+import type { AbortedTxn } from '../../actors/partition/txn-index.js';
 import { type OffsetMap, keyDigest } from './offset-map.js';
 import { crc32c } from './record-batch.js';
 import { Segment, segmentNameDigits } from './segment.js';
@@ -85,6 +87,8 @@ export interface CleanerCheckpoint {
   firstDirtyOffset: number;
   /** Increasing in both fields. The first range holding an offset says when it was first cleaned. */
   cleaned: CleanedRange[];
+  /** Commit markers a pass found with no data of their transaction left (cleaner-txns.ts), in offset order; absent when none. */
+  emptyMarkers?: EmptyTxnMarker[];
 }
 
 /**
@@ -97,8 +101,13 @@ export function firstCleanedAt(checkpoint: CleanerCheckpoint, offset: number): n
   return null;
 }
 
-/** The checkpoint after a pass that covered every offset below `endOffset` at `now`. */
-export function afterPass(checkpoint: CleanerCheckpoint, endOffset: number, now: number, deleteRetentionMs: number): CleanerCheckpoint {
+/**
+ * The checkpoint after a pass that covered every offset below `endOffset` at `now`; `emptyMarkers`,
+ * when given, are the commit markers below `endOffset` the pass found without data.
+ */
+export function afterPass(
+  checkpoint: CleanerCheckpoint, endOffset: number, now: number, deleteRetentionMs: number, emptyMarkers?: readonly EmptyTxnMarker[],
+): CleanerCheckpoint {
   let cleaned = [...checkpoint.cleaned];
   const last = cleaned[cleaned.length - 1];
   if (last === undefined || last.endOffset < endOffset) cleaned.push({ endOffset, cleanedAtMs: Math.max(now, last?.cleanedAtMs ?? now) });
@@ -107,7 +116,13 @@ export function afterPass(checkpoint: CleanerCheckpoint, endOffset: number, now:
   for (let i = 0; i < cleaned.length; i++) if (now - cleaned[i]!.cleanedAtMs >= deleteRetentionMs) expired = i;
   if (expired > 0) cleaned = cleaned.slice(expired);
   while (cleaned.length > cleanedRangesMax) cleaned.shift();
-  return { firstDirtyOffset: Math.max(checkpoint.firstDirtyOffset, endOffset), cleaned };
+  const markers = emptyMarkers === undefined ? checkpoint.emptyMarkers ?? [] : emptyMarkersAfterPass(checkpoint.emptyMarkers ?? [], emptyMarkers, endOffset);
+  return withMarkers({ firstDirtyOffset: Math.max(checkpoint.firstDirtyOffset, endOffset), cleaned }, markers);
+}
+
+/** The checkpoint with its empty commit markers (the field left out when there are none). */
+function withMarkers(checkpoint: CleanerCheckpoint, markers: EmptyTxnMarker[]): CleanerCheckpoint {
+  return markers.length === 0 ? checkpoint : { ...checkpoint, emptyMarkers: markers };
 }
 
 /** The checkpoint once the log holds only offsets in [start, end) (retention, truncation). */
@@ -118,8 +133,9 @@ export function clampCheckpoint(checkpoint: CleanerCheckpoint, start: number, en
     if (range.endOffset >= end) break;
   }
   const firstDirtyOffset = Math.min(Math.max(checkpoint.firstDirtyOffset, start), end);
+  const markers = (checkpoint.emptyMarkers ?? []).filter((m) => m.offset >= start && m.offset < end);
   // A range ending at or below the start covers only offsets that are gone.
-  return { firstDirtyOffset, cleaned: cleaned.filter((r) => r.endOffset > start) };
+  return withMarkers({ firstDirtyOffset, cleaned: cleaned.filter((r) => r.endOffset > start) }, markers);
 }
 
 export async function readCleanerCheckpoint(dir: string, topic: string, partition: number, logger: Logger): Promise<CleanerCheckpoint | null> {
@@ -131,7 +147,11 @@ export async function readCleanerCheckpoint(dir: string, topic: string, partitio
     const cleaned = rows
       .filter((r) => r[0] === 'cleaned-below')
       .map((r) => ({ endOffset: checkpointInteger(path, r[1]), cleanedAtMs: checkpointInteger(path, r[2]) }));
-    return { firstDirtyOffset: own === undefined ? 0 : checkpointInteger(path, own[2]), cleaned };
+    const markers = rows
+      .filter((r) => r[0] === 'empty-txn-marker')
+      .map((r) => ({ offset: checkpointInteger(path, r[1]), sinceMs: checkpointInteger(path, r[2]) }))
+      .sort((a, b) => a.offset - b.offset);
+    return withMarkers({ firstDirtyOffset: own === undefined ? 0 : checkpointInteger(path, own[2]), cleaned }, markers);
   } catch (error) {
     if (!(error instanceof CheckpointError)) throw error;
     // Cleaning everything again is only work; tombstones then wait a whole delete.retention.ms more.
@@ -145,6 +165,7 @@ export async function writeCleanerCheckpoint(dir: string, topic: string, partiti
   await writeCheckpoint(join(dir, cleanerCheckpointFile), [
     [topic, partition, checkpoint.firstDirtyOffset],
     ...checkpoint.cleaned.map((r) => ['cleaned-below', r.endOffset, r.cleanedAtMs]),
+    ...(checkpoint.emptyMarkers ?? []).map((m) => ['empty-txn-marker', m.offset, m.sinceMs]),
   ]);
 }
 
@@ -244,11 +265,6 @@ export async function* segmentBatches(segment: Segment, from: number, chunkBytes
   }
 }
 
-/** Batches the cleaner leaves as they are: it cannot see their records (compressed) or must not judge them (transactions, markers). */
-export function isOpaqueBatch(header: BatchHeader): boolean {
-  return header.compression !== 0 || header.isControl || header.isTransactional;
-}
-
 // ---------------------------------------------------------------------------------------
 // A pass.
 
@@ -261,9 +277,13 @@ export interface OffsetMapBuild {
 /**
  * Fills `map` from the dirty part [from, to) of the closed segments, batch by batch, until
  * the next batch could overflow it; the pass then covers only that prefix and the next pass
- * goes on from its end.
+ * goes on from its end. Compressed batches, markers and the data of the `aborted`
+ * transactions are left out (cleaner-txns.ts).
  */
-export async function buildOffsetMap(closed: readonly Segment[], from: number, to: number, map: OffsetMap, chunkBytes: number): Promise<OffsetMapBuild> {
+export async function buildOffsetMap(
+  closed: readonly Segment[], from: number, to: number, map: OffsetMap, chunkBytes: number, aborted: readonly AbortedTxn[] = [],
+): Promise<OffsetMapBuild> {
+  const abortedIndex = abortedByProducer(aborted);
   let bytesRead = 0;
   for (const segment of closed) {
     if (segment.nextOffset <= from || segment.size === 0) continue;
@@ -272,7 +292,7 @@ export async function buildOffsetMap(closed: readonly Segment[], from: number, t
     for await (const { bytes, header } of segmentBatches(segment, start, chunkBytes)) {
       if (header.lastOffset < from) continue;
       if (header.baseOffset >= to) return { endOffset: to, bytesRead };
-      if (!isOpaqueBatch(header)) {
+      if (mapsRecords(abortedIndex, header)) {
         const keyed = recordSpans(bytes, header).filter((span) => span.key !== null);
         if (map.size + keyed.length > map.entriesMax) {
           if (map.size === 0) {
@@ -319,18 +339,27 @@ export interface GroupCleaning {
   tombstoneHorizon: number;
   /** Base offsets of the batches idempotent-producer state points at: kept even when emptied. */
   producerBatchOffsets: ReadonlySet<number>;
+  /** The pass's transaction state, fed every batch of every group in log order. */
+  txns: TxnPass;
   indexIntervalBytes: number;
   chunkBytes: number;
 }
 
-export interface CleanedGroup {
-  /** The rewritten segment, as `B.log.cleaned` (+ indexes), fsynced. */
-  segment: Segment;
-  /** False when nothing was removed: the old segments stay and the cleaned files are deleted. */
+/** What a rewrite removed (the real cleaner's group, the simulated cleaner's pass). */
+export interface CleaningCounts {
+  /** False when nothing was removed. */
   changed: boolean;
-  bytesRead: number;
   recordsRemoved: number;
   tombstonesRemoved: number;
+  /** Data batches of aborted transactions removed (or emptied) and commit markers removed. */
+  abortedBatchesRemoved: number;
+  markersRemoved: number;
+}
+
+export interface CleanedGroup extends CleaningCounts {
+  /** The rewritten segment, as `B.log.cleaned` (+ indexes), fsynced; when nothing changed the old segments stay and it is deleted. */
+  segment: Segment;
+  bytesRead: number;
 }
 
 /**
@@ -347,7 +376,9 @@ export function tombstoneExpired(offset: number, checkpoint: CleanerCheckpoint, 
 }
 
 /** Why the cleaner keeps or drops one record. */
-function keepRecord(span: RecordSpan, work: GroupCleaning): 'keep' | 'superseded' | 'expired-tombstone' {
+export type RecordVerdict = 'keep' | 'superseded' | 'expired-tombstone';
+
+function keepRecord(span: RecordSpan, work: GroupCleaning): RecordVerdict {
   // Kafka's cleaner drops keyless records too: a compacted log cannot hold them.
   if (span.key === null) return 'superseded';
   const found = work.map.get(keyDigest(span.key));
@@ -356,62 +387,49 @@ function keepRecord(span: RecordSpan, work: GroupCleaning): 'keep' | 'superseded
   return 'keep';
 }
 
+/** A batch read by cleanGroup, waiting to be written until the next shows whether it is the group's last. */
+interface PendingBatch {
+  /** The batch alone (a copy: the chunk it was read in is reused by the next read). */
+  bytes: Uint8Array;
+  header: BatchHeader;
+  action: TxnBatchAction;
+  /** For action 'records': its records and those kept; for 'remove' of an uncompressed data batch: its records. */
+  spans: RecordSpan[];
+  kept: RecordSpan[];
+}
+
 /**
  * Rewrites the group into `B.log.cleaned`. A batch keeps its surviving records; an emptied
- * batch is dropped unless producer state points at it or it is the group's last (kept empty,
- * so that the swap file ends where the group ended).
+ * batch (or one the transaction rules remove) is dropped unless producer state points at it
+ * or it is the group's last (kept, empty, so that the swap file ends where the group ended;
+ * a marker or a compressed batch is kept as it is then).
  */
 export async function cleanGroup(dir: string, group: readonly Segment[], work: GroupCleaning): Promise<CleanedGroup> {
   const cleaned = await Segment.open(dir, group[0]!.baseOffset, true, '.cleaned');
-  const result: CleanedGroup = { segment: cleaned, changed: false, bytesRead: 0, recordsRemoved: 0, tombstonesRemoved: 0 };
+  const result: CleanedGroup = {
+    segment: cleaned, changed: false, bytesRead: 0, recordsRemoved: 0, tombstonesRemoved: 0, abortedBatchesRemoved: 0, markersRemoved: 0,
+  };
+  const retainedForProducer = (header: BatchHeader): boolean => header.producerId >= 0 && work.producerBatchOffsets.has(header.baseOffset);
   try {
-    let pending: { bytes: Uint8Array; header: BatchHeader; spans: RecordSpan[] | null; kept: RecordSpan[] | null } | null = null;
+    let pending: PendingBatch | null = null;
     const emit = async (isLast: boolean): Promise<void> => {
       if (pending === null) return;
-      const { bytes, header, spans, kept } = pending;
+      const { bytes, header, action, spans, kept } = pending;
       pending = null;
-      const original = bytes.subarray(header.position, header.position + header.sizeBytes);
-      const needed = isLast || (header.producerId >= 0 && work.producerBatchOffsets.has(header.baseOffset));
-      let out: Uint8Array;
-      if (spans === null || kept === null || (kept.length === spans.length && kept.length > 0)) {
-        out = original;
-      } else if (kept.length > 0) {
-        out = rebuildBatch(bytes, header, kept);
-        result.changed = true;
-      } else if (needed) {
-        // Emptied now, or already empty from an earlier pass.
-        out = spans.length === 0 ? original : rebuildBatch(bytes, header, kept);
-        if (spans.length > 0) result.changed = true;
-      } else {
-        result.changed = true;
-        return;
-      }
-      cleaned.append(out, [readBatchHeader(out, 0)], work.indexIntervalBytes);
+      const out = cleanedBatch(bytes, header, action, spans, kept, isLast || retainedForProducer(header), result);
+      if (out !== null) cleaned.append(out, [readBatchHeader(out, 0)], work.indexIntervalBytes);
     };
     for (const segment of group) {
       result.bytesRead += segment.size;
       for await (const { bytes, header } of segmentBatches(segment, 0, work.chunkBytes)) {
         await emit(false);
-        if (isOpaqueBatch(header)) {
-          pending = { bytes: bytes.slice(header.position, header.position + header.sizeBytes), header: { ...header, position: 0 }, spans: null, kept: null };
-          continue;
-        }
-        const spans = recordSpans(bytes, header);
-        const kept: RecordSpan[] = [];
-        for (const span of spans) {
-          const verdict = keepRecord(span, work);
-          if (verdict === 'keep') kept.push(span);
-          else result.recordsRemoved += 1;
-          if (verdict === 'expired-tombstone') result.tombstonesRemoved += 1;
-        }
-        // The chunk is reused by the next read: keep a copy of what is still needed.
+        const action = work.txns.next(header, retainedForProducer(header));
         const own = bytes.slice(header.position, header.position + header.sizeBytes);
-        const shift = header.position;
-        pending = {
-          bytes: own, header: { ...header, position: 0 },
-          spans: spans.map((s) => ({ ...s, start: s.start - shift, end: s.end - shift })),
-          kept: kept.map((s) => ({ ...s, start: s.start - shift, end: s.end - shift })),
-        };
+        const ownHeader = { ...header, position: 0 };
+        const judged = action !== 'keep' && header.compression === 0 && !header.isControl;
+        const spans = judged ? recordSpans(own, ownHeader) : [];
+        const kept = action === 'records' ? spans.filter((span) => countVerdict(keepRecord(span, work), result)) : [];
+        pending = { bytes: own, header: ownHeader, action, spans, kept };
       }
     }
     await emit(true);
@@ -423,6 +441,49 @@ export async function cleanGroup(dir: string, group: readonly Segment[], work: G
     await cleaned.delete();
     throw error;
   }
+}
+
+/** Counts a record's verdict; true when it stays. */
+export function countVerdict(verdict: RecordVerdict, result: CleaningCounts): boolean {
+  if (verdict === 'keep') return true;
+  result.recordsRemoved += 1;
+  if (verdict === 'expired-tombstone') result.tombstonesRemoved += 1;
+  return false;
+}
+
+/**
+ * What replaces a batch (alone in `bytes`) in the cleaned log, or null when it goes; counts
+ * what went. `spans` are its records when they were judged, `kept` those that stay; `needed`
+ * says the batch must stay, emptied if need be.
+ */
+export function cleanedBatch(
+  bytes: Uint8Array, header: BatchHeader, action: TxnBatchAction, spans: readonly RecordSpan[], kept: readonly RecordSpan[], needed: boolean,
+  result: CleaningCounts,
+): Uint8Array | null {
+  if (action === 'keep') return bytes;
+  if (action === 'remove') {
+    const opaque = header.isControl || header.compression !== 0;
+    if (needed && (opaque || spans.length === 0)) return bytes;
+    result.changed = true;
+    if (header.isControl) result.markersRemoved += 1;
+    else {
+      result.abortedBatchesRemoved += 1;
+      result.recordsRemoved += opaque ? header.recordCount : spans.length;
+    }
+    return needed ? rebuildBatch(bytes, header, []) : null;
+  }
+  if (kept.length === spans.length && kept.length > 0) return bytes;
+  if (kept.length > 0) {
+    result.changed = true;
+    return rebuildBatch(bytes, header, kept);
+  }
+  if (needed) {
+    // Emptied now, or already empty from an earlier pass.
+    if (spans.length > 0) result.changed = true;
+    return spans.length === 0 ? bytes : rebuildBatch(bytes, header, kept);
+  }
+  result.changed = true;
+  return null;
 }
 
 /** Stops the pass here when a test asked for it. */

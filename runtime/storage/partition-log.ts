@@ -24,6 +24,7 @@ import {
   cleanGroup, cleanerReadChunkBytes, cleanerStatus, completeInterruptedSwaps, defaultCompactionConfig, groupSegments,
   readCleanerCheckpoint, stopIfAsked, writeCleanerCheckpoint,
 } from './cleaner.js';
+import { TxnPass } from './cleaner-txns.js';
 import { type RecordSpan, recordSpans } from './compacted-batch.js';
 import { OffsetMap, defaultOffsetMapBytes } from './offset-map.js';
 import type { LogTail } from './tail-cache.js';
@@ -115,6 +116,9 @@ export interface CleanStats {
   recordsRemoved: number;
   /** Tombstones removed because delete.retention.ms had passed since they were first cleaned. */
   tombstonesRemoved: number;
+  /** Data batches of aborted transactions removed (or emptied), commit markers removed (cleaner-txns.ts). */
+  abortedBatchesRemoved: number;
+  markersRemoved: number;
   dirtyRatioBefore: number;
   dirtyRatioAfter: number;
   /** The first dirty offset before and after the pass (after < the cleanable end: another pass is due). */
@@ -405,10 +409,12 @@ export class PartitionLog {
 
   /**
    * Where cleaning stops: the high watermark, or the last stable offset below it (Kafka's
-   * cleaner leaves unstable transactions alone); everything while no watermark is known.
+   * cleaner leaves unstable transactions alone); while no watermark is known (a log used
+   * alone, as in tests), everything up to the first open transaction.
    */
   private get cleanableEnd(): number {
-    return this.highWatermark === null ? Infinity : lastStableOffset(this.txns, this.highWatermark);
+    if (this.highWatermark !== null) return lastStableOffset(this.txns, this.highWatermark);
+    return this.txns.unstable.find((t) => t.markerOffset < 0)?.firstOffset ?? Infinity;
   }
 
   get knowsHighWatermark(): boolean {
@@ -824,7 +830,7 @@ export class PartitionLog {
     const highWatermark = this.cleanableEnd;
     const before = cleanerStatus(segments, this.logStartOffset, this.cleaner.firstDirtyOffset, now, compaction, highWatermark);
     const stats: CleanStats = {
-      bytesRead: 0, bytesWritten: 0, recordsRemoved: 0, tombstonesRemoved: 0, dirtyRatioBefore: before.dirtyRatio, dirtyRatioAfter: before.dirtyRatio,
+      bytesRead: 0, bytesWritten: 0, recordsRemoved: 0, tombstonesRemoved: 0, abortedBatchesRemoved: 0, markersRemoved: 0, dirtyRatioBefore: before.dirtyRatio, dirtyRatioAfter: before.dirtyRatio,
       firstDirtyBefore: before.firstDirtyOffset, firstDirtyAfter: before.firstDirtyOffset, segmentsSwapped: 0, abandoned: false,
     };
     // Even with nothing dirty a pass has work when tombstones in the clean part have expired.
@@ -851,7 +857,9 @@ export class PartitionLog {
   ): Promise<CleanStats> {
     const compaction = this.compaction;
     map.clear();
-    const built = await buildOffsetMap(closedSegments, before.firstDirtyOffset, before.firstUncleanableOffset, map, cleanerReadChunkBytes);
+    // The aborted transactions as of the pass's start: the cleanable part ends below every open one.
+    const aborted = this.txns.aborted.slice();
+    const built = await buildOffsetMap(closedSegments, before.firstDirtyOffset, before.firstUncleanableOffset, map, cleanerReadChunkBytes, aborted);
     stats.bytesRead += built.bytesRead;
     const producerBatchOffsets = new Set<number>();
     for (const producer of this.producers.values()) for (const b of producer.batches) producerBatchOffsets.add(b.firstOffset);
@@ -864,10 +872,15 @@ export class PartitionLog {
     // segments of one empty batch each until it is dirty again, and every fetch there returns
     // only that batch (librdkafka gives up after ten such answers in a row).
     let groups = groupSegments(toClean, this.config.segmentBytes);
+    const tombstoneHorizon = this.tombstoneHorizon ?? Infinity;
+    // The first round reads the log from its start and judges the markers; later rounds see only the segments they merge.
+    const txnRules = { now, deleteRetentionMs: compaction.deleteRetentionMs, tombstoneHorizon, emptyMarkers: checkpoint.emptyMarkers ?? [] };
+    const firstRound = new TxnPass(aborted, { ...txnRules, judgeMarkers: true });
+    let txns = firstRound;
     while (groups.length > 0) {
       for (const group of groups) {
         const cleaned = await cleanGroup(this.dir, group, {
-          map, now, checkpoint, deleteRetentionMs: compaction.deleteRetentionMs, tombstoneHorizon: this.tombstoneHorizon ?? Infinity, producerBatchOffsets,
+          map, now, checkpoint, deleteRetentionMs: compaction.deleteRetentionMs, tombstoneHorizon, producerBatchOffsets, txns,
           indexIntervalBytes: this.config.indexIntervalBytes, chunkBytes: cleanerReadChunkBytes,
         });
         stats.bytesRead += cleaned.bytesRead;
@@ -885,8 +898,11 @@ export class PartitionLog {
         stats.bytesWritten += cleaned.segment.size;
         stats.recordsRemoved += cleaned.recordsRemoved;
         stats.tombstonesRemoved += cleaned.tombstonesRemoved;
+        stats.abortedBatchesRemoved += cleaned.abortedBatchesRemoved;
+        stats.markersRemoved += cleaned.markersRemoved;
         stats.segmentsSwapped += group.length;
       }
+      txns = new TxnPass(aborted, { ...txnRules, judgeMarkers: false });
       const shrunk = this.segments.slice(0, -1).filter((s) => s.baseOffset < built.endOffset && s.nextOffset <= closedEnd && s.size > 0);
       groups = groupSegments(shrunk, this.config.segmentBytes).filter((group) => group.length > 1);
     }
@@ -894,7 +910,7 @@ export class PartitionLog {
       if (this.closed) return;
       // After a truncation during the pass, what now lies above the old first dirty offset may be new.
       const endOffset = this.truncations === truncations ? built.endOffset : checkpoint.firstDirtyOffset;
-      const next = afterPass(this.cleaner, endOffset, now, compaction.deleteRetentionMs);
+      const next = afterPass(this.cleaner, endOffset, now, compaction.deleteRetentionMs, firstRound.emptyMarkers);
       this.cleaner = clampCheckpoint(next, this.logStartOffset, this.logEndOffset);
       await writeCleanerCheckpoint(this.dir, this.topic, this.partition, this.cleaner);
     });

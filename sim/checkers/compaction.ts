@@ -5,8 +5,12 @@
 // had a final cleaning pass: reading each replica's log from the beginning gives, for every
 // key, its latest acknowledged value or a later one that was attempted (or no value, when the
 // key's last write was a tombstone), offsets in order, and each key at most once in the part of
-// the log the cleaner has compacted.
+// the log the cleaner has compacted. And on compacted topics written in transactions: every
+// transaction with data left in the part of a replica's log the cleaner has passed still has
+// its marker there (cleaned-txns-resolved), or a replica replaying that log would hold the
+// transaction open: its last stable offset stuck, a group coordinator's offsets pending.
 import { readBatchHeader } from '../../actors/protocol/record-batch.js';
+import { emptyTxns, noteTxnBatch } from '../../actors/partition/txn-index.js';
 import { decodeRecords } from '../../runtime/storage/record-batch.js';
 import type { SimCluster } from '../cluster.js';
 import { type CompactionReadObserver, type KeyHistory, type KeyedRecord, decodeKeyedRecord } from '../workloads/compaction.js';
@@ -17,7 +21,8 @@ import { partitionKey } from '../workloads/sim-client.js';
 export const compactedLatestValue = 'compacted-latest-value';
 export const offsetsStable = 'offsets-stable';
 export const compactedReadOrder = 'compacted-read-order';
-export const compactionCheckerNames = [compactedLatestValue, offsetsStable, compactedReadOrder] as const;
+export const cleanedTxnsResolved = 'cleaned-txns-resolved';
+export const compactionCheckerNames = [compactedLatestValue, offsetsStable, compactedReadOrder, cleanedTxnsResolved] as const;
 
 function describe(record: KeyedRecord): string {
   return `${record.key}#${record.seq}${record.tombstone ? ' (tombstone)' : ''}`;
@@ -137,4 +142,27 @@ export function latestValueProblem(history: KeyHistory, found: KeyedRecord | und
   if (sent === undefined || sent.tombstone !== found.tombstone) return `holds ${describe(found)}, which was never written`;
   if (found.seq < acked) return `holds ${describe(found)}, older than #${acked}, which was acknowledged`;
   return null;
+}
+
+/**
+ * The end-of-run check of the transactions in compacted logs: on every replica of `topics`
+ * whose log reaches the settled leader's high watermark, replaying its batch headers leaves no
+ * transaction open that began below the cleaner's first dirty offset (the cleaner passes only
+ * stable transactions, whose markers are below the high watermark).
+ */
+export function checkCleanedTxnsResolved(cluster: SimCluster, topics: readonly string[], violations: ViolationLog, atMs: number): void {
+  const leaders = settledLeaders(cluster);
+  for (const view of cluster.replicas()) {
+    if (!topics.includes(view.context.topic)) continue;
+    const leader = leaders.get(partitionKey(view.context.topic, view.context.partition));
+    if (leader === undefined || leader.context.topicId !== view.context.topicId || view.context.logEndOffset < leader.context.highWatermark) continue;
+    const cleanedBelow = cluster.cleanerCheckpoint(view.node, view.actorId).firstDirtyOffset;
+    const txns = emptyTxns();
+    for (const batch of cluster.storedBatches(view.node, view.actorId)) noteTxnBatch(txns, readBatchHeader(batch.bytes, 0));
+    for (const txn of txns.unstable) {
+      if (txn.markerOffset >= 0 || txn.firstOffset >= cleanedBelow) continue;
+      violations.report(cleanedTxnsResolved, atMs,
+        `${partitionKey(view.context.topic, view.context.partition)} on node ${view.node}: the transaction of producer ${txn.producerId} from offset ${txn.firstOffset} has no marker, below the cleaned offset ${cleanedBelow}`);
+    }
+  }
 }

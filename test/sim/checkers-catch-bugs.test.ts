@@ -75,6 +75,26 @@ test('without bugs, power losses lose no acknowledged write', { timeout: 300_000
   assert.deepEqual(summary.failedSeeds, []);
 });
 
+// The cleaner on the transactions workload's internal topics: markers dropped with data left
+// leave a replica's log with an open transaction below the cleaned offset (seed 12); aborted
+// offset commits kept as committed supersede the committed ones, and a group resumes from an
+// older offset after its coordinator reloads (seed 20).
+const txnCleanerCases: Array<{ bug: string; checker: string }> = [
+  { bug: 'cleaner-drops-markers-early', checker: 'cleaned-txns-resolved' },
+  { bug: 'cleaner-keeps-aborted-as-committed', checker: 'txn-atomic-visibility' },
+];
+
+for (const { bug, checker } of txnCleanerCases) {
+  test(`the ${checker} checker catches the "${bug}" bug`, { timeout: 300_000 }, async () => {
+    const summary = await runCampaign({
+      seedFrom: 1, seedTo: 100, nodes: 3, durationMs: 10_000, faults: ['partition', 'crash', 'drop'], workload: 'transactions',
+      bugs: bugSwitches[bug], eventsMax: 200_000, stopWhen: (result) => (result.checks[checker] ?? 0) > 0,
+    });
+    const caught = summary.results.filter((r) => (r.checks[checker] ?? 0) > 0);
+    assert.ok(caught.length > 0, `no seed in 1..${summary.seeds} tripped ${checker} with ${bug} switched on`);
+  });
+}
+
 test('without bugs the same seeds are clean', { timeout: 300_000 }, async () => {
   const summary = await runCampaign({ seedFrom: 1, seedTo: 30, nodes: 3, durationMs: 30_000, faults: ['partition', 'crash', 'drop'] });
   assert.deepEqual(summary.failedSeeds, []);
