@@ -918,7 +918,7 @@ export class PartitionLog {
     stats.dirtyRatioAfter = after.dirtyRatio;
     stats.firstDirtyAfter = after.firstDirtyOffset;
     this.logger.info({ dir: this.dir, ...stats, collisions: map.collisions },
-      `cleaned ${this.topic}-${this.partition}: ${stats.recordsRemoved} records removed (${stats.tombstonesRemoved} tombstones), ${stats.bytesRead} bytes read, ${stats.bytesWritten} written, dirty ratio ${before.dirtyRatio.toFixed(3)} -> ${after.dirtyRatio.toFixed(3)}`);
+      `cleaned ${this.topic}-${this.partition}: ${stats.recordsRemoved} records removed (${stats.tombstonesRemoved} tombstones, ${stats.abortedBatchesRemoved} aborted batches, ${stats.markersRemoved} commit markers), ${stats.bytesRead} bytes read, ${stats.bytesWritten} written, dirty ratio ${before.dirtyRatio.toFixed(3)} -> ${after.dirtyRatio.toFixed(3)}`);
     return stats;
   }
 
