@@ -35,7 +35,7 @@ import { acksAll } from '../protocol/messages.js';
 import { type Effect, type EffectBatch, type TimerFired, effectfulStep } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
-  type CoordinatorPartitionState, type LoadedRecord, type LoadPlan, followPartitionState, leadershipChanged, loadAnswered,
+  type CoordinatorPartitionState, type LoadedRecord, type LoadPlan, coordinatorStates, followPartitionState, leadershipChanged, loadAnswered,
   loadFetch, readLoadedBatches, startLoad,
 } from '../protocol/coordinator-load.js';
 import { type EncodeBatchOptions, encodeRecordBatch, type RecordInput } from '../protocol/records.js';
@@ -1113,10 +1113,6 @@ const groupRequests = {
   TxnOffsetCommitRequest: 'txnOffsetCommit',
 } as const;
 
-function answerAll(action: 'notCoordinator' | 'loadInProgress') {
-  return Object.fromEntries(Object.keys(groupRequests).map((kind) => [kind, { actions: action }]));
-}
-
 export const groupCoordinatorMachine = setup({
   types: {
     context: {} as CoordinatorContext,
@@ -1158,45 +1154,11 @@ export const groupCoordinatorMachine = setup({
 }).createMachine({
   id: 'group-coordinator',
   context: ({ input }) => initialContext(input),
-  initial: 'inactive',
-  on: {
-    ProduceResponse: { actions: 'writeAnswered' },
-  },
-  states: {
-    inactive: {
-      always: [{ guard: 'removed', target: 'removed' }, { guard: 'leads', target: 'loading' }],
-      on: {
-        PartitionStateChange: { actions: 'partitionChanged' },
-        ...answerAll('notCoordinator'),
-      },
-    },
-    loading: {
-      entry: 'startLoad',
-      on: {
-        PartitionStateChange: { guard: 'leadershipChanged', target: 'changing', actions: 'partitionChanged' },
-        FetchResponse: [{ actions: 'loadAnswered' }],
-        LoadRetryFired: { actions: 'loadRetry' },
-        ...answerAll('loadInProgress'),
-      },
-      always: [{ guard: 'loaded', target: 'active', actions: 'loadDone' }],
-    },
-    active: {
-      on: {
-        PartitionStateChange: { guard: 'leadershipChanged', target: 'changing', actions: 'partitionChanged' },
-        CoordinatorTick: { actions: 'tickFired' },
-        // While loading, the load reads the marker itself (it is below the high watermark).
-        TxnMarkerWritten: { actions: 'txnMarkerWritten' },
-        ...Object.fromEntries(Object.entries(groupRequests).map(([kind, action]) => [kind, { actions: action }])),
-      },
-    },
-    /** A change of leadership: leave the current term, then go where the new state says. */
-    changing: {
-      always: [{ guard: 'removed', target: 'removed' }, { guard: 'leads', target: 'loading', reenter: true }, { target: 'inactive' }],
-    },
-    removed: {
-      entry: 'stopActor',
-    },
-  },
+  ...coordinatorStates(groupRequests, 'LoadRetryFired', {
+    CoordinatorTick: { actions: 'tickFired' },
+    // While loading, the load reads the marker itself (it is below the high watermark).
+    TxnMarkerWritten: { actions: 'txnMarkerWritten' },
+  }),
 });
 
 export type GroupCoordinatorMachine = typeof groupCoordinatorMachine;

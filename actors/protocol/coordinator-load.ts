@@ -4,7 +4,8 @@
 // high watermark before serving, and the walk over the record batches a load read returned, in
 // offset order, skipping records below the offset the read asked for. Transaction markers
 // (control batches) are handed to a loader that asks for them (the group coordinator resolves
-// transactional offset commits with them) and skipped otherwise.
+// transactional offset commits with them) and skipped otherwise. Last, the states both
+// coordinator machines go through (inactive, loading, active, changing, removed).
 //
 // Pure.
 import type { Address, FetchResponse, Outgoing, PartitionStateChange } from './messages.js';
@@ -207,4 +208,68 @@ export function loadAnswered(
   }
   if (body.records.length > 0) return [...effects, ...loadFetch(ctx, plan, nextRequestId())];
   return [...effects, { type: 'timer.set', event: plan.retryEvent, delayMs: plan.backoffMs, jitterMs: 0 }];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The states both coordinator machines go through.
+
+type LoadAnswer = 'notCoordinator' | 'loadInProgress';
+
+/**
+ * The state config of a coordinator machine, for `createMachine`: inactive while another node
+ * leads its partition (requests hear NOT_COORDINATOR), loading while it reads the partition up
+ * to the high watermark (COORDINATOR_LOAD_IN_PROGRESS), active while it serves, changing for
+ * the step out of a term when leadership moves, removed once the partition is deleted. Writes
+ * to the partition are answered in every state. The machine's setup names the actions and
+ * guards used here; `requests` maps each request kind to the action that serves it,
+ * `loadRetryEvent` is the load's timer event and `activeEvents` the transitions only the
+ * active state takes.
+ */
+export function coordinatorStates<
+  const Requests extends Record<string, string>, const RetryEvent extends string, const ActiveEvents extends object,
+>(requests: Requests, loadRetryEvent: RetryEvent, activeEvents: ActiveEvents) {
+  const answerAll = <const Action extends LoadAnswer>(action: Action) =>
+    Object.fromEntries(Object.keys(requests).map((kind) => [kind, { actions: action }])) as { [K in keyof Requests]: { actions: Action } };
+  const serveAll = Object.fromEntries(Object.entries(requests).map(([kind, action]) => [kind, { actions: action }])) as {
+    [K in keyof Requests]: { actions: Requests[K] };
+  };
+  return {
+    initial: 'inactive',
+    on: {
+      ProduceResponse: { actions: 'writeAnswered' },
+    },
+    states: {
+      inactive: {
+        always: [{ guard: 'removed', target: 'removed' }, { guard: 'leads', target: 'loading' }],
+        on: {
+          PartitionStateChange: { actions: 'partitionChanged' },
+          ...answerAll('notCoordinator'),
+        },
+      },
+      loading: {
+        entry: 'startLoad',
+        on: {
+          PartitionStateChange: { guard: 'leadershipChanged', target: 'changing', actions: 'partitionChanged' },
+          FetchResponse: { actions: 'loadAnswered' },
+          ...({ [loadRetryEvent]: { actions: 'loadRetry' } } as { [K in RetryEvent]: { actions: 'loadRetry' } }),
+          ...answerAll('loadInProgress'),
+        },
+        always: [{ guard: 'loaded', target: 'active', actions: 'loadDone' }],
+      },
+      active: {
+        on: {
+          PartitionStateChange: { guard: 'leadershipChanged', target: 'changing', actions: 'partitionChanged' },
+          ...activeEvents,
+          ...serveAll,
+        },
+      },
+      /** A change of leadership: leave the current term, then go where the new state says. */
+      changing: {
+        always: [{ guard: 'removed', target: 'removed' }, { guard: 'leads', target: 'loading', reenter: true }, { target: 'inactive' }],
+      },
+      removed: {
+        entry: 'stopActor',
+      },
+    },
+  } as const;
 }

@@ -27,7 +27,8 @@ import { acksAll } from '../protocol/messages.js';
 import { type Effect, type EffectBatch, type TimerFired, effectfulStep } from '../protocol/effects.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
-  type CoordinatorPartitionState, type LoadPlan, followPartitionState, leadershipChanged, loadAnswered, loadFetch, readLoadedBatches, startLoad,
+  type CoordinatorPartitionState, type LoadPlan, coordinatorStates, followPartitionState, leadershipChanged, loadAnswered, loadFetch,
+  readLoadedBatches, startLoad,
 } from '../protocol/coordinator-load.js';
 import { encodeRecordBatch } from '../protocol/records.js';
 import { partitionActorId } from '../partition/partition-machine.js';
@@ -632,10 +633,6 @@ const txnRequests = {
   InitTxnProducerRequest: 'initTxnProducer', AddPartitionsToTxnRequest: 'addPartitionsToTxn', EndTxnRequest: 'endTxn', VerifyTxnPartitionRequest: 'verifyTxnPartition',
 } as const;
 
-function answerAll(action: 'notCoordinator' | 'loadInProgress') {
-  return Object.fromEntries(Object.keys(txnRequests).map((kind) => [kind, { actions: action }]));
-}
-
 export const txnCoordinatorMachine = setup({
   types: {
     context: {} as TxnCoordinatorContext,
@@ -670,45 +667,11 @@ export const txnCoordinatorMachine = setup({
 }).createMachine({
   id: 'txn-coordinator',
   context: ({ input }) => initialContext(input),
-  initial: 'inactive',
-  on: {
-    ProduceResponse: { actions: 'writeAnswered' },
-  },
-  states: {
-    inactive: {
-      always: [{ guard: 'removed', target: 'removed' }, { guard: 'leads', target: 'loading' }],
-      on: {
-        PartitionStateChange: { actions: 'partitionChanged' },
-        ...answerAll('notCoordinator'),
-      },
-    },
-    loading: {
-      entry: 'startLoad',
-      on: {
-        PartitionStateChange: { guard: 'leadershipChanged', target: 'changing', actions: 'partitionChanged' },
-        FetchResponse: { actions: 'loadAnswered' },
-        TxnLoadRetryFired: { actions: 'loadRetry' },
-        ...answerAll('loadInProgress'),
-      },
-      always: [{ guard: 'loaded', target: 'active', actions: 'loadDone' }],
-    },
-    active: {
-      on: {
-        PartitionStateChange: { guard: 'leadershipChanged', target: 'changing', actions: 'partitionChanged' },
-        TxnCoordinatorTick: { actions: 'tickFired' },
-        ProducerIdResponse: { actions: 'producerIdAnswered' },
-        WriteTxnMarkerResponse: { actions: 'markerAnswered' },
-        ...Object.fromEntries(Object.entries(txnRequests).map(([kind, action]) => [kind, { actions: action }])),
-      },
-    },
-    /** A change of leadership: leave the current term, then go where the new state says. */
-    changing: {
-      always: [{ guard: 'removed', target: 'removed' }, { guard: 'leads', target: 'loading', reenter: true }, { target: 'inactive' }],
-    },
-    removed: {
-      entry: 'stopActor',
-    },
-  },
+  ...coordinatorStates(txnRequests, 'TxnLoadRetryFired', {
+    TxnCoordinatorTick: { actions: 'tickFired' },
+    ProducerIdResponse: { actions: 'producerIdAnswered' },
+    WriteTxnMarkerResponse: { actions: 'markerAnswered' },
+  }),
 });
 
 export type TxnCoordinatorMachine = typeof txnCoordinatorMachine;
