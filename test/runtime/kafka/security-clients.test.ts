@@ -35,6 +35,8 @@ function run(command: string, args: string[], input: string | null, timeoutMs: n
       clearTimeout(timer);
       resolve({ status, stdout, stderr });
     });
+    // A client that exits before reading its input (kcat -V) closes the pipe: its status says what happened.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }
