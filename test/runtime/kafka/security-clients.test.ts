@@ -4,7 +4,6 @@
 // listener are each refused with the client's own error for it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
@@ -13,32 +12,15 @@ import { ErrorCode } from '../../../actors/protocol/errors.js';
 import { saltedPassword } from '../../../runtime/kafka/scram.js';
 import { startSingleNode, waitUntil } from './single-node.js';
 import { makeTestCertificates } from './tls-fixtures.js';
+import { type ClientRun, runClient } from '../real-cluster-harness.js';
 
 const port = 22100;
 const bootstrap = `127.0.0.1:${port}`;
 const ci = process.env.CI === 'true';
 
-/** Runs a command with a hard time limit; the child is killed (by its pid) when it runs over. */
-function run(command: string, args: string[], input: string | null, timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      resolve({ status: -1, stdout, stderr: `${stderr}${error.message}` });
-    });
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-    // A client that exits before reading its input (kcat -V) closes the pipe: its status says what happened.
-    child.stdin.on('error', () => {});
-    child.stdin.end(input ?? '');
-  });
+/** A client program, run to its end without blocking this process; killed by PID after `timeoutMs`. */
+function run(command: string, args: string[], input: string | null, timeoutMs: number): Promise<ClientRun> {
+  return runClient(command, args, { input: input ?? undefined, timeoutMs });
 }
 
 async function kcatFound(): Promise<boolean> {
