@@ -955,7 +955,12 @@ const fetch: Handler = (ctx, event) => {
 /** Followers read up to the log end; consumers below the high watermark, or below the last stable offset (read_committed). */
 function readableEnd(ctx: PartitionContext, request: FetchRequest): number {
   if (request.replicaId !== consumerReplicaId) return ctx.logEndOffset;
-  return request.isolationLevel === readCommitted ? lastStableOffset(ctx.txns, ctx.highWatermark) : ctx.highWatermark;
+  return consumerEnd(ctx, request.isolationLevel);
+}
+
+/** Where a consumer's reads end: the last stable offset for read_committed, else the high watermark. */
+function consumerEnd(ctx: PartitionContext, isolationLevel: number): number {
+  return isolationLevel === readCommitted ? lastStableOffset(ctx.txns, ctx.highWatermark) : ctx.highWatermark;
 }
 
 function readFor(ctx: PartitionContext, fetchRequest: ParkedFetch): Effect {
@@ -1075,8 +1080,7 @@ const listOffsets: Handler = (ctx, event) => {
   if (errorCode === ErrorCode.NONE && ctx.highWatermark < ctx.epochStartOffset) errorCode = ErrorCode.OFFSET_NOT_AVAILABLE;
   if (errorCode !== ErrorCode.NONE) return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, errorCode, -1, -1))];
   if (body.timestamp === latestTimestamp) {
-    const latest = body.isolationLevel === readCommitted ? lastStableOffset(ctx.txns, ctx.highWatermark) : ctx.highWatermark;
-    return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.NONE, latest, -1))];
+    return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.NONE, consumerEnd(ctx, body.isolationLevel), -1))];
   }
   if (body.timestamp === earliestTimestamp) return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.NONE, ctx.logStartOffset, -1))];
   if (body.timestamp < 0) return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.INVALID_REQUEST, -1, -1))];
