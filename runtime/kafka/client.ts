@@ -21,7 +21,8 @@ export class KafkaClient {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private correlation = 0;
-  private readonly waiting = new Map<number, (frame: Uint8Array) => void>();
+  /** Requests not answered yet, by correlation id: what settles each. */
+  private readonly waiting = new Map<number, { answer: (frame: Uint8Array) => void; fail: (error: Error) => void }>();
   private closedWith: Error | null = null;
   readonly closed: Promise<void>;
 
@@ -29,6 +30,8 @@ export class KafkaClient {
     socket.on('data', (chunk: Buffer) => this.received(chunk));
     this.closed = new Promise((resolve) => socket.on('close', () => {
       this.closedWith = new Error('connection closed');
+      for (const request of this.waiting.values()) request.fail(this.closedWith);
+      this.waiting.clear();
       resolve();
     }));
     socket.on('error', () => {});
@@ -86,18 +89,22 @@ export class KafkaClient {
     this.correlation += 1;
     const correlationId = this.correlation;
     const frame = encodeRequestFrame({ apiKey, apiVersion, correlationId, clientId: this.clientId }, body);
+    // What settles a request lives in `waiting` only, and goes with its answer: a callback
+    // on `closed` per request would keep every answer (a 1 MiB fetch each) until the close.
     const response = await new Promise<Uint8Array>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(correlationId);
         reject(new Error(`no answer to api ${apiKey} v${apiVersion} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.waiting.set(correlationId, (bytes) => {
-        clearTimeout(timer);
-        resolve(bytes);
-      });
-      void this.closed.then(() => {
-        clearTimeout(timer);
-        reject(new Error('connection closed'));
+      this.waiting.set(correlationId, {
+        answer: (bytes) => {
+          clearTimeout(timer);
+          resolve(bytes);
+        },
+        fail: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       });
       this.socket.write(frame);
     });
@@ -123,8 +130,9 @@ export class KafkaClient {
       this.pending = rest.length === 0 ? [] : [rest];
       this.pendingBytes = rest.length;
       const correlationId = frame.readInt32BE(0);
-      this.waiting.get(correlationId)?.(frame);
+      const request = this.waiting.get(correlationId);
       this.waiting.delete(correlationId);
+      request?.answer(frame);
     }
   }
 }
