@@ -156,7 +156,8 @@ type LogWork =
   | { kind: 'truncate'; generation: number }
   /** A replica's read of its own log from `offset`, for the CRC checks (see logScrubIntervalMs). */
   | { kind: 'scrub'; generation: number; offset: number }
-  | { kind: 'offsetForTime'; generation: number; from: Address; requestId: string }
+  /** `watermarkLags`: asked while a new leader's watermark was below its epoch's start (KIP-207). */
+  | { kind: 'offsetForTime'; generation: number; from: Address; requestId: string; watermarkLags: boolean }
   | { kind: 'delete'; generation: number };
 
 export interface PartitionContext {
@@ -465,7 +466,9 @@ const logCompleted: Handler = (ctx, event) => {
     }
   } else if (result.kind === 'offsetForTime') {
     if (work.kind === 'offsetForTime') {
-      effects.push(send(work.from, 'ListOffsetsResponse', listOffsetsReply(ctx, work.requestId, ErrorCode.NONE, result.offset, result.timestamp)));
+      // Nothing found below the end of reads may be something above a lagging watermark, as in Kafka.
+      const errorCode = result.offset < 0 && work.watermarkLags ? ErrorCode.OFFSET_NOT_AVAILABLE : ErrorCode.NONE;
+      effects.push(send(work.from, 'ListOffsetsResponse', listOffsetsReply(ctx, work.requestId, errorCode, result.offset, result.timestamp)));
     }
   } else if (result.kind === 'deleted') {
     ctx.deleted = true;
@@ -1071,21 +1074,27 @@ function listOffsetsReply(ctx: PartitionContext, requestId: string, errorCode: n
   return { requestId, errorCode, offset, timestamp, leaderEpoch: ctx.leaderEpoch, leaderHint: ctx.leader, topic: ctx.topic, partition: ctx.partition };
 }
 
-/** ListOffsets: the log start, the high watermark, or the first offset at or after a time. */
+/**
+ * ListOffsets: the log start, the end of a consumer's reads (consumerEnd: the last stable
+ * offset for read_committed, else the high watermark), or the first offset at or after a time
+ * that lies below that end; one at or past it is answered as not found (-1), as Kafka's
+ * Partition.fetchOffsetForTimestamp does with its "last fetchable offset".
+ */
 const listOffsets: Handler = (ctx, event) => {
   const { body, from } = wire(event, 'ListOffsetsRequest');
   let errorCode = leaderError(ctx);
   if (errorCode === ErrorCode.NONE) errorCode = epochError(ctx, body.currentLeaderEpoch);
-  // KIP-207: until a new leader's watermark reaches its epoch, "latest" could go back.
-  if (errorCode === ErrorCode.NONE && ctx.highWatermark < ctx.epochStartOffset) errorCode = ErrorCode.OFFSET_NOT_AVAILABLE;
   if (errorCode !== ErrorCode.NONE) return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, errorCode, -1, -1))];
-  if (body.timestamp === latestTimestamp) {
-    return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.NONE, consumerEnd(ctx, body.isolationLevel), -1))];
-  }
   if (body.timestamp === earliestTimestamp) return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.NONE, ctx.logStartOffset, -1))];
+  // KIP-207: until a new leader's watermark reaches its epoch, "latest" could go back.
+  const watermarkLags = ctx.highWatermark < ctx.epochStartOffset;
+  if (body.timestamp === latestTimestamp) {
+    const offset = watermarkLags ? -1 : consumerEnd(ctx, body.isolationLevel);
+    return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, watermarkLags ? ErrorCode.OFFSET_NOT_AVAILABLE : ErrorCode.NONE, offset, -1))];
+  }
   if (body.timestamp < 0) return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.INVALID_REQUEST, -1, -1))];
-  return [logOp(ctx, { kind: 'logOffsetForTime', timestamp: body.timestamp, maxOffset: ctx.highWatermark }, {
-    kind: 'offsetForTime', generation: ctx.roleGeneration, from, requestId: body.requestId,
+  return [logOp(ctx, { kind: 'logOffsetForTime', timestamp: body.timestamp, maxOffset: consumerEnd(ctx, body.isolationLevel) }, {
+    kind: 'offsetForTime', generation: ctx.roleGeneration, from, requestId: body.requestId, watermarkLags,
   })];
 };
 

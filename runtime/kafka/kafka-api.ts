@@ -754,7 +754,7 @@ export class KafkaApi {
       return this.mesh.request(this.replica(item.topic, item.partition), 'FetchRequest', {
         requestId: this.mesh.nextRequestId(), topic: item.topic, partition: item.partition, replicaId: consumerReplicaId,
         fetchOffset: item.fetchOffset, lastFetchedEpoch: -1, currentLeaderEpoch: item.currentLeaderEpoch, maxBytes: item.maxBytes,
-        maxWaitMs, minBytes: 1, isolationLevel: body.isolationLevel === readCommitted ? readCommitted : readUncommitted,
+        maxWaitMs, minBytes: 1, isolationLevel: isolationOf(body.isolationLevel),
       }, 'FetchResponse', maxWaitMs + this.options.meshTimeoutMarginMs).then((answer) => answer ?? emptyFetch(ErrorCode.REQUEST_TIMED_OUT));
     };
     let answers = await Promise.all(items.map((item) => ask(item, 0)));
@@ -790,7 +790,7 @@ export class KafkaApi {
           ? this.partitionOf(topic.name, p.partitionIndex) : { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
         const answer = 'errorCode' in found ? null : await this.mesh.request(this.replica(topic.name, p.partitionIndex), 'ListOffsetsRequest', {
           requestId: this.mesh.nextRequestId(), topic: topic.name, partition: p.partitionIndex, timestamp: p.timestamp, currentLeaderEpoch: p.currentLeaderEpoch,
-          isolationLevel: body.isolationLevel === readCommitted ? readCommitted : readUncommitted,
+          isolationLevel: isolationOf(body.isolationLevel),
         }, 'ListOffsetsResponse', 5000 + this.options.meshTimeoutMarginMs);
         const errorCode = 'errorCode' in found ? found.errorCode : answer === null ? ErrorCode.REQUEST_TIMED_OUT : answer.errorCode;
         const offset = answer?.offset ?? -1;
@@ -831,6 +831,11 @@ function scramErrorMessage(errorCode: number): string {
   if (errorCode === ErrorCode.DUPLICATE_RESOURCE) return 'A user credential cannot be altered twice in the same request';
   if (errorCode === ErrorCode.UNACCEPTABLE_CREDENTIAL) return 'Iterations must be in [4096, 16384], with a salt';
   return errorName(errorCode);
+}
+
+/** A Fetch or ListOffsets isolation level as the partition takes it: read_committed (1), else read_uncommitted (0). */
+function isolationOf(level: number): number {
+  return level === readCommitted ? readCommitted : readUncommitted;
 }
 
 function emptyFetch(errorCode: number) {

@@ -525,3 +525,67 @@ test('transactions: a replica reopened from its log knows the open and the abort
   assert.deepEqual(replica.context().txns.aborted, [{ producerId: 7, firstOffset: 0, lastOffset: 2 }]);
   assert.deepEqual(replica.context().txns.unstable.map((t) => [t.producerId, t.firstOffset, t.markerOffset]), [[8, 1, -1]]);
 });
+
+test('transactions: ListOffsets by timestamp for read_committed stops at the last stable offset, as Kafka\'s "last fetchable offset"', () => {
+  const replica = hostReplica(stateOf({ isr: [1], replicas: [1], configs: [] }));
+  replica.run();
+  const at = (timestamp: number, values: string[]) => values.map((v) => ({ key: null, value: utf8.encode(v), timestamp }));
+  replica.deliver(1000, 'ProduceRequest', produce('plain', ['-'], { records: encodeRecordBatch(at(100, ['a'])) }));
+  replica.run();
+  const open = encodeRecordBatch(at(200, ['x1', 'x2']), { producerId: 7, producerEpoch: 0, baseSequence: 0, transactional: true });
+  replica.deliver(1000, 'ProduceRequest', produce('t7', ['-'], { records: open, transactionalId: 'tx-7' }));
+  replica.run();
+  assert.equal(replica.answerVerifications(), 1);
+  assert.deepEqual(replica.take('ProduceResponse').map((r) => [r.requestId, r.errorCode]), [['plain', 0], ['t7', 0]]);
+  assert.equal(replica.context().highWatermark, 3);
+
+  const lookup = (timestamp: number, isolationLevel: number): WireMessages['ListOffsetsResponse'] => {
+    const requestId = `ts-${timestamp}-${isolationLevel}`;
+    replica.deliver(1000, 'ListOffsetsRequest', { requestId, topic: 'orders', partition: 0, timestamp, currentLeaderEpoch: -1, isolationLevel });
+    replica.run();
+    return replica.take('ListOffsetsResponse').find((r) => r.requestId === requestId)!;
+  };
+  const answer = (r: WireMessages['ListOffsetsResponse']) => [r.errorCode, r.offset, r.timestamp];
+  // The transaction (offsets 1-2) is open: the last stable offset is 1, the high watermark 3.
+  assert.deepEqual(answer(lookup(150, 1)), [0, -1, -1], 'read_committed: the first record at 150 is in the open transaction');
+  assert.deepEqual(answer(lookup(150, 0)), [0, 1, 200], 'read_uncommitted: it is below the high watermark');
+  assert.deepEqual(answer(lookup(50, 1)), [0, 0, 100], 'a record below the last stable offset is found');
+  assert.deepEqual(answer(lookup(-1, 1)), [0, 1, -1], 'latest for read_committed is the last stable offset');
+  assert.deepEqual(answer(lookup(-1, 0)), [0, 3, -1], 'latest for read_uncommitted is the high watermark');
+  assert.deepEqual(answer(lookup(-2, 1)), [0, 0, -1], 'earliest is the log start for both');
+
+  replica.deliver(2, 'WriteTxnMarkerRequest', markerRequest('m7', 7, 0, true));
+  replica.run();
+  assert.deepEqual(replica.take('WriteTxnMarkerResponse').map((m) => [m.requestId, m.errorCode]), [['m7', 0]]);
+  assert.deepEqual(answer(lookup(150, 1)), [0, 1, 200], 'after the commit marker read_committed finds it too');
+  assert.deepEqual(answer(lookup(150, 0)), [0, 1, 200]);
+});
+
+test('ListOffsets while a new leader\'s watermark lags its epoch (KIP-207): latest and a lookup that finds nothing are not available, earliest is', () => {
+  const replica = hostReplica(stateOf({ isr: [1, 2], replicas: [1, 2], configs: [] }));
+  replica.run();
+  replica.deliver(1000, 'ProduceRequest', produce('one', ['-'], { acks: 1, records: encodeRecordBatch([{ key: null, value: utf8.encode('a'), timestamp: 100 }]) }));
+  replica.run();
+  assert.equal(replica.take('ProduceResponse')[0]?.errorCode, ErrorCode.NONE);
+  // Re-elected in a new epoch before the follower fetched: the epoch starts at 1, the watermark is 0.
+  replica.deliver(1000, 'PartitionStateChange', stateOf({ isr: [1, 2], replicas: [1, 2], configs: [], leaderEpoch: 1, partitionEpoch: 1 }));
+  replica.run();
+  assert.equal(replica.state(), 'leader');
+  assert.deepEqual([replica.context().highWatermark, replica.context().epochStartOffset], [0, 1]);
+  const lookup = (timestamp: number): number[] => {
+    const requestId = `ts-${timestamp}`;
+    replica.deliver(1000, 'ListOffsetsRequest', { requestId, topic: 'orders', partition: 0, timestamp, currentLeaderEpoch: -1, isolationLevel: 0 });
+    replica.run();
+    const r = replica.take('ListOffsetsResponse').find((a) => a.requestId === requestId)!;
+    return [r.errorCode, r.offset];
+  };
+  assert.deepEqual(lookup(-1), [ErrorCode.OFFSET_NOT_AVAILABLE, -1]);
+  assert.deepEqual(lookup(-2), [ErrorCode.NONE, 0], 'the log start cannot go back');
+  assert.deepEqual(lookup(50), [ErrorCode.OFFSET_NOT_AVAILABLE, -1], 'the record at offset 0 is above the watermark');
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 1, { lastFetchedEpoch: 0, currentLeaderEpoch: 1 }));
+  replica.run();
+  assert.equal(replica.context().highWatermark, 1);
+  assert.deepEqual(lookup(50), [ErrorCode.NONE, 0]);
+  assert.deepEqual(lookup(150), [ErrorCode.NONE, -1], 'nothing after 150, and nothing hidden');
+  assert.deepEqual(lookup(-1), [ErrorCode.NONE, 1]);
+});

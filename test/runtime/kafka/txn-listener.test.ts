@@ -1,12 +1,14 @@
 // The transaction APIs through the Kafka listener of a one-node cluster, spoken by a raw
 // protocol client: coordinator discovery (creating __transaction_state with its settings), a
 // transactional producer id, AddPartitionsToTxn's all-or-nothing errors, fencing by a second
-// InitProducerId with the error each API version expects (KIP-588), AddOffsetsToTxn and EndTxn.
+// InitProducerId with the error each API version expects (KIP-588), AddOffsetsToTxn and EndTxn;
+// ListOffsets by timestamp for each isolation level while the transaction is open and after.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../../actors/protocol/errors.js';
 import { ApiKeys } from '../../../runtime/kafka/protocol/index.js';
 import type { KafkaClient } from '../../../runtime/kafka/client.js';
+import { encodeRecordBatch } from '../../../runtime/storage/record-batch.js';
 import { startSingleNode, waitUntil } from './single-node.js';
 
 const txnId = 'orders-writer';
@@ -26,6 +28,13 @@ function addPartitions(client: KafkaClient, version: number, producer: { produce
   return client.request(ApiKeys.AddPartitionsToTxn, version, {
     v3AndBelowTransactionalId: txnId, v3AndBelowProducerId: producer.producerId, v3AndBelowProducerEpoch: producer.producerEpoch, v3AndBelowTopics: topics,
   });
+}
+
+/** ListOffsets v7 for orders-0: [errorCode, offset, timestamp]. */
+async function offsetAt(client: KafkaClient, timestamp: number, isolationLevel: number): Promise<number[]> {
+  const answer = await client.request(ApiKeys.ListOffsets, 7, { replicaId: -1, isolationLevel, topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }] }] });
+  const p = answer.topics[0]!.partitions[0]!;
+  return [p.errorCode, p.offset, p.timestamp];
 }
 
 function errorsOf(answer: { resultsByTopicV3AndBelow: Array<{ name: string; resultsByPartition: Array<{ partitionIndex: number; partitionErrorCode: number }> }> }) {
@@ -87,7 +96,19 @@ test('transactions through the Kafka listener: find, init, add partitions, fenci
     // The current producer: its partitions and its group's offsets join, and the commit is accepted.
     assert.deepEqual(errorsOf(await addPartitions(client, 3, producer, [{ name: 'orders', partitions: [0, 1, 0] }])), { 'orders-0': 0, 'orders-1': 0 });
     assert.equal((await addOffsetsBy(3, producer)).errorCode, ErrorCode.NONE);
+    const records = encodeRecordBatch([{ key: null, value: new TextEncoder().encode('o1'), timestamp: 1_000 }], {
+      producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: 0, transactional: true,
+    });
+    const produced = await client.request(ApiKeys.Produce, 3, { transactionalId: txnId, acks: -1, timeoutMs: 5000, topicData: [{ name: 'orders', partitionData: [{ index: 0, records }] }] });
+    assert.equal(produced.responses[0]?.partitionResponses[0]?.errorCode, ErrorCode.NONE);
+    // Open: read_committed ends at the last stable offset (0), before the record; read_uncommitted sees it.
+    assert.deepEqual(await offsetAt(client, 500, 1), [ErrorCode.NONE, -1, -1]);
+    assert.deepEqual(await offsetAt(client, 500, 0), [ErrorCode.NONE, 0, 1_000]);
+    assert.deepEqual(await offsetAt(client, -1, 1), [ErrorCode.NONE, 0, -1]);
     assert.equal((await endBy(3, producer, true)).errorCode, ErrorCode.NONE);
+    // The commit marker is written after EndTxn is answered.
+    await waitUntil('the commit marker', 10_000, async () => ((await offsetAt(client, -1, 1))[1] === 2 ? true : undefined));
+    assert.deepEqual(await offsetAt(client, 500, 1), [ErrorCode.NONE, 0, 1_000]);
     // Ending a transaction the other way while it completes is refused, as in Kafka.
     const other = (await endBy(3, producer, false)).errorCode;
     assert.ok(other === ErrorCode.INVALID_TXN_STATE || other === ErrorCode.CONCURRENT_TRANSACTIONS, `EndTxn(abort) after a commit: ${other}`);
