@@ -5,7 +5,7 @@
 import { createActor, type AnyActorRef, type AnyStateMachine } from 'xstate';
 import type { Logger } from 'pino';
 import {
-  type Envelope, decodeEnvelope, decodePayload, encodeEnvelope, encodePayload,
+  type Envelope, decodeEnvelope, decodePayload, encodeEnvelopeOf,
 } from '../../actors/protocol/codec.js';
 import type { Effect, EffectBatch } from '../../actors/protocol/effects.js';
 import { type Address, type Outgoing, type WireKind, fallbackRequestKinds } from '../../actors/protocol/messages.js';
@@ -218,10 +218,10 @@ export class NodeKernel {
         return msgId;
       }
     }
-    this.route({
-      clusterId: this.options.clusterId, from, to: message.to, kind: message.kind,
-      payload: encodePayload(message.kind, message.body), msgId, parentId,
-    });
+    this.options.metrics?.envelopeSent(this.nodeId);
+    const bytes = encodeEnvelopeOf({ clusterId: this.options.clusterId, from, to: message.to, kind: message.kind, msgId, parentId }, message.body);
+    if (message.to.node === this.nodeId) this.receive(bytes);
+    else this.options.transport.send(message.to.node, bytes);
     return msgId;
   }
 
@@ -459,16 +459,6 @@ export class NodeKernel {
     if (handle !== undefined) {
       this.options.clock.clearTimeout(handle);
       cell.timers.delete(event);
-    }
-  }
-
-  private route(envelope: Envelope): void {
-    this.options.metrics?.envelopeSent(this.nodeId);
-    const bytes = encodeEnvelope(envelope);
-    if (envelope.to.node === this.nodeId) {
-      this.receive(bytes);
-    } else {
-      this.options.transport.send(envelope.to.node, bytes);
     }
   }
 
