@@ -21,6 +21,7 @@ import { unpackAborted } from '../../actors/partition/txn-index.js';
 import { topicConfigError } from '../../actors/protocol/topic-configs.js';
 import { type PartitionContext, partitionActorId } from '../../actors/partition/partition-machine.js';
 import type { NodeKernel } from '../kernel/node-kernel.js';
+import { sealBytes } from '../kernel/local-payload.js';
 import {
   ApiKeys, type ApiKey, type DecodedRequest, type RequestBody, type ResponseInput, UnsupportedVersionError, decodeRequestFrame,
   encodeApiVersionsFallbackFrame, encodeResponseFrame, encodeResponseFrameChunks, supportedApiVersions,
@@ -714,7 +715,8 @@ export class KafkaApi {
         if (data.records === null || data.records.length === 0) return failed(ErrorCode.CORRUPT_MESSAGE, 'no records');
         const produce = {
           requestId: this.mesh.nextRequestId(), topic: topic.name, partition: data.index, acks: body.acks, timeoutMs: clientTimeoutMs,
-          records: data.records, leaderEpoch: -1, transactionalId: body.transactionalId ?? '',
+          // Handed to the leader uncopied: its log writes the offsets into them in place.
+          records: sealBytes(data.records), leaderEpoch: -1, transactionalId: body.transactionalId ?? '',
         };
         if (body.acks === 0) {
           this.mesh.send(this.replica(topic.name, data.index), 'ProduceRequest', produce);

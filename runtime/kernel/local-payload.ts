@@ -33,14 +33,17 @@ const plans = new Map<string, FlatPlan>(wireKinds.flatMap((kind) => {
 }));
 
 /**
- * Byte arrays nobody writes once they exist: what the node's storage hands out from a log
- * read (fresh from the file, or the tail cache's own copy of an append). A local message
- * carries these as they are instead of copying them, so a fetch's records go from the read
- * to the socket without a copy in between.
+ * Byte arrays handed over whole: their sender will neither write them nor need them as they
+ * are once sent. What the node's storage hands out from a log read (fresh from the file, or
+ * the tail cache's own copy of an append), and a Produce request's records (a view of the
+ * request's frame, which the listener reads nothing from afterwards but the batch headers'
+ * record counts, which the leader's in-place offsets leave alone). A local message carries
+ * these as they are instead of copying them, so records go from the socket to the log, and
+ * from a read to the socket, without a copy in between.
  */
 const sealedBytes = new WeakSet<Uint8Array>();
 
-/** Promises that nothing will write `bytes` from now on; returns them. */
+/** Promises that the sender will not write `bytes`, or rely on what it holds, from now on; returns them. */
 export function sealBytes<T extends Uint8Array>(bytes: T): T {
   sealedBytes.add(bytes);
   return bytes;
