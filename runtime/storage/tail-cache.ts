@@ -9,6 +9,9 @@
 // what the files hold. The log keeps it so (partition-log.ts): every append goes in, a
 // truncation empties it, retention and the cleaner's swaps drop what they replaced. One byte
 // budget covers every log of the node; past it the oldest appends of the whole node go first.
+// The budget counts the slabs the appends are copied into (below), whole, unused tails too:
+// a slab is memory until its last append is dropped, so `log.tail.cache.bytes` bounds the
+// memory the cache holds, not only the bytes of the appends it can still answer from.
 import type { BatchHeader } from '../../actors/protocol/record-batch.js';
 
 /** log.tail.cache.bytes' default: with 1,000 partitions on a node the cache stays a small part of its memory. */
@@ -31,9 +34,16 @@ export interface TailRead {
   nextOffset: number;
 }
 
-/** One append: its bytes (a private copy) and where each of its batches lies in them. */
+/** A slab, and how many of a log's cached appends lie in it: at none, its memory is given back. */
+interface Slab {
+  readonly bytes: Buffer;
+  liveEntries: number;
+}
+
+/** One append: its bytes (a private copy, in a slab) and where each of its batches lies in them. */
 interface TailEntry {
   readonly tail: LogTail;
+  readonly slab: Slab;
   bytes: Buffer;
   /** The base offset of the segment the append went to: a read never crosses segments, as a file read does not. */
   readonly segmentBase: number;
@@ -59,7 +69,7 @@ export class TailCache {
 
   constructor(readonly bytesMax: number = defaultTailCacheBytes) {}
 
-  /** Bytes held for every log together (at most bytesMax). */
+  /** Bytes held for every log together: the slabs that hold a cached append, whole (at most bytesMax). */
   get bytes(): number {
     return this.bytesHeld;
   }
@@ -80,10 +90,23 @@ export class TailCache {
     this.tails.delete(name);
   }
 
-  /** @internal An entry went into a log's cache: count it, then make room. */
+  /** @internal A log took a new slab: count it (room is made once its first entry is added). */
+  slabTaken(slab: Slab): void {
+    this.bytesHeld += slab.bytes.length;
+  }
+
+  /** @internal A slab's last entry left: its memory is no longer the cache's. */
+  slabReleased(slab: Slab): void {
+    this.bytesHeld -= slab.bytes.length;
+  }
+
+  /**
+   * @internal An entry went into a log's cache: make room. Its slab alone is at most the
+   * budget (LogTail.slabSpace), and every other slab holds only older entries, so the loop
+   * ends before it reaches this one.
+   */
   added(entry: TailEntry): void {
     this.order.push(entry);
-    this.bytesHeld += entry.bytes.length;
     while (this.bytesHeld > this.bytesMax && this.orderHead < this.order.length) {
       const oldest = this.order[this.orderHead]!;
       this.orderHead += 1;
@@ -96,12 +119,9 @@ export class TailCache {
     this.compactOrder();
   }
 
-  /** @internal An entry left a log's cache (evicted, truncated, replaced). */
-  dropped(entry: TailEntry, stillInOrder: boolean): void {
-    this.bytesHeld -= entry.bytes.length;
-    entry.live = false;
-    entry.bytes = emptyBytes;
-    if (stillInOrder) this.droppedInOrder += 1;
+  /** @internal An entry left a log's cache (evicted, truncated, replaced) and stays in the eviction order, to be skipped. */
+  droppedInPlace(): void {
+    this.droppedInOrder += 1;
   }
 
   /** Keeps the eviction order from growing with entries already gone (logs truncated or deleted while under budget). */
@@ -123,7 +143,7 @@ export class LogTail {
   private entries: TailEntry[] = [];
   private head = 0;
   /** The slab appends are copied into, and how much of it they fill. */
-  private slab: Buffer | null = null;
+  private slab: Slab | null = null;
   private slabUsed = 0;
   private nextSlabBytes = slabBytesMin;
 
@@ -135,10 +155,15 @@ export class LogTail {
     return first === undefined ? null : first.baseOffsets[0]!;
   }
 
-  /** Bytes held for this log. */
+  /** Bytes held for this log: its slabs that hold a cached append, whole. */
   get bytes(): number {
     let sum = 0;
-    for (let i = this.head; i < this.entries.length; i++) sum += this.entries[i]!.bytes.length;
+    let last: Slab | null = null;
+    for (let i = this.head; i < this.entries.length; i++) {
+      const { slab } = this.entries[i]!;
+      if (slab !== last) sum += slab.bytes.length;
+      last = slab;
+    }
     return sum;
   }
 
@@ -155,8 +180,10 @@ export class LogTail {
     }
     const copy = this.slabSpace(bytes.length);
     copy.set(bytes);
+    const slab = this.slab!;
+    slab.liveEntries += 1;
     const entry: TailEntry = {
-      tail: this, bytes: copy, segmentBase, baseOffsets: [], lastOffsets: [], ends: [], live: true,
+      tail: this, slab, bytes: copy, segmentBase, baseOffsets: [], lastOffsets: [], ends: [], live: true,
     };
     for (const header of headers) {
       entry.baseOffsets.push(header.baseOffset);
@@ -167,16 +194,21 @@ export class LogTail {
     this.cache.added(entry);
   }
 
-  /** `length` bytes at the end of the current slab, or of a new one. */
+  /**
+   * `length` bytes at the end of the current slab, or of a new one; `length` is at most the
+   * budget, and so is a new slab. A slab left with room is held while it is the current one;
+   * a new one is counted whole from the start, its unused tail too.
+   */
   private slabSpace(length: number): Buffer {
-    if (this.slab === null || this.slab.length - this.slabUsed < length) {
+    if (this.slab === null || this.slab.bytes.length - this.slabUsed < length) {
       // Never more than an eighth of the node's budget beyond the append itself.
       const size = Math.max(length, Math.min(this.nextSlabBytes, Math.floor(this.cache.bytesMax / 8)));
-      this.slab = Buffer.allocUnsafeSlow(size);
+      this.slab = { bytes: Buffer.allocUnsafeSlow(size), liveEntries: 0 };
       this.slabUsed = 0;
       this.nextSlabBytes = Math.min(slabBytesMax, size * 2);
+      this.cache.slabTaken(this.slab);
     }
-    const space = this.slab.subarray(this.slabUsed, this.slabUsed + length);
+    const space = this.slab.bytes.subarray(this.slabUsed, this.slabUsed + length);
     this.slabUsed += length;
     return space;
   }
@@ -232,12 +264,9 @@ export class LogTail {
 
   /** Empties the cache (a truncation: what follows the cut will be appended anew). */
   clear(): void {
-    for (let i = this.head; i < this.entries.length; i++) this.cache.dropped(this.entries[i]!, true);
+    for (let i = this.head; i < this.entries.length; i++) this.drop(this.entries[i]!, true);
     this.entries = [];
     this.head = 0;
-    this.slab = null;
-    this.slabUsed = 0;
-    this.nextSlabBytes = slabBytesMin;
   }
 
   /** Drops the appends that lie wholly below `offset` (segments that retention deleted or the cleaner replaced). */
@@ -245,7 +274,7 @@ export class LogTail {
     while (this.head < this.entries.length) {
       const entry = this.entries[this.head]!;
       if (entry.lastOffsets[entry.lastOffsets.length - 1]! >= offset) break;
-      this.cache.dropped(entry, true);
+      this.drop(entry, true);
       this.head += 1;
     }
     this.compact();
@@ -254,9 +283,28 @@ export class LogTail {
   /** @internal The node's budget needs room: `entry` is the node's oldest, so it is this log's first. */
   evictOldest(entry: TailEntry): void {
     if (this.entries[this.head] !== entry) throw new Error('tail cache: the oldest entry of the node is not the first of its log');
-    this.cache.dropped(entry, false);
+    this.drop(entry, false);
     this.head += 1;
     this.compact();
+  }
+
+  /**
+   * An entry leaves (the caller moves `head` or empties the list). Its slab's memory goes
+   * with its last entry; the current slab's too, and the next append starts a small slab
+   * again, as a new log does: a log whose cache emptied is not holding memory for later.
+   */
+  private drop(entry: TailEntry, stillInOrder: boolean): void {
+    entry.live = false;
+    entry.bytes = emptyBytes;
+    if (stillInOrder) this.cache.droppedInPlace();
+    entry.slab.liveEntries -= 1;
+    if (entry.slab.liveEntries > 0) return;
+    this.cache.slabReleased(entry.slab);
+    if (entry.slab === this.slab) {
+      this.slab = null;
+      this.slabUsed = 0;
+      this.nextSlabBytes = slabBytesMin;
+    }
   }
 
   /** The index of the first entry holding an offset at or after `offset`, or -1. */

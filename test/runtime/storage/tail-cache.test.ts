@@ -1,8 +1,9 @@
 // The node's tail cache (runtime/storage/tail-cache.ts): a log that answers reads at its end
 // from memory gives byte for byte what the same log gives from its files, through appends
 // (leader and follower), segment rolls, truncation, retention, compaction, reopening and
-// eviction by a neighbour log sharing the budget; the budget holds; a read that starts before
-// what is cached goes to the files; NodeStorage gives every log its part of one cache.
+// eviction by a neighbour log sharing the budget; the budget holds, counted as the slabs the
+// cache keeps alive (unused tails too), over several logs; a read that starts before what is
+// cached goes to the files; NodeStorage gives every log its part of one cache.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,13 +12,13 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import pino from 'pino';
 import type { LogOp, LogResult } from '../../../actors/protocol/effects.js';
-import { scanBatches } from '../../../actors/protocol/record-batch.js';
+import { type BatchHeader, scanBatches } from '../../../actors/protocol/record-batch.js';
 import { NodeStorage } from '../../../runtime/storage/node-storage.js';
 import { OffsetMap } from '../../../runtime/storage/offset-map.js';
 import { PartitionLog, defaultLogConfig, type LogConfig } from '../../../runtime/storage/partition-log.js';
 import { FileStoragePort } from '../../../runtime/storage/raft-store.js';
 import { crc32c, encodeRecordBatch } from '../../../runtime/storage/record-batch.js';
-import { TailCache } from '../../../runtime/storage/tail-cache.js';
+import { type LogTail, TailCache } from '../../../runtime/storage/tail-cache.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -221,6 +222,136 @@ test('a log with the tail cache reads as one without it (or the start of that re
 
 // ---------------------------------------------------------------------------------------
 // The budget and the order of eviction.
+
+// ---------------------------------------------------------------------------------------
+// The memory the budget bounds: slabs, whole.
+
+/** A log as the cache should know it: its appends since the last cut, and where it ends. */
+interface ModelLog {
+  tail: LogTail;
+  appends: Array<{ batches: Array<{ baseOffset: number; lastOffset: number; bytes: Buffer }> }>;
+  end: number;
+  segmentBase: number;
+}
+
+type SlabOp =
+  | { kind: 'append'; log: number; batches: Array<{ size: number; records: number }>; gap: boolean; roll: boolean }
+  | { kind: 'read'; log: number; at: number; maxBytes: number }
+  | { kind: 'truncate'; log: number; at: number }
+  | { kind: 'forget'; log: number; at: number }
+  | { kind: 'remove'; log: number };
+
+const logCount = 4;
+const logIndex = fc.integer({ min: 0, max: logCount - 1 });
+const slabOp: fc.Arbitrary<SlabOp> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({
+    kind: fc.constant('append' as const), log: logIndex,
+    batches: fc.array(fc.record({ size: fc.integer({ min: 61, max: 2500 }), records: fc.integer({ min: 1, max: 5 }) }), { minLength: 1, maxLength: 3 }),
+    gap: fc.boolean(), roll: fc.boolean(),
+  }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('read' as const), log: logIndex, at: fraction, maxBytes: fc.integer({ min: 1, max: 6000 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), log: logIndex, at: fraction }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('forget' as const), log: logIndex, at: fraction }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), log: logIndex }) },
+);
+
+/**
+ * The memory the cache keeps alive, seen from outside: every cached append is read back
+ * alone, and each distinct slab (the buffer its view lies in) counts whole.
+ */
+function slabBytesHeld(logs: ModelLog[]): number {
+  const slabs = new Set<ArrayBufferLike>();
+  for (const log of logs) {
+    const first = log.tail.firstOffset;
+    if (first === null) continue;
+    for (const append of log.appends) {
+      const { baseOffset } = append.batches[0]!;
+      if (baseOffset < first) continue;
+      const read = log.tail.read(baseOffset, 1, Number.MAX_SAFE_INTEGER);
+      assert.ok(read !== null && read.bytes.length > 0, `offset ${baseOffset} is cached`);
+      slabs.add(read.bytes.buffer);
+    }
+  }
+  let sum = 0;
+  for (const slab of slabs) sum += slab.byteLength;
+  return sum;
+}
+
+test('the budget bounds the slabs the cache keeps alive, unused tails too, over several logs', () => {
+  fc.assert(fc.property(fc.integer({ min: 2_000, max: 300_000 }), fc.array(slabOp, { minLength: 1, maxLength: 120 }), (budget, ops) => {
+    const cache = new TailCache(budget);
+    const fresh = (i: number): ModelLog => ({ tail: cache.forLog(`log-${i}`), appends: [], end: 0, segmentBase: 0 });
+    const logs = Array.from({ length: logCount }, (_, i) => fresh(i));
+    for (const op of ops) {
+      const log = logs[op.log]!;
+      switch (op.kind) {
+        case 'append': {
+          if (op.gap) log.end += 3;
+          if (op.roll) log.segmentBase = log.end;
+          const headers: BatchHeader[] = [];
+          const parts: Buffer[] = [];
+          const batches: ModelLog['appends'][number]['batches'] = [];
+          let position = 0;
+          for (const { size, records } of op.batches) {
+            const baseOffset = log.end;
+            const lastOffset = baseOffset + records - 1;
+            const bytes = Buffer.alloc(size, baseOffset % 251);
+            headers.push({ baseOffset, lastOffset, position, sizeBytes: size } as BatchHeader);
+            parts.push(bytes);
+            batches.push({ baseOffset, lastOffset, bytes });
+            position += size;
+            log.end = lastOffset + 1;
+          }
+          const appended = Buffer.concat(parts);
+          log.tail.append(appended, headers, log.segmentBase);
+          // What is cached reaches the log end: an append too large for the budget leaves nothing.
+          log.appends = appended.length > budget ? [] : [...log.appends, { batches }];
+          break;
+        }
+        case 'read': {
+          const first = log.tail.firstOffset;
+          if (first === null) break;
+          const offset = first + Math.floor(op.at * (log.end - first));
+          const read = log.tail.read(offset, op.maxBytes, Number.MAX_SAFE_INTEGER);
+          const holding = log.appends.flatMap((a) => a.batches).find((b) => b.lastOffset >= offset);
+          if (holding === undefined) {
+            assert.equal(read?.bytes.length, 0, `read(${offset}) past every batch`);
+            break;
+          }
+          assert.ok(read !== null, `read(${offset}) of a cached offset`);
+          assert.equal(read.firstOffset, holding.baseOffset);
+          assert.ok(read.bytes.subarray(0, holding.bytes.length).equals(holding.bytes), `read(${offset}) gives the batch as appended`);
+          break;
+        }
+        case 'truncate':
+          // PartitionLog empties a log's cache on any truncation; the log end moves back.
+          log.tail.clear();
+          log.appends = [];
+          log.end = Math.floor(op.at * log.end);
+          log.segmentBase = Math.min(log.segmentBase, log.end);
+          break;
+        case 'forget': {
+          const offset = Math.floor(op.at * log.end);
+          log.tail.forgetBelow(offset);
+          log.appends = log.appends.filter((a) => a.batches[a.batches.length - 1]!.lastOffset >= offset);
+          break;
+        }
+        case 'remove':
+          cache.removeLog(`log-${op.log}`);
+          logs[op.log] = fresh(op.log);
+          break;
+      }
+      // Evicted appends are the node's oldest; the model keeps what the cache may still hold.
+      for (const l of logs) {
+        const first = l.tail.firstOffset;
+        l.appends = first === null ? [] : l.appends.filter((a) => a.batches[0]!.baseOffset >= first);
+      }
+      const held = slabBytesHeld(logs);
+      assert.ok(held <= budget, `after ${op.kind}: slabs of ${held} bytes are alive, over the budget of ${budget}`);
+      assert.equal(cache.bytes, held, `after ${op.kind}: the cache counts ${cache.bytes} bytes, its slabs hold ${held}`);
+    }
+  }), { numRuns: 300 });
+});
 
 test('the oldest appends of the whole node go first, and a read before them goes to the files', async () => {
   const root = mkdtempSync(join(tmpdir(), 'logmesh-tail-'));
