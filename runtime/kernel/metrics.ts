@@ -20,8 +20,15 @@ interface TransportCounters {
   bytesReceived: Counter<'node'>;
 }
 
+/** NATS messages, next to the envelopes they carry (runtime/transport/nats.ts puts several envelopes in one). */
+export interface NatsMetrics {
+  messagePublished(nodeId: number): void;
+  messageReceived(nodeId: number): void;
+}
+
 const metricsByRegistry = new WeakMap<Registry, KernelMetrics>();
 const transportCountersByRegistry = new WeakMap<Registry, TransportCounters>();
+const natsMetricsByRegistry = new WeakMap<Registry, NatsMetrics>();
 
 /** The kernel counters in this registry; nodes sharing a registry share them (labelled by node). */
 export function createKernelMetrics(registry: Registry): KernelMetrics {
@@ -36,6 +43,20 @@ export function createKernelMetrics(registry: Registry): KernelMetrics {
     envelopeDropped: (nodeId, reason) => dropped.inc({ node: String(nodeId), reason }),
   };
   metricsByRegistry.set(registry, metrics);
+  return metrics;
+}
+
+/** The NATS message counters in this registry; nodes sharing a registry share them (labelled by node). */
+export function createNatsMetrics(registry: Registry): NatsMetrics {
+  const existing = natsMetricsByRegistry.get(registry);
+  if (existing !== undefined) return existing;
+  const published = new Counter({ name: 'logmesh_nats_messages_published_total', help: 'NATS messages this node published to other nodes (each carries one or more envelopes)', labelNames: ['node'], registers: [registry] });
+  const received = new Counter({ name: 'logmesh_nats_messages_received_total', help: 'NATS messages this node received on its subject (each carries one or more envelopes)', labelNames: ['node'], registers: [registry] });
+  const metrics: NatsMetrics = {
+    messagePublished: (nodeId) => published.inc({ node: String(nodeId) }),
+    messageReceived: (nodeId) => received.inc({ node: String(nodeId) }),
+  };
+  natsMetricsByRegistry.set(registry, metrics);
   return metrics;
 }
 

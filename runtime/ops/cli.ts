@@ -266,7 +266,7 @@ program
     const logger = createLogger({ name: `node-${config.nodeId}` });
     const registry = new Registry();
     const transport = await connectMesh(config, {
-      nodeId: config.nodeId, logger,
+      nodeId: config.nodeId, logger, registry,
       onRefused: () => createKernelMetrics(registry).envelopeDropped(config.nodeId, 'unauthenticated'),
     });
     let host;

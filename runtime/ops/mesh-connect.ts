@@ -3,6 +3,7 @@
 // nats-server at start becomes one ConfigError line naming the keys to look at.
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Transport } from '../kernel/ports.js';
 import { MeshAuthenticator, type RefusalReason, authenticatedTransport } from '../transport/mesh-auth.js';
 import { NatsTransport, type NatsTransportOptions } from '../transport/nats.js';
@@ -22,6 +23,8 @@ export interface MeshConnectOptions {
   logger: Logger;
   /** Counts a frame refused for lacking this cluster's seal (only with mesh.secret). */
   onRefused?: (reason: RefusalReason) => void;
+  /** The node's metrics registry: NATS messages published and received, malformed batches. */
+  registry?: Registry;
 }
 
 /** Connects to NATS as `config` says; throws ConfigError naming the key when nats-server refuses. */
@@ -48,6 +51,7 @@ function natsTransportOptions(config: MeshConfig, options: MeshConnectOptions): 
   };
   return {
     servers: config.natsServers, prefix: config.clusterId, nodeId: options.nodeId, logger: options.logger,
+    ...(options.registry === undefined ? {} : { registry: options.registry }),
     ...(config.natsUser === null ? {} : { user: config.natsUser, pass: config.natsPassword! }),
     ...(config.natsNkeySeedFile === null ? {} : { nkeySeed: readSeed(config.natsNkeySeedFile) }),
     ...(tls === undefined ? {} : { tls }),

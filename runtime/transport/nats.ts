@@ -1,9 +1,24 @@
 // The real mesh: one NATS subject per node, `<prefix>.node.<nodeId>`. Envelopes are
 // published fire-and-forget; a message lost while the connection is down is recovered by
 // the protocols' own timeouts and retries, never by this layer.
+//
+// Envelopes to one node sent in one turn of the event loop leave as one NATS message
+// (nats-batch.ts has the format): the first send of a turn queues a microtask that publishes
+// what has gathered, so nothing waits for a timer. With a thousand partitions, followers'
+// fetches and their answers are many small envelopes, and each NATS message costs a parse and
+// a route in nats-server and in both clients.
 import { type Authenticator, type ConnectionOptions, type NatsConnection, type Subscription, connect, nkeyAuthenticator } from 'nats';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { type KernelMetrics, type NatsMetrics, createKernelMetrics, createNatsMetrics } from '../kernel/metrics.js';
 import type { Transport } from '../kernel/ports.js';
+import { joinEnvelopes, lengthPrefixBytes, splitEnvelopes } from './nats-batch.js';
+
+/**
+ * The largest NATS message a batch grows to: nats-server's default max_payload (1 MiB; the
+ * client refuses to publish more than the server's INFO says, so a smaller server limit wins).
+ */
+export const batchBytesMax = 1024 * 1024;
 
 export interface NatsTransportOptions {
   servers: string[];
@@ -17,6 +32,14 @@ export interface NatsTransportOptions {
   nkeySeed?: Uint8Array;
   /** TLS to nats-server: the CA that signed its certificate, and this client's certificate and key (mutual TLS). */
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** Counts NATS messages, and malformed batches as dropped envelopes; null or absent for tools. */
+  registry?: Registry | null;
+}
+
+/** Envelopes waiting for this turn's flush, to one node, and the size of the batch they make. */
+interface PendingBatch {
+  envelopes: Uint8Array[];
+  batchBytes: number;
 }
 
 export function nodeSubject(prefix: string, nodeId: number): string {
@@ -36,8 +59,17 @@ export class NatsTransport implements Transport {
   private receiver: (bytes: Uint8Array) => void = () => {};
   private subscription: Subscription | null = null;
   private closed = false;
+  /** By destination node, in the order of their first envelope this turn. */
+  private readonly pending = new Map<number, PendingBatch>();
+  private flushQueued = false;
+  private readonly natsMetrics: NatsMetrics | null;
+  private readonly kernelMetrics: KernelMetrics | null;
 
-  private constructor(private readonly connection: NatsConnection, private readonly options: NatsTransportOptions) {}
+  private constructor(private readonly connection: NatsConnection, private readonly options: NatsTransportOptions) {
+    const registry = options.registry ?? null;
+    this.natsMetrics = registry === null ? null : createNatsMetrics(registry);
+    this.kernelMetrics = registry === null ? null : createKernelMetrics(registry);
+  }
 
   /**
    * Connects, waiting (unbounded) for a nats-server that is not up yet; a server that is up
@@ -68,11 +100,23 @@ export class NatsTransport implements Transport {
 
   send(toNode: number, bytes: Uint8Array): void {
     if (this.closed || this.connection.isClosed()) return;
-    try {
-      this.connection.publish(nodeSubject(this.options.prefix, toNode), bytes);
-    } catch (error) {
-      // Publishing while reconnecting can throw; the message is simply lost.
-      this.options.logger.debug({ err: error, toNode }, 'publish failed');
+    let batch = this.pending.get(toNode);
+    if (batch === undefined) {
+      batch = { envelopes: [], batchBytes: 1 };
+      this.pending.set(toNode, batch);
+    }
+    const framedBytes = lengthPrefixBytes(bytes.byteLength) + bytes.byteLength;
+    if (batch.envelopes.length > 0 && batch.batchBytes + framedBytes > this.payloadBytesMax()) {
+      // What has gathered goes first, so the node still gets its envelopes in send order.
+      this.publish(toNode, batch.envelopes);
+      batch.envelopes = [];
+      batch.batchBytes = 1;
+    }
+    batch.envelopes.push(bytes);
+    batch.batchBytes += framedBytes;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
     }
   }
 
@@ -82,6 +126,7 @@ export class NatsTransport implements Transport {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     this.subscription?.unsubscribe();
     await this.connection.drain().catch(() => this.connection.close());
@@ -95,9 +140,44 @@ export class NatsTransport implements Transport {
           this.options.logger.warn({ err: error }, `subscription ${subject} failed`);
           return;
         }
-        this.receiver(message.data);
+        this.natsMetrics?.messageReceived(this.options.nodeId);
+        const { envelopes, malformed } = splitEnvelopes(message.data);
+        for (const envelope of envelopes) this.receiver(envelope);
+        if (malformed !== null) {
+          // Counted and logged as the kernel does an envelope it cannot decode.
+          this.kernelMetrics?.envelopeDropped(this.options.nodeId, 'malformed');
+          this.options.logger.warn({ reason: 'malformed' }, `dropped envelope: ${malformed}`);
+        }
       },
     });
+  }
+
+  /** Publishes every batch gathered this turn. */
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.pending.size === 0) return;
+    const batches = [...this.pending];
+    this.pending.clear();
+    if (this.connection.isClosed()) return;
+    for (const [toNode, batch] of batches) {
+      if (batch.envelopes.length > 0) this.publish(toNode, batch.envelopes);
+    }
+  }
+
+  private publish(toNode: number, envelopes: readonly Uint8Array[]): void {
+    try {
+      this.connection.publish(nodeSubject(this.options.prefix, toNode), joinEnvelopes(envelopes));
+      this.natsMetrics?.messagePublished(this.options.nodeId);
+    } catch (error) {
+      // Publishing while reconnecting can throw, and so does one envelope larger than the
+      // server's max_payload; the envelopes are simply lost.
+      this.options.logger.debug({ err: error, toNode, envelopes: envelopes.length }, 'publish failed');
+    }
+  }
+
+  /** The server's max_payload as its INFO announced it (it can change on reconnect), at most batchBytesMax. */
+  private payloadBytesMax(): number {
+    return Math.min(batchBytesMax, this.connection.info?.max_payload ?? batchBytesMax);
   }
 
   private async watchStatus(): Promise<void> {
