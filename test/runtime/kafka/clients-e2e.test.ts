@@ -6,16 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { type ClientRun, runClient, waitFor } from '../real-cluster-harness.js';
+import { runClient, waitFor } from '../real-cluster-harness.js';
 import { hasPythonModule, python, skipWithout, startEmbeddedCluster } from './real-clients.js';
 
 const bootstrap = '127.0.0.1:9092';
 const kcatFound = spawnSync('kcat', ['-V']).status === 0;
-
-/** A client program, run without blocking this process (the cluster's log pipe must keep draining). */
-function run(command: string, args: string[], input: string | null, timeoutMs: number): Promise<ClientRun> {
-  return runClient(command, args, { input: input ?? undefined, timeoutMs });
-}
 
 /** Parses `partition offset key value` lines; checks offsets are increasing per partition. */
 function byPartition(lines: string[]): Map<number, Array<{ offset: number; key: string; value: string }>> {
@@ -100,13 +95,13 @@ test('real Kafka clients against the embedded cluster of npm start', { timeout: 
   try {
     await t.test('kcat produces keyed records, lists metadata and consumes them', { skip: skipWithout(kcatFound, 'kcat') }, async () => {
       const sent = sentRecords('kcat', 40);
-      const produced = await run('kcat', ['-b', bootstrap, '-P', '-t', 'kcat-e2e', '-K:', '-X', 'topic.request.required.acks=-1'], sent.map((s) => `${s.key}:${s.value}`).join('\n') + '\n', 30_000);
+      const produced = await runClient('kcat', ['-b', bootstrap, '-P', '-t', 'kcat-e2e', '-K:', '-X', 'topic.request.required.acks=-1'], { input: sent.map((s) => `${s.key}:${s.value}`).join('\n') + '\n', timeoutMs: 30_000 });
       assert.equal(produced.status, 0, produced.stderr);
-      const listed = await run('kcat', ['-b', bootstrap, '-L', '-t', 'kcat-e2e'], null, 15_000);
+      const listed = await runClient('kcat', ['-b', bootstrap, '-L', '-t', 'kcat-e2e'], { timeoutMs: 15_000 });
       assert.equal(listed.status, 0, listed.stderr);
       assert.match(listed.stdout, /3 brokers/);
       assert.match(listed.stdout, /topic "kcat-e2e" with 1 partitions/);
-      const consumed = await run('kcat', ['-b', bootstrap, '-C', '-t', 'kcat-e2e', '-o', 'beginning', '-e', '-f', '%p %o %k %s\\n'], null, 30_000);
+      const consumed = await runClient('kcat', ['-b', bootstrap, '-C', '-t', 'kcat-e2e', '-o', 'beginning', '-e', '-f', '%p %o %k %s\\n'], { timeoutMs: 30_000 });
       assert.equal(consumed.status, 0, consumed.stderr);
       assertOnceInOrder(sent, byPartition(consumed.stdout.trim().split('\n')));
     });
@@ -115,7 +110,7 @@ test('real Kafka clients against the embedded cluster of npm start', { timeout: 
       const module = client === 'kafka-python' ? 'kafka' : 'confluent_kafka';
       await t.test(`${client} creates a 3x3 topic, produces with acks=all and consumes from the beginning`, { skip: skipWithout(hasPythonModule(module), `python3 ${module}`) }, async () => {
         const sent = sentRecords(client, 60);
-        const result = await run(python, ['-c', pythonClients, client, `${client}-e2e`], JSON.stringify(sent), 120_000);
+        const result = await runClient(python, ['-c', pythonClients, client, `${client}-e2e`], { input: JSON.stringify(sent), timeoutMs: 120_000 });
         assert.equal(result.status, 0, result.stderr);
         const lines = JSON.parse(result.stdout.trim().split('\n').pop()!) as string[];
         assertOnceInOrder(sent, byPartition(lines));
@@ -140,7 +135,7 @@ test('real Kafka clients against the embedded cluster of npm start', { timeout: 
       const offsets = await admin.fetchTopicOffsets(topic);
       assert.equal(offsets.reduce((n, o) => n + Number(o.high), 0), sent.length, 'high watermarks add up to what was sent');
       if (kcatFound) {
-        const consumed = await run('kcat', ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-f', '%p %o %k %s\\n'], null, 30_000);
+        const consumed = await runClient('kcat', ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-f', '%p %o %k %s\\n'], { timeoutMs: 30_000 });
         assert.equal(consumed.status, 0, consumed.stderr);
         assertOnceInOrder(sent, byPartition(consumed.stdout.trim().split('\n')));
       }

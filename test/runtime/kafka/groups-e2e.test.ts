@@ -14,19 +14,16 @@
 // committed offsets. Timestamps are the one wall clock of this machine, shared by all processes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Admin, Kafka, type Producer, logLevel } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import {
-  type Child, cliPath, dumpOutputs, exitedWithin, isRunning, pause, repoRoot, signal, startChild, waitFor,
+  type Child, cliPath, exitedWithin, isRunning, pause, repoRoot, signal, startChild, waitFor,
 } from '../real-cluster-harness.js';
+import { type EmbeddedCluster, ci, hasPythonModule, python, startEmbeddedCluster } from './real-clients.js';
 
-const python = '/usr/bin/python3';
-const ci = process.env.CI === 'true';
-const confluentFound = existsSync(python) && spawnSync(python, ['-c', 'import confluent_kafka']).status === 0;
+const confluentFound = hasPythonModule('confluent_kafka');
 
 // Ports apart from clients-e2e (9092) and embedded.test (19092): npm test runs two files at once.
 const kafkaPortBase = 29092;
@@ -52,7 +49,6 @@ const produceIntervalMs = 150;
 /** How long production goes on after the takeover, so the new owners process a steady stream. */
 const produceAfterTakeoverMs = 2_000;
 const restartMessagesPerPartition = 10;
-const clusterReadyTimeoutMs = 30_000;
 const groupStableTimeoutMs = 45_000;
 const drainTimeoutMs = 30_000;
 const commitTimeoutMs = 20_000;
@@ -380,23 +376,6 @@ function assertRunning(children: readonly Child[]): void {
   for (const child of children) if (!isRunning(child)) throw new Error(`${child.name} exited (${child.exitInfo})`);
 }
 
-/**
- * One quick look (no retries) at whether the cluster answers with three brokers, so that the
- * wait notices at once when the cluster process dies instead of sitting in a client's backoff.
- */
-async function threeBrokersUp(cluster: Child): Promise<true | undefined> {
-  assertRunning([cluster]);
-  const probe = new Kafka({ clientId: 'groups-e2e-probe', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000, requestTimeout: 2000 }).admin();
-  try {
-    await probe.connect();
-    return (await probe.describeCluster()).brokers.length === 3 ? true : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    await probe.disconnect().catch(() => {});
-  }
-}
-
 // ---- the test ---------------------------------------------------------------------------
 
 test('a consumer group of kafkajs and confluent-kafka members survives a SIGKILLed member and resumes from committed offsets',
@@ -407,10 +386,8 @@ test('a consumer group of kafkajs and confluent-kafka members survives a SIGKILL
       assert.ok(!ci, 'python3 confluent_kafka is missing (.ci/run installs python3-confluent-kafka)');
       t.diagnostic('python3 confluent_kafka not installed: the group is the three kafkajs members only');
     }
-    const dataDir = mkdtempSync(join(tmpdir(), 'logmesh-groups-e2e-'));
-    let cluster: Child | null = null;
+    let cluster: EmbeddedCluster | null = null;
     const members: Member[] = [];
-    let admin: Admin | null = null;
     let producer: Producer | null = null;
     let production: Production | null = null;
     const clientLog: string[] = [];
@@ -418,21 +395,14 @@ test('a consumer group of kafkajs and confluent-kafka members survives a SIGKILL
     const testStart = Date.now();
     const elapsed = (): string => `${((Date.now() - testStart) / 1000).toFixed(1)} s`;
     try {
-      const embedded = startChild('embedded', process.execPath,
-        [cliPath, 'embedded', '--data', dataDir, '--kafka-port', String(kafkaPortBase), '--metrics-port', String(metricsPortBase)]);
-      cluster = embedded;
-      const kafka = new Kafka({
-        clientId: 'groups-e2e', brokers: [bootstrap], retry: { retries: 10, initialRetryTime: 100 },
+      cluster = await startEmbeddedCluster({
+        clientId: 'groups-e2e', kafkaPortBase, extraArgs: ['--metrics-port', String(metricsPortBase)],
         // The producer's and admin's warnings (retries, errors), for the failure dump.
-        logLevel: logLevel.WARN,
-        logCreator: () => ({ namespace, label, log }) => {
-          if (clientLog.length < clientLogLinesMax) clientLog.push(JSON.stringify({ label, namespace, ...log }));
+        clientLog: (line) => {
+          if (clientLog.length < clientLogLinesMax) clientLog.push(line);
         },
       });
-      const adminClient = kafka.admin();
-      admin = adminClient;
-      await waitFor('three brokers in the metadata', clusterReadyTimeoutMs, () => threeBrokersUp(embedded));
-      await adminClient.connect();
+      const { kafka, admin: adminClient, child: embedded } = cluster;
       assert.equal(await adminClient.createTopics({ topics: [{ topic, numPartitions: partitionCount, replicationFactor }], waitForLeaders: true }), true);
       producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
@@ -552,17 +522,11 @@ test('a consumer group of kafkajs and confluent-kafka members survives a SIGKILL
     } finally {
       await production?.stop().catch(() => {});
       await producer?.disconnect().catch(() => {});
-      await admin?.disconnect().catch(() => {});
       for (const m of members) signal(m.child, 'SIGKILL');
       await Promise.all(members.map((m) => exitedWithin(m.child, 5_000)));
-      if (cluster !== null) {
-        signal(cluster, 'SIGINT'); // it stops its nodes
-        if (!(await exitedWithin(cluster, 10_000))) signal(cluster, 'SIGKILL');
-        if (!passed) dumpOutputs([cluster]);
-      }
+      await cluster?.stop(passed); // SIGINT (it stops its nodes), its output unless passed, its data
       if (!passed) for (const m of members) dumpMember(m);
       if (!passed) process.stderr.write(`\n===== the test's producer and admin =====\n${clientLog.join('\n')}\n`);
-      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 

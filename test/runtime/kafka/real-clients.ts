@@ -1,6 +1,6 @@
 // Shared set-up of the end-to-end tests of real Kafka clients against the embedded cluster
-// (clients-e2e, transactions-e2e): `logmesh embedded` as a child process on loopback, a
-// kafkajs client and admin that wait for its three brokers, the Python clients (Debian's
+// (clients-e2e, transactions-e2e, groups-e2e): `logmesh embedded` as a child process on
+// loopback, a kafkajs client and admin that wait for its three brokers, the Python clients (Debian's
 // /usr/bin/python3 with kafka-python and confluent-kafka), and a stop of the cluster by its
 // PID (SIGINT, then SIGKILL) whatever happens. Client programs run through the harness's
 // runClient, which does not block this process (the cluster's log pipe must keep draining).
@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Admin, Kafka, logLevel } from 'kafkajs';
-import { cliPath, dumpOutputs, exitedWithin, signal, startChild, waitFor } from '../real-cluster-harness.js';
+import { type Admin, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import { type Child, cliPath, dumpOutputs, exitedWithin, isRunning, signal, startChild, waitFor } from '../real-cluster-harness.js';
 
 export const python = '/usr/bin/python3';
 export const ci = process.env.CI === 'true';
@@ -36,6 +36,8 @@ export interface EmbeddedCluster {
   kafka: Kafka;
   /** Connected; stop() disconnects it. */
   admin: Admin;
+  /** The `logmesh embedded` process: a test that waits long checks it is still running. */
+  child: Child;
   /** Stops the cluster by its PID (SIGINT, SIGKILL if it has not exited in 10 s), prints its output unless the test passed, removes its data. */
   stop(passed: boolean): Promise<void>;
 }
@@ -47,6 +49,8 @@ export interface EmbeddedClusterOptions {
   kafkaPortBase?: number;
   /** More `logmesh embedded` arguments. */
   extraArgs?: readonly string[];
+  /** Takes kafkajs' warnings and errors of `kafka` (and what it creates), one JSON line each, for a failure dump; without it kafkajs logs nothing. */
+  clientLog?: (line: string) => void;
 }
 
 /**
@@ -58,7 +62,12 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   const portArgs = options.kafkaPortBase === undefined ? [] : ['--kafka-port', String(options.kafkaPortBase)];
   const bootstrap = `127.0.0.1:${options.kafkaPortBase ?? 9092}`;
   const child = startChild('embedded', process.execPath, [cliPath, 'embedded', '--data', dataDir, ...portArgs, ...(options.extraArgs ?? [])]);
-  const kafka = new Kafka({ clientId: options.clientId, brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+  const { clientLog } = options;
+  const logging: Pick<KafkaConfig, 'logLevel' | 'logCreator'> = clientLog === undefined ? { logLevel: logLevel.NOTHING } : {
+    logLevel: logLevel.WARN,
+    logCreator: () => ({ namespace, label, log }) => clientLog(JSON.stringify({ label, namespace, ...log })),
+  };
+  const kafka = new Kafka({ clientId: options.clientId, brokers: [bootstrap], retry: { retries: 10, initialRetryTime: 100 }, ...logging });
   const admin = kafka.admin();
   const stop = async (passed: boolean): Promise<void> => {
     await admin.disconnect().catch(() => {}); // not the test's failure, and must not hide one
@@ -68,18 +77,28 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    await waitFor('three brokers in the metadata', clusterReadyTimeoutMs, async () => {
-      try {
-        await admin.connect();
-        const described = await admin.describeCluster();
-        return described.brokers.length === 3 ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    });
+    await waitFor('three brokers in the metadata', clusterReadyTimeoutMs, () => threeBrokersUp(child, bootstrap));
+    await admin.connect();
   } catch (error) {
     await stop(false);
     throw error;
   }
-  return { bootstrap, kafka, admin, stop };
+  return { bootstrap, kafka, admin, child, stop };
+}
+
+/**
+ * One quick look (no retries) at whether the cluster answers with three brokers, so that the
+ * wait ends at once when the cluster process dies instead of sitting in a client's backoff.
+ */
+async function threeBrokersUp(cluster: Child, bootstrap: string): Promise<true | undefined> {
+  if (!isRunning(cluster)) throw new Error(`${cluster.name} exited (${cluster.exitInfo})`);
+  const probe = new Kafka({ clientId: 'cluster-probe', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000, requestTimeout: 2000 }).admin();
+  try {
+    await probe.connect();
+    return (await probe.describeCluster()).brokers.length === 3 ? true : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await probe.disconnect().catch(() => {});
+  }
 }

@@ -12,19 +12,14 @@ import { ErrorCode } from '../../../actors/protocol/errors.js';
 import { saltedPassword } from '../../../runtime/kafka/scram.js';
 import { startSingleNode, waitUntil } from './single-node.js';
 import { makeTestCertificates } from './tls-fixtures.js';
-import { type ClientRun, runClient } from '../real-cluster-harness.js';
+import { runClient } from '../real-cluster-harness.js';
 
 const port = 22100;
 const bootstrap = `127.0.0.1:${port}`;
 const ci = process.env.CI === 'true';
 
-/** A client program, run to its end without blocking this process; killed by PID after `timeoutMs`. */
-function run(command: string, args: string[], input: string | null, timeoutMs: number): Promise<ClientRun> {
-  return runClient(command, args, { input: input ?? undefined, timeoutMs });
-}
-
 async function kcatFound(): Promise<boolean> {
-  return (await run('kcat', ['-V'], null, 5000)).status === 0;
+  return (await runClient('kcat', ['-V'], { timeoutMs: 5000 })).status === 0;
 }
 
 test('kcat and kafkajs: SCRAM-SHA-256 over TLS; wrong password, missing ACL and plaintext refused', { timeout: 180_000 }, async (t) => {
@@ -72,9 +67,9 @@ test('kcat and kafkajs: SCRAM-SHA-256 over TLS; wrong password, missing ACL and 
     }
 
     // kcat produces as alice and reads back.
-    const produced = await run('kcat', [...kcatAs('alice', 'alice-secret'), '-P', '-t', 'orders', '-p', '0', '-K', ':'], 'k1:from-kcat-1\nk2:from-kcat-2\n', 30_000);
+    const produced = await runClient('kcat', [...kcatAs('alice', 'alice-secret'), '-P', '-t', 'orders', '-p', '0', '-K', ':'], { input: 'k1:from-kcat-1\nk2:from-kcat-2\n', timeoutMs: 30_000 });
     assert.equal(produced.status, 0, produced.stderr);
-    const consumed = await run('kcat', [...kcatAs('alice', 'alice-secret'), '-C', '-t', 'orders', '-p', '0', '-o', 'beginning', '-e', '-f', '%k:%s\\n'], null, 30_000);
+    const consumed = await runClient('kcat', [...kcatAs('alice', 'alice-secret'), '-C', '-t', 'orders', '-p', '0', '-o', 'beginning', '-e', '-f', '%k:%s\\n'], { timeoutMs: 30_000 });
     assert.equal(consumed.status, 0, consumed.stderr);
     assert.deepEqual(consumed.stdout.trim().split('\n'), ['k1:from-kcat-1', 'k2:from-kcat-2']);
 
@@ -103,16 +98,16 @@ test('kcat and kafkajs: SCRAM-SHA-256 over TLS; wrong password, missing ACL and 
     // A wrong password: both clients report the broker's SASL_AUTHENTICATION_FAILED.
     const wrongKafkajs = kafkajsAs('alice', 'wrong').producer();
     await assert.rejects(wrongKafkajs.connect(), /SASL SCRAM SHA256 authentication failed|SASL_AUTHENTICATION_FAILED|Authentication failed/i);
-    const wrongKcat = await run('kcat', [...kcatAs('alice', 'wrong'), '-L', '-m', '10'], null, 30_000);
+    const wrongKcat = await runClient('kcat', [...kcatAs('alice', 'wrong'), '-L', '-m', '10'], { timeoutMs: 30_000 });
     assert.notEqual(wrongKcat.status, 0);
     assert.match(wrongKcat.stderr, /Authentication failed/i);
 
     // A missing ACL: kcat writing to a topic alice has no ACL for is refused as Kafka refuses it.
-    const missingAcl = await run('kcat', [...kcatAs('alice', 'alice-secret'), '-P', '-t', 'secret', '-p', '0'], 'nope\n', 30_000);
+    const missingAcl = await runClient('kcat', [...kcatAs('alice', 'alice-secret'), '-P', '-t', 'secret', '-p', '0'], { input: 'nope\n', timeoutMs: 30_000 });
     assert.match(missingAcl.stderr, /authorization failed/i);
 
     // A plaintext client on the TLS listener gets no Kafka answer.
-    const plaintext = await run('kcat', ['-b', bootstrap, '-L', '-m', '5'], null, 30_000);
+    const plaintext = await runClient('kcat', ['-b', bootstrap, '-L', '-m', '5'], { timeoutMs: 30_000 });
     assert.notEqual(plaintext.status, 0);
     assert.doesNotMatch(plaintext.stdout, /broker 1 at/);
     assert.equal(node.fatal(), null);
