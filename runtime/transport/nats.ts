@@ -74,6 +74,8 @@ export class NatsTransport implements Transport {
   /**
    * Connects, waiting (unbounded) for a nats-server that is not up yet; a server that is up
    * but refuses (credentials, TLS) fails at once, since waiting would not change its answer.
+   * Returns once the server has the node's subscription, so what is sent to this node from then
+   * on is delivered.
    */
   static async connect(options: NatsTransportOptions): Promise<NatsTransport> {
     const connectionOptions: ConnectionOptions = {
@@ -95,6 +97,7 @@ export class NatsTransport implements Transport {
     const transport = new NatsTransport(connection, options);
     transport.subscribe();
     void transport.watchStatus();
+    await transport.subscriptionInPlace();
     return transport;
   }
 
@@ -150,6 +153,22 @@ export class NatsTransport implements Transport {
         }
       },
     });
+  }
+
+  /**
+   * Waits for a PING/PONG round trip on the connection: the server handles one connection's
+   * commands in order, so at the PONG it has the SUB. Without it the SUB travels on its own,
+   * and another node's publish that reaches the server first (a new node's first answers) is
+   * dropped for want of a subscriber. A connection lost meanwhile rejects the round trip;
+   * the client sends its subscriptions again when it reconnects, and what was published to
+   * this node in between is lost as during any disconnect, so that is logged, not thrown.
+   */
+  private async subscriptionInPlace(): Promise<void> {
+    try {
+      await this.connection.flush();
+    } catch (error) {
+      this.options.logger.warn({ err: error }, `mesh subscription ${nodeSubject(this.options.prefix, this.options.nodeId)} not confirmed by nats-server (connection lost); it is sent again on reconnect`);
+    }
   }
 
   /** Publishes every batch gathered this turn. */
