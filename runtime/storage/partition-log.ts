@@ -684,6 +684,22 @@ export class PartitionLog {
     });
   }
 
+  /**
+   * A cut segment's largest timestamp. Segment.truncate takes it from the time index entries it
+   * keeps, but an entry is added only at an index point, so batches after the last one may hold
+   * a larger timestamp: they are read again, as Kafka's LogSegment.loadLargestTimestamp does.
+   * Without this, a lookup by time skipped the segment for timestamps between the two.
+   */
+  private async restoreMaxTimestamp(segment: Segment): Promise<void> {
+    const last = segment.timeIndexRelative.length - 1;
+    let position = last < 0 ? 0 : segment.lookup(segment.baseOffset + segment.timeIndexRelative[last]!);
+    while (position < segment.size) {
+      const header = await this.headerAt(segment, position);
+      if (header.maxTimestamp > segment.maxTimestamp) segment.maxTimestamp = header.maxTimestamp;
+      position += header.sizeBytes;
+    }
+  }
+
   /** The first batch of the segment whose last offset is at or after `offset`, walking from the index entry. */
   private async batchHolding(segment: Segment, offset: number): Promise<{ position: number; header: BatchHeader } | null> {
     let position = segment.lookup(offset);
@@ -741,7 +757,10 @@ export class PartitionLog {
       const found = await this.batchHolding(segment, offset);
       // The log now ends where the first dropped batch began, or at `offset` when that falls
       // in a gap compaction left (the offsets in between are not there to keep).
-      if (found !== null) await segment.truncate(found.position, Math.min(found.header.baseOffset, offset));
+      if (found !== null) {
+        await segment.truncate(found.position, Math.min(found.header.baseOffset, offset));
+        await this.restoreMaxTimestamp(segment);
+      }
     }
     const end = this.logEndOffset;
     this.flushedOffset = Math.min(this.flushedOffset, end);
@@ -1084,6 +1103,7 @@ export class PartitionLog {
       this.logger.warn({ file: segment.logPath, position: good, bytesDropped: dropped, reason: scan.error.reason },
         `recovery: truncated ${segment.logPath} at byte ${good}, dropping ${dropped} bytes (${scan.error.reason})`);
       await segment.truncate(good, segment.nextOffset);
+      await this.restoreMaxTimestamp(segment);
       return good;
     }
     return null;

@@ -179,6 +179,29 @@ test('recovery cuts a torn write at the first invalid batch and says so in one l
   }
 });
 
+test('a lookup by time finds the records a cut left, whose timestamps are past the last time-index entry (truncation and recovery)', async () => {
+  // One time-index entry (the first batch's, index points are 4 KiB apart): 200 and 300 raise the
+  // segment's largest timestamp without one.
+  const h = harness();
+  try {
+    const log = await h.open();
+    for (const timestamp of [100, 200, 300]) await log.append(batch([`at-${timestamp}`], timestamp), 1);
+    assert.deepEqual(await log.offsetForTime(150), { offset: 1, timestamp: 200 });
+    await log.truncateTo(2);
+    assert.deepEqual(await log.offsetForTime(150), { offset: 1, timestamp: 200 }, 'after truncateTo');
+    assert.deepEqual(await log.offsetForTime(250), { offset: -1, timestamp: -1 });
+    await log.append(batch(['at-400'], 400), 1);
+    await log.close();
+    appendFileSync(join(h.dir, '00000000000000000000.log'), Buffer.from(batch(['torn'], 500)).subarray(0, 30));
+    const reopened = await h.open();
+    assert.equal(reopened.logEndOffset, 3, 'recovery cut the torn batch');
+    assert.deepEqual(await reopened.offsetForTime(350), { offset: 2, timestamp: 400 }, 'after recovery');
+    await reopened.close();
+  } finally {
+    h.cleanup();
+  }
+});
+
 test('a corrupted byte is never served: the read names file and position, and recovery truncates there', async () => {
   const h = harness({ segmentBytes: 250 });
   try {
