@@ -416,16 +416,26 @@ export class SimLogDisk {
       case 'logRead':
         return this.read(log, op.offset, op.maxBytes, op.maxOffset);
       case 'logOffsetForTime':
-        for (const batch of log.batches) {
-          if (batch.firstOffset >= op.maxOffset) break;
-          const corrupt = this.corruption(batch);
-          if (corrupt !== null) return corrupt;
-          for (const record of decodeRecords(batch.bytes, readBatchHeader(batch.bytes, 0))) {
-            if (record.timestamp >= op.timestamp && record.offset < op.maxOffset) return { kind: 'offsetForTime', offset: record.offset, timestamp: record.timestamp };
-          }
-        }
-        return { kind: 'offsetForTime', offset: -1, timestamp: -1 };
+        return this.offsetForTime(log, op.timestamp, op.maxOffset);
+      case 'logOffsetOfMaxTimestamp': {
+        // As the real log: the first record at or after the largest timestamp of any batch.
+        let largest = -1;
+        for (const batch of log.batches) largest = Math.max(largest, batch.header.maxTimestamp);
+        return largest < 0 ? { kind: 'offsetForTime', offset: -1, timestamp: -1 } : this.offsetForTime(log, largest, op.maxOffset);
+      }
     }
+  }
+
+  private offsetForTime(log: SimLog, timestamp: number, maxOffset: number): LogResult {
+    for (const batch of log.batches) {
+      if (batch.firstOffset >= maxOffset) break;
+      const corrupt = this.corruption(batch);
+      if (corrupt !== null) return corrupt;
+      for (const record of decodeRecords(batch.bytes, readBatchHeader(batch.bytes, 0))) {
+        if (record.timestamp >= timestamp && record.offset < maxOffset) return { kind: 'offsetForTime', offset: record.offset, timestamp: record.timestamp };
+      }
+    }
+    return { kind: 'offsetForTime', offset: -1, timestamp: -1 };
   }
 
   private read(log: SimLog, offset: number, maxBytes: number, maxOffset: number): LogResult {

@@ -13,7 +13,7 @@ import { setup } from 'xstate';
 import type {
   Address, ConfigEntry, Delivered, FetchRequest, Outgoing, PartitionStateChange, WireEvent, WireKind, WireMessages,
 } from '../protocol/messages.js';
-import { acksAll, consumerReplicaId, earliestTimestamp, latestTimestamp, readCommitted } from '../protocol/messages.js';
+import { acksAll, consumerReplicaId, earliestTimestamp, latestTimestamp, maxTimestampQuery, readCommitted } from '../protocol/messages.js';
 import {
   type Effect, type EffectBatch, type EpochStart, type LogCompleted, type LogFlushed, type LogOp, type TimerFired, effectfulStep,
 } from '../protocol/effects.js';
@@ -1076,9 +1076,10 @@ function listOffsetsReply(ctx: PartitionContext, requestId: string, errorCode: n
 
 /**
  * ListOffsets: the log start, the end of a consumer's reads (consumerEnd: the last stable
- * offset for read_committed, else the high watermark), or the first offset at or after a time
- * that lies below that end; one at or past it is answered as not found (-1), as Kafka's
- * Partition.fetchOffsetForTimestamp does with its "last fetchable offset".
+ * offset for read_committed, else the high watermark), or the first offset at or after a time,
+ * or of the largest timestamp (KIP-734), that lies below that end; one at or past it is
+ * answered as not found (-1), as Kafka's Partition.fetchOffsetForTimestamp does with its
+ * "last fetchable offset".
  */
 const listOffsets: Handler = (ctx, event) => {
   const { body, from } = wire(event, 'ListOffsetsRequest');
@@ -1092,10 +1093,14 @@ const listOffsets: Handler = (ctx, event) => {
     const offset = watermarkLags ? -1 : consumerEnd(ctx, body.isolationLevel);
     return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, watermarkLags ? ErrorCode.OFFSET_NOT_AVAILABLE : ErrorCode.NONE, offset, -1))];
   }
-  if (body.timestamp < 0) return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.INVALID_REQUEST, -1, -1))];
-  return [logOp(ctx, { kind: 'logOffsetForTime', timestamp: body.timestamp, maxOffset: consumerEnd(ctx, body.isolationLevel) }, {
-    kind: 'offsetForTime', generation: ctx.roleGeneration, from, requestId: body.requestId, watermarkLags,
-  })];
+  if (body.timestamp < 0 && body.timestamp !== maxTimestampQuery) {
+    return [send(from, 'ListOffsetsResponse', listOffsetsReply(ctx, body.requestId, ErrorCode.INVALID_REQUEST, -1, -1))];
+  }
+  const maxOffset = consumerEnd(ctx, body.isolationLevel);
+  const op: LogOp = body.timestamp === maxTimestampQuery
+    ? { kind: 'logOffsetOfMaxTimestamp', maxOffset }
+    : { kind: 'logOffsetForTime', timestamp: body.timestamp, maxOffset };
+  return [logOp(ctx, op, { kind: 'offsetForTime', generation: ctx.roleGeneration, from, requestId: body.requestId, watermarkLags })];
 };
 
 // ---------------------------------------------------------------------------------------

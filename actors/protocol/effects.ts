@@ -25,7 +25,9 @@ export type LogOp =
   | { kind: 'logRead'; offset: number; maxBytes: number; maxOffset: number }
   | { kind: 'logTruncate'; offset: number }
   /** The first offset whose record timestamp is at or after `timestamp`, below `maxOffset`. */
-  | { kind: 'logOffsetForTime'; timestamp: number; maxOffset: number };
+  | { kind: 'logOffsetForTime'; timestamp: number; maxOffset: number }
+  /** The first record with the log's largest timestamp, if it lies below `maxOffset` (answered as offsetForTime). */
+  | { kind: 'logOffsetOfMaxTimestamp'; maxOffset: number };
 
 /** A leader epoch and the first offset written in it (the leader-epoch cache). */
 export interface EpochStart { epoch: number; startOffset: number }

@@ -419,6 +419,8 @@ export interface OffsetForLeaderEpochRequest {
 }
 export const latestTimestamp = -1;
 export const earliestTimestamp = -2;
+/** ListOffsets v7+ (KIP-734): the offset of the record with the largest timestamp. */
+export const maxTimestampQuery = -3;
 export interface ListOffsetsRequest {
   requestId: string;
   topic: string;

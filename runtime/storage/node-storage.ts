@@ -278,6 +278,10 @@ export class NodeStorage implements StoragePort {
           const found = await log.offsetForTime(op.timestamp, op.maxOffset);
           return { kind: 'offsetForTime', offset: found.offset, timestamp: found.timestamp };
         }
+        case 'logOffsetOfMaxTimestamp': {
+          const found = await log.offsetOfMaxTimestamp(op.maxOffset);
+          return { kind: 'offsetForTime', offset: found.offset, timestamp: found.timestamp };
+        }
       }
     } catch (error) {
       return this.failure(error as Error);

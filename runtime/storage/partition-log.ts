@@ -658,30 +658,46 @@ export class PartitionLog {
    * searched from the time index; records are looked at only in the one batch that matters.
    */
   offsetForTime(timestamp: number, maxOffset = this.logEndOffset): Promise<{ offset: number; timestamp: number }> {
-    return this.enqueue(async () => {
-      for (const segment of this.segments) {
-        if (segment.size === 0 || segment.maxTimestamp < timestamp) continue;
-        let startOffset = segment.baseOffset;
-        for (let i = 0; i < segment.timeIndexTimestamp.length; i++) {
-          if (segment.timeIndexTimestamp[i]! >= timestamp) break;
-          startOffset = segment.baseOffset + segment.timeIndexRelative[i]!;
-        }
-        let position = segment.lookup(startOffset);
-        while (position < segment.size) {
-          const header = await this.headerAt(segment, position);
-          if (header.baseOffset >= maxOffset) return { offset: -1, timestamp: -1 };
-          if (header.maxTimestamp >= timestamp) {
-            const batch = await segment.read(position, header.sizeBytes);
-            if (header.compression !== 0) return { offset: header.baseOffset, timestamp: header.maxTimestamp };
-            for (const record of decodeRecords(batch, readBatchHeader(batch, 0))) {
-              if (record.timestamp >= timestamp && record.offset < maxOffset) return { offset: record.offset, timestamp: record.timestamp };
-            }
-          }
-          position += header.sizeBytes;
-        }
-      }
-      return { offset: -1, timestamp: -1 };
+    return this.enqueue(() => this.findOffsetForTime(timestamp, maxOffset));
+  }
+
+  /**
+   * The first record with the log's largest timestamp (ListOffsets' max timestamp, KIP-734), or
+   * -1 when it lies at or past `maxOffset` or the log has no timestamps: Kafka finds it in the
+   * whole log and then answers as not found when it is past the last fetchable offset. It is
+   * the first record at or after that timestamp, so the lookup by time finds it.
+   */
+  offsetOfMaxTimestamp(maxOffset = this.logEndOffset): Promise<{ offset: number; timestamp: number }> {
+    return this.enqueue(() => {
+      let largest = -1;
+      for (const segment of this.segments) if (segment.size > 0) largest = Math.max(largest, segment.maxTimestamp);
+      return largest < 0 ? Promise.resolve({ offset: -1, timestamp: -1 }) : this.findOffsetForTime(largest, maxOffset);
     });
+  }
+
+  private async findOffsetForTime(timestamp: number, maxOffset: number): Promise<{ offset: number; timestamp: number }> {
+    for (const segment of this.segments) {
+      if (segment.size === 0 || segment.maxTimestamp < timestamp) continue;
+      let startOffset = segment.baseOffset;
+      for (let i = 0; i < segment.timeIndexTimestamp.length; i++) {
+        if (segment.timeIndexTimestamp[i]! >= timestamp) break;
+        startOffset = segment.baseOffset + segment.timeIndexRelative[i]!;
+      }
+      let position = segment.lookup(startOffset);
+      while (position < segment.size) {
+        const header = await this.headerAt(segment, position);
+        if (header.baseOffset >= maxOffset) return { offset: -1, timestamp: -1 };
+        if (header.maxTimestamp >= timestamp) {
+          const batch = await segment.read(position, header.sizeBytes);
+          if (header.compression !== 0) return { offset: header.baseOffset, timestamp: header.maxTimestamp };
+          for (const record of decodeRecords(batch, readBatchHeader(batch, 0))) {
+            if (record.timestamp >= timestamp && record.offset < maxOffset) return { offset: record.offset, timestamp: record.timestamp };
+          }
+        }
+        position += header.sizeBytes;
+      }
+    }
+    return { offset: -1, timestamp: -1 };
   }
 
   /**

@@ -526,7 +526,7 @@ test('transactions: a replica reopened from its log knows the open and the abort
   assert.deepEqual(replica.context().txns.unstable.map((t) => [t.producerId, t.firstOffset, t.markerOffset]), [[8, 1, -1]]);
 });
 
-test('transactions: ListOffsets by timestamp for read_committed stops at the last stable offset, as Kafka\'s "last fetchable offset"', () => {
+test('transactions: ListOffsets by timestamp and max timestamp for read_committed stop at the last stable offset, as Kafka\'s "last fetchable offset"', () => {
   const replica = hostReplica(stateOf({ isr: [1], replicas: [1], configs: [] }));
   replica.run();
   const at = (timestamp: number, values: string[]) => values.map((v) => ({ key: null, value: utf8.encode(v), timestamp }));
@@ -553,12 +553,19 @@ test('transactions: ListOffsets by timestamp for read_committed stops at the las
   assert.deepEqual(answer(lookup(-1, 1)), [0, 1, -1], 'latest for read_committed is the last stable offset');
   assert.deepEqual(answer(lookup(-1, 0)), [0, 3, -1], 'latest for read_uncommitted is the high watermark');
   assert.deepEqual(answer(lookup(-2, 1)), [0, 0, -1], 'earliest is the log start for both');
+  assert.deepEqual(answer(lookup(-3, 1)), [0, -1, -1], 'read_committed: the largest timestamp (200) is in the open transaction');
+  assert.deepEqual(answer(lookup(-3, 0)), [0, 1, 200], 'max timestamp: its first record');
 
   replica.deliver(2, 'WriteTxnMarkerRequest', markerRequest('m7', 7, 0, true));
   replica.run();
   assert.deepEqual(replica.take('WriteTxnMarkerResponse').map((m) => [m.requestId, m.errorCode]), [['m7', 0]]);
   assert.deepEqual(answer(lookup(150, 1)), [0, 1, 200], 'after the commit marker read_committed finds it too');
   assert.deepEqual(answer(lookup(150, 0)), [0, 1, 200]);
+  // The marker, stamped with the leader's clock, now holds the largest timestamp: control
+  // batches count, as in Kafka.
+  const [errorCode, offset, timestamp] = answer(lookup(-3, 1));
+  assert.deepEqual([errorCode, offset], [0, 3]);
+  assert.ok(timestamp! > 200, `the marker's timestamp ${timestamp}`);
 });
 
 test('ListOffsets while a new leader\'s watermark lags its epoch (KIP-207): latest and a lookup that finds nothing are not available, earliest is', () => {

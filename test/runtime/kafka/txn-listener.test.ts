@@ -2,7 +2,8 @@
 // protocol client: coordinator discovery (creating __transaction_state with its settings), a
 // transactional producer id, AddPartitionsToTxn's all-or-nothing errors, fencing by a second
 // InitProducerId with the error each API version expects (KIP-588), AddOffsetsToTxn and EndTxn;
-// ListOffsets by timestamp for each isolation level while the transaction is open and after.
+// ListOffsets by timestamp (and max timestamp) for each isolation level while the transaction
+// is open, and by timestamp after it commits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../../actors/protocol/errors.js';
@@ -105,6 +106,8 @@ test('transactions through the Kafka listener: find, init, add partitions, fenci
     assert.deepEqual(await offsetAt(client, 500, 1), [ErrorCode.NONE, -1, -1]);
     assert.deepEqual(await offsetAt(client, 500, 0), [ErrorCode.NONE, 0, 1_000]);
     assert.deepEqual(await offsetAt(client, -1, 1), [ErrorCode.NONE, 0, -1]);
+    assert.deepEqual(await offsetAt(client, -3, 1), [ErrorCode.NONE, -1, -1], 'max timestamp (KIP-734), read_committed');
+    assert.deepEqual(await offsetAt(client, -3, 0), [ErrorCode.NONE, 0, 1_000]);
     assert.equal((await endBy(3, producer, true)).errorCode, ErrorCode.NONE);
     // The commit marker is written after EndTxn is answered.
     await waitUntil('the commit marker', 10_000, async () => ((await offsetAt(client, -1, 1))[1] === 2 ? true : undefined));

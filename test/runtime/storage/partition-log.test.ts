@@ -202,6 +202,27 @@ test('a lookup by time finds the records a cut left, whose timestamps are past t
   }
 });
 
+test('the offset of the largest timestamp: its first record, across segments, none at or past the limit, none in a log without timestamps', async () => {
+  const h = harness();
+  try {
+    const log = await h.open();
+    assert.deepEqual(await log.offsetOfMaxTimestamp(), { offset: -1, timestamp: -1 }, 'empty');
+    await log.append(encodeRecordBatch([{ key: null, value: Buffer.from('none') }]), 1); // timestamp -1
+    assert.deepEqual(await log.offsetOfMaxTimestamp(), { offset: -1, timestamp: -1 }, 'no timestamps');
+    await log.append(batch(['a', 'b'], 300), 1); // offsets 1-2
+    await log.rollSegment();
+    await log.append(encodeRecordBatch([300, 500, 200, 500].map((timestamp, i) => ({ key: null, value: Buffer.from(`c${i}`), timestamp }))), 1); // 3-6
+    await log.rollSegment();
+    await log.append(batch(['d'], 400), 1); // 7
+    assert.deepEqual(await log.offsetOfMaxTimestamp(), { offset: 4, timestamp: 500 });
+    assert.deepEqual(await log.offsetOfMaxTimestamp(5), { offset: 4, timestamp: 500 });
+    assert.deepEqual(await log.offsetOfMaxTimestamp(4), { offset: -1, timestamp: -1 }, 'past the limit: not the largest below it, as Kafka');
+    await log.close();
+  } finally {
+    h.cleanup();
+  }
+});
+
 test('a corrupted byte is never served: the read names file and position, and recovery truncates there', async () => {
   const h = harness({ segmentBytes: 250 });
   try {
