@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --initial-old-space-size=128
+#!/usr/bin/env -S node --initial-old-space-size=128 --max-semi-space-size=32
 // The `logmesh` command: nodes, the embedded cluster, simulations and campaigns, small tools
 // that talk to the controller quorum over the mesh, and Kafka-style tools (topics, produce,
 // consume, groups, cluster) that speak the public Kafka protocol through kafkajs, and the
