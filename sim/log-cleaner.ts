@@ -149,9 +149,11 @@ export interface CleanerPlan {
   bytesAfter: number;
   recordsRemoved: number;
   tombstonesRemoved: number;
-  /** Data batches of aborted transactions removed (or emptied), commit markers removed (cleaner-txns.ts). */
+  /** Data batches of aborted transactions removed (or emptied), markers removed (cleaner-txns.ts). */
   abortedBatchesRemoved: number;
   markersRemoved: number;
+  /** Offsets of the abort markers the pass judged removable: their transactions leave the aborted index at the swap. */
+  abortMarkersRemoved: number[];
   /** Whether anything changes (a pass that changes nothing still moves the checkpoint). */
   changed: boolean;
 }
@@ -198,7 +200,7 @@ export function planPass(
   const retained = producerRetainedBatches(batches);
   const plan: CleanerPlan = {
     replacedBatches: toClean.length, batches: [], checkpoint, bytesRead, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, tombstonesRemoved: 0,
-    abortedBatchesRemoved: 0, markersRemoved: 0, changed: false,
+    abortedBatchesRemoved: 0, markersRemoved: 0, abortMarkersRemoved: txns.abortMarkersRemoved, changed: false,
   };
   toClean.forEach((batch, i) => {
     plan.bytesRead += batch.bytes.length;

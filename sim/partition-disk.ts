@@ -15,6 +15,7 @@ import { crc32c, decodeRecords } from '../runtime/storage/record-batch.js';
 import { recordSpans } from '../runtime/storage/compacted-batch.js';
 import { topicIsCompacted } from '../actors/protocol/topic-configs.js';
 import { type CleanerCheckpoint, type CompactionConfig, clampCheckpoint, defaultCompactionConfig } from '../runtime/storage/cleaner.js';
+import { withoutRemovedAborts } from '../runtime/storage/cleaner-txns.js';
 import {
   type CleanerBugs, type CleanerPlan, type SimCleanerSettings, compactionConfigOf, planPass, simCleanerStatus,
 } from './log-cleaner.js';
@@ -337,6 +338,8 @@ export class SimLogDisk {
       this.cleanerStats.abortedBatchesRemoved += plan.abortedBatchesRemoved;
       this.cleanerStats.markersRemoved += plan.markersRemoved;
     }
+    // As the real log's swap: an aborted transaction whose marker went leaves the index.
+    log.txns.aborted = withoutRemovedAborts(log.txns.aborted, plan.abortMarkersRemoved);
     log.cleaner = clampCheckpoint(plan.checkpoint, log.batches[0]?.firstOffset ?? log.startOffset, log.logEndOffset);
   }
 

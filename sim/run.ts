@@ -30,7 +30,7 @@ import {
   type CompactionStats, CompactionWorkload, compactionTopicConfigs, compactionTopicName, compactionTopicPartitions,
 } from './workloads/compaction.js';
 import { defaultSimCleaner } from './log-cleaner.js';
-import { checkTransactions, txnCheckerNames } from './checkers/transactions.js';
+import { checkTransactions, readCommittedIsolation, txnCheckerNames } from './checkers/transactions.js';
 import { TransactionsWorkload, txnInputPartitions, txnInputTopic, txnOutputPartitions, txnOutputTopic } from './workloads/transactions.js';
 import { type TxnStats, newTxnStats } from './workloads/transactions-history.js';
 import { transactionStateTopic } from '../actors/txn/coordinator-machine.js';
@@ -71,7 +71,7 @@ export const groupId = 'g1';
 export const groupMembers = 3;
 /** After settling, the final cleaning passes of a compaction run must be done within this. */
 export const finalCleanMaxMs = 20_000;
-/** delete.retention.ms of the transactions workload's internal topics: commit markers whose data is gone then go within a run. */
+/** delete.retention.ms of the transactions workload's compacted topics (internal ones and the output): markers whose data is gone then go within a run. */
 export const txnInternalDeleteRetentionMs = 1000;
 /** Faults start at the latest this long into a run, whether the data topic exists or not. */
 export const faultsStartMaxMs = 10_000;
@@ -265,8 +265,10 @@ export function runSimulation(options: SimOptions): SimResult {
   const compaction = compactionOn
     ? new CompactionWorkload(compactionClientNode, cluster.clusterId, cluster.nodeIds, network, scheduler, Prng.forPurpose(seed, 'compaction'), tracer, compactedReads)
     : null;
-  // The transactions workload's internal topics are compacted: their cleaning (transactional offset commits, markers) is under test too.
-  if (compactionOn || txnOn) cluster.logCleaner = defaultSimCleaner;
+  // The transactions workload's internal topics and output are compacted: their cleaning (transactional offset commits,
+  // aborted data, markers) is under test too. One pass at a time per node over some 11 logs: the cleaner looks more
+  // often, so that the output's markers go within a 10 s run as well as in the final passes.
+  if (compactionOn || txnOn) cluster.logCleaner = txnOn ? { ...defaultSimCleaner, intervalMs: 300, intervalJitterMs: 200 } : defaultSimCleaner;
   const compactionTopics: DataTopic[] = compactionOn ? [{ name: compactionTopicName, partitions: compactionTopicPartitions }] : [];
 
   cluster.startAll();
@@ -283,9 +285,18 @@ export function runSimulation(options: SimOptions): SimResult {
     }, true);
   }
   for (const topic of txnTopics) {
+    // The output is compacted too: the cleaner removes aborted data and markers where the
+    // read_committed consumers read (its records have unique keys, so no committed one goes).
+    const compacted = topic.name === txnOutputTopic
+      ? [
+        { name: 'cleanup.policy', value: 'compact' }, { name: 'delete.retention.ms', value: String(txnInternalDeleteRetentionMs) },
+        // Its records are never superseded: a pass each time the cleaner looks, not once the log has doubled.
+        { name: 'min.cleanable.dirty.ratio', value: '0.01' },
+      ]
+      : [];
     admin.create({
       name: topic.name, numPartitions: topic.partitions, replicationFactor,
-      configs: [{ name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) }],
+      configs: [{ name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) }, ...compacted],
     }, true);
   }
   if (txn !== null) scheduler.after(dataStartMs, () => txn.start(options.durationMs));
@@ -369,12 +380,13 @@ export function runSimulation(options: SimOptions): SimResult {
       checkAckedMetadata(cluster, admin, violations, scheduler.now);
       if (dataTopics.length > 0) checkReplication(cluster, data.history, violations, scheduler.now);
       if (compaction !== null) finalCompactionCheck(cluster, scheduler, compaction, compactedReads, violations, options.durationMs + settledMs, halted);
+      if (txn !== null) lateOutputRead(cluster, scheduler, txn, violations, halted);
     }
     // Without settling there is no final OffsetFetch; the other group checks hold all along.
     if (groupsOn && stop.atLine === null) checkGroups(groups.history, violations, scheduler.now);
     // Without settling there is no final state: isolation and fencing are still checked.
     if (txn !== null && stop.atLine === null) checkTransactions(txn.history, violations, scheduler.now);
-    if (txnOn && settledMs !== null && stop.atLine === null && !overBudget()) checkCleanedTxnsResolved(cluster, internalTopics, violations, scheduler.now);
+    if (txnOn && settledMs !== null && stop.atLine === null && !overBudget()) checkCleanedTxnsResolved(cluster, [...internalTopics, txnOutputTopic], violations, scheduler.now);
   }
   options.onFinish?.(cluster);
   const checks: Record<string, number> = {};
@@ -492,6 +504,33 @@ function finalCompactionCheck(
     violations.report(compactedLatestValue, scheduler.now, `the final cleaning passes were not done ${finalCleanMaxMs} ms after the cluster settled`);
   }
   checkCompactedLogs(cluster, compactionTopicName, workload.keys, reads, violations, scheduler.now);
+}
+
+/**
+ * The end of a transactions run: the cleaner's final passes, three rounds delete.retention.ms
+ * apart (one removes the last aborted data, the next finds those transactions' markers without
+ * data, the last removes them), then a read_committed consumer reads each output partition
+ * from offset 0 (checked against the one that read along, checkers/transactions.ts).
+ */
+function lateOutputRead(cluster: SimCluster, scheduler: Scheduler, txn: TransactionsWorkload, violations: ViolationLog, halted: () => boolean): void {
+  const runFor = (ms: number, done: () => boolean): boolean => {
+    const from = scheduler.now;
+    for (let waited = 0; !done() && waited < ms && !halted(); waited += checkIntervalMs) scheduler.runUntil(from + waited + checkIntervalMs, halted);
+    return done();
+  };
+  for (let round = 0; round < 3 && !halted(); round++) {
+    cluster.requestFinalClean();
+    if (!runFor(finalCleanMaxMs, () => cluster.finalCleanDone())) {
+      violations.report(readCommittedIsolation, scheduler.now, `the final cleaning passes over the transactions' topics were not done within ${finalCleanMaxMs} ms`);
+      return;
+    }
+    runFor(txnInternalDeleteRetentionMs + checkIntervalMs, () => false);
+  }
+  txn.startLateReaders();
+  txn.history.readCommittedLateDone = runFor(finalCleanMaxMs, () => txn.lateReadersDone(leaderHighWatermarks(cluster)));
+  if (!txn.history.readCommittedLateDone && !halted()) {
+    violations.report(readCommittedIsolation, scheduler.now, `the late read_committed consumers of ${txnOutputTopic} did not reach the high watermarks within ${finalCleanMaxMs} ms`);
+  }
 }
 
 function emptyCompactionStats(): CompactionStats {

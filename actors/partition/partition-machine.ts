@@ -27,7 +27,7 @@ import {
   replayBatch, truncateProducers,
 } from './producer-state.js';
 import {
-  type PartitionTxns, type TxnHeader, abortedOverlapping, copyTxns, emptyTxns, lastStableOffset, noteTxnBatch, openTxnFirstOffset, packAborted,
+  type AbortedTxn, type PartitionTxns, type TxnHeader, abortedOverlapping, copyTxns, emptyTxns, lastStableOffset, noteTxnBatch, openTxnFirstOffset, packAborted,
   stabilizeTxns, truncateTxns,
 } from './txn-index.js';
 
@@ -74,6 +74,13 @@ export interface PartitionBugs {
    * they are on its disk: the leader counts page-cache copies toward the high watermark.
    */
   fetchBeforeFsync?: boolean;
+  /**
+   * A read_committed answer lists every aborted transaction of the index its offsets overlap
+   * (as Kafka's does from a .txnindex kept in step with the segments), not only those whose
+   * data it holds: once the cleaner has removed an abort marker, a consumer told of that
+   * transaction drops its producer's later committed records.
+   */
+  listAbortedWithoutData?: boolean;
 }
 
 export interface PartitionConfig extends PartitionTimings {
@@ -981,19 +988,27 @@ function answerRead(ctx: PartitionContext, work: Extract<LogWork, { kind: 'read'
   if (request.isolationLevel !== readCommitted || request.replicaId !== consumerReplicaId || bytes.length === 0) {
     return [send(work.from, 'FetchResponse', fetchReply(ctx, request.requestId, ErrorCode.NONE, bytes))];
   }
-  // The consumer drops the records of the aborted transactions these batches overlap.
-  const aborted = abortedOverlapping(ctx.txns, request.fetchOffset, endOffsetOf(bytes));
+  // The consumer drops the records of the aborted transactions listed (whole batches with their
+  // CRCs checked, as a log read returns them: the walk need not check them again).
+  const { headers } = scanBatches(bytes);
+  const overlapping = abortedOverlapping(ctx.txns, request.fetchOffset, (headers[headers.length - 1]?.lastOffset ?? -1) + 1);
+  const aborted = ctx.config.bugs?.listAbortedWithoutData === true ? overlapping : abortedWithDataIn(overlapping, headers);
   return [send(work.from, 'FetchResponse', fetchReply(ctx, request.requestId, ErrorCode.NONE, bytes, '', packAborted(aborted)))];
 }
 
 /**
- * The offset after the last batch in `bytes` (whole batches with their CRCs checked, as a log
- * read returns them: the walk need not check them again).
+ * The aborted transactions with a data batch among `headers`: only those need listing (a
+ * consumer drops nothing else of the producer's), and only those are sure to still have their
+ * abort marker in the log. The cleaner removes a marker once no data of its transaction is
+ * left, and the index may still name such a transaction (the replica learns of cleanings only
+ * when it reopens the log); listed without its marker, it would make the consumer drop the
+ * producer's later committed records until its next abort marker. The bytes are one read of
+ * the log, so data in them means the marker was in the log too.
  */
-function endOffsetOf(bytes: Uint8Array): number {
-  const { headers } = scanBatches(bytes);
-  const last = headers[headers.length - 1];
-  return last === undefined ? 0 : last.lastOffset + 1;
+function abortedWithDataIn(overlapping: readonly AbortedTxn[], headers: readonly BatchHeader[]): AbortedTxn[] {
+  if (overlapping.length === 0) return [];
+  return overlapping.filter((txn) => headers.some((h) => h.producerId === txn.producerId && h.isTransactional && !h.isControl
+    && h.lastOffset >= txn.firstOffset && h.baseOffset < txn.lastOffset));
 }
 
 function followerFetched(ctx: PartitionContext, replicaId: number, fetchOffset: number): Effect[] {

@@ -33,4 +33,6 @@ export const bugSwitches: Record<string, SimBugs> = {
   'cleaner-drops-markers-early': { controller: {}, broker: {}, cleaner: { dropMarkersEarly: true } },
   /** Treats aborted data as committed: aborted offset commits stay, and supersede committed ones. */
   'cleaner-keeps-aborted-as-committed': { controller: {}, broker: {}, cleaner: { keepAbortedAsCommitted: true } },
+  /** Read_committed answers list aborted transactions whose data and abort marker the cleaner removed: consumers drop that producer's later committed records. */
+  'fetch-lists-cleaned-aborts': { controller: {}, broker: { partition: { listAbortedWithoutData: true } } },
 };

@@ -195,7 +195,7 @@ function transactionLines(results: ReadonlyArray<Pick<SimResult, 'workload' | 'c
   const sum = (pick: (t: SimResult['workload']['transactions']) => number): number => results.reduce((n, r) => n + pick(r.workload.transactions), 0);
   const cleaned = (pick: (c: SimResult['cleaner']) => number): number => results.reduce((n, r) => n + pick(r.cleaner), 0);
   return [
-    `cleaning passes    ${cleaned((c) => c.passes)} over the internal topics, ${cleaned((c) => c.bytesBefore)} -> ${cleaned((c) => c.bytesAfter)} bytes, ${cleaned((c) => c.abortedBatchesRemoved)} aborted batches and ${cleaned((c) => c.markersRemoved)} commit markers removed`,
+    `cleaning passes    ${cleaned((c) => c.passes)} over the compacted topics, ${cleaned((c) => c.bytesBefore)} -> ${cleaned((c) => c.bytesAfter)} bytes, ${cleaned((c) => c.abortedBatchesRemoved)} aborted batches and ${cleaned((c) => c.markersRemoved)} markers removed`,
     `input records      ${sum((t) => t.inputRecordsAcked)} acknowledged`,
     `transactions       ${sum((t) => t.transactionsBegun)} begun, ${sum((t) => t.commitsAnswered)} committed, ${sum((t) => t.abortsAnswered)} aborted (${sum((t) => t.abortsChosen)} on purpose)`,
     `processor faults   ${sum((t) => t.processorCrashes)} crashes, ${sum((t) => t.zombies)} zombies (${sum((t) => t.zombieRequests)} zombie requests), ${sum((t) => t.restarts)} restarts after fatal answers`,

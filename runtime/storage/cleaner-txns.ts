@@ -5,31 +5,33 @@
 //   whole, and its records never enter the offset map;
 // - a committed transaction's records are deduplicated like any other (they enter the map,
 //   supersede and are superseded by key);
-// - a commit marker goes once no batch of its transaction is left before it (it would
-//   otherwise be needed: a replica or a group coordinator replaying the log resolves that
-//   data with it), delete.retention.ms has passed since a pass first found it so (KIP-534's
-//   two phases: a reader that fetched the data before it went gets that long to read on to
-//   the marker) and every replica has fetched past it (a follower that has the data but not
-//   the marker would otherwise keep the transaction open, its last stable offset stuck);
-// - an abort marker stays: replicas keep the aborted-transaction index in memory and hand its
-//   entries to read_committed fetches, and a consumer told of an aborted transaction drops
-//   that producer's transactional records until it meets the abort marker, so without the
-//   marker it would drop the producer's later committed ones too. Kafka rewrites the
-//   .txnindex of the segments it cleans; ours is not rewritten, so the marker (one small batch
-//   per aborted transaction) is what keeps reads right.
+// - a marker, commit or abort, goes once no batch of its transaction is left before it (it
+//   would otherwise be needed: a replica or a group coordinator replaying the log resolves
+//   that data with it), delete.retention.ms has passed since a pass first found it so
+//   (KIP-534's two phases: a reader that fetched the data before it went gets that long to
+//   read on to the marker) and every replica has fetched past it (a follower that has the
+//   data but not the marker would otherwise keep the transaction open, its last stable offset
+//   stuck);
+// - a removed abort marker takes its transaction out of the storage's aborted index (Kafka
+//   rewrites the .txnindex of the segments it cleans). A consumer told of an aborted
+//   transaction drops that producer's transactional records until it meets the abort marker,
+//   so an entry handed out without its marker would drop the producer's later committed
+//   records: a read_committed answer lists only the aborted transactions whose data it
+//   holds (partition-machine.ts), and a log holding data of a transaction holds its marker,
+//   so what the replica's in-memory index still lists never matters once the marker is gone.
 // Compressed batches stay as they are (the cleaner does not decompress), except that an
 // aborted one goes whole (that needs no look inside).
 import type { BatchHeader } from '../../actors/protocol/record-batch.js';
 import { controlTypes } from '../../actors/protocol/record-batch.js';
 import type { AbortedTxn } from '../../actors/partition/txn-index.js';
 
-/** A commit marker a pass found with no data of its transaction left, and when it first did. */
+/** A marker a pass found with no data of its transaction left, and when it first did. */
 export interface EmptyTxnMarker {
   offset: number;
   sinceMs: number;
 }
 
-/** Commit markers tracked in the cleaner checkpoint; beyond this the newest are forgotten (they wait longer, never shorter). */
+/** Markers tracked in the cleaner checkpoint; beyond this the newest are forgotten (they wait longer, never shorter). */
 export const emptyTxnMarkersMax = 4096;
 
 /** What a pass does with a batch as a whole. */
@@ -38,7 +40,7 @@ export type TxnBatchAction =
   | 'records'
   /** Leave it as it is (compressed, a marker that stays, a control batch of unknown type). */
   | 'keep'
-  /** Drop it whole (aborted data, a commit marker whose time has come), or empty it when it must stay. */
+  /** Drop it whole (aborted data, a marker whose time has come), or empty it when it must stay. */
   | 'remove';
 
 /** The pass's settings for markers (those of its tombstones). */
@@ -47,7 +49,7 @@ export interface TxnCleaningRules {
   deleteRetentionMs: number;
   /** Every replica has fetched below it: only there may a marker go. */
   tombstoneHorizon: number;
-  /** Commit markers earlier passes found without data, in offset order. */
+  /** Markers earlier passes found without data, in offset order. */
   emptyMarkers: readonly EmptyTxnMarker[];
   /**
    * False in a pass's later rounds over segments it already rewrote (cleaner.ts merges them):
@@ -95,7 +97,7 @@ export function mapsRecords(byProducer: ReadonlyMap<number, readonly AbortedTxn[
 
 /** Test-only cleaner bugs that concern transactions (sim/log-cleaner.ts CleanerBugs). */
 export interface TxnCleanerBugs {
-  /** Removes commit markers (after delete.retention.ms) whatever data of their transaction is left (and, in the simulator, whatever producer state needs). */
+  /** Removes markers (after delete.retention.ms) whatever data of their transaction is left (and, in the simulator, whatever producer state needs). */
   dropMarkersEarly?: boolean;
   /** Treats aborted data as committed: it stays and its records enter the offset map. */
   keepAbortedAsCommitted?: boolean;
@@ -112,8 +114,10 @@ export class TxnPass {
   /** Producers with a transactional data batch read since their last marker. */
   private readonly withData = new Set<number>();
   private readonly knownEmpty: Map<number, number>;
-  /** Commit markers found without data and kept, for the checkpoint. */
+  /** Markers found without data and kept, for the checkpoint. */
   readonly emptyMarkers: EmptyTxnMarker[] = [];
+  /** Offsets of the abort markers this pass removes: their transactions leave the aborted index once swapped out. */
+  readonly abortMarkersRemoved: number[] = [];
 
   constructor(aborted: readonly AbortedTxn[], private readonly rules: TxnCleaningRules, private readonly bugs: TxnCleanerBugs = {}) {
     this.aborted = bugs.keepAbortedAsCommitted === true ? new Map() : abortedByProducer(aborted);
@@ -136,21 +140,32 @@ export class TxnPass {
 
   private marker(header: BatchHeader, retained: boolean): TxnBatchAction {
     const hadData = this.withData.delete(header.producerId);
-    if (!this.rules.judgeMarkers || header.controlType !== controlTypes.commit) return 'keep';
+    const abort = header.controlType === controlTypes.abort;
+    if (!this.rules.judgeMarkers || (header.controlType !== controlTypes.commit && !abort)) return 'keep';
     const early = this.bugs.dropMarkersEarly === true;
     if (hadData && !early) return 'keep';
     const { now, deleteRetentionMs, tombstoneHorizon } = this.rules;
     const sinceMs = this.knownEmpty.get(header.baseOffset) ?? now;
-    if (!retained && header.baseOffset < tombstoneHorizon && now - sinceMs >= deleteRetentionMs) return 'remove';
+    if (!retained && header.baseOffset < tombstoneHorizon && now - sinceMs >= deleteRetentionMs) {
+      if (abort) this.abortMarkersRemoved.push(header.baseOffset);
+      return 'remove';
+    }
     if (this.emptyMarkers.length < emptyTxnMarkersMax) this.emptyMarkers.push({ offset: header.baseOffset, sinceMs });
     return 'keep';
   }
 }
 
 /**
- * The commit markers to remember after a pass that judged the markers below `endOffset`:
+ * The markers to remember after a pass that judged the markers below `endOffset`:
  * what it found below, what was known above.
  */
 export function emptyMarkersAfterPass(before: readonly EmptyTxnMarker[], found: readonly EmptyTxnMarker[], endOffset: number): EmptyTxnMarker[] {
   return [...found.filter((m) => m.offset < endOffset), ...before.filter((m) => m.offset >= endOffset)].slice(0, emptyTxnMarkersMax);
+}
+
+/** The aborted index without the transactions whose abort markers a pass removed (`removed`, marker offsets). */
+export function withoutRemovedAborts<T extends AbortedTxn>(aborted: readonly T[], removed: readonly number[]): T[] {
+  if (removed.length === 0) return aborted.slice();
+  const gone = new Set(removed);
+  return aborted.filter((t) => !gone.has(t.lastOffset));
 }

@@ -24,7 +24,7 @@ import {
   cleanGroup, cleanerReadChunkBytes, cleanerStatus, completeInterruptedSwaps, defaultCompactionConfig, groupSegments,
   readCleanerCheckpoint, stopIfAsked, writeCleanerCheckpoint,
 } from './cleaner.js';
-import { TxnPass } from './cleaner-txns.js';
+import { TxnPass, withoutRemovedAborts } from './cleaner-txns.js';
 import { type RecordSpan, recordSpans } from './compacted-batch.js';
 import { OffsetMap, defaultOffsetMapBytes } from './offset-map.js';
 import type { LogTail } from './tail-cache.js';
@@ -924,7 +924,12 @@ export class PartitionLog {
           await cleaned.segment.delete();
           continue;
         }
-        const swapped = await this.enqueue(() => this.swapIn(group, cleaned.segment, options.stopAt));
+        const swapped = await this.enqueue(async () => {
+          if (!await this.swapIn(group, cleaned.segment, options.stopAt)) return false;
+          // Every abort marker the pass removed so far lay in this group or one swapped before it.
+          this.forgetCleanedAborts(firstRound.abortMarkersRemoved);
+          return true;
+        });
         if (!swapped) {
           this.logger.info({ dir: this.dir }, 'cleaning pass abandoned: the log changed under it (truncation, retention or close)');
           stats.abandoned = true;
@@ -953,7 +958,7 @@ export class PartitionLog {
     stats.dirtyRatioAfter = after.dirtyRatio;
     stats.firstDirtyAfter = after.firstDirtyOffset;
     this.logger.info({ dir: this.dir, ...stats, collisions: map.collisions },
-      `cleaned ${this.topic}-${this.partition}: ${stats.recordsRemoved} records removed (${stats.tombstonesRemoved} tombstones, ${stats.abortedBatchesRemoved} aborted batches, ${stats.markersRemoved} commit markers), ${stats.bytesRead} bytes read, ${stats.bytesWritten} written, dirty ratio ${before.dirtyRatio.toFixed(3)} -> ${after.dirtyRatio.toFixed(3)}`);
+      `cleaned ${this.topic}-${this.partition}: ${stats.recordsRemoved} records removed (${stats.tombstonesRemoved} tombstones, ${stats.abortedBatchesRemoved} aborted batches, ${stats.markersRemoved} markers), ${stats.bytesRead} bytes read, ${stats.bytesWritten} written, dirty ratio ${before.dirtyRatio.toFixed(3)} -> ${after.dirtyRatio.toFixed(3)}`);
     return stats;
   }
 
@@ -991,6 +996,18 @@ export class PartitionLog {
     this.retired.push(...group);
     if (this.readsInFlight === 0) await this.closeRetired();
     return true;
+  }
+
+  /**
+   * Takes the transactions whose abort markers a swapped-in pass removed (their data went in an
+   * earlier pass) out of the aborted index, as Kafka rewrites the .txnindex of cleaned
+   * segments; the next checkpoint writes the shorter index.
+   */
+  private forgetCleanedAborts(markerOffsets: readonly number[]): void {
+    const kept = withoutRemovedAborts(this.txns.aborted, markerOffsets);
+    if (kept.length === this.txns.aborted.length) return;
+    this.txns.aborted = kept;
+    this.txnsDirty = true;
   }
 
   /** Closes the files of segments swapped out, once no read can still be using them. */

@@ -75,6 +75,33 @@ export function checkReadCommittedIsolation(history: TxnHistory, violations: Vio
   for (const anomaly of history.anomalies) {
     if (anomaly.checker === readCommittedIsolation) violations.report(readCommittedIsolation, atMs, anomaly.message);
   }
+  if (history.final !== null && history.readCommittedLateDone) checkLateReads(history, violations, atMs);
+}
+
+/**
+ * Once settled, the consumer that started from offset 0 after the faults (the cleaner had
+ * removed aborted data and emptied transactions' markers by then) holds what the consumer that
+ * read along was handed: the output's records have unique keys, so compaction removes none
+ * of the committed ones, and aborted transactions listed without their markers would drop a
+ * producer's later committed records.
+ */
+function checkLateReads(history: TxnHistory, violations: ViolationLog, atMs: number): void {
+  for (const [key, records] of history.readCommitted) {
+    const late = new Map((history.readCommittedLate.get(key) ?? []).map((r) => [r.offset, r.value]));
+    const missing = records.filter((r) => late.get(r.offset) !== r.value);
+    if (missing.length > 0) {
+      violations.report(readCommittedIsolation, atMs,
+        `${key}: a read_committed consumer starting at 0 after the final cleaning was not handed ${missing.length} committed record(s) the one reading along got (offsets ${listed(missing.map((r) => r.offset))})`);
+    }
+  }
+  for (const [key, records] of history.readCommittedLate) {
+    const along = new Set((history.readCommitted.get(key) ?? []).map((r) => r.offset));
+    const extra = records.filter((r) => !along.has(r.offset));
+    if (extra.length > 0) {
+      violations.report(readCommittedIsolation, atMs,
+        `${key}: a read_committed consumer starting at 0 after the final cleaning was handed ${extra.length} record(s) the one reading along never got (offsets ${listed(extra.map((r) => r.offset))})`);
+    }
+  }
 }
 
 /** The first answered grant that made this transaction's epoch stale, or null. */

@@ -85,6 +85,15 @@ export interface TxnHistory {
   /** Per output partition key, in the order read. */
   readCommitted: Map<string, VisibleRecord[]>;
   readUncommitted: Map<string, VisibleRecord[]>;
+  /**
+   * Per output partition key, what a read_committed consumer that starts from offset 0 once
+   * the run has settled and the cleaner's final passes are done was handed: the cleaner has
+   * removed aborted data and the markers of transactions without data left, and the consumer
+   * must be handed the same committed records as the one that read along.
+   */
+  readCommittedLate: Map<string, VisibleRecord[]>;
+  /** Whether the late consumers read to the high watermarks (a run halted or over budget stops short). */
+  readCommittedLateDone: boolean;
   /** Once the run settled: each input partition's end (its high watermark) and the group's final committed offsets. */
   final: { inputEnds: Map<number, number>; committedOffsets: Map<number, number> } | null;
   /** What clients saw that breaks the contract, with the checker that owns it. */
@@ -102,7 +111,7 @@ export function newTxnStats(): TxnStats {
 
 export function newTxnHistory(): TxnHistory {
   return {
-    transactions: new Map(), grants: [], fetchedOffsets: [], readCommitted: new Map(), readUncommitted: new Map(), final: null,
+    transactions: new Map(), grants: [], fetchedOffsets: [], readCommitted: new Map(), readUncommitted: new Map(), readCommittedLate: new Map(), readCommittedLateDone: false, final: null,
     anomalies: [], stats: newTxnStats(),
   };
 }

@@ -147,6 +147,8 @@ interface OutputReader {
   key: string;
   partition: number;
   isolation: number;
+  /** Starts from offset 0 once the run has settled and the output is cleaned (TxnHistory.readCommittedLate). */
+  late: boolean;
   nextOffset: number;
   /** The last response's high watermark and last stable offset. */
   highWatermark: number;
@@ -169,6 +171,7 @@ export class TransactionsWorkload {
   private readonly auditorCoordinator: CoordinatorGuess;
   private readonly slots: ProcessorSlot[] = [];
   private readonly readers: OutputReader[] = [];
+  private readonly lateReaders: OutputReader[] = [];
   private seq = 0;
   private txnCounter = 0;
   private instanceCounter = 0;
@@ -230,7 +233,7 @@ export class TransactionsWorkload {
     for (let p = 0; p < txnInputPartitions; p++) this.scheduler.after(this.prng.int(0, 200), () => this.produceInput(p, faultsUntilMs, 0, 0, 0));
     for (let p = 0; p < txnOutputPartitions; p++) {
       for (const isolation of [readCommitted, readUncommitted]) {
-        const reader: OutputReader = { key: partitionKey(txnOutputTopic, p), partition: p, isolation, nextOffset: 0, highWatermark: 0, lastStableOffset: 0 };
+        const reader: OutputReader = { key: partitionKey(txnOutputTopic, p), partition: p, isolation, late: false, nextOffset: 0, highWatermark: 0, lastStableOffset: 0 };
         this.readers.push(reader);
         this.scheduler.after(this.prng.int(0, 300), () => this.readOutput(reader));
       }
@@ -246,6 +249,24 @@ export class TransactionsWorkload {
       this.scheduler.after(lastsMs + this.prng.int(processorFaultGapMinMs, processorFaultGapMaxMs), next);
     };
     this.scheduler.after(this.prng.int(processorFaultGapMinMs, processorFaultGapMaxMs) + 1000, next);
+  }
+
+  /**
+   * Once the run has settled and the cleaner has removed what it could of the compacted output
+   * (aborted data, markers of transactions with no data left), a read_committed consumer of
+   * each output partition reads it from offset 0 (TxnHistory.readCommittedLate).
+   */
+  startLateReaders(): void {
+    for (let p = 0; p < txnOutputPartitions; p++) {
+      const reader: OutputReader = { key: partitionKey(txnOutputTopic, p), partition: p, isolation: readCommitted, late: true, nextOffset: 0, highWatermark: 0, lastStableOffset: 0 };
+      this.lateReaders.push(reader);
+      this.readOutput(reader);
+    }
+  }
+
+  /** Whether every late reader has read up to its partition's high watermark (`highWatermarks` by partition key). */
+  lateReadersDone(highWatermarks: Map<string, number>): boolean {
+    return this.lateReaders.length > 0 && this.lateReaders.every((r) => r.nextOffset >= (highWatermarks.get(r.key) ?? Infinity));
   }
 
   /** Ends processor faults: crashed processors start again now, stalled zombies carry on. */
@@ -332,7 +353,7 @@ export class TransactionsWorkload {
       const fetched = filterFetched(response, reader.nextOffset, reader.isolation);
       const committed = reader.isolation === readCommitted;
       const bound = committed ? response.lastStableOffset : response.highWatermark;
-      const log = committed ? this.history.readCommitted : this.history.readUncommitted;
+      const log = reader.late ? this.history.readCommittedLate : committed ? this.history.readCommitted : this.history.readUncommitted;
       let records = log.get(reader.key);
       if (records === undefined) {
         records = [];
@@ -348,11 +369,12 @@ export class TransactionsWorkload {
         const visible: VisibleRecord = { key: reader.key, offset: record.offset, value: record.value, fetchSentSeq, receivedSeq };
         records.push(visible);
       }
-      if (committed) {
+      // The stats describe the consumers that read along.
+      if (committed && !reader.late) {
         this.history.stats.recordsReadCommitted += fetched.records.length;
         this.history.stats.abortedRecordsSkipped += fetched.abortedSkipped;
         this.history.stats.controlBatchesSeen += fetched.controlBatches;
-      } else {
+      } else if (!committed) {
         this.history.stats.recordsReadUncommitted += fetched.records.length;
       }
       const moved = fetched.next > reader.nextOffset;
@@ -732,7 +754,8 @@ class ProcessorInstance {
       const baseSequence = this.sequences.get(key) ?? 0;
       this.sequences.set(key, baseSequence + values.length);
       const records = encodeRecordBatch(
-        values.map((value) => ({ key: null, value: utf8.encode(value), timestamp: Math.floor(this.scheduler.now) })),
+        // Keyed by the value, unique to its transaction and input record (the output topic is compacted).
+        values.map((value) => ({ key: utf8.encode(value), value: utf8.encode(value), timestamp: Math.floor(this.scheduler.now) })),
         { producerId: t.producerId, producerEpoch: t.producerEpoch, baseSequence, transactional: true },
       );
       this.produceBatch(generation, partition, records, () => {

@@ -75,13 +75,16 @@ test('without bugs, power losses lose no acknowledged write', { timeout: 300_000
   assert.deepEqual(summary.failedSeeds, []);
 });
 
-// The cleaner on the transactions workload's internal topics: markers dropped with data left
-// leave a replica's log with an open transaction below the cleaned offset (seed 12); aborted
+// The cleaner on the transactions workload's compacted topics: markers dropped with data left
+// leave a replica's log with an open transaction below the cleaned offset (seed 1); aborted
 // offset commits kept as committed supersede the committed ones, and a group resumes from an
-// older offset after its coordinator reloads (seed 20).
+// older offset after its coordinator reloads (seed 20); aborted transactions listed to read_committed
+// consumers after the cleaner removed their data and abort markers make the consumer that
+// reads the cleaned output from 0 drop a producer's later committed records (seed 1).
 const txnCleanerCases: Array<{ bug: string; checker: string }> = [
   { bug: 'cleaner-drops-markers-early', checker: 'cleaned-txns-resolved' },
   { bug: 'cleaner-keeps-aborted-as-committed', checker: 'txn-atomic-visibility' },
+  { bug: 'fetch-lists-cleaned-aborts', checker: 'read-committed-isolation' },
 ];
 
 for (const { bug, checker } of txnCleanerCases) {

@@ -127,6 +127,20 @@ test('read-committed-isolation: a record of an aborted transaction', () => {
   assert.ok(found.some((v) => v.message.includes('which was aborted')), JSON.stringify(found));
 });
 
+test('read-committed-isolation: the late consumer of the cleaned output must be handed what the one reading along was', () => {
+  const { b } = cleanPipeline();
+  for (const [key, records] of b.history.readCommitted) b.history.readCommittedLate.set(key, records.map((r) => ({ ...r })));
+  b.history.readCommittedLateDone = true;
+  assert.deepEqual(check(b.history).violations, [], 'the same records');
+  const late = b.history.readCommittedLate.get('out/0')!;
+  const dropped = late.pop()!;
+  const missing = check(b.history).violations.filter((v) => v.checker === readCommittedIsolation);
+  assert.equal(missing.length, 1, JSON.stringify(missing));
+  assert.match(missing[0]!.message, new RegExp(`^out/0: a read_committed consumer starting at 0 after the final cleaning was not handed 1 committed record\\(s\\) .*offsets ${dropped.offset}\\)`));
+  b.history.readCommittedLateDone = false;
+  assert.deepEqual(check(b.history).violations, [], 'not checked when the late consumers did not finish');
+});
+
 test('read-committed-isolation: a record of a transaction still open', () => {
   const b = new Builder();
   b.grant(0);

@@ -36,12 +36,13 @@ test('300 seeds of the transactions workload are clean, with commits, aborts, cr
   assert.ok(sum((t) => t.zombieRequests) > 100, 'zombies sent too few requests with their fenced epoch');
   assert.ok(sum((t) => t.fencedAnswers) > 100, 'too few fenced answers');
   assert.ok(summary.faultsInjected.crash! > 200, 'too few node crashes');
-  // The internal topics are compacted: transactional offset commits, aborted ones and markers are cleaned.
+  // The internal topics and the output are compacted: transactional offset commits, aborted data and markers are cleaned.
   const cleaned = (pick: (c: (typeof summary.results)[number]['cleaner']) => number): number => summary.results.reduce((n, r) => n + pick(r.cleaner), 0);
-  assert.ok(cleaned((c) => c.passes) > 300, 'too few cleaning passes over __consumer_offsets and __transaction_state');
-  assert.ok(cleaned((c) => c.bytesAfter) < cleaned((c) => c.bytesBefore) / 2, 'the passes removed less than half of what they rewrote');
+  assert.ok(cleaned((c) => c.passes) > 300, 'too few cleaning passes over __consumer_offsets, __transaction_state and txn-output');
+  // The output's records are never superseded: its passes remove only aborted data and markers (seeds 1..100: 7.08 MB -> 3.79 MB).
+  assert.ok(cleaned((c) => c.bytesAfter) < cleaned((c) => c.bytesBefore) * 0.6, 'the passes removed less than 40% of what they rewrote');
   assert.ok(cleaned((c) => c.abortedBatchesRemoved) > 300, 'too few aborted batches removed');
-  assert.ok(cleaned((c) => c.markersRemoved) > 10, 'too few commit markers removed');
+  assert.ok(cleaned((c) => c.markersRemoved) > 300, 'too few markers removed');
 });
 
 // Each transaction checker, against a transaction coordinator bug: the first seeds catch them.

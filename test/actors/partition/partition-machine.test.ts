@@ -468,6 +468,17 @@ test('transactions: read_committed reads stop at the open transaction; markers a
   assert.deepEqual(valuesIn(after.records).map(([o]) => o), [0, 1, 2, 3, 4, 5, 6], 'the data and both markers');
   assert.deepEqual(controlOffsets, [5, 6], 'the markers are control batches');
   assert.deepEqual(unpackAborted(after.abortedTransactions), [{ producerId: 7, firstOffset: 1 }]);
+
+  // From the abort marker on, the answer holds none of producer 7's aborted data: the
+  // transaction is not listed (were the data gone, the cleaner could have removed the marker too).
+  replica.deliver(1000, 'FetchRequest', consumerFetch('markers', 5, 1));
+  replica.deliver(1000, 'FetchRequest', consumerFetch('data', 2, 1));
+  replica.run();
+  const later = replica.take('FetchResponse');
+  const markersOnly = later.find((f) => f.requestId === 'markers')!;
+  assert.deepEqual(valuesIn(markersOnly.records).map(([o]) => o), [5, 6]);
+  assert.deepEqual(unpackAborted(markersOnly.abortedTransactions), [], 'no data of the aborted transaction in the answer: not listed');
+  assert.deepEqual(unpackAborted(later.find((f) => f.requestId === 'data')!.abortedTransactions), [{ producerId: 7, firstOffset: 1 }], 'its data is');
 });
 
 test('transactions: clients cannot write markers; a fenced epoch and a write outside an open transaction are refused', () => {

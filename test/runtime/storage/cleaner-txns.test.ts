@@ -12,7 +12,7 @@ import { lastStableOffset } from '../../../actors/partition/txn-index.js';
 import {
   type CleanerCheckpoint, type CleanerStep, CleanerStoppedError, afterPass, clampCheckpoint, readCleanerCheckpoint, writeCleanerCheckpoint,
 } from '../../../runtime/storage/cleaner.js';
-import { type TxnCleaningRules, TxnPass, emptyMarkersAfterPass, isAbortedBatch, abortedByProducer } from '../../../runtime/storage/cleaner-txns.js';
+import { type TxnCleaningRules, TxnPass, emptyMarkersAfterPass, isAbortedBatch, abortedByProducer, withoutRemovedAborts } from '../../../runtime/storage/cleaner-txns.js';
 import { PartitionLog, defaultLogConfig, type LogConfig } from '../../../runtime/storage/partition-log.js';
 import { crc32c, decodeRecords, encodeRecordBatch } from '../../../runtime/storage/record-batch.js';
 
@@ -56,7 +56,7 @@ test('a data batch of an aborted transaction goes whole and is not mapped; a com
   assert.equal(pass.next(at(0, data(7, 0, 'a', 'x')), false), 'remove');
   assert.equal(pass.next(at(1, data(8, 0, 'b', 'y')), false), 'records', 'producer 8 committed');
   assert.equal(pass.mapsRecords(at(1, data(8, 0, 'b', 'y'))), true);
-  assert.equal(pass.next(at(2, marker(7, 0, false)), false), 'keep', 'an abort marker stays');
+  assert.equal(pass.next(at(2, marker(7, 0, false)), false), 'keep', 'an abort marker stays while this pass read data of it');
   assert.equal(pass.next(at(3, data(7, 0, 'a', 'z', 1)), false), 'records', 'after its abort marker the producer writes committed data again');
   assert.equal(pass.next(at(4, plain('c', 'w')), false), 'records');
   assert.equal(pass.mapsRecords(at(5, marker(8, 0, true))), false, 'markers never enter the map');
@@ -95,12 +95,21 @@ test('a commit marker stays while data of its transaction is left, then delete.r
   assert.deepEqual(pass.emptyMarkers, []);
 });
 
-test('an abort marker stays even with no data left, and data of another producer does not hold a marker', () => {
+test('an abort marker goes as a commit marker does, and is reported for the aborted index; data of another producer does not hold a marker', () => {
   const pass = new TxnPass([], rules({ deleteRetentionMs: 0 }));
   pass.next(at(0, data(9, 0, 'x', '1')), false);
   assert.equal(pass.next(at(1, marker(8, 0, true)), false), 'remove', 'producer 8 has no data before it');
-  assert.equal(pass.next(at(2, marker(8, 0, false)), false), 'keep');
-  assert.equal(pass.next(at(3, marker(9, 0, true)), false), 'keep', 'producer 9 has');
+  assert.equal(pass.next(at(2, marker(8, 0, false)), false), 'remove', 'nor before its abort marker');
+  assert.equal(pass.next(at(3, marker(9, 0, false)), false), 'keep', 'producer 9 has');
+  assert.equal(pass.next(at(4, marker(8, 1, false)), true), 'keep', 'producer state keeps it');
+  assert.deepEqual(pass.abortMarkersRemoved, [2], 'only the abort marker removed leaves the index');
+
+  const waiting = new TxnPass([], rules({ deleteRetentionMs: 100, tombstoneHorizon: 10 }));
+  assert.equal(waiting.next(at(5, marker(8, 0, false)), false), 'keep', 'delete.retention.ms has not passed');
+  assert.deepEqual(waiting.emptyMarkers, [{ offset: 5, sinceMs: rules().now }]);
+  assert.deepEqual(waiting.abortMarkersRemoved, []);
+  assert.deepEqual(withoutRemovedAborts([{ producerId: 8, firstOffset: 0, lastOffset: 2 }, { producerId: 9, firstOffset: 0, lastOffset: 3 }], [2]),
+    [{ producerId: 9, firstOffset: 0, lastOffset: 3 }]);
 });
 
 test('the bug switches: markers dropped with data left, aborted data kept as committed', () => {
@@ -199,10 +208,12 @@ async function writeTransactions(log: PartitionLog): Promise<void> {
 
 const afterFirstPass = ['2:a=a1', '5:b=b2', '6:c=c-txn', '10:e=e-txn', '12:z=z1'];
 
-/** What every reopening must give: the aborted index as written, nothing left open, the LSO at the high watermark. */
-function assertTxnState(log: PartitionLog, what: string): void {
+const abortedAsWritten = [{ producerId: 7, firstOffset: 0, lastOffset: 1 }, { producerId: 9, firstOffset: 8, lastOffset: 9 }];
+
+/** What every reopening must give: the aborted index (as written, or without the transactions the cleaner removed), nothing left open, the LSO at the high watermark. */
+function assertTxnState(log: PartitionLog, what: string, aborted = abortedAsWritten): void {
   const txns = log.txnSnapshot();
-  assert.deepEqual(txns.aborted, [{ producerId: 7, firstOffset: 0, lastOffset: 1 }, { producerId: 9, firstOffset: 8, lastOffset: 9 }], `${what}: aborted index`);
+  assert.deepEqual(txns.aborted, aborted, `${what}: aborted index`);
   log.setHighWatermark(log.logEndOffset, log.logEndOffset);
   assert.equal(lastStableOffset(log.txnSnapshot(), log.logEndOffset), log.logEndOffset, `${what}: nothing open`);
 }
@@ -218,7 +229,7 @@ async function assertRebuildResolves(h: ReturnType<typeof harness>, what: string
   await rebuilt.close();
 }
 
-test('a real log: aborted data goes, committed data is compacted, a commit marker goes only once its data is gone, retention has passed and replicas fetched it', async () => {
+test('a real log: aborted data goes, committed data is compacted, a marker goes only once its data is gone, retention has passed and replicas fetched it, an abort marker with its index entry', async () => {
   const h = harness();
   try {
     const log = await h.open();
@@ -238,23 +249,24 @@ test('a real log: aborted data goes, committed data is compacted, a commit marke
 
     h.clock.now = t0 + 1;
     stats = await log.clean(h.clock.now);
-    assert.equal(stats.markersRemoved, 0, 'no data left before offset 4 now: its delete.retention.ms starts');
+    assert.equal(stats.markersRemoved, 0, 'no data left before offsets 1 and 4 now: their delete.retention.ms starts');
     h.clock.now = t0 + 1 + 10_000;
     log.setHighWatermark(log.logEndOffset, 4);
     stats = await log.clean(h.clock.now);
-    assert.equal(stats.markersRemoved, 0, 'a replica has not fetched offset 4');
+    assert.equal(stats.markersRemoved, 1, 'the abort marker at 1 goes; a replica has not fetched offset 4');
+    assert.deepEqual(log.txnSnapshot().aborted, [{ producerId: 9, firstOffset: 8, lastOffset: 9 }], 'producer 7\'s aborted transaction left the index with its marker');
     log.setHighWatermark(log.logEndOffset, log.logEndOffset);
     stats = await log.clean(h.clock.now);
     assert.equal(stats.markersRemoved, 1);
     batches = await batchesOf(log);
     assert.deepEqual(recordsOf(batches), afterFirstPass);
-    assert.deepEqual(batches.filter((b) => b.control).map((b) => b.baseOffset), [1, 7, 9, 11], 'the commit marker at 4 went; the abort markers and those with data stay');
+    assert.deepEqual(batches.filter((b) => b.control).map((b) => b.baseOffset), [7, 9, 11], 'the abort marker at 1 and the commit marker at 4 went; those with data stay');
     assert.ok(before.length > batches.length);
     await log.close();
 
     const reopened = await h.open();
     assert.deepEqual(recordsOf(await batchesOf(reopened)), afterFirstPass);
-    assertTxnState(reopened, 'reopened');
+    assertTxnState(reopened, 'reopened', [{ producerId: 9, firstOffset: 8, lastOffset: 9 }]);
     await reopened.close();
     await assertRebuildResolves(h, 'after cleaning');
   } finally {
@@ -262,7 +274,7 @@ test('a real log: aborted data goes, committed data is compacted, a commit marke
   }
 });
 
-test('the empty commit markers survive a restart in the cleaner checkpoint: the marker goes delete.retention.ms after it was first found, not after the restart', async () => {
+test('the empty markers survive a restart in the cleaner checkpoint: the marker goes delete.retention.ms after it was first found, not after the restart', async () => {
   const h = harness();
   try {
     const log = await h.open();
@@ -273,7 +285,7 @@ test('the empty commit markers survive a restart in the cleaner checkpoint: the 
     const reopened = await h.open();
     reopened.setHighWatermark(reopened.logEndOffset, reopened.logEndOffset);
     const stats = await reopened.clean(t0 + 1 + 10_000);
-    assert.equal(stats.markersRemoved, 1);
+    assert.equal(stats.markersRemoved, 2, 'the abort marker at 1 and the commit marker at 4');
     await reopened.close();
   } finally {
     h.cleanup();
