@@ -230,6 +230,14 @@ export interface PartitionContext {
   followers: Map<number, FollowerProgress>;
   pendingProduces: PendingProduce[];
   parkedFetches: ParkedFetch[];
+  /**
+   * Followers' fetches that came while this replica was about to lead (its log still opening,
+   * or its leadership not yet ready), at most one per follower: served once it is ready, refused
+   * if it does not lead after all. Refused at once, each follower would wait
+   * replica.fetch.backoff.ms (1 s) before fetching again, and every acks=all write of the
+   * partition's first second (a new topic, a new leader) with it.
+   */
+  earlyFetches: Array<Delivered<'FetchRequest'>>;
   verifications: TxnVerification[];
   /** Highest offset a flush has been asked for. */
   flushRequested: number;
@@ -605,7 +613,32 @@ function leaderReady(ctx: PartitionContext): Effect[] {
   ctx.ready = true;
   ctx.epochStartOffset = ctx.logEndOffset;
   if (lastEpoch(ctx) < ctx.leaderEpoch) ctx.epochs.push({ epoch: ctx.leaderEpoch, startOffset: ctx.logEndOffset });
-  return [flushTo(ctx, ctx.logEndOffset)];
+  const effects: Effect[] = [flushTo(ctx, ctx.logEndOffset)];
+  const early = ctx.earlyFetches;
+  ctx.earlyFetches = [];
+  for (const request of early) effects.push(...fetch(ctx, request as unknown as PartitionEvent));
+  return effects;
+}
+
+/** Whether a follower's fetch that this replica cannot serve yet should wait for it to lead (see earlyFetches). */
+function holdsEarly(ctx: PartitionContext, body: FetchRequest): boolean {
+  const aboutToLead = ctx.goal === 'leader' && (ctx.role === 'opening' || (ctx.role === 'leader' && !ctx.ready));
+  return aboutToLead && body.replicaId !== consumerReplicaId && body.replicaId !== ctx.config.nodeId
+    && ctx.replicas.includes(body.replicaId) && body.currentLeaderEpoch === ctx.leaderEpoch;
+}
+
+function holdEarly(ctx: PartitionContext, request: Delivered<'FetchRequest'>): Effect[] {
+  // A follower has one fetch out at a time: a newer one means it gave up on the older.
+  ctx.earlyFetches = [...ctx.earlyFetches.filter((held) => held.body.replicaId !== request.body.replicaId), request];
+  return [];
+}
+
+/** This replica does not lead after all: the held fetches are answered as any other replica would. */
+function refuseEarlyFetches(ctx: PartitionContext): Effect[] {
+  const effects = ctx.earlyFetches.map((held) =>
+    send(held.from, 'FetchResponse', fetchReply(ctx, held.body.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, new Uint8Array(0))));
+  ctx.earlyFetches = [];
+  return effects;
 }
 
 const stepDown: Handler = (ctx) => {
@@ -627,6 +660,7 @@ const stepDown: Handler = (ctx) => {
   ctx.duplicatesWaiting = [];
   ctx.pendingProduces = [];
   ctx.parkedFetches = [];
+  effects.push(...refuseEarlyFetches(ctx));
   ctx.ready = false;
   ctx.followers = new Map();
   ctx.pendingIsr = null;
@@ -928,6 +962,7 @@ function completeProduces(ctx: PartitionContext): Effect[] {
 
 const fetch: Handler = (ctx, event) => {
   const { body, from } = wire(event, 'FetchRequest');
+  if (holdsEarly(ctx, body)) return holdEarly(ctx, wire(event, 'FetchRequest'));
   let errorCode = leaderError(ctx);
   if (errorCode === ErrorCode.NONE) errorCode = epochError(ctx, body.currentLeaderEpoch);
   const isFollower = body.replicaId !== consumerReplicaId;
@@ -1269,7 +1304,7 @@ const becomeFollower: Handler = (ctx) => {
   ctx.role = 'follower';
   ctx.roleGeneration = ctx.goalGeneration;
   ctx.inflightRequestId = '';
-  const scrub = scrubTimer(ctx);
+  const scrub = [...refuseEarlyFetches(ctx), ...scrubTimer(ctx)];
   if (ctx.leader < 0) {
     ctx.phase = 'offline';
     return scrub;
@@ -1433,6 +1468,7 @@ const notLeader: Handler = (ctx, event) => {
     case 'ProduceRequest':
       return request.body.acks === 0 ? [] : [send(request.from, 'ProduceResponse', produceReply(ctx, request.body.requestId, errorCode, -1))];
     case 'FetchRequest':
+      if (holdsEarly(ctx, request.body)) return holdEarly(ctx, request);
       return [send(request.from, 'FetchResponse', fetchReply(ctx, request.body.requestId, errorCode, new Uint8Array(0)))];
     case 'OffsetForLeaderEpochRequest':
       return [send(request.from, 'OffsetForLeaderEpochResponse', {
@@ -1460,7 +1496,7 @@ const deleteLog: Handler = (ctx) => {
   ctx.role = 'deleting';
   ctx.roleGeneration = ctx.goalGeneration;
   ctx.deleted = false;
-  return [logOp(ctx, { kind: 'logDelete' }, { kind: 'delete', generation: ctx.roleGeneration })];
+  return [...refuseEarlyFetches(ctx), logOp(ctx, { kind: 'logDelete' }, { kind: 'delete', generation: ctx.roleGeneration })];
 };
 
 /** The topic was recreated under the same name while we deleted the old log: start afresh. */
@@ -1524,6 +1560,7 @@ export function initialPartitionContext(input: PartitionInput): PartitionContext
     followers: new Map(),
     pendingProduces: [],
     parkedFetches: [],
+    earlyFetches: [],
     verifications: [],
     flushRequested: 0,
     pendingIsr: null,

@@ -142,6 +142,36 @@ test('an acks=all write is acknowledged once every ISR member holds it durably, 
   assert.equal(replica.context().highWatermark, 2);
 });
 
+test('a follower\'s fetch that reaches the leader while its log is still opening waits for it, instead of a refusal and a second\'s backoff', () => {
+  const replica = hostReplica(stateOf());
+  assert.equal(replica.state(), 'opening');
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 0, { requestId: 'early-2' }));
+  replica.deliver(1000, 'FetchRequest', consumerFetch('early-consumer', 0, 0));
+  replica.deliver(3, 'FetchRequest', followerFetch(3, 0, { requestId: 'stale-epoch', currentLeaderEpoch: 7 }));
+  // A consumer, and a follower that does not agree on the epoch, are answered at once, as before.
+  const refused = replica.take('FetchResponse');
+  assert.deepEqual(refused.map((r) => [r.requestId, r.errorCode]).sort(), [['early-consumer', ErrorCode.NOT_LEADER_OR_FOLLOWER], ['stale-epoch', ErrorCode.NOT_LEADER_OR_FOLLOWER]]);
+  replica.run();
+  assert.equal(replica.state(), 'leader');
+  const served = replica.take('FetchResponse');
+  assert.deepEqual(served.map((r) => [r.requestId, r.errorCode]), [['early-2', ErrorCode.NONE]]);
+  assert.equal(replica.context().followers.get(2)?.fetchOffset, 0, 'the held fetch counts as the follower\'s fetch');
+});
+
+test('fetches held for a replica that then does not lead are refused when it turns follower', () => {
+  const replica = hostReplica(stateOf());
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 0, { requestId: 'held-2', maxWaitMs: 500 }));
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 0, { requestId: 'newer-2', maxWaitMs: 500 }));
+  assert.deepEqual(replica.take('FetchResponse'), []);
+  replica.deliver(1000, 'PartitionStateChange', stateOf({ leader: 2, leaderEpoch: 1, partitionEpoch: 1 }));
+  replica.run();
+  assert.equal(replica.state(), 'follower');
+  // One per follower: the newer replaced the older, and it is refused now that node 2 leads.
+  const answers = replica.take('FetchResponse');
+  assert.deepEqual(answers.map((r) => [r.requestId, r.errorCode]), [['newer-2', ErrorCode.NOT_LEADER_OR_FOLLOWER]]);
+  assert.deepEqual(replica.context().earlyFetches, []);
+});
+
 test('a consumer reads only below the high watermark', () => {
   const replica = hostReplica(stateOf({ isr: [1, 2], replicas: [1, 2] }));
   replica.run();
