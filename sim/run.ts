@@ -379,7 +379,7 @@ export function runSimulation(options: SimOptions): SimResult {
     } else {
       checkAckedMetadata(cluster, admin, violations, scheduler.now);
       if (dataTopics.length > 0) checkReplication(cluster, data.history, violations, scheduler.now);
-      if (compaction !== null) finalCompactionCheck(cluster, scheduler, compaction, compactedReads, violations, options.durationMs + settledMs, halted);
+      if (compaction !== null) finalCompactionCheck(cluster, scheduler, compaction, compactedReads, violations, halted);
       if (txn !== null) lateOutputRead(cluster, scheduler, txn, violations, halted);
     }
     // Without settling there is no final OffsetFetch; the other group checks hold all along.
@@ -489,18 +489,20 @@ function replicationGaps(cluster: SimCluster, topics: DataTopic[], caughtUp: (hi
  * The end of a compaction run: every node's cleaner makes one more pass over each compacted
  * log, whatever its dirty ratio (bounded by finalCleanMaxMs), then the logs are read.
  */
+/** Runs the simulation on in steps of checkIntervalMs until `done`, `ms` have passed or the run halts; whether it is done. */
+function runUntilDone(scheduler: Scheduler, ms: number, done: () => boolean, halted: () => boolean): boolean {
+  const from = scheduler.now;
+  for (let waited = 0; !done() && waited < ms && !halted(); waited += checkIntervalMs) scheduler.runUntil(from + waited + checkIntervalMs, halted);
+  return done();
+}
+
 function finalCompactionCheck(
-  cluster: SimCluster, scheduler: Scheduler, workload: CompactionWorkload, reads: CompactionReadChecker, violations: ViolationLog, fromMs: number,
-  halted: () => boolean,
+  cluster: SimCluster, scheduler: Scheduler, workload: CompactionWorkload, reads: CompactionReadChecker, violations: ViolationLog, halted: () => boolean,
 ): void {
   cluster.requestFinalClean();
-  let waited = 0;
-  while (!cluster.finalCleanDone() && waited < finalCleanMaxMs && !halted()) {
-    waited += checkIntervalMs;
-    scheduler.runUntil(fromMs + waited, halted);
-  }
+  const cleaned = runUntilDone(scheduler, finalCleanMaxMs, () => cluster.finalCleanDone(), halted);
   if (halted()) return;
-  if (!cluster.finalCleanDone()) {
+  if (!cleaned) {
     violations.report(compactedLatestValue, scheduler.now, `the final cleaning passes were not done ${finalCleanMaxMs} ms after the cluster settled`);
   }
   checkCompactedLogs(cluster, compactionTopicName, workload.keys, reads, violations, scheduler.now);
@@ -513,11 +515,7 @@ function finalCompactionCheck(
  * from offset 0 (checked against the one that read along, checkers/transactions.ts).
  */
 function lateOutputRead(cluster: SimCluster, scheduler: Scheduler, txn: TransactionsWorkload, violations: ViolationLog, halted: () => boolean): void {
-  const runFor = (ms: number, done: () => boolean): boolean => {
-    const from = scheduler.now;
-    for (let waited = 0; !done() && waited < ms && !halted(); waited += checkIntervalMs) scheduler.runUntil(from + waited + checkIntervalMs, halted);
-    return done();
-  };
+  const runFor = (ms: number, done: () => boolean): boolean => runUntilDone(scheduler, ms, done, halted);
   for (let round = 0; round < 3 && !halted(); round++) {
     cluster.requestFinalClean();
     if (!runFor(finalCleanMaxMs, () => cluster.finalCleanDone())) {
