@@ -1,6 +1,7 @@
 // The side-by-side table of `npm run bench -- kafka`: one line per metric, one column per
 // system (the physical limit, logmesh and JetStream with one and three replicas), then the
-// ratios logmesh ÷ JetStream and logmesh ÷ limit. Pure, so that tests pin its layout.
+// ratios logmesh ÷ JetStream and logmesh ÷ limit. `npm run bench -- floor` lays out its own
+// columns and ratios the same way. Pure, so that tests pin its layout.
 
 export const systemNames = ['limit', 'logmesh R1', 'JetStream R1', 'logmesh R3', 'JetStream R3'] as const;
 export type SystemName = (typeof systemNames)[number];
@@ -10,13 +11,14 @@ export type Cell = { value: number } | { failure: string };
 
 export interface MetricLine {
   metric: string;
-  cells: Partial<Record<SystemName, Cell>>;
+  /** By column name (a SystemName in the kafka table). */
+  cells: Partial<Record<string, Cell>>;
 }
 
 export interface Ratio {
   name: string;
-  numerator: SystemName;
-  denominator: SystemName;
+  numerator: string;
+  denominator: string;
 }
 
 export const ratios: readonly Ratio[] = [
@@ -25,6 +27,14 @@ export const ratios: readonly Ratio[] = [
   { name: 'logmesh R1 ÷ limit', numerator: 'logmesh R1', denominator: 'limit' },
   { name: 'logmesh R3 ÷ limit', numerator: 'logmesh R3', denominator: 'limit' },
 ];
+
+/** A table's columns of figures, and the ratios after them. */
+export interface TableLayout {
+  columns: readonly string[];
+  ratios: readonly Ratio[];
+}
+
+export const kafkaLayout: TableLayout = { columns: systemNames, ratios };
 
 /** numerator ÷ denominator, or null when either is missing, failed, or the denominator is 0. */
 export function ratioOf(line: MetricLine, ratio: Ratio): number | null {
@@ -48,7 +58,7 @@ export function formatFigure(value: number): string {
  * A failed cell shows "failed [n]"; the failures follow the table, numbered, each once per
  * system (a system that did not start fails every line with the same note).
  */
-export function formatTable(lines: readonly MetricLine[]): string {
+export function formatTable(lines: readonly MetricLine[], layout: TableLayout = kafkaLayout): string {
   const failures: string[] = [];
   const footnote = (note: string): number => {
     const known = failures.indexOf(note);
@@ -56,15 +66,15 @@ export function formatTable(lines: readonly MetricLine[]): string {
     failures.push(note);
     return failures.length;
   };
-  const header = ['metric', ...systemNames, ...ratios.map((r) => r.name)];
+  const header = ['metric', ...layout.columns, ...layout.ratios.map((r) => r.name)];
   const body = lines.map((line) => {
-    const cells = systemNames.map((system) => {
+    const cells = layout.columns.map((system) => {
       const cell = line.cells[system];
       if (cell === undefined) return '-';
       if ('failure' in cell) return `failed [${footnote(`${system}: ${cell.failure}`)}]`;
       return formatFigure(cell.value);
     });
-    const ratioCells = ratios.map((ratio) => {
+    const ratioCells = layout.ratios.map((ratio) => {
       const value = ratioOf(line, ratio);
       return value === null ? '-' : value.toFixed(2);
     });
@@ -79,13 +89,13 @@ export function formatTable(lines: readonly MetricLine[]): string {
 }
 
 /** A line's figures for `--json`: each system's value (or "failed: why"), then the ratios. */
-export function figuresOf(line: MetricLine): Record<string, number | string> {
+export function figuresOf(line: MetricLine, layout: TableLayout = kafkaLayout): Record<string, number | string> {
   const figures: Record<string, number | string> = {};
-  for (const system of systemNames) {
+  for (const system of layout.columns) {
     const cell = line.cells[system];
     if (cell !== undefined) figures[system] = 'failure' in cell ? `failed: ${cell.failure}` : Number(cell.value.toFixed(3));
   }
-  for (const ratio of ratios) {
+  for (const ratio of layout.ratios) {
     const value = ratioOf(line, ratio);
     if (value !== null) figures[ratio.name] = Number(value.toFixed(3));
   }
@@ -93,9 +103,9 @@ export function figuresOf(line: MetricLine): Record<string, number | string> {
 }
 
 /** The inverse of figuresOf (ratios are recomputed, not read). */
-export function lineFromFigures(metric: string, figures: Record<string, number | string>): MetricLine {
-  const cells: Partial<Record<SystemName, Cell>> = {};
-  for (const system of systemNames) {
+export function lineFromFigures(metric: string, figures: Record<string, number | string>, layout: TableLayout = kafkaLayout): MetricLine {
+  const cells: Partial<Record<string, Cell>> = {};
+  for (const system of layout.columns) {
     const figure = figures[system];
     if (typeof figure === 'number') cells[system] = { value: figure };
     else if (typeof figure === 'string') cells[system] = { failure: figure.replace(/^failed: /, '') };

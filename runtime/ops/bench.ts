@@ -8,6 +8,7 @@ import { type WorkloadKind, runSimulation } from '../../sim/run.js';
 import type { FaultKind } from '../../sim/nemesis.js';
 import { appendBatches, rounds, runStorageBench } from './bench-storage.js';
 import { figuresOf, formatTable, lineFromFigures } from './bench-kafka-report.js';
+import { floorLayout, runFloorBench } from './bench-floor-run.js';
 import { runKafkaBench, setupNotes } from './bench-kafka.js';
 import { memoryAimMiB, memorySetup, runMemoryBench } from './bench-memory.js';
 
@@ -125,6 +126,21 @@ const scenarios: Record<string, Scenario> = {
       const lines = rows.filter((row) => row.case !== 'setup').map((row) => lineFromFigures(row.case, row.figures));
       const notes = rows.filter((row) => row.case === 'setup').flatMap((row) => Object.values(row.figures).map(String));
       return `${formatTable(lines)}\n\n${notes.map((note) => `- ${note}`).join('\n')}\n`;
+    },
+  },
+  floor: {
+    describe: 'logmesh R3 and JetStream R3 beside the replication floor (the same processes, NATS hops, writes and fsyncs with no actors or Kafka codec; with and without fsync): produce throughput, ack latency at the fixed rate',
+    async run(progress) {
+      const report = await runFloorBench(progress);
+      return [
+        ...report.lines.map((line) => ({ scenario: 'floor', case: line.metric, figures: figuresOf(line, floorLayout) })),
+        { scenario: 'floor', case: 'setup', figures: Object.fromEntries(Object.entries(report.setup).map(([name, description], i) => [`note ${i + 1}`, `${name}: ${description}`])) },
+      ];
+    },
+    format(rows) {
+      const lines = rows.filter((row) => row.case !== 'setup').map((row) => lineFromFigures(row.case, row.figures, floorLayout));
+      const notes = rows.filter((row) => row.case === 'setup').flatMap((row) => Object.values(row.figures).map(String));
+      return `${formatTable(lines, floorLayout)}\n\n${notes.map((note) => `- ${note}`).join('\n')}\n`;
     },
   },
   memory: {
