@@ -338,8 +338,9 @@ export class SimLogDisk {
       this.cleanerStats.abortedBatchesRemoved += plan.abortedBatchesRemoved;
       this.cleanerStats.markersRemoved += plan.markersRemoved;
     }
-    // As the real log's swap: an aborted transaction whose marker went leaves the index.
-    log.txns.aborted = withoutRemovedAborts(log.txns.aborted, plan.abortMarkersRemoved);
+    // As the real log's swap: an aborted transaction whose marker went leaves the index (most
+    // passes remove none, and the index stays as it is).
+    if (plan.abortMarkersRemoved.length > 0) log.txns.aborted = withoutRemovedAborts(log.txns.aborted, plan.abortMarkersRemoved);
     log.cleaner = clampCheckpoint(plan.checkpoint, log.batches[0]?.firstOffset ?? log.startOffset, log.logEndOffset);
   }
 
