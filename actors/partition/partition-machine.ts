@@ -4,8 +4,9 @@
 // fetches, tracks how far each follower has durably copied the log, advances the high
 // watermark to the offset every ISR member holds on disk, and asks the controller (through
 // its broker) to shrink or expand the ISR. Followers pull: they first ask the leader where
-// their last epoch ends (KIP-101/279) and cut any divergent suffix, then fetch, append,
-// fsync and fetch again; the next fetch's offset tells the leader what is durable.
+// their last epoch ends (KIP-101/279) and cut any divergent suffix, then fetch, append and
+// fetch again from their log end while the fsync runs; each fetch also says how far the
+// follower's log is durable, and only that counts toward the high watermark.
 //
 // Pure: the log is a port reached through `log` effects whose completions come back in
 // order as LogCompleted events; time arrives on events.
@@ -102,8 +103,10 @@ type Goal = 'leader' | 'follower' | 'deleting';
 type FollowerPhase = 'syncing' | 'truncating' | 'fetching' | 'offline';
 
 interface FollowerProgress {
-  /** The follower's durable log end, as its last fetch said; -1 until it fetches. */
+  /** The follower's log end, as its last fetch said; -1 until it fetches. */
   fetchOffset: number;
+  /** The follower's durable end, as its last fetch said (at most fetchOffset): the high watermark waits for it. */
+  durableOffset: number;
   lastFetchMs: number;
   lastCaughtUpMs: number;
   /** The leader's log end when that follower last fetched (Kafka's lastCaughtUpTime rule). */
@@ -258,6 +261,15 @@ export interface PartitionContext {
   requestSeq: number;
   /** The request we wait an answer for; answers to anything else are stale. */
   inflightRequestId: string;
+  /** The durable end the fetch in flight told the leader. */
+  reportedDurableEnd: number;
+  /**
+   * Whether the fetch in flight asked from the leader's log end as last heard: the leader then
+   * holds it until it has more, and a flush completing meanwhile sends a fresh fetch to say so.
+   */
+  fetchAtLeaderEnd: boolean;
+  /** The leader's log end in its last answer. */
+  leaderLogEnd: number;
 }
 
 type PartitionEvent =
@@ -460,7 +472,8 @@ const logCompleted: Handler = (ctx, event) => {
         replayBatch(ctx.producers, header);
         noteTxnBatch(ctx.txns, header);
       }
-      if (current && ctx.role === 'follower') effects.push(flushTo(ctx, ctx.logEndOffset), ...(fetchesBeforeFsync(ctx) ? sendFetch(ctx) : []));
+      // Fetch on at once, from the new log end, while the fsync runs.
+      if (current && ctx.role === 'follower') effects.push(flushTo(ctx, ctx.logEndOffset), ...fetchIfIdle(ctx));
     }
   } else if (result.kind === 'read') {
     if (work.kind === 'read') effects.push(...answerRead(ctx, work, result.bytes));
@@ -528,9 +541,15 @@ function logFailed(ctx: PartitionContext, work: LogWork, current: boolean, code:
   }
 }
 
-/** Whether log work other than a scrub read, or a flush, is outstanding (a follower fetches again once it is not). */
+/** Whether log work other than a scrub read is outstanding (a follower fetches again once it is not; flushes do not hold it). */
 function logBusy(ctx: PartitionContext): boolean {
-  return ctx.flushes.size > 0 || ctx.logWork.some((w) => w.kind !== 'scrub');
+  return ctx.logWork.some((w) => w.kind !== 'scrub');
+}
+
+/** A follower fetching, with no fetch out and nothing being appended, sends its next fetch. */
+function fetchIfIdle(ctx: PartitionContext): Effect[] {
+  if (ctx.role !== 'follower' || ctx.phase !== 'fetching' || ctx.inflightRequestId !== '' || logBusy(ctx)) return [];
+  return sendFetch(ctx);
 }
 
 /** The first scrub timer of a role, if scrubbing is on. */
@@ -581,7 +600,7 @@ const logFlushed: Handler = (ctx, event) => {
   if (result.kind !== 'flushed') throw new Error(`${selfAddress(ctx)}: a flush answered ${result.kind}`);
   ctx.durableEnd = Math.min(ctx.logEndOffset, Math.max(ctx.durableEnd, result.flushedOffset));
   if (ctx.role === 'leader') effects.push(...leaderDurable(ctx));
-  else if (current && ctx.role === 'follower' && ctx.phase === 'fetching' && !logBusy(ctx) && (!fetchesBeforeFsync(ctx) || ctx.inflightRequestId === '')) effects.push(...sendFetch(ctx));
+  else if (current && ctx.role === 'follower') effects.push(...followerDurable(ctx));
   assertInvariants(ctx);
   return effects;
 };
@@ -596,7 +615,7 @@ const becomeLeader: Handler = (ctx) => {
   ctx.followers = new Map();
   for (const id of ctx.replicas) {
     if (id === ctx.config.nodeId) continue;
-    ctx.followers.set(id, { fetchOffset: -1, lastFetchMs: ctx.nowMs, lastCaughtUpMs: ctx.nowMs, leaderEndAtLastFetch: 0 });
+    ctx.followers.set(id, { fetchOffset: -1, durableOffset: -1, lastFetchMs: ctx.nowMs, lastCaughtUpMs: ctx.nowMs, leaderEndAtLastFetch: 0 });
   }
   ctx.pendingIsr = null;
   ctx.pendingIsrAwaitsMetadata = false;
@@ -933,7 +952,7 @@ function advanceHighWatermark(ctx: PartitionContext): Effect[] {
   for (const id of maximalIsr(ctx)) {
     if (id === ctx.config.nodeId) continue;
     const progress = ctx.followers.get(id);
-    candidate = Math.min(candidate, progress === undefined ? -1 : progress.fetchOffset);
+    candidate = Math.min(candidate, progress === undefined ? -1 : progress.durableOffset);
   }
   if (candidate <= ctx.highWatermark) return [];
   ctx.highWatermark = candidate;
@@ -986,7 +1005,12 @@ const fetch: Handler = (ctx, event) => {
     return refusal;
   }
   const effects: Effect[] = [];
-  if (isFollower) effects.push(...followerFetched(ctx, body.replicaId, body.fetchOffset));
+  if (isFollower) {
+    // A follower has one fetch outstanding: a new one replaces the one held here (it sends one
+    // while the other waits, to report a flush), and the follower ignores answers to the old.
+    ctx.parkedFetches = ctx.parkedFetches.filter((p) => p.request.replicaId !== body.replicaId);
+    effects.push(...followerFetched(ctx, body.replicaId, body.fetchOffset, Math.min(body.durableOffset ?? 0, body.fetchOffset)));
+  }
   const parked: ParkedFetch = { from, request: body, deadlineMs: ctx.nowMs + body.maxWaitMs };
   if (readableEnd(ctx, body) > body.fetchOffset || body.maxWaitMs === 0) {
     effects.push(readFor(ctx, parked));
@@ -1046,20 +1070,26 @@ function abortedWithDataIn(overlapping: readonly AbortedTxn[], headers: readonly
     && h.lastOffset >= txn.firstOffset && h.baseOffset < txn.lastOffset));
 }
 
-function followerFetched(ctx: PartitionContext, replicaId: number, fetchOffset: number): Effect[] {
+/**
+ * A follower fetched from `fetchOffset` (its log end) with its log durable below
+ * `durableOffset`. Whether it keeps up (replica.lag.time.max.ms) goes by its log end, as in
+ * Kafka; the high watermark and a return to the ISR go by what it holds on disk.
+ */
+function followerFetched(ctx: PartitionContext, replicaId: number, fetchOffset: number, durableOffset: number): Effect[] {
   let progress = ctx.followers.get(replicaId);
   if (progress === undefined) {
-    progress = { fetchOffset: -1, lastFetchMs: ctx.nowMs, lastCaughtUpMs: ctx.nowMs, leaderEndAtLastFetch: 0 };
+    progress = { fetchOffset: -1, durableOffset: -1, lastFetchMs: ctx.nowMs, lastCaughtUpMs: ctx.nowMs, leaderEndAtLastFetch: 0 };
     ctx.followers.set(replicaId, progress);
   }
   if (fetchOffset >= ctx.logEndOffset) progress.lastCaughtUpMs = ctx.nowMs;
   else if (fetchOffset >= progress.leaderEndAtLastFetch) progress.lastCaughtUpMs = Math.max(progress.lastCaughtUpMs, progress.lastFetchMs);
   progress.fetchOffset = fetchOffset;
+  progress.durableOffset = durableOffset;
   progress.lastFetchMs = ctx.nowMs;
   progress.leaderEndAtLastFetch = ctx.logEndOffset;
   const effects = advanceHighWatermark(ctx);
   // A follower that caught up with the high watermark and this epoch rejoins the ISR.
-  if (!ctx.isr.includes(replicaId) && fetchOffset >= ctx.highWatermark && fetchOffset >= ctx.epochStartOffset) {
+  if (!ctx.isr.includes(replicaId) && durableOffset >= ctx.highWatermark && durableOffset >= ctx.epochStartOffset) {
     effects.push(...proposeIsr(ctx, [...ctx.isr, replicaId]));
   }
   return effects;
@@ -1304,6 +1334,7 @@ const becomeFollower: Handler = (ctx) => {
   ctx.role = 'follower';
   ctx.roleGeneration = ctx.goalGeneration;
   ctx.inflightRequestId = '';
+  ctx.leaderLogEnd = 0;
   const scrub = [...refuseEarlyFetches(ctx), ...scrubTimer(ctx)];
   if (ctx.leader < 0) {
     ctx.phase = 'offline';
@@ -1362,22 +1393,27 @@ const epochEndAnswered: Handler = (ctx, event) => {
   return effects;
 };
 
-/** The fetchBeforeFsync bug switch. */
-function fetchesBeforeFsync(ctx: PartitionContext): boolean {
-  return ctx.config.bugs?.fetchBeforeFsync === true;
-}
-
-/** Where a follower's next fetch starts: its durable end (its log end with the fetchBeforeFsync bug). */
-function fetchFrom(ctx: PartitionContext): number {
-  return fetchesBeforeFsync(ctx) ? ctx.logEndOffset : ctx.durableEnd;
+/**
+ * A follower's flush completed. With no fetch out it fetches (as after a truncation). With one
+ * out that the leader holds for lack of new records, the leader would hear of the flush only
+ * when that fetch returns: a fresh fetch replaces it and says how far the log is now durable.
+ * A fetch out behind the leader's end is answered at once, and the next one reports the flush.
+ */
+function followerDurable(ctx: PartitionContext): Effect[] {
+  if (ctx.phase !== 'fetching') return [];
+  if (ctx.inflightRequestId === '') return fetchIfIdle(ctx);
+  if (ctx.fetchAtLeaderEnd && ctx.durableEnd > ctx.reportedDurableEnd && !logBusy(ctx)) return sendFetch(ctx);
+  return [];
 }
 
 function sendFetch(ctx: PartitionContext): Effect[] {
+  ctx.reportedDurableEnd = ctx.durableEnd;
+  ctx.fetchAtLeaderEnd = ctx.logEndOffset >= ctx.leaderLogEnd;
   return [
     send(leaderAddress(ctx), 'FetchRequest', {
       requestId: nextRequestId(ctx), topic: ctx.topic, partition: ctx.partition, replicaId: ctx.config.nodeId,
-      // Everything below the durable end is on disk: the leader may count it for the high watermark.
-      fetchOffset: fetchFrom(ctx), lastFetchedEpoch: lastEpoch(ctx), currentLeaderEpoch: ctx.leaderEpoch,
+      // From the log end; only what is below the durable end may count for the high watermark.
+      fetchOffset: ctx.logEndOffset, durableOffset: ctx.durableEnd, lastFetchedEpoch: lastEpoch(ctx), currentLeaderEpoch: ctx.leaderEpoch,
       maxBytes: ctx.config.replicaFetchMaxBytes, maxWaitMs: ctx.config.replicaFetchWaitMaxMs, minBytes: 1, isolationLevel: 0,
     }),
     { type: 'timer.set', event: 'ReplicaRetryFired', delayMs: ctx.config.replicaFetchWaitMaxMs + ctx.config.requestTimeoutMs, jitterMs: 0 },
@@ -1403,6 +1439,7 @@ const fetchAnswered: Handler = (ctx, event) => {
     ctx.highWatermark = Math.max(ctx.highWatermark, Math.min(body.highWatermark, ctx.durableEnd));
     ctx.tombstoneHorizon = Math.min(body.tombstoneHorizon, ctx.highWatermark);
   }
+  ctx.leaderLogEnd = body.logEndOffset;
   if (body.records.length === 0) return [...effects, ...sendFetch(ctx)];
   const checked = checkReplicatedBatches(ctx, body.records);
   if (typeof checked === 'string') {
@@ -1426,7 +1463,7 @@ const fetchAnswered: Handler = (ctx, event) => {
 function checkReplicatedBatches(ctx: PartitionContext, records: Uint8Array): { epochs: EpochStart[]; producerHeaders: TxnHeader[] } | string {
   const epochs: EpochStart[] = [];
   const producerHeaders: TxnHeader[] = [];
-  let expected = fetchFrom(ctx);
+  let expected = ctx.logEndOffset;
   let position = 0;
   let top = lastEpoch(ctx);
   try {
@@ -1456,8 +1493,10 @@ const replicaRetry: Handler = (ctx) => {
   if (ctx.role !== 'follower' || ctx.leader < 0) return [];
   ctx.inflightRequestId = '';
   if (ctx.phase === 'truncating') return startTruncation(ctx);
-  if (ctx.phase === 'fetching' && !logBusy(ctx)) return sendFetch(ctx);
-  return [];
+  if (ctx.phase !== 'fetching' || logBusy(ctx)) return [];
+  // A flush that failed is asked again: no later append may come to ask for it.
+  const flush = ctx.durableEnd < ctx.logEndOffset && ctx.flushes.size === 0 ? [flushTo(ctx, ctx.logEndOffset)] : [];
+  return [...flush, ...sendFetch(ctx)];
 };
 
 /** Anyone but the leader answers client requests with where the leader is. */
@@ -1572,6 +1611,9 @@ export function initialPartitionContext(input: PartitionInput): PartitionContext
     scrubOffset: 0,
     requestSeq: 0,
     inflightRequestId: '',
+    reportedDurableEnd: 0,
+    fetchAtLeaderEnd: false,
+    leaderLogEnd: 0,
   };
   if (state.removed) {
     ctx.goal = 'deleting';

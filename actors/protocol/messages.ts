@@ -372,6 +372,7 @@ export interface FetchRequest {
   topic: string;
   partition: number;
   replicaId: number;
+  /** Where to read from: a follower's log end, a consumer's position. */
   fetchOffset: number;
   lastFetchedEpoch: number;
   currentLeaderEpoch: number;
@@ -380,6 +381,12 @@ export interface FetchRequest {
   minBytes: number;
   /** Consumers only: 0 read_uncommitted (up to the high watermark), 1 read_committed (up to the last stable offset). */
   isolationLevel: number;
+  /**
+   * A follower's durable end: every offset below it is on its disk (fetchOffset may be ahead:
+   * a follower fetches on while its fsync runs). Only this counts toward the high watermark.
+   * Absent (0) from consumers.
+   */
+  durableOffset?: number;
 }
 export const readUncommitted = 0;
 export const readCommitted = 1;

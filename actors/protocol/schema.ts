@@ -454,7 +454,8 @@ message FetchRequest {
   uint32 max_bytes = 8;
   uint32 max_wait_ms = 9;
   uint32 min_bytes = 10;
-  // 11 is kept for the follower's durable offset (branch hotpath).
+  // A follower's: every offset below it is on its disk (fetch_offset is its log end).
+  double durable_offset = 11;
   uint32 isolation_level = 12;
 }
 message FetchResponse {

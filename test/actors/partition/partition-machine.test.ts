@@ -99,7 +99,8 @@ function produce(requestId: string, values: string[], overrides: Partial<WireMes
 function followerFetch(replicaId: number, fetchOffset: number, overrides: Partial<WireMessages['FetchRequest']> = {}): WireMessages['FetchRequest'] {
   return {
     requestId: `f-${replicaId}-${fetchOffset}`, topic: 'orders', partition: 0, replicaId, fetchOffset, lastFetchedEpoch: 0,
-    currentLeaderEpoch: 0, maxBytes: 1 << 20, maxWaitMs: 0, minBytes: 1, isolationLevel: 0, ...overrides,
+    currentLeaderEpoch: 0, maxBytes: 1 << 20, maxWaitMs: 0, minBytes: 1, isolationLevel: 0,
+    durableOffset: replicaId === consumerReplicaId ? 0 : fetchOffset, ...overrides,
   };
 }
 
@@ -412,7 +413,7 @@ test('a follower tells its log the leader\'s high watermark, capped at what it h
   replica.run();
   assert.deepEqual(noted, [], 'the leader\'s high watermark is above what this log held when it heard it');
   assert.equal(replica.context().logEndOffset, 2);
-  [fetch] = replica.take('FetchRequest');
+  fetch = replica.take('FetchRequest').at(-1)!;
   assert.equal(fetch?.fetchOffset, 2);
   replica.deliver(2, 'FetchResponse', {
     requestId: fetch!.requestId, errorCode: 0, highWatermark: 5, logStartOffset: 0, logEndOffset: 5, records: new Uint8Array(0),
@@ -636,4 +637,45 @@ test('ListOffsets while a new leader\'s watermark lags its epoch (KIP-207): late
   assert.deepEqual(lookup(50), [ErrorCode.NONE, 0]);
   assert.deepEqual(lookup(150), [ErrorCode.NONE, -1], 'nothing after 150, and nothing hidden');
   assert.deepEqual(lookup(-1), [ErrorCode.NONE, 1]);
+test('a follower fetches on from its log end while its fsync runs, and reports the flush with a fresh fetch when the leader has nothing new', () => {
+  const replica = hostReplica(stateOf({ leader: 2 }));
+  replica.run();
+  const [first] = replica.take('FetchRequest');
+  assert.deepEqual([first?.fetchOffset, first?.durableOffset], [0, 0]);
+  replica.deliver(2, 'FetchResponse', {
+    requestId: first!.requestId, errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset: 2, records: batchOf(['a', 'b']),
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '',
+  });
+  replica.run();
+  const [pipelined, report, ...more] = replica.take('FetchRequest');
+  assert.deepEqual([pipelined?.fetchOffset, pipelined?.durableOffset], [2, 0], 'the next fetch goes before the fsync is done');
+  assert.deepEqual([report?.fetchOffset, report?.durableOffset], [2, 2], 'the flush is reported by a fetch that replaces the held one');
+  assert.deepEqual(more, []);
+  assert.equal(replica.context().inflightRequestId, report!.requestId, 'only the answer to the latest fetch counts');
+  // Behind the leader's end, the fetch out is answered at once: the next one carries the flush.
+  replica.deliver(2, 'FetchResponse', {
+    requestId: report!.requestId, errorCode: 0, highWatermark: 2, logStartOffset: 0, logEndOffset: 9,
+    records: encodeRecordBatch([{ key: null, value: utf8.encode('c') }], { baseOffset: 2 }),
+    leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '',
+  });
+  replica.run();
+  const behind = replica.take('FetchRequest');
+  assert.deepEqual(behind.map((f) => [f.fetchOffset, f.durableOffset]), [[3, 2]], 'no extra fetch while the leader has more to send');
+});
+
+test('a leader counts a follower\'s durable end toward the high watermark, and a new fetch from it replaces the one it holds', () => {
+  const replica = hostReplica(stateOf({ isr: [1, 2], replicas: [1, 2] }));
+  replica.run();
+  replica.deliver(1000, 'ProduceRequest', produce('p1', ['a', 'b']));
+  replica.run();
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 2, { requestId: 'held', durableOffset: 0, maxWaitMs: 500 }));
+  replica.run();
+  assert.equal(replica.context().highWatermark, 0, 'the follower holds offsets 0-1 but has not said they are on its disk');
+  assert.deepEqual(replica.take('ProduceResponse'), []);
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 2, { requestId: 'report', durableOffset: 2, maxWaitMs: 500 }));
+  replica.run();
+  assert.equal(replica.context().highWatermark, 2);
+  assert.equal(replica.take('ProduceResponse')[0]?.errorCode, ErrorCode.NONE);
+  replica.run(1000);
+  assert.deepEqual(replica.take('FetchResponse').map((f) => f.requestId), ['report'], 'the replaced fetch gets no answer');
 });
