@@ -4,9 +4,10 @@
 // fetches, tracks how far each follower has durably copied the log, advances the high
 // watermark to the offset every ISR member holds on disk, and asks the controller (through
 // its broker) to shrink or expand the ISR. Followers pull: they first ask the leader where
-// their last epoch ends (KIP-101/279) and cut any divergent suffix, then fetch, append and
-// fetch again from their log end while the fsync runs; each fetch also says how far the
-// follower's log is durable, and only that counts toward the high watermark.
+// their last epoch ends (KIP-101/279) and cut any divergent suffix, then fetch, append,
+// fsync and fetch again from their log end (without waiting for the fsync while the leader
+// has more to send); each fetch also says how far the follower's log is durable, and only
+// that counts toward the high watermark.
 //
 // Pure: the log is a port reached through `log` effects whose completions come back in
 // order as LogCompleted events; time arrives on events.
@@ -261,14 +262,7 @@ export interface PartitionContext {
   requestSeq: number;
   /** The request we wait an answer for; answers to anything else are stale. */
   inflightRequestId: string;
-  /** The durable end the fetch in flight told the leader. */
-  reportedDurableEnd: number;
-  /**
-   * Whether the fetch in flight asked from the leader's log end as last heard: the leader then
-   * holds it until it has more, and a flush completing meanwhile sends a fresh fetch to say so.
-   */
-  fetchAtLeaderEnd: boolean;
-  /** The leader's log end in its last answer. */
+  /** The leader's log end in its last answer: a fetch from below it is answered at once. */
   leaderLogEnd: number;
 }
 
@@ -472,8 +466,7 @@ const logCompleted: Handler = (ctx, event) => {
         replayBatch(ctx.producers, header);
         noteTxnBatch(ctx.txns, header);
       }
-      // Fetch on at once, from the new log end, while the fsync runs.
-      if (current && ctx.role === 'follower') effects.push(flushTo(ctx, ctx.logEndOffset), ...fetchIfIdle(ctx));
+      if (current && ctx.role === 'follower') effects.push(flushTo(ctx, ctx.logEndOffset), ...fetchWhenReady(ctx));
     }
   } else if (result.kind === 'read') {
     if (work.kind === 'read') effects.push(...answerRead(ctx, work, result.bytes));
@@ -546,10 +539,18 @@ function logBusy(ctx: PartitionContext): boolean {
   return ctx.logWork.some((w) => w.kind !== 'scrub');
 }
 
-/** A follower fetching, with no fetch out and nothing being appended, sends its next fetch. */
-function fetchIfIdle(ctx: PartitionContext): Effect[] {
+/**
+ * A follower fetching, with no fetch out and nothing being appended, sends its next fetch
+ * when it is worth sending. Behind the leader's log end (as last heard) the leader answers it
+ * at once, with more records: it goes while the fsync runs, and the one after it reports the
+ * fsync. At the leader's end the leader would hold it until new records came, and with them
+ * the news of the fsync: it waits until the log is durable to its end (or no flush is out,
+ * one having failed: the retry asks again), so that it says so.
+ */
+function fetchWhenReady(ctx: PartitionContext): Effect[] {
   if (ctx.role !== 'follower' || ctx.phase !== 'fetching' || ctx.inflightRequestId !== '' || logBusy(ctx)) return [];
-  return sendFetch(ctx);
+  if (ctx.logEndOffset < ctx.leaderLogEnd || ctx.durableEnd >= ctx.logEndOffset || ctx.flushes.size === 0) return sendFetch(ctx);
+  return [];
 }
 
 /** The first scrub timer of a role, if scrubbing is on. */
@@ -600,7 +601,7 @@ const logFlushed: Handler = (ctx, event) => {
   if (result.kind !== 'flushed') throw new Error(`${selfAddress(ctx)}: a flush answered ${result.kind}`);
   ctx.durableEnd = Math.min(ctx.logEndOffset, Math.max(ctx.durableEnd, result.flushedOffset));
   if (ctx.role === 'leader') effects.push(...leaderDurable(ctx));
-  else if (current && ctx.role === 'follower') effects.push(...followerDurable(ctx));
+  else if (current && ctx.role === 'follower') effects.push(...fetchWhenReady(ctx));
   assertInvariants(ctx);
   return effects;
 };
@@ -1006,8 +1007,8 @@ const fetch: Handler = (ctx, event) => {
   }
   const effects: Effect[] = [];
   if (isFollower) {
-    // A follower has one fetch outstanding: a new one replaces the one held here (it sends one
-    // while the other waits, to report a flush), and the follower ignores answers to the old.
+    // A follower waits for the answer to its latest fetch only: a new one (after its retry
+    // timer) replaces one still held here.
     ctx.parkedFetches = ctx.parkedFetches.filter((p) => p.request.replicaId !== body.replicaId);
     effects.push(...followerFetched(ctx, body.replicaId, body.fetchOffset, Math.min(body.durableOffset ?? 0, body.fetchOffset)));
   }
@@ -1393,22 +1394,7 @@ const epochEndAnswered: Handler = (ctx, event) => {
   return effects;
 };
 
-/**
- * A follower's flush completed. With no fetch out it fetches (as after a truncation). With one
- * out that the leader holds for lack of new records, the leader would hear of the flush only
- * when that fetch returns: a fresh fetch replaces it and says how far the log is now durable.
- * A fetch out behind the leader's end is answered at once, and the next one reports the flush.
- */
-function followerDurable(ctx: PartitionContext): Effect[] {
-  if (ctx.phase !== 'fetching') return [];
-  if (ctx.inflightRequestId === '') return fetchIfIdle(ctx);
-  if (ctx.fetchAtLeaderEnd && ctx.durableEnd > ctx.reportedDurableEnd && !logBusy(ctx)) return sendFetch(ctx);
-  return [];
-}
-
 function sendFetch(ctx: PartitionContext): Effect[] {
-  ctx.reportedDurableEnd = ctx.durableEnd;
-  ctx.fetchAtLeaderEnd = ctx.logEndOffset >= ctx.leaderLogEnd;
   return [
     send(leaderAddress(ctx), 'FetchRequest', {
       requestId: nextRequestId(ctx), topic: ctx.topic, partition: ctx.partition, replicaId: ctx.config.nodeId,
@@ -1440,7 +1426,7 @@ const fetchAnswered: Handler = (ctx, event) => {
     ctx.tombstoneHorizon = Math.min(body.tombstoneHorizon, ctx.highWatermark);
   }
   ctx.leaderLogEnd = body.logEndOffset;
-  if (body.records.length === 0) return [...effects, ...sendFetch(ctx)];
+  if (body.records.length === 0) return [...effects, ...fetchWhenReady(ctx)];
   const checked = checkReplicatedBatches(ctx, body.records);
   if (typeof checked === 'string') {
     return [
@@ -1611,8 +1597,6 @@ export function initialPartitionContext(input: PartitionInput): PartitionContext
     scrubOffset: 0,
     requestSeq: 0,
     inflightRequestId: '',
-    reportedDurableEnd: 0,
-    fetchAtLeaderEnd: false,
     leaderLogEnd: 0,
   };
   if (state.removed) {
