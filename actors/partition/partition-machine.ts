@@ -72,8 +72,9 @@ export const defaultPartitionTimings: PartitionTimings = {
 /** Test-only protocol bugs (runtime/ops/bugs.ts), to show that the simulator's checkers catch them. */
 export interface PartitionBugs {
   /**
-   * A follower fetches again as soon as fetched records are appended, from its log end, before
-   * they are on its disk: the leader counts page-cache copies toward the high watermark.
+   * A follower fetches again as soon as fetched records are appended, before they are on its
+   * disk, and says they are (its durableOffset is its log end): the leader counts page-cache
+   * copies toward the high watermark.
    */
   fetchBeforeFsync?: boolean;
   /**
@@ -83,6 +84,11 @@ export interface PartitionBugs {
    * transaction drops its producer's later committed records.
    */
   listAbortedWithoutData?: boolean;
+  /**
+   * The leader counts a follower's log end (fetchOffset), synced or not, toward the high
+   * watermark instead of its durable end.
+   */
+  countUnsyncedFollowerEnd?: boolean;
 }
 
 export interface PartitionConfig extends PartitionTimings {
@@ -298,7 +304,8 @@ function updateTombstoneHorizon(ctx: PartitionContext): void {
   if (ctx.role === 'leader') {
     for (const id of ctx.replicas) {
       if (id === ctx.config.nodeId) continue;
-      const fetched = ctx.followers.get(id)?.fetchOffset ?? -1;
+      // What it holds on disk: a tombstone it fetched but lost in a crash must still reach it.
+      const fetched = ctx.followers.get(id)?.durableOffset ?? -1;
       horizon = Math.min(horizon, fetched >= 0 ? fetched : ctx.tombstoneHorizon);
     }
   } else {
@@ -549,7 +556,7 @@ function logBusy(ctx: PartitionContext): boolean {
  */
 function fetchWhenReady(ctx: PartitionContext): Effect[] {
   if (ctx.role !== 'follower' || ctx.phase !== 'fetching' || ctx.inflightRequestId !== '' || logBusy(ctx)) return [];
-  if (ctx.logEndOffset < ctx.leaderLogEnd || ctx.durableEnd >= ctx.logEndOffset || ctx.flushes.size === 0) return sendFetch(ctx);
+  if (ctx.logEndOffset < ctx.leaderLogEnd || ctx.durableEnd >= ctx.logEndOffset || ctx.flushes.size === 0 || fetchesBeforeFsync(ctx)) return sendFetch(ctx);
   return [];
 }
 
@@ -953,7 +960,8 @@ function advanceHighWatermark(ctx: PartitionContext): Effect[] {
   for (const id of maximalIsr(ctx)) {
     if (id === ctx.config.nodeId) continue;
     const progress = ctx.followers.get(id);
-    candidate = Math.min(candidate, progress === undefined ? -1 : progress.durableOffset);
+    const held = ctx.config.bugs?.countUnsyncedFollowerEnd === true ? progress?.fetchOffset : progress?.durableOffset;
+    candidate = Math.min(candidate, held ?? -1);
   }
   if (candidate <= ctx.highWatermark) return [];
   ctx.highWatermark = candidate;
@@ -1394,12 +1402,17 @@ const epochEndAnswered: Handler = (ctx, event) => {
   return effects;
 };
 
+/** The fetchBeforeFsync bug switch. */
+function fetchesBeforeFsync(ctx: PartitionContext): boolean {
+  return ctx.config.bugs?.fetchBeforeFsync === true;
+}
+
 function sendFetch(ctx: PartitionContext): Effect[] {
   return [
     send(leaderAddress(ctx), 'FetchRequest', {
       requestId: nextRequestId(ctx), topic: ctx.topic, partition: ctx.partition, replicaId: ctx.config.nodeId,
       // From the log end; only what is below the durable end may count for the high watermark.
-      fetchOffset: ctx.logEndOffset, durableOffset: ctx.durableEnd, lastFetchedEpoch: lastEpoch(ctx), currentLeaderEpoch: ctx.leaderEpoch,
+      fetchOffset: ctx.logEndOffset, durableOffset: fetchesBeforeFsync(ctx) ? ctx.logEndOffset : ctx.durableEnd, lastFetchedEpoch: lastEpoch(ctx), currentLeaderEpoch: ctx.leaderEpoch,
       maxBytes: ctx.config.replicaFetchMaxBytes, maxWaitMs: ctx.config.replicaFetchWaitMaxMs, minBytes: 1, isolationLevel: 0,
     }),
     { type: 'timer.set', event: 'ReplicaRetryFired', delayMs: ctx.config.replicaFetchWaitMaxMs + ctx.config.requestTimeoutMs, jitterMs: 0 },

@@ -10,6 +10,8 @@ export const bugSwitches: Record<string, SimBugs> = {
   'broker-skips-records': { controller: {}, broker: { skipLastFetchedEntry: true } },
   /** Followers fetch on before their fsync, from their log ends: acknowledged writes live in page caches (run with --faults power-loss,slow-disk). */
   'follower-fetches-before-fsync': { controller: {}, broker: { partition: { fetchBeforeFsync: true } } },
+  /** Leaders count followers' log ends, synced or not, toward the high watermark (run with --faults power-loss,slow-disk). */
+  'hw-counts-unsynced-follower-end': { controller: {}, broker: { partition: { countUnsyncedFollowerEnd: true } } },
   /** The group coordinator ignores committed offsets when it loads after a failover (run with --workload groups). */
   'forget-offsets-on-load': { controller: {}, broker: { group: { forgetOffsetsOnLoad: true } } },
   // The transaction coordinator (run with --workload transactions).

@@ -12,8 +12,9 @@ import {
 } from '../../../actors/protocol/messages.js';
 import { readBatchHeader } from '../../../actors/protocol/record-batch.js';
 import {
-  type PartitionContext, defaultPartitionTimings, endOffsetForEpoch, partitionMachine,
+  type PartitionBugs, type PartitionContext, defaultPartitionTimings, endOffsetForEpoch, partitionMachine,
 } from '../../../actors/partition/partition-machine.js';
+import { bugSwitches } from '../../../runtime/ops/bugs.js';
 import { NodeKernel } from '../../../runtime/kernel/node-kernel.js';
 import type { Transport } from '../../../runtime/kernel/ports.js';
 import { decodeRecords, encodeRecordBatch } from '../../../runtime/storage/record-batch.js';
@@ -36,7 +37,7 @@ function stateOf(overrides: Partial<PartitionStateChange> = {}): PartitionStateC
 }
 
 /** Node 1 hosting one replica on a simulated disk; `sent` collects what it sends to other nodes. */
-function hostReplica(state: PartitionStateChange, prepare?: (disk: SimDisk) => void) {
+function hostReplica(state: PartitionStateChange, prepare?: (disk: SimDisk) => void, bugs?: PartitionBugs) {
   const scheduler = new Scheduler();
   const disk = new SimDisk(scheduler, Prng.forPurpose(7, 'disk'));
   prepare?.(disk);
@@ -57,7 +58,7 @@ function hostReplica(state: PartitionStateChange, prepare?: (disk: SimDisk) => v
     metrics: null, tracer: null,
   });
   kernel.spawn(actorId, partitionMachine, {
-    config: { ...defaultPartitionTimings, nodeId: 1, brokerActor: 'broker', defaultMinInsyncReplicas: 1 },
+    config: { ...defaultPartitionTimings, nodeId: 1, brokerActor: 'broker', defaultMinInsyncReplicas: 1, bugs },
     state,
   });
   let seq = 0;
@@ -336,9 +337,10 @@ test('a leader\'s tombstone horizon waits for every assigned replica, out of the
   assert.equal(replica.context().highWatermark, 3);
   assert.equal(replica.context().tombstoneHorizon, 0, 'replica 3 has not fetched');
   assert.deepEqual(horizons, [0]);
-  replica.deliver(3, 'FetchRequest', followerFetch(3, 1));
+  // Replica 3 holds all three, but only offset 0 on its disk: a tombstone in its page cache may yet be lost.
+  replica.deliver(3, 'FetchRequest', followerFetch(3, 3, { durableOffset: 1 }));
   replica.run();
-  assert.equal(replica.context().tombstoneHorizon, 1, 'the least fetch offset of the assigned followers');
+  assert.equal(replica.context().tombstoneHorizon, 1, 'the least durable end of the assigned followers');
   replica.deliver(2, 'FetchRequest', followerFetch(2, 3, { requestId: 'again' }));
   replica.run();
   const answers = replica.take('FetchResponse');
@@ -646,6 +648,7 @@ test('a follower behind the leader fetches on while its fsync runs; at the leade
   assert.deepEqual([first?.fetchOffset, first?.durableOffset], [0, 0]);
   const answer = (requestId: string, records: Uint8Array, logEndOffset: number): void => replica.deliver(2, 'FetchResponse', {
     requestId, errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset, records, leaderHint: 2, leaderEpoch: 0, topic: 'orders', partition: 0, errorMessage: '',
+    lastStableOffset: -1, abortedTransactions: new Uint8Array(0), tombstoneHorizon: 0,
   });
   // The leader has 3 records, sends 2: the next fetch goes as soon as they are appended.
   answer(first!.requestId, batchOf(['a', 'b']), 3);
@@ -666,8 +669,12 @@ test('a follower behind the leader fetches on while its fsync runs; at the leade
   assert.deepEqual(replica.take('FetchRequest').map((f) => [f.fetchOffset, f.durableOffset]), [[3, 3]]);
 });
 
-test('a leader counts a follower\'s durable end toward the high watermark, and a new fetch from it replaces the one it holds', () => {
-  const replica = hostReplica(stateOf({ isr: [1, 2], replicas: [1, 2] }));
+/**
+ * A follower that holds offsets 0-1, neither on its disk yet, then says both are on
+ * its disk; the leader's high watermark must wait for the second fetch. Throws if it does not.
+ */
+function leaderWaitsForDurableEnd(bugs?: PartitionBugs): void {
+  const replica = hostReplica(stateOf({ isr: [1, 2], replicas: [1, 2] }), undefined, bugs);
   replica.run();
   replica.deliver(1000, 'ProduceRequest', produce('p1', ['a', 'b']));
   replica.run();
@@ -681,4 +688,29 @@ test('a leader counts a follower\'s durable end toward the high watermark, and a
   assert.equal(replica.take('ProduceResponse')[0]?.errorCode, ErrorCode.NONE);
   replica.run(1000);
   assert.deepEqual(replica.take('FetchResponse').map((f) => f.requestId), ['report'], 'the replaced fetch gets no answer');
+}
+
+test('a leader counts a follower\'s durable end toward the high watermark, and a new fetch from it replaces the one it holds', () => {
+  leaderWaitsForDurableEnd();
+});
+
+// The simulator needs a power loss aimed while a follower fetches on behind the leader to
+// catch this bug (seed 95 of 1..300 with --faults power-loss,slow-disk): too rare for npm test.
+test('the "hw-counts-unsynced-follower-end" bug, counting a follower\'s log end, fails the test above', () => {
+  assert.throws(() => leaderWaitsForDurableEnd(bugSwitches['hw-counts-unsynced-follower-end']!.broker.partition),
+    /has not said they are on its disk/);
+});
+
+test('a follower out of the ISR returns to it once its durable end, not only its log end, reaches the high watermark', () => {
+  const replica = hostReplica(stateOf({ isr: [1], replicas: [1, 2] }));
+  replica.run();
+  replica.deliver(1000, 'ProduceRequest', produce('p1', ['a', 'b'], { acks: 1 }));
+  replica.run();
+  assert.equal(replica.context().highWatermark, 2);
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 2, { requestId: 'appended', durableOffset: 1 }));
+  replica.run();
+  assert.equal(replica.context().pendingIsr, null, 'offset 1 is only in its page cache');
+  replica.deliver(2, 'FetchRequest', followerFetch(2, 2, { requestId: 'synced', durableOffset: 2 }));
+  replica.run();
+  assert.deepEqual(replica.context().pendingIsr, [1, 2]);
 });
