@@ -138,8 +138,30 @@ async function runGroups(admin: Admin, mode: Mode, flags: GroupsFlags): Promise<
 }
 
 /** Every group any broker coordinates, with its state (ListGroups is per broker; kafkajs asks each). */
+/** How long a listing waits for coordinators still loading their groups. */
+const listLoadingWaitMs = 15_000;
+
+/**
+ * ListGroups asks every broker, and a broker with a coordinator still loading its partition of
+ * __consumer_offsets answers COORDINATOR_LOAD_IN_PROGRESS (retriable). Kafka's admin client
+ * asks again; kafkajs's listGroups does not, so this does, with a growing pause, for at most
+ * listLoadingWaitMs.
+ */
+async function listGroupsOnceLoaded(admin: Admin): ReturnType<Admin['listGroups']> {
+  const deadline = Date.now() + listLoadingWaitMs;
+  for (let pauseMs = 100; ; pauseMs = Math.min(pauseMs * 2, 1000)) {
+    try {
+      return await admin.listGroups();
+    } catch (error) {
+      const retriable = (error as { retriable?: unknown }).retriable === true;
+      if (!retriable || Date.now() + pauseMs > deadline) throw error;
+      await new Promise((resolvePause) => setTimeout(resolvePause, pauseMs));
+    }
+  }
+}
+
 export async function listConsumerGroups(admin: Admin): Promise<ListedGroup[]> {
-  const { groups } = await admin.listGroups();
+  const { groups } = await listGroupsOnceLoaded(admin);
   if (groups.length === 0) return [];
   const described = await admin.describeGroups(groups.map((g) => g.groupId));
   const states = new Map(described.groups.map((g) => [g.groupId, g.state as string]));
