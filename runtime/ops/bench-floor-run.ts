@@ -3,8 +3,7 @@
 // latency of the kafka bench, the cases issue 10's unmet aims are about. logmesh ÷ floor says
 // how much of what the design allows on this machine logmesh reaches; floor ÷ JetStream says
 // whether the design could meet an aim at all.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Cell, type MetricLine, type TableLayout } from './bench-kafka-report.js';
 import { fixedRatePerSecond, inFlightBatches, latencyRecordBytes } from './bench-kafka.js';
@@ -12,7 +11,7 @@ import { FloorSystem, floorDataDir } from './bench-floor.js';
 import { JetStreamSystem } from './bench-jetstream.js';
 import { LogmeshSystem } from './bench-logmesh.js';
 import { type Sender, produceMax, produceOpenLoop } from './bench-load.js';
-import { stopAllBenchChildren } from './bench-processes.js';
+import { inBenchDir } from './bench-processes.js';
 
 export const floorColumns = ['logmesh R3', 'JetStream R3', 'floor R3', 'floor R3 no fsync'] as const;
 type FloorColumn = (typeof floorColumns)[number];
@@ -136,32 +135,21 @@ async function measurePlan(plan: FloorPlan, dataDir: string, lines: Map<string, 
 }
 
 export async function runFloorBench(progress: (done: number, total: number) => void): Promise<FloorBenchReport> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'logmesh-bench-floor-'));
   const total = plans.length * stepsPerPlan;
   let done = 0;
   const step = (steps = 1): void => {
     done += steps;
     progress(done, total);
   };
-  const onInterrupt = (): void => {
-    void stopAllBenchChildren().finally(() => {
-      rmSync(dataDir, { recursive: true, force: true });
-      process.exit(130);
-    });
-  };
-  process.once('SIGINT', onInterrupt);
   const names = [floorMetrics.produce1k, floorMetrics.produce100, ...percentiles.map((p) => floorMetrics.ack(p))];
   const lines = new Map<string, MetricLine>(names.map((metric) => [metric, { metric, cells: {} }]));
   const setup: FloorBenchReport['setup'] = {};
-  try {
+  await inBenchDir('logmesh-bench-floor-', async (dataDir) => {
     for (const plan of plans) {
       const planDir = join(dataDir, plan.name.replace(/\s+/g, '-'));
       mkdirSync(planDir);
       await measurePlan(plan, planDir, lines, setup, step);
     }
-  } finally {
-    process.removeListener('SIGINT', onInterrupt);
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
   return { lines: [...lines.values()], setup };
 }

@@ -4,7 +4,7 @@
 // CPUs): produce throughput for 100-byte and 1 KiB records, consume throughput from the
 // beginning, produce-to-ack latency at 25/50/75% of its own measured maximum, and
 // produce-to-ack and end-to-end latency at a fixed 5,000 messages/s.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Cell, type MetricLine, type SystemName, systemNames } from './bench-kafka-report.js';
@@ -13,7 +13,7 @@ import { LatencyHistogram, type LatencySummary } from './bench-latency.js';
 import { combineDiskLimits, diskBatches, measureDisk, measureLoopbackTcp, tcpWriteBytes } from './bench-limits.js';
 import { type SystemUnderTest, produceMax, produceOpenLoop } from './bench-load.js';
 import { LogmeshSystem, batchBytesMax } from './bench-logmesh.js';
-import { stopAllBenchChildren } from './bench-processes.js';
+import { inBenchDir } from './bench-processes.js';
 
 export const recordSizes = [100, 1024] as const;
 /** The producer's concurrency: batches of up to 64 KiB in flight (Kafka's max.in.flight.requests.per.connection default). */
@@ -212,24 +212,15 @@ async function measureSystem(
 }
 
 export async function runKafkaBench(progress: (done: number, total: number) => void): Promise<KafkaBenchReport> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'logmesh-bench-kafka-'));
   const total = 3 + plans.length * stepsPerSystem;
   let done = 0;
   const step = (steps = 1): void => {
     done += steps;
     progress(done, total);
   };
-  // Ctrl-C: stop every process this bench started (by PID), remove the data, then exit.
-  const onInterrupt = (): void => {
-    void stopAllBenchChildren().finally(() => {
-      rmSync(dataDir, { recursive: true, force: true });
-      process.exit(130);
-    });
-  };
-  process.once('SIGINT', onInterrupt);
   const lines = emptyLines();
   const setup: KafkaBenchReport['setup'] = {};
-  try {
+  await inBenchDir('logmesh-bench-kafka-', async (dataDir) => {
     const diskBefore = measureDisk(dataDir);
     step();
     const tcp = await measureLoopbackTcp(ports.tcpSink, tcpRunMs);
@@ -254,11 +245,7 @@ export async function runKafkaBench(progress: (done: number, total: number) => v
     setup.limit = `disk: ${diskBatches} writes of a ${disk.batchBytes}-byte batch, each followed by fdatasync, in the data directory (${tmpdir()}), before the systems and after them `
       + `(${diskBefore.megabytesPerSecond.toFixed(1)} and ${diskAfter.megabytesPerSecond.toFixed(1)} MB/s; ${diskBefore.msPerSync.toFixed(2)} and ${diskAfter.msPerSync.toFixed(2)} ms a sync); `
       + `TCP: ${tcpWriteBytes / 1024} KiB writes to a sink process for ${tcpRunMs / 1000} s`;
-  } finally {
-    process.removeListener('SIGINT', onInterrupt);
-    await stopAllBenchChildren();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
   return { lines: [...lines.values()], setup };
 }
 

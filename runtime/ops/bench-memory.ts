@@ -6,16 +6,13 @@
 // 1,000 partitions are idle, while records go to every partition and a consumer group reads
 // them, and at rest afterwards with the group still polling; VmHWM gives each process's peak.
 import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { ErrorCode, errorName } from '../../actors/protocol/errors.js';
 import { KafkaClient } from '../kafka/client.js';
 import { ApiKeys } from '../kafka/protocol/index.js';
 import { encodeRecordBatch } from '../storage/record-batch.js';
 import { LogmeshSystem } from './bench-logmesh.js';
-import { pause, stopAllBenchChildren, waitFor } from './bench-processes.js';
+import { inBenchDir, pause, waitFor } from './bench-processes.js';
 
 export const memoryTopics = 10;
 export const partitionsPerTopic = 100;
@@ -162,16 +159,12 @@ async function produceRound(leaders: Map<number, KafkaClient>, admin: KafkaClien
 export const memorySteps = 5 + produceRounds + 2;
 
 export async function runMemoryBench(progress: (done: number, total: number) => void): Promise<MemoryBenchReport> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'logmesh-bench-memory-'));
   let done = 0;
   const step = (): void => progress(++done, memorySteps);
-  const onInterrupt = (): void => {
-    void stopAllBenchChildren().finally(() => {
-      rmSync(dataDir, { recursive: true, force: true });
-      process.exit(130);
-    });
-  };
-  process.once('SIGINT', onInterrupt);
+  return inBenchDir('logmesh-bench-memory-', (dataDir) => measureMemory(dataDir, step));
+}
+
+async function measureMemory(dataDir: string, step: () => void): Promise<MemoryBenchReport> {
   let system: LogmeshSystem | undefined;
   const clients: KafkaClient[] = [];
   let consumer: ReturnType<Kafka['consumer']> | undefined;
@@ -290,13 +283,10 @@ export async function runMemoryBench(progress: (done: number, total: number) => 
     };
     return report;
   } finally {
-    process.removeListener('SIGINT', onInterrupt);
     // Bounded: kafkajs retries for minutes when the brokers have gone.
     if (consumer !== undefined) await Promise.race([consumer.disconnect().catch(() => {}), pause(10_000)]);
     for (const client of clients) client.close();
     await system?.stop();
-    await stopAllBenchChildren();
-    rmSync(dataDir, { recursive: true, force: true });
     step();
   }
 }

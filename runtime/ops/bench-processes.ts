@@ -2,7 +2,10 @@
 // PID: stopped gently at the end of a cluster's cases, and killed if the bench fails, is
 // interrupted (SIGINT) or exits with any of them still running.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Lines kept from each child, for the error report when it fails. */
 const outputTailLines = 40;
@@ -101,6 +104,29 @@ export async function stopBenchChildren(children: readonly BenchChild[]): Promis
 /** Stops every child still running (the SIGINT and error paths). */
 export async function stopAllBenchChildren(): Promise<void> {
   await stopBenchChildren([...live]);
+}
+
+/**
+ * Runs a scenario in a fresh data directory under the system's temp directory. At the end,
+ * however it ends, every child still running is stopped and the directory removed; Ctrl-C
+ * meanwhile does the same (by PID) and exits 130.
+ */
+export async function inBenchDir<T>(prefix: string, run: (dataDir: string) => Promise<T>): Promise<T> {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const onInterrupt = (): void => {
+    void stopAllBenchChildren().finally(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', onInterrupt);
+  try {
+    return await run(dataDir);
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+    await stopAllBenchChildren();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
 /** Throws unless nothing listens on 127.0.0.1:`port` and it can be bound. */
