@@ -11,8 +11,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Sender } from './bench-load.js';
-import { recordsPerBatch } from './bench-logmesh.js';
-import { encodeRecordBatch } from '../storage/record-batch.js';
+import { BenchBatches, recordsPerBatch } from './bench-logmesh.js';
 import { type BenchChild, assertPortFree, startBenchChild, stopBenchChildren, tcpAccepts, waitFor } from './bench-processes.js';
 import { findNatsServer } from './dev.js';
 import { nodeV8Flags } from './node-flags.js';
@@ -111,13 +110,15 @@ export function floorFrame(id: number, body: Uint8Array = new Uint8Array(0)): Bu
 
 class FloorSender implements Sender {
   readonly messagesPerSendMax: number;
-  private readonly batchesByCount = new Map<number, Uint8Array>();
+  /** The same bytes as logmesh's producer sends. */
+  private readonly batches: BenchBatches;
   private readonly acks = new Map<number, () => void>();
   private nextId = 1;
   private failure: Error | null = null;
 
-  constructor(private readonly socket: Socket, private readonly recordBytes: number, readonly inFlightMax: number) {
+  constructor(private readonly socket: Socket, recordBytes: number, readonly inFlightMax: number) {
     this.messagesPerSendMax = recordsPerBatch(recordBytes);
+    this.batches = new BenchBatches(recordBytes, false);
     const frames = new FrameReader();
     socket.on('data', (chunk: Buffer) => frames.push(chunk, (id) => {
       const ack = this.acks.get(id);
@@ -132,22 +133,11 @@ class FloorSender implements Sender {
     });
   }
 
-  /** The same bytes as logmesh's producer sends: a record batch v2 of the same records. */
-  private batchFor(count: number): Uint8Array {
-    let batch = this.batchesByCount.get(count);
-    if (batch === undefined) {
-      const value = Buffer.alloc(this.recordBytes, 0x61);
-      batch = encodeRecordBatch(Array.from({ length: count }, () => ({ key: null, value, timestamp: 0 })));
-      this.batchesByCount.set(count, batch);
-    }
-    return batch;
-  }
-
   async send(intendedMs: readonly number[]): Promise<void> {
     if (this.failure !== null) throw this.failure;
     const id = this.nextId++;
     const acked = new Promise<void>((resolveAck) => this.acks.set(id, resolveAck));
-    this.socket.write(floorFrame(id, this.batchFor(intendedMs.length)));
+    this.socket.write(floorFrame(id, this.batches.batchFor(intendedMs)));
     await acked;
     if (this.failure !== null) throw this.failure;
   }

@@ -49,19 +49,14 @@ function produceError(topic: string, records: number, bytes: number, detail: str
   return new Error(`Produce v${produceVersion} (acks=-1, ${records} records, ${bytes} bytes) to ${topic}-0: ${detail}`);
 }
 
-class KafkaSender implements Sender {
-  readonly messagesPerSendMax: number;
+/** The record batches a bench producer sends: one record of `recordBytes` per intended send time. */
+export class BenchBatches {
   /** Unstamped batches by record count: the values do not change, so each is encoded once. */
   private readonly batchesByCount = new Map<number, Uint8Array>();
 
-  constructor(
-    private readonly client: KafkaClient, private readonly topic: string, private readonly recordBytes: number,
-    readonly inFlightMax: number, private readonly stampTimes: boolean,
-  ) {
-    this.messagesPerSendMax = recordsPerBatch(recordBytes);
-  }
+  constructor(private readonly recordBytes: number, private readonly stampTimes: boolean) {}
 
-  private batchFor(intendedMs: readonly number[]): Uint8Array {
+  batchFor(intendedMs: readonly number[]): Uint8Array {
     const cached = this.stampTimes ? undefined : this.batchesByCount.get(intendedMs.length);
     if (cached !== undefined) return cached;
     const values = Buffer.alloc(this.recordBytes * intendedMs.length, 0x61);
@@ -76,9 +71,22 @@ class KafkaSender implements Sender {
     if (!this.stampTimes) this.batchesByCount.set(intendedMs.length, batch);
     return batch;
   }
+}
+
+class KafkaSender implements Sender {
+  readonly messagesPerSendMax: number;
+  private readonly batches: BenchBatches;
+
+  constructor(
+    private readonly client: KafkaClient, private readonly topic: string, recordBytes: number,
+    readonly inFlightMax: number, stampTimes: boolean,
+  ) {
+    this.messagesPerSendMax = recordsPerBatch(recordBytes);
+    this.batches = new BenchBatches(recordBytes, stampTimes);
+  }
 
   async send(intendedMs: readonly number[]): Promise<void> {
-    const records = this.batchFor(intendedMs);
+    const records = this.batches.batchFor(intendedMs);
     let response;
     try {
       response = await this.client.request(ApiKeys.Produce, produceVersion, {

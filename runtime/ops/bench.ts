@@ -7,7 +7,7 @@ import cliProgress from 'cli-progress';
 import { type WorkloadKind, runSimulation } from '../../sim/run.js';
 import type { FaultKind } from '../../sim/nemesis.js';
 import { appendBatches, rounds, runStorageBench } from './bench-storage.js';
-import { figuresOf, formatTable, lineFromFigures } from './bench-kafka-report.js';
+import { type MetricLine, type TableLayout, figuresOf, formatTable, kafkaLayout, lineFromFigures } from './bench-kafka-report.js';
 import { floorLayout, runFloorBench } from './bench-floor-run.js';
 import { runKafkaBench, setupNotes } from './bench-kafka.js';
 import { memoryAimMiB, memorySetup, runMemoryBench } from './bench-memory.js';
@@ -74,6 +74,21 @@ function simCase(name: string, nodes: number, faults: FaultKind[], workload: Wor
   };
 }
 
+/** A side-by-side table's lines as rows (figures and ratios, for --json), and its setup notes as one more. */
+function tableRows(scenario: string, lines: readonly MetricLine[], notes: readonly string[], layout: TableLayout): Row[] {
+  return [
+    ...lines.map((line) => ({ scenario, case: line.metric, figures: figuresOf(line, layout) })),
+    { scenario, case: 'setup', figures: Object.fromEntries(notes.map((note, i) => [`note ${i + 1}`, note])) },
+  ];
+}
+
+/** The rows of tableRows printed back as the table, then the notes. */
+function formatTableRows(rows: Row[], layout: TableLayout): string {
+  const lines = rows.filter((row) => row.case !== 'setup').map((row) => lineFromFigures(row.case, row.figures, layout));
+  const notes = rows.filter((row) => row.case === 'setup').flatMap((row) => Object.values(row.figures).map(String));
+  return `${formatTable(lines, layout)}\n\n${notes.map((note) => `- ${note}`).join('\n')}\n`;
+}
+
 const scenarios: Record<string, Scenario> = {
   storage: {
     describe: 'partition log: 1 KiB records in 64 KiB batches, an fsync per batch, against a write + fdatasync loop of the same bytes; reads; recovery of 2 GiB after kill -9',
@@ -117,31 +132,17 @@ const scenarios: Record<string, Scenario> = {
     describe: 'logmesh (1 node; 3 nodes over NATS, acks=all) side by side with NATS JetStream (R1; R3) and the disk and loopback TCP limits: produce and consume throughput, open-loop ack latency at 25/50/75% of max, end-to-end latency',
     async run(progress) {
       const report = await runKafkaBench(progress);
-      return [
-        ...report.lines.map((line) => ({ scenario: 'kafka', case: line.metric, figures: figuresOf(line) })),
-        { scenario: 'kafka', case: 'setup', figures: Object.fromEntries(setupNotes(report.setup).map((note, i) => [`note ${i + 1}`, note])) },
-      ];
+      return tableRows('kafka', report.lines, setupNotes(report.setup), kafkaLayout);
     },
-    format(rows) {
-      const lines = rows.filter((row) => row.case !== 'setup').map((row) => lineFromFigures(row.case, row.figures));
-      const notes = rows.filter((row) => row.case === 'setup').flatMap((row) => Object.values(row.figures).map(String));
-      return `${formatTable(lines)}\n\n${notes.map((note) => `- ${note}`).join('\n')}\n`;
-    },
+    format: (rows) => formatTableRows(rows, kafkaLayout),
   },
   floor: {
     describe: 'logmesh R3 and JetStream R3 beside the replication floor (the same processes, NATS hops, writes and fsyncs with no actors or Kafka codec; with and without fsync): produce throughput, ack latency at the fixed rate',
     async run(progress) {
       const report = await runFloorBench(progress);
-      return [
-        ...report.lines.map((line) => ({ scenario: 'floor', case: line.metric, figures: figuresOf(line, floorLayout) })),
-        { scenario: 'floor', case: 'setup', figures: Object.fromEntries(Object.entries(report.setup).map(([name, description], i) => [`note ${i + 1}`, `${name}: ${description}`])) },
-      ];
+      return tableRows('floor', report.lines, Object.entries(report.setup).map(([name, description]) => `${name}: ${description}`), floorLayout);
     },
-    format(rows) {
-      const lines = rows.filter((row) => row.case !== 'setup').map((row) => lineFromFigures(row.case, row.figures, floorLayout));
-      const notes = rows.filter((row) => row.case === 'setup').flatMap((row) => Object.values(row.figures).map(String));
-      return `${formatTable(lines, floorLayout)}\n\n${notes.map((note) => `- ${note}`).join('\n')}\n`;
-    },
+    format: (rows) => formatTableRows(rows, floorLayout),
   },
   memory: {
     describe: `resident memory of 3 node processes hosting 1,000 partition replicas each (10 topics x 100 partitions, replication factor 3): idle, under produce and a consumer group, after; aim under ${memoryAimMiB} MiB`,

@@ -137,7 +137,6 @@ async function runGroups(admin: Admin, mode: Mode, flags: GroupsFlags): Promise<
   }
 }
 
-/** Every group any broker coordinates, with its state (ListGroups is per broker; kafkajs asks each). */
 /** How long a listing waits for coordinators still loading their groups. */
 const listLoadingWaitMs = 15_000;
 
@@ -160,6 +159,7 @@ async function listGroupsOnceLoaded(admin: Admin): ReturnType<Admin['listGroups'
   }
 }
 
+/** Every group any broker coordinates, with its state (ListGroups is per broker; kafkajs asks each). */
 export async function listConsumerGroups(admin: Admin): Promise<ListedGroup[]> {
   const { groups } = await listGroupsOnceLoaded(admin);
   if (groups.length === 0) return [];
