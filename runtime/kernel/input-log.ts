@@ -51,12 +51,16 @@ export type InputLine = StartLine | EventLine | StopLine;
 /**
  * JSON for the values actors exchange, with what JSON cannot say tagged so that it comes back
  * as it was: bytes {"$b": base64}, bigints {"$n": digits}, Maps {"$m": entries}, Sets
- * {"$s": items}, non-finite numbers {"$f": "NaN"}, undefined {"$u": 1}; an object with a key
+ * {"$s": items}, non-finite numbers and -0 {"$f": "NaN"}, undefined {"$u": 1}; an object with a key
  * that starts with "$" is wrapped as {"$o": object} so it is never taken for a tag.
  */
 export function toTagged(value: unknown): unknown {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
-  if (typeof value === 'number') return Number.isFinite(value) ? value : { $f: String(value) };
+  if (typeof value === 'number') {
+    // JSON writes -0 as 0: it is tagged with the non-finite numbers.
+    if (Object.is(value, -0)) return { $f: '-0' };
+    return Number.isFinite(value) ? value : { $f: String(value) };
+  }
   if (typeof value === 'bigint') return { $n: value.toString() };
   if (value === undefined) return { $u: 1 };
   if (typeof value === 'function' || typeof value === 'symbol') throw new Error(`cannot record a ${typeof value}`);

@@ -19,7 +19,7 @@ import { InputLogError, formatNodeReplay, inputLogFiles, replayInputLog } from '
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '../../../runtime/ops/cli.js');
 
-test('tagged JSON gives back bytes, bigints, Maps, Sets, non-finite numbers and $-keys as they were', () => {
+test('tagged JSON gives back bytes, bigints, Maps, Sets, non-finite numbers, -0 and $-keys as they were', () => {
   const leaf = fc.oneof(
     fc.integer(), fc.double(), fc.string(), fc.boolean(), fc.constant(null), fc.bigInt(),
     fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes)),
@@ -31,8 +31,12 @@ test('tagged JSON gives back bytes, bigints, Maps, Sets, non-finite numbers and 
     map: fc.array(fc.tuple(fc.oneof(fc.string(), fc.integer()), tie('node')), { maxLength: 3 }).map((entries) => new Map(entries)),
     set: fc.array(fc.oneof(fc.string(), fc.integer()), { maxLength: 3 }).map((items) => new Set(items)),
   })).node;
+  const roundTrip = (v: unknown): unknown => fromTagged(JSON.parse(JSON.stringify(toTagged(v))));
+  // fast-check draws -0 only now and then (it once failed CI at seed -918503170): always asked.
+  assert.ok(Object.is(roundTrip(-0), -0), '-0 comes back as -0');
+  assert.deepStrictEqual(roundTrip([-0, { x: -0 }, new Map([[1, -0]])]), [-0, { x: -0 }, new Map([[1, -0]])]);
   fc.assert(fc.property(value, (v) => {
-    assert.deepStrictEqual(fromTagged(JSON.parse(JSON.stringify(toTagged(v)))), v);
+    assert.deepStrictEqual(roundTrip(v), v);
   }), { numRuns: 300 });
 });
 
